@@ -1,0 +1,140 @@
+/**
+ * Text normalisation and tokenisation shared by training and inference.
+ *
+ * Every model input in hubnlu is derived from `tokenize()`: the trainer and the
+ * runtime featurizer call the same function, so a sentence seen at training time
+ * and the same sentence arriving over MQTT produce identical features.
+ *
+ * What it does, and why:
+ * - NFKC + lower case + curly quotes folded: speech-to-text engines and phone
+ *   keyboards disagree on Unicode forms (OHF-Voice/hassil#143: punctuation
+ *   inserted by STT changes the match).
+ * - Punctuation is dropped; only letters, digits, apostrophes inside words, `%`
+ *   and `°` survive as tokens.
+ * - Spelled-out numbers become digits ("twenty one degrees" and "21 degrees"
+ *   yield the same tokens), with the merged token spanning the original words so
+ *   slot offsets still point into the raw text.
+ */
+
+export interface Token {
+  /** Normalised form used for features ("21" for "twenty one"). */
+  readonly norm: string;
+  /** Character offset into the original text, inclusive. */
+  readonly start: number;
+  /** Character offset into the original text, exclusive. */
+  readonly end: number;
+  /** True when the token is a number (digits, or number words merged into digits). */
+  readonly isNumber: boolean;
+}
+
+const UNITS: Record<string, number> = {
+  zero: 0, oh: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
+  ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16,
+  seventeen: 17, eighteen: 18, nineteen: 19,
+};
+const TENS: Record<string, number> = {
+  twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90,
+};
+const SCALES: Record<string, number> = { hundred: 100, thousand: 1000, million: 1_000_000 };
+
+/** Word characters, with apostrophes inside words ("don't", "o'clock"), or a decimal number, or % / °. */
+const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°]/gu;
+
+/** Lower-cases and folds Unicode forms; keeps the string length stable where it can. */
+export function foldText(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/[’‘`´]/g, "'");
+}
+
+interface RawToken { word: string; start: number; end: number }
+
+function rawTokens(text: string): RawToken[] {
+  const out: RawToken[] = [];
+  // Offsets must refer to the caller's string; NFKC can change lengths, so the
+  // regex runs on the original string and only each match is folded.
+  for (const m of text.matchAll(TOKEN_RE)) {
+    const start = m.index ?? 0;
+    out.push({ word: foldText(m[0]), start, end: start + m[0].length });
+  }
+  return out;
+}
+
+function isNumberWord(word: string): boolean {
+  return word in UNITS || word in TENS || word in SCALES;
+}
+
+/**
+ * Parses a run of number words starting at `i`; returns the value and how many
+ * tokens it used, or null when the run is not a number. "oh" alone is not a number
+ * ("oh no"), nor is "a hundred" (left to the model).
+ */
+function parseNumberWords(tokens: RawToken[], i: number): { value: number; used: number } | null {
+  let total = 0;
+  let current = 0;
+  let used = 0;
+  let sawDigitWord = false;
+  let lastKind: 'unit' | 'tens' | 'scale' | 'and' | null = null;
+  for (let j = i; j < tokens.length; j++) {
+    const w = tokens[j].word;
+    if (w === 'and' && lastKind === 'scale' && j + 1 < tokens.length && isNumberWord(tokens[j + 1].word) && !(tokens[j + 1].word in SCALES)) {
+      lastKind = 'and';
+      used++;
+      continue;
+    }
+    if (w in UNITS) {
+      if (w === 'oh' && !sawDigitWord) break;
+      if (lastKind === 'unit') break; // "one two" is two numbers
+      current += UNITS[w];
+      lastKind = 'unit';
+    } else if (w in TENS) {
+      if (lastKind === 'unit' || lastKind === 'tens') break;
+      current += TENS[w];
+      lastKind = 'tens';
+    } else if (w in SCALES) {
+      if (!sawDigitWord) break;
+      const scale = SCALES[w];
+      if (scale === 100) {
+        current = (current === 0 ? 1 : current) * 100;
+      } else {
+        total += (current === 0 ? 1 : current) * scale;
+        current = 0;
+      }
+      lastKind = 'scale';
+    } else {
+      break;
+    }
+    sawDigitWord = true;
+    used++;
+  }
+  if (lastKind === 'and') used--; // a trailing "and" is not part of the number
+  if (!sawDigitWord || used === 0) return null;
+  return { value: total + current, used };
+}
+
+/** Splits `text` into normalised tokens with offsets into the original string. */
+export function tokenize(text: string): Token[] {
+  const raw = rawTokens(text);
+  const out: Token[] = [];
+  for (let i = 0; i < raw.length; ) {
+    const t = raw[i];
+    if (/^\d/.test(t.word)) {
+      out.push({ norm: t.word.replace(',', '.'), start: t.start, end: t.end, isNumber: true });
+      i++;
+      continue;
+    }
+    const parsed = isNumberWord(t.word) ? parseNumberWords(raw, i) : null;
+    if (parsed) {
+      const last = raw[i + parsed.used - 1];
+      out.push({ norm: String(parsed.value), start: t.start, end: last.end, isNumber: true });
+      i += parsed.used;
+      continue;
+    }
+    out.push({ norm: t.word, start: t.start, end: t.end, isNumber: false });
+    i++;
+  }
+  return out;
+}
+
+/** The normalised sentence: tokens joined by single spaces. Empty when nothing meaningful is left. */
+export function normalizeText(text: string): string {
+  return tokenize(text).map((t) => t.norm).join(' ');
+}

@@ -1,0 +1,68 @@
+/**
+ * The contract between the model layer and the rest of hubnlu.
+ *
+ * The agent, the CLI and `hubnlu eval` only see these shapes; which runtime
+ * (onnxruntime-node today, @huggingface/transformers later) produced them is the
+ * registry's business.
+ */
+
+export type TaskName = 'intent' | 'sentiment';
+export const TASKS: readonly TaskName[] = ['intent', 'sentiment'];
+
+export type SentimentLabel = 'negative' | 'neutral' | 'positive';
+export const SENTIMENT_LABELS: readonly SentimentLabel[] = ['negative', 'neutral', 'positive'];
+
+/** Name and version of a model that produced (part of) a result. */
+export interface ModelRef {
+  readonly task: TaskName;
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface ScoredLabel {
+  readonly name: string;
+  readonly confidence: number;
+}
+
+export interface SlotResult {
+  /** Slot type from the model's ontology, e.g. `house_place`, `temperature`. */
+  readonly type: string;
+  /** Normalised value: a number where the meaning is clear (temperatures, percentages, counts), else the text. */
+  readonly value: string | number;
+  /** The text exactly as it appears in the input (`text.slice(start, end)`). */
+  readonly raw: string;
+  readonly start: number;
+  readonly end: number;
+  readonly confidence: number;
+  /** Unit when the value is a measurement (`celsius`, `fahrenheit`, `percent`, `degrees`). */
+  readonly unit?: string;
+}
+
+export interface IntentResult {
+  /** Top intent, or `unknown` when its confidence is below `models.unknownThreshold`. */
+  readonly name: string;
+  readonly confidence: number;
+  /** The top three labels with calibrated confidences (listed even when `name` is `unknown`). */
+  readonly alternatives: readonly ScoredLabel[];
+  readonly slots: readonly SlotResult[];
+}
+
+export interface SentimentResult {
+  readonly label: SentimentLabel;
+  readonly score: number;
+  readonly scores: Readonly<Record<SentimentLabel, number>>;
+}
+
+export interface Analysis {
+  readonly intent?: IntentResult;
+  readonly sentiment?: SentimentResult;
+  readonly models: readonly ModelRef[];
+}
+
+/** What the pipeline needs from the model layer. */
+export interface Analyzer {
+  analyze(text: string, tasks: readonly TaskName[]): Promise<Analysis>;
+  loadedModels(): readonly ModelRef[];
+}
+
+export const UNKNOWN_INTENT = 'unknown';
