@@ -1,0 +1,201 @@
+/**
+ * Loads, merges and validates the configuration.
+ *
+ * Sources, lowest to highest precedence: schema defaults, the YAML file
+ * (`--config FILE`, else `HUBNLU_CONFIG`, else `config/hubnlu.yaml` when present),
+ * then `HUBNLU_*` environment variables derived from the schema. Every problem is
+ * collected and reported as `path: problem (how to fix)`; nothing is started
+ * until the whole configuration is valid.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { redactUrl } from '../util/redact.js';
+import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[], readonly source: string) {
+    super(`invalid configuration (${source}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Where the settings came from, for `config check` and the start-up line. */
+  readonly source: string;
+}
+
+export interface LoadOptions {
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Extra values applied after the file and the environment (tests, CLI flags). */
+  readonly overrides?: Record<string, unknown>;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+const SETTINGS = listSettings();
+
+function settingAt(path: string): SettingDoc | undefined {
+  return SETTINGS.find((s) => s.path === path);
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/** Turns an environment string into the type the schema asks for; leaves it a string when it doesn't parse (validation then names the problem). */
+function coerce(setting: SettingDoc, raw: string): unknown {
+  const type = setting.schema.type;
+  if (type === 'integer' || type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  if (type === 'array' || type === 'object') {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function readConfigFile(file: string): { data: Record<string, unknown>; problems: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { data: {}, problems: [`${file}: cannot read the file: ${(err as Error).message} (check the path given to --config or HUBNLU_CONFIG)`] };
+  }
+  try {
+    const data = parseYaml(text) ?? {};
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      return { data: {}, problems: [`${file}: the top level must be a mapping of settings (start with e.g. "mqtt:")`] };
+    }
+    return { data: data as Record<string, unknown>, problems: [] };
+  } catch (err) {
+    return { data: {}, problems: [`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]} (fix the syntax at that line)`] };
+  }
+}
+
+function describeError(err: ErrorObject): string {
+  let path = err.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (err.keyword === 'additionalProperties') {
+    const key = (err.params as { additionalProperty: string }).additionalProperty;
+    const full = path ? `${path}.${key}` : key;
+    const candidates = SETTINGS.map((s) => s.path).filter((p) => p.startsWith(path ? `${path}.` : ''));
+    const guess = candidates.find((c) => c.toLowerCase().endsWith(`.${key.toLowerCase()}`) || c.toLowerCase() === key.toLowerCase());
+    return `${full}: unknown setting (${guess ? `did you mean ${guess}? ` : ''}remove it or fix its name; \`hubnlu config schema\` lists every setting)`;
+  }
+  // Array items: input.topics.0.tasks → look the hint up on the item schema.
+  const schemaPath = path.replace(/\.\d+(?=\.|$)/g, '');
+  const setting = settingAt(schemaPath);
+  let fix: string | undefined = (setting?.schema as { hint?: string } | undefined)?.hint;
+  if (!fix) fix = (err.parentSchema as { hint?: string } | undefined)?.hint;
+  if (err.keyword === 'required') {
+    const key = (err.params as { missingProperty: string }).missingProperty;
+    path = path ? `${path}.${key}` : key;
+    return `${path}: missing (add it${fix ? `: ${fix}` : ''})`;
+  }
+  let message = err.message ?? 'invalid';
+  if (err.keyword === 'anyOf' || err.keyword === 'const') message = 'not an allowed value';
+  return `${path || '(root)'}: ${message}${fix ? ` (${fix})` : ''}`;
+}
+
+function uniqueProblems(errors: readonly ErrorObject[]): string[] {
+  // A bad enum value yields one `const` error per alternative plus an `anyOf`; report it once.
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const err of errors) {
+    const text = describeError(err);
+    const key = text.split(':')[0] + (err.keyword === 'const' || err.keyword === 'anyOf' ? '' : err.keyword);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(text);
+  }
+  return out;
+}
+
+/** Resolves which config file applies, or none. */
+export function resolveConfigFile(opts: LoadOptions): string | undefined {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.file) return resolve(cwd, opts.file);
+  if (env.HUBNLU_CONFIG) return resolve(cwd, env.HUBNLU_CONFIG);
+  const fallback = resolve(cwd, 'config/hubnlu.yaml');
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const file = resolveConfigFile(opts);
+  const problems: string[] = [];
+  let data: Record<string, unknown> = {};
+  if (file) {
+    const read = readConfigFile(file);
+    data = read.data;
+    problems.push(...read.problems);
+  }
+  const fromEnv: string[] = [];
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw === undefined) continue;
+    setPath(data, setting.path, coerce(setting, raw));
+    fromEnv.push(setting.env);
+  }
+  for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(data, path, value);
+
+  if (!validate(data)) problems.push(...uniqueProblems(validate.errors ?? []));
+  const config = data as Config;
+  if (problems.length === 0) problems.push(...checkSemantics(config, opts.cwd ?? process.cwd()));
+  const source = [file ?? 'built-in defaults', ...(fromEnv.length ? [`env ${fromEnv.join(', ')}`] : [])].join(' + ');
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  resolveSecrets(config, opts.cwd ?? process.cwd());
+  return { config, source };
+}
+
+/** Checks the schema cannot express: file existence, combinations. */
+function checkSemantics(config: Config, cwd: string): string[] {
+  const problems: string[] = [];
+  const { mqtt } = config;
+  if (mqtt.password !== undefined && mqtt.passwordFile !== undefined) {
+    problems.push('mqtt.password: set together with mqtt.passwordFile (keep only one; passwordFile is safer)');
+  }
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const file = mqtt.tls[key];
+    if (file && !existsSync(resolve(cwd, file))) problems.push(`mqtt.tls.${key}: file not found: ${file} (give the path to a PEM file)`);
+  }
+  if (mqtt.passwordFile && !existsSync(resolve(cwd, mqtt.passwordFile))) {
+    problems.push(`mqtt.passwordFile: file not found: ${mqtt.passwordFile} (create it, or unset mqtt.passwordFile)`);
+  }
+  if ((mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
+    problems.push('mqtt.tls.cert: a client certificate needs its key and vice versa (set both mqtt.tls.cert and mqtt.tls.key, or neither)');
+  }
+  config.input.topics.forEach((t, i) => {
+    if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
+    if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
+  });
+  return problems;
+}
+
+function resolveSecrets(config: Config, cwd: string): void {
+  if (config.mqtt.passwordFile) {
+    config.mqtt.password = readFileSync(resolve(cwd, config.mqtt.passwordFile), 'utf8').replace(/\r?\n$/, '');
+  }
+}
+
+/** A copy of the config with secrets replaced, for logs and reports. */
+export function redactConfig(config: Config): Config {
+  const copy = structuredClone(config);
+  if (copy.mqtt.password !== undefined) copy.mqtt.password = '[redacted]';
+  if (copy.mqtt.url) copy.mqtt.url = redactUrl(copy.mqtt.url);
+  return copy;
+}

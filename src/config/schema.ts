@@ -1,0 +1,217 @@
+/**
+ * The configuration schema: the single source of truth for hubnlu's settings.
+ *
+ * TypeScript types (`Config`), defaults, environment overrides (`HUBNLU_*`) and
+ * the documented settings table (`hubnlu config schema`) are all derived from
+ * this one object. Every setting carries a `hint` that says how to fix a bad
+ * value; validation errors print it.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const hint = (text: string) => ({ hint: text });
+
+export const TASK_NAMES = ['intent', 'sentiment'] as const;
+
+/** A topic segment may not carry MQTT wildcards or separators. */
+const SEGMENT_PATTERN = '^[^/+#\\u0000]+$';
+
+const InputTopic = Type.Object(
+  {
+    topic: Type.String({
+      minLength: 1,
+      description: 'MQTT subscription filter. A `+` segment captures the site id (e.g. `hubnlu/+/utterance`).',
+      ...hint('use an MQTT topic filter such as "hubnlu/+/utterance"'),
+    }),
+    format: Type.Union([Type.Literal('auto'), Type.Literal('text'), Type.Literal('json'), Type.Literal('hermes')], {
+      default: 'auto',
+      description: '`auto`: JSON object if the payload parses as one, else plain text. `hermes`: Hermes `input`/`text` JSON.',
+      ...hint('one of auto, text, json, hermes'),
+    }),
+    tasks: Type.Array(Type.Union(TASK_NAMES.map((t) => Type.Literal(t))), {
+      minItems: 1,
+      uniqueItems: true,
+      default: ['intent', 'sentiment'],
+      description: 'Which models run on inputs from this subscription (voice: both; sensor text: often sentiment only).',
+      ...hint('a list drawn from [intent, sentiment]'),
+    }),
+    resultTopic: Type.String({
+      default: '{baseTopic}/{siteId}/result',
+      description: 'Where results go. Placeholders: `{baseTopic}`, `{siteId}`.',
+      ...hint('a topic without + or #, e.g. "{baseTopic}/{siteId}/result"'),
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    mqtt: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^(mqtt|mqtts|tcp|tls|ws|wss)://',
+            description: 'External broker URL. Absent: hubnlu starts its embedded broker (see mqtt.embedded).',
+            ...hint('e.g. "mqtt://192.168.1.10:1883" or "mqtts://broker.local:8883"; remove it to use the embedded broker'),
+          }),
+        ),
+        clientId: Type.String({
+          default: 'hubnlu',
+          pattern: '^[A-Za-z0-9_.-]{1,64}$',
+          description: 'Fixed client id: the persistent session (and the queued inputs) belong to it.',
+          ...hint('1-64 letters, digits, "_", "." or "-"'),
+        }),
+        username: Type.Optional(Type.String({ description: 'Broker username.', ...hint('a string') })),
+        password: Type.Optional(
+          Type.String({
+            description: 'Broker password. Prefer `passwordFile` or the HUBNLU_MQTT_PASSWORD environment variable.',
+            ...hint('a string; better: put it in a file and set mqtt.passwordFile'),
+          }),
+        ),
+        passwordFile: Type.Optional(
+          Type.String({ description: 'File holding the broker password (trailing newline ignored).', ...hint('a readable file path') }),
+        ),
+        baseTopic: Type.String({
+          default: 'hubnlu',
+          pattern: '^[^+#\\u0000]+[^/+#\\u0000]$',
+          description: 'Prefix of every topic hubnlu publishes.',
+          ...hint('a topic prefix without + or # and without a trailing "/", e.g. "hubnlu"'),
+        }),
+        sessionExpirySeconds: Type.Integer({
+          default: 7 * 24 * 3600,
+          minimum: 1,
+          description: 'MQTT 5 session expiry: how long the broker keeps queued QoS 1 inputs while hubnlu is down.',
+          ...hint('a whole number of seconds >= 1, e.g. 604800 (a week)'),
+        }),
+        keepaliveSeconds: Type.Integer({ default: 30, minimum: 5, maximum: 3600, ...hint('seconds between 5 and 3600') }),
+        reconnectPeriodMs: Type.Integer({ default: 1000, minimum: 100, maximum: 60000, ...hint('milliseconds between 100 and 60000') }),
+        tls: Type.Object(
+          {
+            ca: Type.Optional(Type.String({ description: 'CA certificate file (PEM).', ...hint('a readable PEM file path') })),
+            cert: Type.Optional(Type.String({ description: 'Client certificate file (PEM).', ...hint('a readable PEM file path') })),
+            key: Type.Optional(Type.String({ description: 'Client private key file (PEM).', ...hint('a readable PEM file path') })),
+            rejectUnauthorized: Type.Boolean({ default: true, description: 'Verify the broker certificate.', ...hint('true or false') }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        embedded: Type.Object(
+          {
+            host: Type.String({ default: '127.0.0.1', description: 'Address the embedded broker listens on.', ...hint('an IP address, e.g. 127.0.0.1') }),
+            port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Embedded broker port (0: any free port).', ...hint('a port between 0 and 65535') }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    input: Type.Object(
+      {
+        topics: Type.Array(InputTopic, {
+          default: [
+            { topic: 'hubnlu/+/utterance' },
+            { topic: 'hermes/asr/textCaptured', format: 'hermes' },
+            { topic: 'hermes/nlu/query', format: 'hermes', tasks: ['intent'] },
+          ],
+          description: 'Subscriptions and, for each, the tasks to run and where results go.',
+          ...hint('a list of {topic, format?, tasks?, resultTopic?}'),
+        }),
+        maxPayloadBytes: Type.Integer({
+          default: 16384,
+          minimum: 64,
+          maximum: 1048576,
+          description: 'Larger payloads are rejected (`payload_too_large`).',
+          ...hint('bytes between 64 and 1048576'),
+        }),
+        maxTextChars: Type.Integer({
+          default: 1000,
+          minimum: 16,
+          maximum: 100000,
+          description: 'Longer texts are rejected (`text_too_long`): an utterance is a sentence, not a document.',
+          ...hint('characters between 16 and 100000'),
+        }),
+        maxInFlight: Type.Integer({
+          default: 256,
+          minimum: 1,
+          maximum: 100000,
+          description: 'Inputs accepted but not yet answered. At the limit hubnlu stops acknowledging (back-pressure to the broker).',
+          ...hint('a whole number between 1 and 100000'),
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    models: Type.Object(
+      {
+        intent: Type.String({ default: 'models/intent', description: 'Intent + slot model directory (relative to the package or absolute).', ...hint('a directory holding manifest.json') }),
+        sentiment: Type.String({ default: 'models/sentiment', description: 'Sentiment model directory.', ...hint('a directory holding manifest.json') }),
+        unknownThreshold: Type.Number({
+          default: 0.5,
+          minimum: 0,
+          maximum: 1,
+          description: 'Calibrated intent confidence below which the intent is `unknown`.',
+          ...hint('a number between 0 and 1, e.g. 0.5'),
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    storage: Type.Object(
+      {
+        path: Type.String({ default: 'data/hubnlu.db', minLength: 1, description: 'SQLite database file (created owner-only).', ...hint('a file path, e.g. data/hubnlu.db') }),
+        synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
+          default: 'full',
+          description: '`full`: an acknowledged input survives power loss (one fsync per input). `normal`: survives crashes, not power loss; faster on SD cards.',
+          ...hint('full or normal'),
+        }),
+        busyTimeoutMs: Type.Integer({ default: 5000, minimum: 0, maximum: 600000, description: 'How long a write waits for a lock held by another process before retrying.', ...hint('milliseconds, e.g. 5000') }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info', description: 'Log level (JSON lines on stdout).', ...hint('one of fatal, error, warn, info, debug, trace, silent') },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type InputTopicConfig = Static<typeof InputTopic>;
+
+/** Setting paths whose values are secrets: redacted from logs and reports. */
+export const SECRET_PATHS = ['mqtt.password'] as const;
+
+export interface SettingDoc {
+  readonly path: string;
+  readonly env: string;
+  readonly type: string;
+  readonly default: unknown;
+  readonly description: string;
+  readonly schema: TSchema;
+}
+
+/** `mqtt.clientId` → `HUBNLU_MQTT_CLIENT_ID`. */
+export function envNameFor(path: string): string {
+  return 'HUBNLU_' + path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase();
+}
+
+function typeName(schema: TSchema): string {
+  if (schema.anyOf) return (schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(' | ');
+  return String(schema.type ?? 'any');
+}
+
+/** Every leaf setting (objects are walked; arrays are leaves), in schema order. */
+export function listSettings(schema: TSchema = ConfigSchema, prefix = ''): SettingDoc[] {
+  const out: SettingDoc[] = [];
+  for (const [key, child] of Object.entries(schema.properties as Record<string, TSchema>)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (child.type === 'object' && child.properties) {
+      out.push(...listSettings(child, path));
+    } else {
+      out.push({ path, env: envNameFor(path), type: typeName(child), default: child.default, description: child.description ?? '', schema: child });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * Numbered schema migrations. `PRAGMA user_version` holds the number of the last
+ * one applied; each runs in its own transaction. Never edit a released
+ * migration: add the next one.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'inputs log, outbox',
+    sql: `
+      CREATE TABLE inputs (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL,                 -- the payload's id, or a UUID hubnlu assigned
+        id_source        TEXT NOT NULL CHECK (id_source IN ('payload', 'assigned')),
+        delivery_key     TEXT NOT NULL,                 -- hash of topic, MQTT packet id and payload: spots broker redeliveries
+        received_at      INTEGER NOT NULL,              -- ms since epoch
+        completed_at     INTEGER,
+        topic            TEXT NOT NULL,
+        site_id          TEXT NOT NULL,
+        session_id       TEXT,
+        lang             TEXT,
+        text             TEXT,
+        tasks            TEXT NOT NULL DEFAULT '[]',    -- JSON array of task names
+        result_topic     TEXT,
+        request          TEXT,                          -- JSON: fields to echo (customData, intentFilter, meta, ...)
+        status           TEXT NOT NULL CHECK (status IN ('pending', 'done', 'rejected', 'error')),
+        intent           TEXT,
+        confidence       REAL,
+        alternatives     TEXT,                          -- JSON [{name, confidence}]
+        slots            TEXT,                          -- JSON [{type, value, raw, start, end, confidence}]
+        sentiment        TEXT,
+        sentiment_score  REAL,
+        sentiment_scores TEXT,                          -- JSON {negative, neutral, positive}
+        intent_model     TEXT,                          -- name@version
+        sentiment_model  TEXT,
+        latency_ms       REAL,                          -- receipt to result, ms
+        inference_ms     REAL,                          -- model time alone, ms
+        error_code       TEXT,
+        error_message    TEXT,
+        payload_excerpt  TEXT,
+        gold_intent      TEXT,                          -- labels added later by people (review, import)
+        gold_slots       TEXT,
+        gold_sentiment   TEXT,
+        gold_by          TEXT,
+        gold_at          INTEGER
+      );
+      CREATE UNIQUE INDEX inputs_payload_id ON inputs (id) WHERE id_source = 'payload';
+      CREATE INDEX inputs_delivery_key ON inputs (delivery_key);
+      CREATE INDEX inputs_received_at ON inputs (received_at);
+      CREATE INDEX inputs_pending ON inputs (status) WHERE status = 'pending';
+
+      CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        input_seq    INTEGER NOT NULL REFERENCES inputs (seq),
+        topic        TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        qos          INTEGER NOT NULL DEFAULT 1,
+        retain       INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        published_at INTEGER,
+        attempts     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+
+      CREATE VIEW log AS
+        SELECT seq, id, strftime('%Y-%m-%dT%H:%M:%fZ', received_at / 1000.0, 'unixepoch') AS received,
+               site_id, status, text, intent, round(confidence, 3) AS confidence, sentiment,
+               round(latency_ms, 2) AS latency_ms, error_code, intent_model, sentiment_model, topic
+        FROM inputs;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,187 @@
+/**
+ * Turns an MQTT payload into an utterance, or into a precise rejection.
+ *
+ * Accepted: plain UTF-8 text, or a JSON object with `text` (Hermes: `input`),
+ * optional `id`, `siteId`, `sessionId`, `lang`, `meta`, `tasks`, and the Hermes
+ * fields `customData`, `intentFilter`. Everything a publisher can send is
+ * either accepted or rejected with a code; nothing here throws.
+ */
+import type { TaskName } from '../model/types.js';
+import { isSafeSegment } from './topics.js';
+
+export type PayloadFormat = 'auto' | 'text' | 'json' | 'hermes';
+
+export type RejectionCode =
+  | 'payload_too_large'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'json_not_object'
+  | 'too_deeply_nested'
+  | 'missing_text'
+  | 'invalid_field'
+  | 'empty_text'
+  | 'text_too_long'
+  | 'control_characters'
+  | 'invalid_site_id'
+  | 'too_many_items';
+
+export interface ParsedUtterance {
+  readonly text: string;
+  readonly id?: string;
+  readonly siteId?: string;
+  readonly sessionId?: string;
+  readonly lang?: string;
+  readonly tasks?: readonly TaskName[];
+  /** Fields echoed back in results (Hermes `customData`, `intentFilter`, the caller's `meta`). */
+  readonly request: Record<string, unknown>;
+}
+
+export interface ParseFailure {
+  readonly code: RejectionCode;
+  readonly message: string;
+  /** Whatever could be read before the failure, so the error can be correlated. */
+  readonly id?: string;
+  readonly siteId?: string;
+  readonly sessionId?: string;
+}
+
+export type ParseResult = { readonly ok: true; readonly value: ParsedUtterance } | ({ readonly ok: false } & ParseFailure);
+
+export interface ParseLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxTextChars: number;
+  readonly maxDepth?: number;
+  readonly maxListItems?: number;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+/** C0 and C1 controls other than tab, line feed and carriage return. */
+const CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+const KNOWN_TASKS: readonly string[] = ['intent', 'sentiment'];
+
+function fail(code: RejectionCode, message: string, partial: Partial<ParseFailure> = {}): ParseResult {
+  return { ok: false, code, message, ...partial };
+}
+
+/** Depth of nested arrays/objects, computed without recursion so hostile input cannot blow the stack. */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const child of Object.values(node as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+function optionalString(obj: Record<string, unknown>, key: string, maxLength: number): { value?: string; error?: string } {
+  const v = obj[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v === 'number' && Number.isFinite(v) && key === 'id') return { value: String(v) };
+  if (typeof v !== 'string') return { error: `${key} must be a string (got ${Array.isArray(v) ? 'array' : typeof v})` };
+  if (v.length > maxLength) return { error: `${key} is longer than ${maxLength} characters` };
+  if (CONTROL_RE.test(v)) return { error: `${key} contains control characters` };
+  return { value: v };
+}
+
+export function checkText(text: string, limits: ParseLimits, partial: Partial<ParseFailure> = {}): ParseResult | null {
+  if (text.trim().length === 0) return fail('empty_text', 'text is empty or whitespace only', partial);
+  if (text.length > limits.maxTextChars) {
+    return fail('text_too_long', `text has ${text.length} characters; the limit is input.maxTextChars = ${limits.maxTextChars}`, partial);
+  }
+  if (CONTROL_RE.test(text)) return fail('control_characters', 'text contains control characters (only tab and line breaks are allowed)', partial);
+  return null;
+}
+
+export function parsePayload(payload: Uint8Array, format: PayloadFormat, limits: ParseLimits): ParseResult {
+  if (payload.byteLength > limits.maxPayloadBytes) {
+    return fail('payload_too_large', `payload is ${payload.byteLength} bytes; the limit is input.maxPayloadBytes = ${limits.maxPayloadBytes}`);
+  }
+  let body: string;
+  try {
+    body = decoder.decode(payload);
+  } catch {
+    return fail('invalid_utf8', 'payload is not valid UTF-8');
+  }
+  if (body.charCodeAt(0) === 0xfeff) body = body.slice(1); // a BOM is not part of the text
+  const trimmed = body.trimStart();
+  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
+  if (format === 'text' || (format === 'auto' && !looksJson)) {
+    const problem = checkText(body, limits);
+    return problem ?? { ok: true, value: { text: body.trim(), request: {} } };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (err) {
+    return fail('invalid_json', `payload is not valid JSON: ${(err as Error).message.slice(0, 120)}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return fail('json_not_object', `a JSON payload must be an object with a "text" field (got ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data})`);
+  }
+  const maxDepth = limits.maxDepth ?? 8;
+  if (depthOf(data, maxDepth) > maxDepth) return fail('too_deeply_nested', `JSON nests deeper than ${maxDepth} levels`);
+  return parseObject(data as Record<string, unknown>, limits);
+}
+
+function parseObject(obj: Record<string, unknown>, limits: ParseLimits): ParseResult {
+  const id = optionalString(obj, 'id', 128);
+  const siteId = optionalString(obj, 'siteId', 64);
+  const sessionId = optionalString(obj, 'sessionId', 128);
+  const partial = { id: id.value, siteId: siteId.value && isSafeSegment(siteId.value) ? siteId.value : undefined, sessionId: sessionId.value };
+  for (const field of [id, siteId, sessionId]) if (field.error) return fail('invalid_field', field.error, partial);
+  if (siteId.value !== undefined && !isSafeSegment(siteId.value)) {
+    return fail('invalid_site_id', 'siteId may hold only letters, digits, "_", "." and "-" (at most 64); "/", "+", "#" would change the topic', partial);
+  }
+  const lang = optionalString(obj, 'lang', 16);
+  if (lang.error) return fail('invalid_field', lang.error, partial);
+
+  const textKey = obj.text !== undefined ? 'text' : obj.input !== undefined ? 'input' : undefined;
+  if (textKey === undefined) return fail('missing_text', 'JSON payload has no "text" (or Hermes "input") field', partial);
+  const text = obj[textKey];
+  if (typeof text !== 'string') return fail('invalid_field', `${textKey} must be a string (got ${Array.isArray(text) ? 'array' : text === null ? 'null' : typeof text})`, partial);
+  const problem = checkText(text, limits, partial);
+  if (problem) return problem;
+
+  const maxItems = limits.maxListItems ?? 256;
+  const request: Record<string, unknown> = {};
+  let tasks: TaskName[] | undefined;
+  if (obj.tasks !== undefined) {
+    if (!Array.isArray(obj.tasks) || obj.tasks.length === 0 || !obj.tasks.every((t) => typeof t === 'string' && KNOWN_TASKS.includes(t))) {
+      return fail('invalid_field', 'tasks must be a non-empty list drawn from ["intent", "sentiment"]', partial);
+    }
+    tasks = [...new Set(obj.tasks as TaskName[])];
+  }
+  if (obj.intentFilter !== undefined && obj.intentFilter !== null) {
+    if (!Array.isArray(obj.intentFilter) || !obj.intentFilter.every((x) => typeof x === 'string' && x.length <= 128)) {
+      return fail('invalid_field', 'intentFilter must be a list of intent names or null', partial);
+    }
+    if (obj.intentFilter.length > maxItems) return fail('too_many_items', `intentFilter lists ${obj.intentFilter.length} intents; at most ${maxItems}`, partial);
+    request.intentFilter = obj.intentFilter;
+  }
+  if (obj.customData !== undefined && obj.customData !== null) {
+    if (typeof obj.customData !== 'string') return fail('invalid_field', 'customData must be a string or null', partial);
+    request.customData = obj.customData;
+  }
+  if (obj.meta !== undefined) {
+    if (obj.meta === null || typeof obj.meta !== 'object' || Array.isArray(obj.meta)) return fail('invalid_field', 'meta must be an object', partial);
+    if (Object.keys(obj.meta).length > maxItems) return fail('too_many_items', `meta has more than ${maxItems} keys`, partial);
+    request.meta = obj.meta;
+  }
+  for (const key of ['asrConfidence', 'wakewordId', 'asrTokens'] as const) if (obj[key] !== undefined) request[key] = obj[key];
+  return {
+    ok: true,
+    value: { text: text.trim(), id: id.value, siteId: siteId.value, sessionId: sessionId.value, lang: lang.value, tasks, request },
+  };
+}
+
+/** A short, printable excerpt of a payload for error messages and the log. */
+export function excerptOf(payload: Uint8Array, max = 120): string {
+  const slice = Buffer.from(payload.subarray(0, max * 4)).toString('utf8');
+  // eslint-disable-next-line no-control-regex
+  const printable = slice.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '·');
+  return Array.from(printable).slice(0, max).join('') + (payload.byteLength > max ? '…' : '');
+}

@@ -1,0 +1,210 @@
+/**
+ * The one owner of the MQTT client. It holds the session settings that make
+ * delivery lossless, the Last Will, the online/offline state and the rule that
+ * nothing is published to a wildcard topic.
+ *
+ * Acknowledgement (REFERENCE.md, MQTT.js semantics): for QoS 1 the PUBACK is sent
+ * only when `handleMessage(packet, callback)` calls back, and inbound packets are
+ * handled one at a time. The handler given to `start()` therefore resolves only
+ * once the input is committed to SQLite; inference happens later, off this path.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from '../util/logger.js';
+import { redactUrl } from '../util/redact.js';
+import { assertPublishTopic } from './topics.js';
+
+export interface ConnectionSettings {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly sessionExpirySeconds: number;
+  readonly keepaliveSeconds: number;
+  readonly reconnectPeriodMs: number;
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean };
+  /** Retained availability topic: `{"state":"online"}` on connect, `offline` as the Last Will and on stop. */
+  readonly stateTopic: string;
+}
+
+export interface InboundMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly messageId?: number;
+  readonly qos: 0 | 1 | 2;
+  /** The broker's DUP flag: this is a redelivery of a message it sent before [MQTT-3.3.1-1]. */
+  readonly redelivered: boolean;
+}
+
+/** Resolves when the message may be acknowledged. Must not reject: hold it instead. */
+export type InboundHandler = (message: InboundMessage) => Promise<void>;
+
+export interface ConnectionEvents {
+  online: [];
+  offline: [];
+}
+
+export class MqttConnection extends EventEmitter<ConnectionEvents> {
+  private client?: MqttClient;
+  private subscriptions: readonly string[] = [];
+  private connected = false;
+  /** Bumped on each new connection; a handler that outlives its connection must not ack on the next one. */
+  private generation = 0;
+  private stopping = false;
+
+  constructor(private readonly settings: ConnectionSettings, private readonly log: Logger) {
+    super();
+  }
+
+  get isOnline(): boolean {
+    return this.connected;
+  }
+
+  start(subscriptions: readonly string[], handler: InboundHandler): Promise<void> {
+    this.subscriptions = subscriptions;
+    const s = this.settings;
+    const options: IClientOptions = {
+      clientId: s.clientId,
+      protocolVersion: 5,
+      clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
+      properties: { sessionExpiryInterval: s.sessionExpirySeconds }, // absent would mean 0: session dies with the connection (MQTT 5 §3.1.2.11.2)
+      keepalive: s.keepaliveSeconds,
+      reconnectPeriod: s.reconnectPeriodMs,
+      connectTimeout: 10_000,
+      resubscribe: false, // we subscribe ourselves whenever the broker has no session for us
+      username: s.username,
+      password: s.password,
+      will: { topic: s.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
+    };
+    if (s.tls) {
+      if (s.tls.ca) options.ca = readFileSync(s.tls.ca);
+      if (s.tls.cert) options.cert = readFileSync(s.tls.cert);
+      if (s.tls.key) options.key = readFileSync(s.tls.key);
+      options.rejectUnauthorized = s.tls.rejectUnauthorized;
+    }
+    const client = mqtt.connect(s.url, options);
+    this.client = client;
+
+    client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
+      const generation = this.generation;
+      const message: InboundMessage = {
+        topic: packet.topic,
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+        messageId: packet.messageId,
+        qos: packet.qos,
+        redelivered: packet.dup === true,
+      };
+      handler(message).then(
+        () => {
+          if (generation !== this.generation) {
+            // The connection this message came on is gone; the broker will redeliver it and the log dedupes it.
+            callback(new Error('connection replaced before the message was stored'));
+            return;
+          }
+          callback();
+        },
+        (err: Error) => {
+          this.log.error({ err, topic: packet.topic }, 'input handler failed; message not acknowledged');
+          callback(err);
+        },
+      );
+    };
+
+    let firstConnect = true;
+    return new Promise((resolve, reject) => {
+      client.on('connect', (connack) => {
+        this.generation++;
+        this.connected = true;
+        this.log.info({ url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent }, 'connected to broker');
+        this.publishState('online');
+        const ready = connack.sessionPresent ? Promise.resolve() : this.subscribeAll();
+        ready.then(
+          () => {
+            this.emit('online');
+            if (firstConnect) {
+              firstConnect = false;
+              resolve();
+            }
+          },
+          (err: Error) => {
+            this.log.error({ err }, 'subscribe failed');
+            if (firstConnect) reject(err);
+          },
+        );
+      });
+      client.on('close', () => {
+        if (this.connected) {
+          this.connected = false;
+          if (!this.stopping) this.log.warn('disconnected from broker; reconnecting');
+          this.emit('offline');
+        }
+      });
+      client.on('error', (err) => {
+        this.log.error({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'mqtt error');
+        if (firstConnect && (err as { code?: number }).code !== undefined && typeof (err as { code?: number }).code === 'number') {
+          // CONNACK refusals (bad credentials, not authorised) are not worth retrying at start.
+          firstConnect = false;
+          reject(err);
+        }
+      });
+    });
+  }
+
+  private subscribeAll(): Promise<void> {
+    const client = this.client!;
+    return new Promise((resolve, reject) => {
+      client.subscribe(
+        this.subscriptions.map((topic) => topic),
+        { qos: 1 },
+        (err, granted) => {
+          if (err) return reject(err);
+          const refused = (granted ?? []).filter((g) => g.qos === 128 || (g as { reasonCode?: number }).reasonCode === 128);
+          if (refused.length > 0) return reject(new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`));
+          this.log.info({ topics: this.subscriptions }, 'subscribed');
+          resolve();
+        },
+      );
+    });
+  }
+
+  /** Publishes and resolves on PUBACK (QoS 1). Refuses wildcard topics. */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean } = {}): Promise<void> {
+    assertPublishTopic(topic);
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('not started'));
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private publishState(state: 'online' | 'offline'): void {
+    this.client?.publish(this.settings.stateTopic, JSON.stringify({ state }), { qos: 1, retain: true }, () => undefined);
+  }
+
+  /** Publishes `offline` and disconnects cleanly (the session stays on the broker). */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stopping = true;
+    if (this.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        client.publish(this.settings.stateTopic, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.end(true, {}, () => resolve());
+      }, 2000);
+      client.end(false, { properties: { sessionExpiryInterval: this.settings.sessionExpirySeconds } }, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.connected = false;
+  }
+}

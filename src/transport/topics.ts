@@ -1,0 +1,69 @@
+/**
+ * Topic safety. Anything derived from a payload (site ids, intent names) is
+ * checked before it becomes a topic segment, and no publish topic may hold a
+ * wildcard [MQTT-3.3.2-2].
+ */
+
+/** Letters, digits, `_`, `.` and `-`; at most 64 characters. */
+const SEGMENT_RE = /^[\p{L}\p{N}_.-]{1,64}$/u;
+
+export class TopicError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TopicError';
+  }
+}
+
+export function isSafeSegment(segment: string): boolean {
+  return SEGMENT_RE.test(segment) && segment !== '.' && segment !== '..';
+}
+
+/** Makes any string a safe segment: unsafe characters become `_`, length capped. Used where rejecting is not an option (the error topic of a bad site id). */
+export function escapeSegment(segment: string): string {
+  const escaped = Array.from(segment.replace(/[^\p{L}\p{N}_.-]/gu, '_')).slice(0, 64).join('');
+  return escaped === '' || escaped === '.' || escaped === '..' ? '_' : escaped;
+}
+
+/** Throws unless `topic` is a valid publish topic: non-empty, no wildcards, no NUL, within the MQTT length limit. */
+export function assertPublishTopic(topic: string): void {
+  if (topic.length === 0) throw new TopicError('empty publish topic');
+  if (/[+#\u0000]/.test(topic)) throw new TopicError(`publish topic contains a wildcard or NUL: ${JSON.stringify(topic)}`);
+  if (Buffer.byteLength(topic) > 65535) throw new TopicError('publish topic longer than 65535 bytes');
+}
+
+/** Fills `{name}` placeholders; every value must already be a safe segment. */
+export function renderTopic(template: string, values: Record<string, string>): string {
+  const topic = template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new TopicError(`unknown placeholder ${whole} in topic template ${JSON.stringify(template)}`);
+    return value;
+  });
+  assertPublishTopic(topic);
+  return topic;
+}
+
+/** Strips a shared-subscription prefix: `$share/group/a/+/b` → `a/+/b`. */
+export function filterOf(subscription: string): string {
+  return subscription.startsWith('$share/') ? subscription.split('/').slice(2).join('/') : subscription;
+}
+
+/**
+ * Matches a topic against a filter and returns the values the wildcards took,
+ * or null when it does not match. `$`-topics never match a leading wildcard [MQTT-4.7.2-1].
+ */
+export function matchTopic(subscription: string, topic: string): string[] | null {
+  const filter = filterOf(subscription).split('/');
+  const parts = topic.split('/');
+  if ((filter[0] === '+' || filter[0] === '#') && topic.startsWith('$')) return null;
+  const captured: string[] = [];
+  for (let i = 0; i < filter.length; i++) {
+    if (filter[i] === '#') {
+      captured.push(parts.slice(i).join('/'));
+      return captured;
+    }
+    if (i >= parts.length) return null;
+    if (filter[i] === '+') captured.push(parts[i]);
+    else if (filter[i] !== parts[i]) return null;
+  }
+  return parts.length === filter.length ? captured : null;
+}
