@@ -1,0 +1,179 @@
+/**
+ * Runs the models on committed inputs, off the MQTT packet loop.
+ *
+ * Inputs arrive already stored as `pending`; the worker takes them in order,
+ * analyses each, and commits results in small batches together with their
+ * outgoing messages (one transaction: a result is never stored without its
+ * message, nor published without being stored). The queue is bounded: intake
+ * waits for room (and so stops acknowledging) when it is full.
+ */
+import type { Logger } from '../util/logger.js';
+import type { Analyzer, TaskName } from '../model/types.js';
+import type { Completion, LogStore, PendingInput } from '../store/log-store.js';
+import { retryUntilDone } from '../util/retry.js';
+import { buildError, buildResult } from './messages.js';
+import { applyIntentFilter } from './intent-filter.js';
+
+export interface WorkerOptions {
+  readonly capacity: number;
+  readonly errorTopicFor: (siteId: string) => string;
+  /** Most results committed in one transaction. */
+  readonly batchSize?: number;
+  /** `models.unknownThreshold`, applied again when a Hermes intentFilter picks an alternative. */
+  readonly unknownThreshold?: number;
+  readonly now?: () => number;
+}
+
+export interface WorkerStats {
+  processed: number;
+  failed: number;
+}
+
+export class InferenceWorker {
+  private readonly queue: PendingInput[] = [];
+  private active = 0;
+  private running = false;
+  private stopped = false;
+  private roomWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+  readonly stats: WorkerStats = { processed: 0, failed: 0 };
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly analyzer: Analyzer,
+    private readonly onCommitted: () => void,
+    private readonly log: Logger,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  /** Inputs accepted and not yet committed with a result. */
+  get inFlight(): number {
+    return this.queue.length + this.active;
+  }
+
+  hasRoom(): boolean {
+    return this.inFlight < this.opts.capacity;
+  }
+
+  /** Resolves when the queue has room for one more input. */
+  waitForRoom(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  push(item: PendingInput): void {
+    this.queue.push(item);
+    if (!this.running && !this.stopped) void this.loop();
+  }
+
+  /** Resolves when every queued input has a committed result. */
+  drain(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Finishes what is queued, then refuses more. */
+  async stop(): Promise<void> {
+    await this.drain();
+    this.stopped = true;
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    const batchSize = this.opts.batchSize ?? 32;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, batchSize);
+        this.active = batch.length;
+        const completions: Completion[] = [];
+        for (const item of batch) completions.push(await this.analyze(item));
+        await retryUntilDone(() => this.store.completeMany(completions), {
+          shouldStop: () => false, // results must not be dropped: keep trying until the disk takes them
+          onError: (err, attempt) => {
+            if (attempt === 1 || attempt % 20 === 0) this.log.error({ err: err.message, code: (err as { code?: string }).code, attempt }, 'cannot store results; retrying');
+          },
+          maxDelayMs: 1000,
+        });
+        this.active = 0;
+        this.onCommitted();
+        this.releaseRoom();
+      }
+    } finally {
+      this.running = false;
+      this.active = 0;
+      this.releaseRoom();
+      if (this.inFlight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        waiters.forEach((w) => w());
+      }
+    }
+  }
+
+  private releaseRoom(): void {
+    while (this.roomWaiters.length > 0 && this.hasRoom()) this.roomWaiters.shift()!();
+  }
+
+  private async analyze(item: PendingInput): Promise<Completion> {
+    const now = this.opts.now ?? Date.now;
+    const started = performance.now();
+    try {
+      const tasks = item.tasks as TaskName[];
+      let analysis = await this.analyzer.analyze(item.text, tasks);
+      const filter = item.request.intentFilter;
+      if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
+        analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], this.opts.unknownThreshold) };
+      }
+      const inferenceMs = performance.now() - started;
+      const completedAt = now();
+      const latencyMs = Math.max(0, completedAt - item.receivedAt);
+      const result = buildResult(item, analysis, latencyMs);
+      const byTask = (task: TaskName) => analysis.models.find((m) => m.task === task);
+      const ref = (task: TaskName) => {
+        const m = byTask(task);
+        return m ? `${m.name}@${m.version}` : undefined;
+      };
+      this.stats.processed++;
+      return {
+        seq: item.seq,
+        status: 'done',
+        completedAt,
+        intent: analysis.intent?.name,
+        confidence: analysis.intent?.confidence,
+        alternatives: analysis.intent?.alternatives,
+        slots: analysis.intent?.slots,
+        sentiment: analysis.sentiment?.label,
+        sentimentScore: analysis.sentiment?.score,
+        sentimentScores: analysis.sentiment?.scores,
+        intentModel: ref('intent'),
+        sentimentModel: ref('sentiment'),
+        latencyMs,
+        inferenceMs,
+        messages: [{ topic: item.resultTopic, payload: JSON.stringify(result) }],
+      };
+    } catch (err) {
+      this.stats.failed++;
+      const completedAt = now();
+      const message = (err as Error).message ?? String(err);
+      this.log.error({ err: message, id: item.id, seq: item.seq }, 'inference failed');
+      const error = { code: 'inference_failed', message: `the model could not process this input: ${message}` };
+      const payload = buildError({
+        id: item.id,
+        siteId: item.siteId,
+        sessionId: item.sessionId,
+        ...error,
+        topic: item.topic,
+        receivedAt: item.receivedAt,
+        excerpt: item.text.slice(0, 120),
+      });
+      return {
+        seq: item.seq,
+        status: 'error',
+        completedAt,
+        latencyMs: Math.max(0, completedAt - item.receivedAt),
+        error,
+        messages: [{ topic: this.opts.errorTopicFor(item.siteId), payload: JSON.stringify(payload) }],
+      };
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The MQTT inbound path: route the topic, parse the payload, commit a row
+ * (accepted or rejected), queue it for inference, and only then let the
+ * connection acknowledge. Redeliveries are recognised and not stored twice.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from '../util/logger.js';
+import type { TaskName } from '../model/types.js';
+import type { LogStore, NewInput, PendingInput } from '../store/log-store.js';
+import type { InboundMessage } from '../transport/mqtt-connection.js';
+import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat } from '../transport/input-parser.js';
+import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
+import { retryUntilDone } from '../util/retry.js';
+import { buildError } from './messages.js';
+import type { InferenceWorker } from './inference-worker.js';
+
+export interface Route {
+  readonly topic: string;
+  readonly format: PayloadFormat;
+  readonly tasks: readonly TaskName[];
+  readonly resultTopic: string;
+}
+
+export interface IntakeOptions {
+  readonly routes: readonly Route[];
+  readonly baseTopic: string;
+  readonly limits: ParseLimits;
+  readonly errorTopicFor: (siteId: string) => string;
+  readonly now?: () => number;
+}
+
+export interface IntakeStats {
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+}
+
+export const DEFAULT_SITE = 'default';
+
+export class Intake {
+  private closed = false;
+  readonly stats: IntakeStats = { received: 0, accepted: 0, rejected: 0, duplicates: 0 };
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly worker: InferenceWorker,
+    private readonly onRejected: () => void,
+    private readonly log: Logger,
+    private readonly opts: IntakeOptions,
+  ) {}
+
+  private errorTopicFor(siteId: string): string {
+    return this.opts.errorTopicFor(siteId);
+  }
+
+  /** Stop accepting: later messages are held unacknowledged, so the broker keeps them for the next run. */
+  close(): void {
+    this.closed = true;
+  }
+
+  readonly handle = async (msg: InboundMessage): Promise<void> => {
+    if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
+    this.stats.received++;
+    const receivedAt = (this.opts.now ?? Date.now)();
+    const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
+    const captured = route ? matchTopic(route.topic, msg.topic) ?? [] : [];
+    const deliveryKey = createHash('sha1')
+      .update(msg.topic)
+      .update('\0')
+      .update(String(msg.messageId ?? ''))
+      .update('\0')
+      .update(msg.payload)
+      .digest('base64url');
+    const excerpt = excerptOf(msg.payload);
+
+    const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
+    const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
+    let failure = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    const siteId = (parsed.ok ? parsed.value.siteId : parsed.siteId) ?? topicSite ?? DEFAULT_SITE;
+    if (!failure && !isSafeSegment(siteId)) {
+      failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
+    }
+
+    if (failure || !parsed.ok) {
+      const partial = parsed.ok ? parsed.value : parsed;
+      const id = partial.id;
+      const input: NewInput = {
+        id: id ?? randomUUID(),
+        idSource: id ? 'payload' : 'assigned',
+        deliveryKey,
+        receivedAt,
+        topic: msg.topic,
+        siteId: escapeSegment(siteId),
+        sessionId: partial.sessionId,
+        tasks: [],
+        payloadExcerpt: excerpt,
+      };
+      const rejection = failure!;
+      const errorPayload = buildError({ id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId, ...rejection, topic: msg.topic, receivedAt, excerpt });
+      this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
+      const outcome = await this.persist(() =>
+        this.store.recordRejection(input, rejection, [{ topic: this.errorTopicFor(input.siteId), payload: JSON.stringify(errorPayload) }], msg.redelivered),
+      );
+      if (outcome.duplicate) this.stats.duplicates++;
+      else {
+        this.stats.rejected++;
+        this.onRejected();
+      }
+      return;
+    }
+
+    const u = parsed.value;
+    const tasks = u.tasks ?? route?.tasks ?? ['intent', 'sentiment'];
+    const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId });
+    const input: NewInput = {
+      id: u.id ?? randomUUID(),
+      idSource: u.id ? 'payload' : 'assigned',
+      deliveryKey,
+      receivedAt,
+      topic: msg.topic,
+      siteId,
+      sessionId: u.sessionId,
+      lang: u.lang,
+      text: u.text,
+      tasks,
+      resultTopic,
+      request: u.request,
+      payloadExcerpt: undefined,
+    };
+    // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
+    await this.worker.waitForRoom();
+    const outcome = await this.persist(() => this.store.recordInput(input, msg.redelivered));
+    if (outcome.duplicate) {
+      this.stats.duplicates++;
+      this.log.debug({ id: input.id, seq: outcome.seq }, 'duplicate input ignored');
+      return;
+    }
+    this.stats.accepted++;
+    const pending: PendingInput = {
+      seq: outcome.seq,
+      id: input.id,
+      receivedAt,
+      topic: msg.topic,
+      siteId,
+      sessionId: u.sessionId ?? null,
+      lang: u.lang ?? null,
+      text: u.text,
+      tasks: [...tasks],
+      resultTopic,
+      request: u.request,
+    };
+    this.worker.push(pending);
+  };
+
+  /** Commits with retries (database locked, disk full): the message stays unacknowledged until its row is written. */
+  private persist<T>(write: () => T): Promise<T> {
+    return retryUntilDone(write, {
+      shouldStop: () => this.closed,
+      onError: (err, attempt) => {
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.log.error({ err: err.message, code: (err as { code?: string }).code, attempt }, 'cannot store input; not acknowledging, retrying');
+        }
+      },
+    });
+  }
+}

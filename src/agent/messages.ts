@@ -1,0 +1,98 @@
+/**
+ * The JSON hubnlu publishes: results on `<base>/<siteId>/result`, errors on
+ * `<base>/<siteId>/error`. This is the native contract; Hermes and Home
+ * Assistant adapters translate from the same `Analysis`.
+ */
+import type { Analysis, ModelRef } from '../model/types.js';
+
+export interface ResultInput {
+  readonly id: string;
+  readonly siteId: string;
+  readonly sessionId: string | null;
+  readonly lang: string | null;
+  readonly text: string;
+  readonly topic: string;
+  readonly receivedAt: number;
+  readonly request: Record<string, unknown>;
+}
+
+export interface ResultMessage {
+  id: string;
+  siteId: string;
+  sessionId: string | null;
+  text: string;
+  lang?: string;
+  intent?: { name: string; confidence: number };
+  alternatives?: Array<{ name: string; confidence: number }>;
+  slots?: unknown[];
+  sentiment?: { label: string; score: number; scores: Record<string, number> };
+  models: ModelRef[];
+  latencyMs: number;
+  receivedAt: string;
+  meta?: unknown;
+  customData?: unknown;
+}
+
+const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
+
+export function buildResult(input: ResultInput, analysis: Analysis, latencyMs: number): ResultMessage {
+  const out: ResultMessage = {
+    id: input.id,
+    siteId: input.siteId,
+    sessionId: input.sessionId,
+    text: input.text,
+    models: [...analysis.models],
+    latencyMs: round(latencyMs, 3),
+    receivedAt: new Date(input.receivedAt).toISOString(),
+  };
+  if (input.lang) out.lang = input.lang;
+  if (analysis.intent) {
+    out.intent = { name: analysis.intent.name, confidence: round(analysis.intent.confidence) };
+    out.alternatives = analysis.intent.alternatives.map((a) => ({ name: a.name, confidence: round(a.confidence) }));
+    out.slots = [...analysis.intent.slots];
+  }
+  if (analysis.sentiment) {
+    const s = analysis.sentiment;
+    out.sentiment = {
+      label: s.label,
+      score: round(s.score),
+      scores: { negative: round(s.scores.negative), neutral: round(s.scores.neutral), positive: round(s.scores.positive) },
+    };
+  }
+  if (input.request.meta !== undefined) out.meta = input.request.meta;
+  if (input.request.customData !== undefined) out.customData = input.request.customData;
+  return out;
+}
+
+export interface ErrorMessage {
+  id: string | null;
+  siteId: string;
+  sessionId: string | null;
+  code: string;
+  message: string;
+  topic: string;
+  receivedAt: string;
+  excerpt: string;
+}
+
+export function buildError(fields: {
+  id?: string | null;
+  siteId: string;
+  sessionId?: string | null;
+  code: string;
+  message: string;
+  topic: string;
+  receivedAt: number;
+  excerpt: string;
+}): ErrorMessage {
+  return {
+    id: fields.id ?? null,
+    siteId: fields.siteId,
+    sessionId: fields.sessionId ?? null,
+    code: fields.code,
+    message: fields.message,
+    topic: fields.topic,
+    receivedAt: new Date(fields.receivedAt).toISOString(),
+    excerpt: fields.excerpt,
+  };
+}

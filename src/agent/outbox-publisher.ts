@@ -1,0 +1,146 @@
+/**
+ * Publishes the outbox at QoS 1 and marks each row published when its PUBACK
+ * arrives. Rows survive restarts and outages: whatever is unpublished when the
+ * connection comes (back) is sent, oldest first. A bounded window of
+ * unacknowledged publishes keeps memory flat during a backlog.
+ */
+import type { Logger } from '../util/logger.js';
+import type { LogStore } from '../store/log-store.js';
+import type { MqttConnection } from '../transport/mqtt-connection.js';
+
+export interface PublisherOptions {
+  /** Most publishes awaiting PUBACK at once. */
+  readonly window?: number;
+  readonly now?: () => number;
+}
+
+export class OutboxPublisher {
+  private readonly inFlight = new Set<number>();
+  private readonly acked: number[] = [];
+  /** Highest outbox seq handed to the client since the last (re)connect. */
+  private cursor = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private flushTimer?: NodeJS.Timeout;
+  private idleWaiters: Array<() => void> = [];
+  published = 0;
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly connection: MqttConnection,
+    private readonly log: Logger,
+    private readonly opts: PublisherOptions = {},
+  ) {}
+
+  start(): void {
+    this.connection.on('online', this.onOnline);
+  }
+
+  private readonly onOnline = (): void => {
+    // MQTT.js resends its own unacknowledged publishes on a resumed session; start after them.
+    this.cursor = this.inFlight.size > 0 ? Math.max(...this.inFlight) : 0;
+    this.kick();
+  };
+
+  /** Something new may be in the outbox. */
+  kick(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    try {
+      do {
+        this.pumpAgain = false;
+        if (!this.connection.isOnline) break;
+        const room = (this.opts.window ?? 128) - this.inFlight.size;
+        if (room <= 0) break;
+        const rows = this.store.unpublished(this.cursor, room);
+        for (const row of rows) {
+          this.cursor = Math.max(this.cursor, row.seq);
+          if (this.inFlight.has(row.seq)) continue;
+          this.inFlight.add(row.seq);
+          this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain }).then(
+            () => this.onAck(row.seq),
+            (err: Error) => {
+              this.inFlight.delete(row.seq);
+              this.log.warn({ err: err.message, seq: row.seq, topic: row.topic }, 'publish failed; will retry after reconnect');
+              try {
+                this.store.noteAttempt(row.seq);
+              } catch {
+                // counting attempts is best effort
+              }
+              this.notifyIdle();
+            },
+          );
+        }
+        if (rows.length === room) this.pumpAgain = true;
+      } while (this.pumpAgain);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot read the outbox; retrying');
+      setTimeout(() => this.kick(), 500);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private onAck(seq: number): void {
+    this.inFlight.delete(seq);
+    this.acked.push(seq);
+    this.published++;
+    if (this.acked.length >= 256) this.flushAcks();
+    else this.flushTimer ??= setTimeout(() => this.flushAcks(), 20);
+    this.kick();
+  }
+
+  /** Marks acknowledged rows published, in one transaction. */
+  flushAcks(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.acked.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    const seqs = this.acked.splice(0);
+    try {
+      this.store.markPublished(seqs, (this.opts.now ?? Date.now)());
+    } catch (err) {
+      // Not fatal: the rows are republished after a restart (at-least-once), so keep them for the next flush.
+      this.acked.unshift(...seqs);
+      this.log.warn({ err: (err as Error).message, rows: seqs.length }, 'cannot mark messages published; retrying');
+      this.flushTimer = setTimeout(() => this.flushAcks(), 500);
+      return;
+    }
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  /** Waits (at most `timeoutMs`) until everything handed to the client is acknowledged and recorded. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.kick();
+    await new Promise((resolve) => setImmediate(resolve));
+    const done = new Promise<boolean>((resolve) => {
+      if (this.inFlight.size === 0) return resolve(true);
+      this.idleWaiters.push(() => resolve(true));
+    });
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    const ok = await Promise.race([done, timeout]);
+    this.flushAcks();
+    return ok;
+  }
+
+  stop(): void {
+    this.connection.off('online', this.onOnline);
+    this.flushAcks();
+  }
+}

@@ -1,0 +1,66 @@
+/** `hubnlu run`: the long-running agent. */
+import type { Command } from 'commander';
+import { Agent } from '../../agent/agent.js';
+import { createLogger, flushLogger } from '../../util/logger.js';
+import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
+import { configFor, loadModels } from '../context.js';
+import { redactConfig } from '../../config/load.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the agent: subscribe, classify, publish, log (embedded broker unless mqtt.url is set)')
+    .action(async (_opts, command: Command) => {
+      const { config, source } = configFor(command);
+      const log = createLogger({ level: config.log.level });
+      log.debug({ config: redactConfig(config), source }, 'configuration');
+      const agent = new Agent(config, log, loadModels);
+
+      let stopping: Promise<void> | undefined;
+      const stop = (signal: string) => {
+        if (stopping) return stopping;
+        log.info({ signal }, 'stopping');
+        notifySystemd('STOPPING=1');
+        stopping = agent.stop().then(
+          () => {
+            flushLogger(log);
+            process.exitCode = 0;
+          },
+          (err: Error) => {
+            log.error({ err: err.message }, 'error while stopping');
+            flushLogger(log);
+            process.exitCode = 1;
+          },
+        );
+        return stopping;
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+
+      let info;
+      try {
+        info = await agent.start();
+      } catch (err) {
+        log.fatal({ err: (err as Error).message }, 'cannot start');
+        await agent.stop().catch(() => undefined);
+        flushLogger(log);
+        throw err;
+      }
+      const models = info.models.map((m) => `${m.task}=${m.name}@${m.version}`).join(', ');
+      log.info(
+        { broker: info.brokerUrl, embeddedBroker: info.embeddedBroker, database: info.databasePath, subscriptions: info.subscriptions, models: info.models, config: source },
+        `hubnlu listening on ${info.brokerUrl}${info.embeddedBroker ? ' (embedded broker)' : ''}; models: ${models}; database: ${info.databasePath}`,
+      );
+      notifySystemd('READY=1');
+      const watchdog = startWatchdog();
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (stopping) {
+            clearInterval(check);
+            void stopping.then(resolve);
+          }
+        }, 50);
+      });
+      watchdog?.stop();
+    });
+}

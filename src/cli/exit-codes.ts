@@ -1,0 +1,18 @@
+/** Exit codes of the `hubnlu` command (documented in the README). */
+export const EXIT = {
+  ok: 0,
+  /** A runtime failure: broker unreachable, model missing, database unreadable. */
+  failure: 1,
+  /** Invalid configuration or command-line usage. */
+  usage: 2,
+  /** The query matched nothing (`logs` with filters that match no row). */
+  empty: 3,
+} as const;
+
+/** An error that carries its exit code to main(). */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT.failure) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
