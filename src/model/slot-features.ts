@@ -1,0 +1,233 @@
+/**
+ * Per-token features of the slot tagger: the one module that turns tokens into
+ * feature ids, called by the trainer (`src/train/tagger.ts`) and by the runtime
+ * (`SlotTagger`), so both see identical ids (STYLE 8; tested in
+ * test/model/slot-features.test.ts).
+ *
+ * Each token gets up to `maxFeatures` hashed ids in [1, buckets] (0 = padding):
+ * the word, its neighbours (±window), word bigrams around it, prefixes and
+ * suffixes, a word shape, and the sentence's intent (alone and with the word),
+ * which tells "play *adele*" (artist) from "wake me at *six*" (time).
+ *
+ * Hashing is FNV-1a over UTF-16 code units, fed string by string with a
+ * template number first, so no feature string is ever built on the hot path.
+ */
+import type { Token } from './text.js';
+
+export interface SlotFeaturizerSettings {
+  /** Bumped when the feature templates change; a model trained with another version is refused. */
+  readonly version: number;
+  readonly hash: 'fnv1a32';
+  /** Hashed ids fall in [1, buckets]; 0 is the padding id. */
+  readonly buckets: number;
+  /** Feature slots per token (the model input is [tokens, maxFeatures]). */
+  readonly maxFeatures: number;
+  /** Neighbour words on each side. */
+  readonly window: number;
+  readonly prefixes: readonly number[];
+  readonly suffixes: readonly number[];
+  /** Whether the sentence's intent is a feature. */
+  readonly intent: boolean;
+}
+
+export const SLOT_FEATURES_VERSION = 1;
+
+export const DEFAULT_SLOT_FEATURIZER: SlotFeaturizerSettings = {
+  version: SLOT_FEATURES_VERSION,
+  hash: 'fnv1a32',
+  buckets: 1 << 22,
+  maxFeatures: 24,
+  window: 2,
+  prefixes: [2, 3, 4],
+  suffixes: [2, 3, 4],
+  intent: true,
+};
+
+/** Feature templates: the first value hashed into each id, so equal strings in different roles differ. */
+const enum Tpl {
+  Bias = 1,
+  Word = 2,
+  Left = 3, // + distance - 1, up to 8
+  Right = 12,
+  BigramLeft = 21, // (w-1, w0)
+  BigramRight = 22, // (w0, w+1)
+  BigramLeft2 = 23, // (w-2, w-1)
+  BigramRight2 = 24, // (w+1, w+2)
+  Prefix = 25,
+  Suffix = 26,
+  Shape = 27,
+  Intent = 28,
+  IntentWord = 29,
+  IntentLeft = 30,
+  First = 31,
+  Last = 32,
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function mixInt(h: number, v: number): number {
+  h = Math.imul(h ^ (v & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ ((v >>> 8) & 0xff), FNV_PRIME);
+  return h;
+}
+
+function mixStr(h: number, s: string, from = 0, to = s.length): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  // A separator, so ("ab","c") and ("a","bc") differ.
+  return Math.imul(h ^ 0x1f, FNV_PRIME);
+}
+
+/** Word shape: digits → d, letters → x, other characters kept, runs capped at 2 ("21" → "dd", "o'clock" → "x'xx"). */
+export function wordShape(word: string): string {
+  let out = '';
+  let last = '';
+  let run = 0;
+  for (const ch of word) {
+    const c = ch >= '0' && ch <= '9' ? 'd' : /\p{L}/u.test(ch) ? 'x' : ch;
+    run = c === last ? run + 1 : 1;
+    last = c;
+    if (run <= 2) out += c;
+  }
+  return out;
+}
+
+/** The form a word takes as context: numbers become one class, so "to 21 degrees" and "to 70 degrees" share features. */
+function contextForm(t: Token | undefined, side: 'left' | 'right'): string {
+  if (!t) return side === 'left' ? '<s>' : '</s>';
+  return t.isNumber ? '<num>' : t.norm;
+}
+
+/**
+ * Hashed feature ids of every token, row-major [tokens.length, maxFeatures].
+ * Ids are in [1, buckets]; unused slots are 0. `intent` null (or empty) leaves
+ * the intent features out, as the trainer does for some sentences so the
+ * tagger also works without one.
+ */
+export function slotFeatureIds(
+  tokens: readonly Token[],
+  intent: string | null,
+  s: SlotFeaturizerSettings = DEFAULT_SLOT_FEATURIZER,
+): Int32Array {
+  const K = s.maxFeatures;
+  const n = tokens.length;
+  const out = new Int32Array(n * K);
+  const B = s.buckets;
+  const useIntent = s.intent && !!intent;
+  // The intent hash is shared by every token of the sentence.
+  const intentHash = useIntent ? mixStr(mixInt(FNV_OFFSET, Tpl.Intent), intent) : 0;
+  for (let i = 0; i < n; i++) {
+    const t = tokens[i];
+    const w = t.norm;
+    const base = i * K;
+    let k = 0;
+    const push = (h: number): void => {
+      if (k < K) out[base + k++] = ((h >>> 0) % B) + 1;
+    };
+    push(mixInt(FNV_OFFSET, Tpl.Bias));
+    push(mixStr(mixInt(FNV_OFFSET, Tpl.Word), w));
+    const shape = wordShape(w);
+    push(mixStr(mixInt(FNV_OFFSET, Tpl.Shape), shape));
+    if (i === 0) push(mixInt(FNV_OFFSET, Tpl.First));
+    if (i === n - 1) push(mixInt(FNV_OFFSET, Tpl.Last));
+    for (let d = 1; d <= s.window; d++) {
+      push(mixStr(mixInt(FNV_OFFSET, Tpl.Left + d - 1), contextForm(tokens[i - d], 'left')));
+      push(mixStr(mixInt(FNV_OFFSET, Tpl.Right + d - 1), contextForm(tokens[i + d], 'right')));
+    }
+    const l1 = contextForm(tokens[i - 1], 'left');
+    const r1 = contextForm(tokens[i + 1], 'right');
+    const w0 = t.isNumber ? '<num>' : w;
+    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft), l1), w0));
+    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight), w0), r1));
+    if (s.window >= 2) {
+      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft2), contextForm(tokens[i - 2], 'left')), l1));
+      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight2), r1), contextForm(tokens[i + 2], 'right')));
+    }
+    if (!t.isNumber) {
+      for (const p of s.prefixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Prefix), w, 0, p));
+      for (const p of s.suffixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Suffix), w, w.length - p));
+    }
+    if (useIntent) {
+      push(intentHash);
+      push(mixStr(mixInt(intentHash, Tpl.IntentWord), w0));
+      push(mixStr(mixInt(intentHash, Tpl.IntentLeft), l1));
+    }
+  }
+  return out;
+}
+
+/**
+ * Maps hashed ids to the compact rows a pruned model keeps (row 0 is the zero
+ * padding row; ids the model dropped map to 0 too). Stored in the model dir as
+ * the sorted kept ids, delta-encoded as LEB128 varints: a few bytes per row.
+ */
+export class SlotFeatureRemap {
+  private readonly table: Map<number, number>;
+
+  /** `kept[r]` is the hashed id of compact row r + 1, ascending. */
+  constructor(readonly kept: Uint32Array) {
+    this.table = new Map();
+    for (let r = 0; r < kept.length; r++) {
+      if (r > 0 && kept[r] <= kept[r - 1]) throw new Error('SlotFeatureRemap: kept ids must be strictly ascending');
+      this.table.set(kept[r], r + 1);
+    }
+  }
+
+  /** Rows in the model, the padding row included. */
+  get rows(): number {
+    return this.kept.length + 1;
+  }
+
+  row(id: number): number {
+    return id === 0 ? 0 : this.table.get(id) ?? 0;
+  }
+
+  /** Compact rows for hashed ids, as the int64 model input. */
+  apply(ids: Int32Array): BigInt64Array {
+    const out = new BigInt64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = BigInt(this.row(ids[i]));
+    return out;
+  }
+
+  encode(): Uint8Array {
+    const bytes: number[] = [];
+    const varint = (v: number): void => {
+      while (v >= 0x80) {
+        bytes.push((v & 0x7f) | 0x80);
+        v = Math.floor(v / 128);
+      }
+      bytes.push(v);
+    };
+    varint(this.kept.length);
+    let prev = 0;
+    for (const id of this.kept) {
+      varint(id - prev);
+      prev = id;
+    }
+    return Uint8Array.from(bytes);
+  }
+
+  static decode(bytes: Uint8Array): SlotFeatureRemap {
+    let pos = 0;
+    const varint = (): number => {
+      let v = 0;
+      let mul = 1;
+      for (;;) {
+        if (pos >= bytes.length) throw new Error('SlotFeatureRemap: truncated remap file; re-export the model');
+        const b = bytes[pos++];
+        v += (b & 0x7f) * mul;
+        if (b < 0x80) return v;
+        mul *= 128;
+      }
+    };
+    const n = varint();
+    const kept = new Uint32Array(n);
+    let prev = 0;
+    for (let i = 0; i < n; i++) {
+      prev += varint();
+      kept[i] = prev;
+    }
+    if (pos !== bytes.length) throw new Error('SlotFeatureRemap: trailing bytes in remap file; re-export the model');
+    return new SlotFeatureRemap(kept);
+  }
+}

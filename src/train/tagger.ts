@@ -1,0 +1,537 @@
+/**
+ * Slot tagger trainer: hashed per-token features (src/model/slot-features.ts,
+ * shared with the runtime) → summed embeddings → ReLU → BIO tag softmax, trained
+ * with SGD and a linear learning-rate decay (fastText-style), seeded and
+ * reproducible; decoded with BIO-constrained Viterbi (src/model/slot-tagger.ts).
+ *
+ * Export (`exportSlotTagger`) writes `slots.onnx`, an ONNX graph from int64 feature
+ * rows [tokens, K] to tag scores [tokens, tags], with int8 weights and per-row
+ * scales dequantised in the graph, plus `slots.remap`, the hashed ids the model
+ * keeps (buckets seen fewer than `minCount` times in training are pruned before
+ * training, so the exported model is exactly the trained one).
+ */
+import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, slotFeatureIds, type SlotFeaturizerSettings } from '../model/slot-features.js';
+import {
+  bioTags,
+  logSoftmaxRows,
+  slotFromSpan,
+  spansFromTags,
+  viterbiBio,
+  type SlotsManifest,
+} from '../model/slot-tagger.js';
+import { tokenize, type Token } from '../model/text.js';
+import type { SlotResult } from '../model/types.js';
+import { OnnxGraphBuilder } from './onnx-writer.js';
+import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
+
+export interface GoldSlot {
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+  readonly value?: string;
+}
+
+export interface IntentRow {
+  readonly text: string;
+  readonly intent: string;
+  readonly slots?: readonly GoldSlot[];
+  readonly source?: string;
+}
+
+export interface SlotTrainProgress {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly loss: number;
+  readonly seconds: number;
+  /** Slot F1 on `devRows` after this epoch (when given and `evalEveryEpoch`). */
+  readonly devF1?: number;
+}
+
+export interface SlotTrainOptions {
+  readonly seed?: number;
+  readonly epochs?: number;
+  /** Embedding / hidden width. */
+  readonly dim?: number;
+  readonly activation?: 'relu' | 'linear';
+  /** Initial SGD learning rate, decayed linearly to 0 over training. */
+  readonly lr?: number;
+  /** Share of training sentences whose intent features are left out, so the tagger also works without an intent. */
+  readonly intentDropout?: number;
+  /** Buckets seen in fewer training tokens are not part of the model (pruning). */
+  readonly minCount?: number;
+  readonly featurizer?: Partial<SlotFeaturizerSettings>;
+  readonly devRows?: readonly IntentRow[];
+  /** Which intent conditions the tagger on dev rows: the gold one, none, or a predictor's. */
+  readonly devIntent?: 'gold' | 'none' | ((row: IntentRow) => string | null);
+  readonly evalEveryEpoch?: boolean;
+  readonly onProgress?: (p: SlotTrainProgress) => void;
+}
+
+/** A trained tagger in fp32, as plain arrays (the trainer's and exporter's view). */
+export interface SlotTaggerWeights {
+  readonly types: readonly string[];
+  readonly tags: readonly string[];
+  readonly featurizer: SlotFeaturizerSettings;
+  readonly dim: number;
+  readonly activation: 'relu' | 'linear';
+  /** Hashed id of each model row r ≥ 1 at kept[r - 1], ascending; row 0 is padding. */
+  readonly kept: Uint32Array;
+  /** [kept.length + 1, dim]; row 0 is zeros. */
+  readonly emb: Float32Array;
+  readonly b1: Float32Array;
+  /** [tags, dim]. */
+  readonly w: Float32Array;
+  readonly b2: Float32Array;
+  readonly training: {
+    readonly seed: number;
+    readonly epochs: number;
+    readonly lr: number;
+    readonly intentDropout: number;
+    readonly minCount: number;
+    readonly sentences: number;
+    readonly tokens: number;
+    readonly seconds: number;
+    readonly bucketsSeen: number;
+    readonly finalLoss: number;
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Data
+
+/**
+ * BIO tags of each token (O = 0, B-types[i] = 1 + 2i, I-types[i] = 2 + 2i).
+ * A token belongs to a slot when it overlaps the slot's character span, so a
+ * boundary inside a token ("tomorrow's" for a slot "tomorrow", "@nsa" for a
+ * token "nsa") takes the whole token. A token already claimed by an earlier
+ * slot keeps it; a slot none of whose tokens is free is dropped.
+ */
+export function bioTagIds(tokens: readonly Token[], slots: readonly GoldSlot[], typeIndex: ReadonlyMap<string, number>): Int32Array {
+  const tags = new Int32Array(tokens.length);
+  const sorted = [...slots].sort((a, b) => a.start - b.start || b.end - a.end);
+  for (const s of sorted) {
+    const ty = typeIndex.get(s.type);
+    if (ty === undefined) continue;
+    let first = true;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      if (t.end <= s.start || t.start >= s.end) continue;
+      if (tags[i] !== 0 && first) continue; // claimed by an earlier slot
+      if (tags[i] !== 0) break; // would run into another slot
+      tags[i] = first ? 1 + 2 * ty : 2 + 2 * ty;
+      first = false;
+    }
+  }
+  return tags;
+}
+
+/** Slot types of `rows`, sorted (the tag order of the model). */
+export function slotTypesOf(rows: readonly IntentRow[]): string[] {
+  const set = new Set<string>();
+  for (const r of rows) for (const s of r.slots ?? []) set.add(s.type);
+  return [...set].sort();
+}
+
+/** Reads a JSON-lines file of intent rows. */
+export async function readIntentRows(path: string): Promise<IntentRow[]> {
+  const text = await readFile(path, 'utf8');
+  const rows: IntentRow[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      rows.push(JSON.parse(line) as IntentRow);
+    } catch (e) {
+      throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+  });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
+// Seeded randomness
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Forward pass in fp32 (the same arithmetic as the exported graph)
+
+/** Tag scores [n, tags] for model rows [n, K] (0 = padding). */
+export function forwardScores(m: SlotTaggerWeights, rows: Int32Array, n: number): Float32Array {
+  const K = m.featurizer.maxFeatures;
+  const d = m.dim;
+  const nTags = m.tags.length;
+  const out = new Float32Array(n * nTags);
+  const h = new Float32Array(d);
+  for (let i = 0; i < n; i++) {
+    h.set(m.b1);
+    for (let k = 0; k < K; k++) {
+      const r = rows[i * K + k];
+      if (r === 0) continue;
+      const o = r * d;
+      for (let c = 0; c < d; c++) h[c] += m.emb[o + c];
+    }
+    if (m.activation === 'relu') for (let c = 0; c < d; c++) if (h[c] < 0) h[c] = 0;
+    for (let j = 0; j < nTags; j++) {
+      let s = m.b2[j];
+      const o = j * d;
+      for (let c = 0; c < d; c++) s += m.w[o + c] * h[c];
+      out[i * nTags + j] = s;
+    }
+  }
+  return out;
+}
+
+/** Maps hashed ids to model rows with a lookup built from `kept`. */
+export function remapIds(ids: Int32Array, lookup: ReadonlyMap<number, number>): Int32Array {
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = ids[i] === 0 ? 0 : lookup.get(ids[i]) ?? 0;
+  return out;
+}
+
+/** Tags a sentence with fp32 weights in TypeScript (for training-time evaluation). */
+export function tagWithWeights(
+  m: SlotTaggerWeights,
+  lookup: ReadonlyMap<number, number>,
+  text: string,
+  tokens: readonly Token[],
+  intent: string | null,
+): SlotResult[] {
+  if (tokens.length === 0) return [];
+  const rows = remapIds(slotFeatureIds(tokens, intent, m.featurizer), lookup);
+  const scores = forwardScores(m, rows, tokens.length);
+  const probs = logSoftmaxRows(scores, tokens.length, m.tags.length);
+  const tags = viterbiBio(scores, tokens.length, m.tags.length);
+  return spansFromTags(tags, m.types, probs, m.tags.length).map((s) => slotFromSpan(text, tokens, s));
+}
+
+export function rowLookup(kept: Uint32Array): Map<number, number> {
+  const map = new Map<number, number>();
+  kept.forEach((id, i) => map.set(id, i + 1));
+  return map;
+}
+
+function devIntentOf(opt: SlotTrainOptions['devIntent'], row: IntentRow): string | null {
+  if (opt === 'none') return null;
+  if (typeof opt === 'function') return opt(row);
+  return row.intent;
+}
+
+/** Gold slots of a row in the evaluator's shape. */
+export function goldSlots(row: IntentRow): { type: string; raw: string }[] {
+  return (row.slots ?? []).map((s) => ({ type: s.type, raw: row.text.slice(s.start, s.end) }));
+}
+
+/** Slot counts of an fp32 model on rows. */
+export function evaluateWeights(
+  m: SlotTaggerWeights,
+  rows: readonly IntentRow[],
+  intentOf: SlotTrainOptions['devIntent'] = 'gold',
+  perType?: Map<string, SlotCounts>,
+): SlotCounts {
+  const lookup = rowLookup(m.kept);
+  const counts = emptySlotCounts();
+  for (const r of rows) {
+    const pred = tagWithWeights(m, lookup, r.text, tokenize(r.text), devIntentOf(intentOf, r));
+    addSlotCounts(counts, goldSlots(r), pred, perType);
+  }
+  return counts;
+}
+
+// ---------------------------------------------------------------------------
+// Training
+
+interface Prepared {
+  n: number;
+  tags: Int32Array;
+  withIntent: Int32Array; // model rows [n, K]
+  noIntent: Int32Array;
+}
+
+export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptions = {}): SlotTaggerWeights {
+  const t0 = performance.now();
+  const seed = opts.seed ?? 1;
+  const epochs = opts.epochs ?? 10;
+  const d = opts.dim ?? 64;
+  const activation = opts.activation ?? 'relu';
+  const lr0 = opts.lr ?? 0.05;
+  const intentDropout = opts.intentDropout ?? 0.3;
+  const minCount = opts.minCount ?? 2;
+  const featurizer: SlotFeaturizerSettings = { ...DEFAULT_SLOT_FEATURIZER, ...opts.featurizer };
+  const K = featurizer.maxFeatures;
+  const types = slotTypesOf(rows);
+  const tags = bioTags(types);
+  const nTags = tags.length;
+  const typeIndex = new Map(types.map((t, i) => [t, i]));
+  const rand = mulberry32(seed);
+
+  // Pass 1: tokens, tags, hashed ids, bucket counts.
+  const raw: { tags: Int32Array; a: Int32Array; b: Int32Array; n: number }[] = [];
+  const counts = new Map<number, number>();
+  let tokenCount = 0;
+  for (const r of rows) {
+    const tokens = tokenize(r.text);
+    if (tokens.length === 0) continue;
+    const a = slotFeatureIds(tokens, r.intent, featurizer);
+    const b = featurizer.intent ? slotFeatureIds(tokens, null, featurizer) : a;
+    // Features without the intent are a subset of those with it: counting `a` counts both.
+    for (const id of a) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+    raw.push({ tags: bioTagIds(tokens, r.slots ?? [], typeIndex), a, b, n: tokens.length });
+    tokenCount += tokens.length;
+  }
+  const keptList: number[] = [];
+  for (const [id, c] of counts) if (c >= minCount) keptList.push(id);
+  keptList.sort((x, y) => x - y);
+  const kept = Uint32Array.from(keptList);
+  const lookup = rowLookup(kept);
+  const data: Prepared[] = raw.map((p) => ({
+    n: p.n,
+    tags: p.tags,
+    withIntent: remapIds(p.a, lookup),
+    noIntent: p.b === p.a ? remapIds(p.a, lookup) : remapIds(p.b, lookup),
+  }));
+
+  // Parameters: embeddings uniform in ±1/d (fastText), output weights zero.
+  const R = kept.length + 1;
+  const emb = new Float32Array(R * d);
+  for (let i = d; i < emb.length; i++) emb[i] = (rand() * 2 - 1) / d;
+  const b1 = new Float32Array(d);
+  const w = new Float32Array(nTags * d);
+  const b2 = new Float32Array(nTags);
+
+  const weights: SlotTaggerWeights = {
+    types,
+    tags,
+    featurizer,
+    dim: d,
+    activation,
+    kept,
+    emb,
+    b1,
+    w,
+    b2,
+    training: {
+      seed, epochs, lr: lr0, intentDropout, minCount, sentences: data.length, tokens: tokenCount,
+      seconds: 0, bucketsSeen: counts.size, finalLoss: 0,
+    },
+  };
+
+  const h = new Float32Array(d);
+  const a = new Float32Array(d);
+  const da = new Float32Array(d);
+  const s = new Float32Array(nTags);
+  const order = data.map((_, i) => i);
+  const totalSteps = epochs * tokenCount;
+  let step = 0;
+  let lastLoss = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let loss = 0;
+    for (const idx of order) {
+      const p = data[idx];
+      const feats = featurizer.intent && rand() < intentDropout ? p.noIntent : p.withIntent;
+      for (let t = 0; t < p.n; t++) {
+        const lr = lr0 * (1 - step / totalSteps);
+        step++;
+        const base = t * K;
+        h.set(b1);
+        for (let k = 0; k < K; k++) {
+          const r = feats[base + k];
+          if (r === 0) continue;
+          const o = r * d;
+          for (let c = 0; c < d; c++) h[c] += emb[o + c];
+        }
+        for (let c = 0; c < d; c++) a[c] = activation === 'relu' && h[c] < 0 ? 0 : h[c];
+        let max = -Infinity;
+        for (let j = 0; j < nTags; j++) {
+          let v = b2[j];
+          const o = j * d;
+          for (let c = 0; c < d; c++) v += w[o + c] * a[c];
+          s[j] = v;
+          if (v > max) max = v;
+        }
+        let sum = 0;
+        for (let j = 0; j < nTags; j++) {
+          s[j] = Math.exp(s[j] - max);
+          sum += s[j];
+        }
+        const y = p.tags[t];
+        loss -= Math.log(s[y] / sum + 1e-12);
+        da.fill(0);
+        for (let j = 0; j < nTags; j++) {
+          const g = s[j] / sum - (j === y ? 1 : 0);
+          // Tags the model already rules out contribute nothing worth the multiply.
+          if (g > -1e-5 && g < 1e-5) continue;
+          const o = j * d;
+          const step_ = lr * g;
+          for (let c = 0; c < d; c++) {
+            da[c] += w[o + c] * g;
+            w[o + c] -= step_ * a[c];
+          }
+          b2[j] -= step_;
+        }
+        if (activation === 'relu') for (let c = 0; c < d; c++) if (h[c] <= 0) da[c] = 0;
+        for (let c = 0; c < d; c++) {
+          da[c] *= lr;
+          b1[c] -= da[c];
+        }
+        for (let k = 0; k < K; k++) {
+          const r = feats[base + k];
+          if (r === 0) continue;
+          const o = r * d;
+          for (let c = 0; c < d; c++) emb[o + c] -= da[c];
+        }
+      }
+    }
+    lastLoss = loss / tokenCount;
+    let devF1: number | undefined;
+    if (opts.devRows && (opts.evalEveryEpoch || epoch === epochs - 1)) {
+      devF1 = slotPrf(evaluateWeights(weights, opts.devRows, opts.devIntent)).f1;
+    }
+    opts.onProgress?.({ epoch: epoch + 1, epochs, loss: lastLoss, seconds: (performance.now() - t0) / 1000, devF1 });
+  }
+  return {
+    ...weights,
+    training: { ...weights.training, seconds: (performance.now() - t0) / 1000, finalLoss: lastLoss },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Quantisation and export
+
+export interface QuantizedRows {
+  readonly q: Int8Array;
+  /** One scale per row: value ≈ q * scale. */
+  readonly scale: Float32Array;
+}
+
+/** Symmetric int8 quantisation with one scale per row (max |x| ↦ 127). */
+export function quantizeRows(x: Float32Array, rows: number, cols: number): QuantizedRows {
+  const q = new Int8Array(rows * cols);
+  const scale = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(x[r * cols + c]));
+    const sc = max / 127;
+    scale[r] = sc;
+    if (sc === 0) continue;
+    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(x[r * cols + c] / sc)));
+  }
+  return { q, scale };
+}
+
+function dequantizeRows(qr: QuantizedRows, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = qr.q[r * cols + c] * qr.scale[r];
+  return out;
+}
+
+/** The weights as the int8 graph computes them (for measuring int8 accuracy in TypeScript). */
+export function int8View(m: SlotTaggerWeights): SlotTaggerWeights {
+  const R = m.kept.length + 1;
+  const nTags = m.tags.length;
+  return {
+    ...m,
+    emb: dequantizeRows(quantizeRows(m.emb, R, m.dim), R, m.dim),
+    w: dequantizeRows(quantizeRows(m.w, nTags, m.dim), nTags, m.dim),
+  };
+}
+
+/** Builds the tagger's ONNX graph: ids [T, K] int64 → scores [T, tags] float. */
+export function buildSlotGraph(m: SlotTaggerWeights, precision: 'int8' | 'fp32'): Uint8Array {
+  const R = m.kept.length + 1;
+  const d = m.dim;
+  const nTags = m.tags.length;
+  const K = m.featurizer.maxFeatures;
+  const g = new OnnxGraphBuilder('hubnlu_slots');
+  g.input('ids', 'int64', ['tokens', K]);
+  g.initializer('reduce_axes', 'int64', [1], BigInt64Array.from([1n]));
+  g.initializer('b1', 'float32', [d], m.b1);
+  g.initializer('b2', 'float32', [nTags], m.b2);
+  let summed: string;
+  let wName: string;
+  if (precision === 'int8') {
+    const e = quantizeRows(m.emb, R, d);
+    const wq = quantizeRows(m.w, nTags, d);
+    g.initializer('emb_q', 'int8', [R, d], e.q);
+    g.initializer('emb_scale', 'float32', [R, 1], e.scale);
+    g.initializer('w_q', 'int8', [nTags, d], wq.q);
+    g.initializer('w_scale', 'float32', [nTags, 1], wq.scale);
+    // Gather int8 rows first and dequantise only those: the table stays int8 in memory.
+    const gq = g.node('Gather', ['emb_q', 'ids'], ['rows_q'], { axis: 0 });
+    const gf = g.node('Cast', [gq], ['rows_f'], { to: 1 });
+    const gs = g.node('Gather', ['emb_scale', 'ids'], ['rows_scale'], { axis: 0 });
+    const rows = g.node('Mul', [gf, gs], ['rows']);
+    summed = g.node('ReduceSum', [rows, 'reduce_axes'], ['summed'], { keepdims: 0 });
+    const wf = g.node('Cast', ['w_q'], ['w_f'], { to: 1 });
+    wName = g.node('Mul', [wf, 'w_scale'], ['w']);
+  } else {
+    g.initializer('emb', 'float32', [R, d], m.emb);
+    g.initializer('w', 'float32', [nTags, d], m.w);
+    const rows = g.node('Gather', ['emb', 'ids'], ['rows'], { axis: 0 });
+    summed = g.node('ReduceSum', [rows, 'reduce_axes'], ['summed'], { keepdims: 0 });
+    wName = 'w';
+  }
+  let hidden = g.node('Add', [summed, 'b1'], ['hidden']);
+  if (m.activation === 'relu') hidden = g.node('Relu', [hidden], ['hidden_relu']);
+  g.node('Gemm', [hidden, wName, 'b2'], ['scores'], { transB: 1 });
+  g.output('scores', 'float32', ['tokens', nTags]);
+  return g.toBytes({ opset: 17, docString: `hubnlu slot tagger (${precision})`, metadata: { task: 'slots', precision } });
+}
+
+export interface ExportOptions {
+  readonly precision?: 'int8' | 'fp32';
+  readonly modelFile?: string;
+  readonly remapFile?: string;
+  readonly metrics?: Readonly<Record<string, number | null>>;
+  readonly training?: Readonly<Record<string, unknown>>;
+}
+
+/** Writes the graph and the remap into `outDir`; returns the manifest `slots` section and file sizes. */
+export async function exportSlotTagger(
+  m: SlotTaggerWeights,
+  outDir: string,
+  opts: ExportOptions = {},
+): Promise<{ section: SlotsManifest; bytes: { model: number; remap: number } }> {
+  const precision = opts.precision ?? 'int8';
+  const modelFile = opts.modelFile ?? 'slots.onnx';
+  const remapFile = opts.remapFile ?? 'slots.remap';
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, modelFile), buildSlotGraph(m, precision));
+  await writeFile(join(outDir, remapFile), new SlotFeatureRemap(m.kept).encode());
+  const bytes = {
+    model: (await stat(join(outDir, modelFile))).size,
+    remap: (await stat(join(outDir, remapFile))).size,
+  };
+  const section: SlotsManifest = {
+    tags: m.tags,
+    types: m.types,
+    featurizer: m.featurizer,
+    files: { model: modelFile, remap: remapFile },
+    model: {
+      architecture: 'hashed-features-embedding-bag-relu-softmax-bio',
+      decoding: 'viterbi-bio-constrained',
+      dim: m.dim,
+      activation: m.activation,
+      rows: m.kept.length + 1,
+      precision,
+      bytes: bytes.model + bytes.remap,
+    },
+    metrics: opts.metrics ?? {},
+    training: { ...m.training, ...opts.training },
+  };
+  return { section, bytes };
+}
