@@ -81,6 +81,7 @@ export class Agent {
       {
         url: brokerUrl,
         clientId: config.mqtt.clientId,
+        protocolVersion: config.mqtt.url ? config.mqtt.protocolVersion : 4, // aedes speaks MQTT 3.1.1
         username: config.mqtt.username,
         password: config.mqtt.password,
         sessionExpirySeconds: config.mqtt.sessionExpirySeconds,

@@ -23,6 +23,7 @@ export class OutboxPublisher {
   private pumpAgain = false;
   private flushTimer?: NodeJS.Timeout;
   private idleWaiters: Array<() => void> = [];
+  private stopped = false;
   published = 0;
 
   constructor(
@@ -53,6 +54,10 @@ export class OutboxPublisher {
   }
 
   private pump(): void {
+    if (this.stopped) {
+      this.pumping = false;
+      return;
+    }
     try {
       do {
         this.pumpAgain = false;
@@ -101,7 +106,7 @@ export class OutboxPublisher {
   flushAcks(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.acked.length === 0) {
+    if (this.acked.length === 0 || this.stopped) {
       this.notifyIdle();
       return;
     }
@@ -139,8 +144,11 @@ export class OutboxPublisher {
     return ok;
   }
 
+  /** Records the last acknowledgements; after this the database may close. Late PUBACKs are forgotten (the rows are republished next start). */
   stop(): void {
     this.connection.off('online', this.onOnline);
     this.flushAcks();
+    this.stopped = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
   }
 }

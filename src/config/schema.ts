@@ -54,6 +54,11 @@ export const ConfigSchema = Type.Object(
             ...hint('e.g. "mqtt://192.168.1.10:1883" or "mqtts://broker.local:8883"; remove it to use the embedded broker'),
           }),
         ),
+        protocolVersion: Type.Union([Type.Literal(5), Type.Literal(4)], {
+          default: 5,
+          description: 'MQTT protocol for an external broker: 5 (session expiry) or 4 (3.1.1). The embedded broker always speaks 3.1.1.',
+          ...hint('5 or 4'),
+        }),
         clientId: Type.String({
           default: 'hubnlu',
           pattern: '^[A-Za-z0-9_.-]{1,64}$',

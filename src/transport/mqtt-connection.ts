@@ -18,6 +18,8 @@ import { assertPublishTopic } from './topics.js';
 export interface ConnectionSettings {
   readonly url: string;
   readonly clientId: string;
+  /** 5, or 4 (MQTT 3.1.1) for brokers without MQTT 5 such as aedes. */
+  readonly protocolVersion: 4 | 5;
   readonly username?: string;
   readonly password?: string;
   readonly sessionExpirySeconds: number;
@@ -66,9 +68,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     const s = this.settings;
     const options: IClientOptions = {
       clientId: s.clientId,
-      protocolVersion: 5,
+      protocolVersion: s.protocolVersion,
       clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
-      properties: { sessionExpiryInterval: s.sessionExpirySeconds }, // absent would mean 0: session dies with the connection (MQTT 5 §3.1.2.11.2)
+      // MQTT 5: an absent expiry means 0, the session dies with the connection [MQTT-3.1.2-23]. 3.1.1 sessions never expire.
+      properties: s.protocolVersion === 5 ? { sessionExpiryInterval: s.sessionExpirySeconds } : undefined,
       keepalive: s.keepaliveSeconds,
       reconnectPeriod: s.reconnectPeriodMs,
       connectTimeout: 10_000,
@@ -200,7 +203,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       const timer = setTimeout(() => {
         client.end(true, {}, () => resolve());
       }, 2000);
-      client.end(false, { properties: { sessionExpiryInterval: this.settings.sessionExpirySeconds } }, () => {
+      client.end(false, this.settings.protocolVersion === 5 ? { properties: { sessionExpiryInterval: this.settings.sessionExpirySeconds } } : {}, () => {
         clearTimeout(timer);
         resolve();
       });
