@@ -22,6 +22,9 @@ export class Mosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'hubnlu-mosq-'));
   port = 0;
 
+  /** `listener` replaces the plain anonymous listener (e.g. TLS and password settings). */
+  constructor(private readonly options: { listener?: (port: number) => string[] } = {}) {}
+
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
@@ -34,8 +37,7 @@ export class Mosquitto {
     writeFileSync(
       conf,
       [
-        `listener ${this.port} 127.0.0.1`,
-        'allow_anonymous true',
+        ...(this.options.listener ? this.options.listener(this.port) : [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true']),
         'persistence true',
         `persistence_location ${this.dir}/`,
         'autosave_interval 1',
