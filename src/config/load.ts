@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { redactUrl } from '../util/redact.js';
+import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 
 export class ConfigError extends Error {
@@ -39,8 +40,52 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validate = ajv.compile<Config>(ConfigSchema);
 const SETTINGS = listSettings();
 
-function settingAt(path: string): SettingDoc | undefined {
-  return SETTINGS.find((s) => s.path === path);
+/** The schema at a config path; numeric segments step into list items (`input.topics.0.format`). */
+function schemaAt(path: string): TSchema | undefined {
+  let node: TSchema | undefined = ConfigSchema;
+  for (const key of path ? path.split('.') : []) {
+    node = /^\d+$/.test(key) ? (node?.items as TSchema | undefined) : (node?.properties as Record<string, TSchema> | undefined)?.[key];
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+/** The fix hint of the setting at `path`, else of its nearest ancestor that has one (a list item's field, a list entry). */
+function hintAt(path: string): string | undefined {
+  const keys = path ? path.split('.') : [];
+  for (let n = keys.length; n > 0; n--) {
+    const hint = (schemaAt(keys.slice(0, n).join('.')) as { hint?: string } | undefined)?.hint;
+    if (hint) return hint;
+  }
+  return undefined;
+}
+
+/** Edit distance with adjacent transpositions (`ulr` → `url` is 1). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** What an unknown key probably meant: the same name elsewhere below `parent` (`mqtt.host` → `mqtt.embedded.host`), else a near spelling beside it (`storage.pth` → `storage.path`). */
+function suggestKey(parent: string, key: string): string | undefined {
+  const prefix = parent ? `${parent}.` : '';
+  const lower = key.toLowerCase();
+  const moved = SETTINGS.map((s) => s.path).find((p) => p.startsWith(prefix) && (p.toLowerCase().endsWith(`.${lower}`) || p.toLowerCase() === lower));
+  if (moved) return moved;
+  const siblings = Object.keys((schemaAt(parent)?.properties as Record<string, TSchema> | undefined) ?? {});
+  let best: { name: string; distance: number } | undefined;
+  for (const name of siblings) {
+    const distance = editDistance(lower, name.toLowerCase());
+    if (distance <= Math.max(1, Math.floor(key.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best ? `${prefix}${best.name}` : undefined;
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -91,20 +136,17 @@ function describeError(err: ErrorObject): string {
   if (err.keyword === 'additionalProperties') {
     const key = (err.params as { additionalProperty: string }).additionalProperty;
     const full = path ? `${path}.${key}` : key;
-    const candidates = SETTINGS.map((s) => s.path).filter((p) => p.startsWith(path ? `${path}.` : ''));
-    const guess = candidates.find((c) => c.toLowerCase().endsWith(`.${key.toLowerCase()}`) || c.toLowerCase() === key.toLowerCase());
+    const guess = suggestKey(path, key);
     return `${full}: unknown setting (${guess ? `did you mean ${guess}? ` : ''}remove it or fix its name; \`hubnlu config schema\` lists every setting)`;
   }
-  // Array items: input.topics.0.tasks → look the hint up on the item schema.
-  const schemaPath = path.replace(/\.\d+(?=\.|$)/g, '');
-  const setting = settingAt(schemaPath);
-  let fix: string | undefined = (setting?.schema as { hint?: string } | undefined)?.hint;
-  if (!fix) fix = (err.parentSchema as { hint?: string } | undefined)?.hint;
   if (err.keyword === 'required') {
     const key = (err.params as { missingProperty: string }).missingProperty;
     path = path ? `${path}.${key}` : key;
+    const fix = hintAt(path);
     return `${path}: missing (add it${fix ? `: ${fix}` : ''})`;
   }
+  // Walk the schema along the path, list items included: input.topics.0.format has its own hint.
+  const fix = hintAt(path) ?? (err.parentSchema as { hint?: string } | undefined)?.hint;
   let message = err.message ?? 'invalid';
   if (err.keyword === 'anyOf' || err.keyword === 'const') message = 'not an allowed value';
   return `${path || '(root)'}: ${message}${fix ? ` (${fix})` : ''}`;
