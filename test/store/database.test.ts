@@ -1,0 +1,111 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate, openDatabase, SchemaTooNewError } from '../../src/store/database.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hubnlu-db-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const mode = (path: string): number => statSync(path).mode & 0o777;
+
+function tables(db: Database.Database): string[] {
+  return db.prepare(`SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+}
+
+test('migrations are numbered 1, 2, … without gaps; SCHEMA_VERSION is the last', () => {
+  assert.deepEqual(
+    MIGRATIONS.map((m) => m.version),
+    MIGRATIONS.map((_, i) => i + 1),
+  );
+  assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
+});
+
+test('a new database: schema applied, user_version set, WAL, owner-only file in a new owner-only directory', () => {
+  const path = join(dir, 'fresh', 'nested', 'hubnlu.db');
+  const db = openDatabase(path);
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.deepEqual(tables(db), ['inputs', 'log', 'outbox']);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL by default');
+    db.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, status) VALUES ('a', 'assigned', 'k', 1, 't', 's', 'pending')`).run();
+    assert.equal(mode(path), 0o600);
+    // SQLite gives the WAL its database's permissions: the freshest rows are owner-only too.
+    assert.ok(existsSync(`${path}-wal`));
+    assert.equal(mode(`${path}-wal`), 0o600);
+  } finally {
+    db.close();
+  }
+  assert.equal(mode(join(dir, 'fresh')), 0o700);
+  assert.equal(mode(join(dir, 'fresh', 'nested')), 0o700);
+});
+
+test('synchronous = normal when asked', () => {
+  const db = openDatabase(join(dir, 'normal.db'), { synchronous: 'normal' });
+  assert.equal(db.pragma('synchronous', { simple: true }), 1);
+  db.close();
+});
+
+test('re-opening is idempotent: nothing re-applied, rows kept', () => {
+  const path = join(dir, 'again.db');
+  const first = openDatabase(path);
+  first.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, status) VALUES ('a', 'assigned', 'k', 1, 't', 's', 'pending')`).run();
+  first.close();
+  for (let i = 0; i < 2; i++) {
+    const db = openDatabase(path);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(migrate(db, path), SCHEMA_VERSION);
+    assert.equal(db.prepare('SELECT count(*) FROM inputs').pluck().get(), 1);
+    db.close();
+  }
+});
+
+test('a database from a newer hubnlu is refused, and left untouched', () => {
+  const path = join(dir, 'future.db');
+  const raw = new Database(path);
+  raw.exec('CREATE TABLE inputs (x)');
+  raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  assert.throws(
+    () => openDatabase(path),
+    (err: Error) => err instanceof SchemaTooNewError && err.message.includes(path) && err.message.includes(`version ${SCHEMA_VERSION + 1}`) && /upgrade hubnlu/.test(err.message),
+  );
+  const check = new Database(path, { readonly: true });
+  assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1);
+  assert.deepEqual(tables(check), ['inputs']);
+  check.close();
+});
+
+test('an old file at version 0 (empty) is migrated', () => {
+  const empty = join(dir, 'empty.db');
+  writeFileSync(empty, ''); // zero bytes: SQLite treats it as a new database
+  const db = openDatabase(empty);
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.deepEqual(tables(db), ['inputs', 'log', 'outbox']);
+  db.close();
+
+  const v0 = join(dir, 'v0.db');
+  const raw = new Database(v0);
+  raw.exec('CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES (\'kept\')');
+  assert.equal(raw.pragma('user_version', { simple: true }), 0);
+  raw.close();
+  const migrated = openDatabase(v0);
+  assert.equal(migrated.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.deepEqual(tables(migrated), ['inputs', 'log', 'notes', 'outbox']);
+  assert.equal(migrated.prepare('SELECT text FROM notes').pluck().get(), 'kept');
+  migrated.close();
+});
+
+test('read-only open of a missing file fails and creates nothing', () => {
+  const path = join(dir, 'not-there', 'hubnlu.db');
+  assert.throws(() => openDatabase(path, { readonly: true }), /no database yet/);
+  assert.equal(existsSync(join(dir, 'not-there')), false);
+});
