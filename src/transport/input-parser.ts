@@ -79,7 +79,8 @@ function depthOf(value: unknown, limit: number): number {
 
 function optionalString(obj: Record<string, unknown>, key: string, maxLength: number): { value?: string; error?: string } {
   const v = obj[key];
-  if (v === undefined || v === null) return {};
+  // An empty id is no id: the agent assigns one, so results stay distinguishable.
+  if (v === undefined || v === null || (v === '' && key === 'id')) return {};
   if (typeof v === 'number' && Number.isFinite(v) && key === 'id') return { value: String(v) };
   if (typeof v !== 'string') return { error: `${key} must be a string (got ${Array.isArray(v) ? 'array' : typeof v})` };
   if (v.length > maxLength) return { error: `${key} is longer than ${maxLength} characters` };

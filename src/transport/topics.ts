@@ -4,8 +4,11 @@
  * wildcard [MQTT-3.3.2-2].
  */
 
-/** Letters, digits, `_`, `.` and `-`; at most 64 characters. */
-const SEGMENT_RE = /^[\p{L}\p{N}_.-]{1,64}$/u;
+/**
+ * Letters (with their combining marks: "रसोई", "café" in NFD), digits, `_`, `.` and `-`; at most 64 code points.
+ * Marks matter: Devanagari, Thai or Tamil room names cannot be written without them.
+ */
+const SEGMENT_RE = /^[\p{L}\p{M}\p{N}_.-]{1,64}$/u;
 
 export class TopicError extends Error {
   constructor(message: string) {
@@ -20,7 +23,7 @@ export function isSafeSegment(segment: string): boolean {
 
 /** Makes any string a safe segment: unsafe characters become `_`, length capped. Used where rejecting is not an option (the error topic of a bad site id). */
 export function escapeSegment(segment: string): string {
-  const escaped = Array.from(segment.replace(/[^\p{L}\p{N}_.-]/gu, '_')).slice(0, 64).join('');
+  const escaped = Array.from(segment.replace(/[^\p{L}\p{M}\p{N}_.-]/gu, '_')).slice(0, 64).join('');
   return escaped === '' || escaped === '.' || escaped === '..' ? '_' : escaped;
 }
 

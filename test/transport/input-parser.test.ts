@@ -1,0 +1,206 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { excerptOf, parsePayload, type ParseLimits, type ParseResult, type PayloadFormat, type RejectionCode } from '../../src/transport/input-parser.js';
+
+const LIMITS: ParseLimits = { maxPayloadBytes: 16384, maxTextChars: 1000 };
+
+function parse(payload: string | Uint8Array | object, format: PayloadFormat = 'auto', limits: ParseLimits = LIMITS): ParseResult {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload instanceof Uint8Array ? payload : Buffer.from(JSON.stringify(payload));
+  return parsePayload(bytes, format, limits);
+}
+
+function rejected(result: ParseResult): { code: RejectionCode; message: string; id?: string; siteId?: string; sessionId?: string } {
+  assert.equal(result.ok, false, `expected a rejection, got ${JSON.stringify(result)}`);
+  return result as Extract<ParseResult, { ok: false }>;
+}
+
+function accepted(result: ParseResult) {
+  assert.equal(result.ok, true, `expected acceptance, got ${JSON.stringify(result)}`);
+  return (result as Extract<ParseResult, { ok: true }>).value;
+}
+
+function nested(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) value = { a: value };
+  return value;
+}
+
+/** Every code, each with hostile payloads that must produce it. Typed as a full Record: a new code fails to compile until it is covered here. */
+const HOSTILE: Record<RejectionCode, ReadonlyArray<[label: string, payload: string | Uint8Array | object, format?: PayloadFormat]>> = {
+  payload_too_large: [
+    ['16385 bytes of text', 'a'.repeat(16385)],
+    ['a JSON object one byte over', JSON.stringify({ text: 'x'.repeat(16385 - '{"text":""}'.length) })],
+  ],
+  invalid_utf8: [
+    ['bytes FF FE', Uint8Array.from([0xff, 0xfe, 0x68, 0x69])],
+    ['overlong "/"', Uint8Array.from([0xc0, 0xaf])],
+    ['lone surrogate', Uint8Array.from([0x68, 0xed, 0xa0, 0x80])],
+    ['truncated sequence', Uint8Array.from([0x68, 0xe2, 0x82])],
+  ],
+  invalid_json: [
+    ['unclosed object', '{"text": "hi"'],
+    ['trailing comma', '{"text": "hi",}'],
+    ['plain text on a json subscription', 'turn on the lights', 'json'],
+    ['plain text on a hermes subscription', 'turn on the lights', 'hermes'],
+  ],
+  json_not_object: [
+    ['JSON array', '["turn", "on"]'],
+    ['JSON string on a json subscription', '"hi"', 'json'],
+    ['null', 'null', 'json'],
+    ['number', '5', 'hermes'],
+  ],
+  too_deeply_nested: [
+    ['50-deep meta', { text: 'hi', meta: nested(50) }],
+    ['deep customData-like extra field', { text: 'hi', extra: nested(9) }],
+  ],
+  missing_text: [
+    ['empty object', {}],
+    ['misspelt field', { txt: 'hi' }],
+  ],
+  invalid_field: [
+    ['"text": 5', { text: 5 }],
+    ['"text": null', { text: null }],
+    ['"input": []', { input: [] }],
+    ['id as object', { text: 'hi', id: { a: 1 } }],
+    ['sessionId as number', { text: 'hi', sessionId: 7 }],
+    ['id of 129 characters', { text: 'hi', id: 'i'.repeat(129) }],
+    ['siteId of 65 characters', { text: 'hi', siteId: 's'.repeat(65) }],
+    ['lang with control characters', { text: 'hi', lang: 'en\u0007' }],
+    ['tasks not a list', { text: 'hi', tasks: 'intent' }],
+    ['unknown task', { text: 'hi', tasks: ['intent', 'translate'] }],
+    ['empty task list', { text: 'hi', tasks: [] }],
+    ['Hermes intentFilter: "x"', { input: 'hi', intentFilter: 'x' }, 'hermes'],
+    ['intentFilter with a number', { input: 'hi', intentFilter: ['a', 1] }, 'hermes'],
+    ['customData as object', { input: 'hi', customData: { a: 1 } }, 'hermes'],
+    ['meta as array', { text: 'hi', meta: [1] }],
+  ],
+  empty_text: [
+    ['whitespace text', ' \t\n  '],
+    ['empty payload', ''],
+    ['whitespace JSON text', { text: '   ' }],
+    ['empty Hermes input', { input: '' }, 'hermes'],
+  ],
+  text_too_long: [
+    ['1001 characters of text', 'a'.repeat(1001)],
+    ['1001 characters in JSON', { text: 'b'.repeat(1001) }],
+  ],
+  control_characters: [
+    ['BEL in text', 'hi\u0007there'],
+    ['NUL in JSON text', { text: 'a\u0000b' }],
+    ['escape sequence', { text: '\u001b[31mred' }],
+    ['C1 control', 'next\u0085line'],
+    ['DEL', 'del\u007f'],
+  ],
+  invalid_site_id: [
+    ['siteId "a/b"', { text: 'hi', siteId: 'a/b' }],
+    ['siteId "#"', { text: 'hi', siteId: '#' }],
+    ['siteId "+"', { input: 'hi', siteId: '+' }, 'hermes'],
+    ['siteId ".."', { text: 'hi', siteId: '..' }],
+    ['siteId with a space', { text: 'hi', siteId: 'living room' }],
+  ],
+  too_many_items: [
+    ['1000-item intentFilter', { input: 'hi', intentFilter: Array.from({ length: 1000 }, (_, i) => `i${i}`) }, 'hermes'],
+    ['meta with 300 keys', { text: 'hi', meta: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i])) }],
+  ],
+};
+
+describe('parsePayload rejections', () => {
+  for (const [code, cases] of Object.entries(HOSTILE) as Array<[RejectionCode, (typeof HOSTILE)[RejectionCode]]>) {
+    test(code, () => {
+      assert.ok(cases.length > 0);
+      for (const [label, payload, format] of cases) {
+        const r = rejected(parse(payload, format ?? 'auto'));
+        assert.equal(r.code, code, `${label}: got ${r.code} (${r.message})`);
+        assert.ok(r.message.length > 0, `${label}: empty message`);
+      }
+    });
+  }
+
+  test('the limits in messages name the setting to change', () => {
+    assert.match(rejected(parse('a'.repeat(16385))).message, /input\.maxPayloadBytes = 16384/);
+    assert.match(rejected(parse('a'.repeat(1001))).message, /input\.maxTextChars = 1000/);
+  });
+
+  test('a rejection keeps what could be read, so the error can be correlated', () => {
+    const r = rejected(parse({ id: 'req-9', siteId: 'hall', sessionId: 's-1', text: 5 }));
+    assert.deepEqual([r.id, r.siteId, r.sessionId], ['req-9', 'hall', 's-1']);
+    const bad = rejected(parse({ id: 'req-10', siteId: 'a/b', text: 'hi' }));
+    assert.equal(bad.id, 'req-10');
+    assert.equal(bad.siteId, undefined, 'an unsafe site id is never carried on');
+  });
+
+  test('exactly at the limits is accepted', () => {
+    assert.equal(accepted(parse('a'.repeat(1000))).text.length, 1000);
+    const limits = { maxPayloadBytes: 64, maxTextChars: 1000 };
+    assert.equal(accepted(parse('b'.repeat(64), 'auto', limits)).text.length, 64);
+    assert.equal(rejected(parse('b'.repeat(65), 'auto', limits)).code, 'payload_too_large');
+    assert.ok(accepted(parse({ text: 'hi', meta: nested(7) })), 'depth 8 is within the default limit');
+  });
+});
+
+describe('parsePayload accepted forms', () => {
+  test('plain UTF-8 text, trimmed', () => {
+    const v = accepted(parse('  turn off the kitchen lights\n'));
+    assert.equal(v.text, 'turn off the kitchen lights');
+    assert.equal(v.id, undefined);
+    assert.deepEqual(v.request, {});
+    assert.equal(accepted(parse('mach das Licht in der Küche aus')).text, 'mach das Licht in der Küche aus');
+    assert.equal(accepted(parse('line one\nline\ttwo')).text, 'line one\nline\ttwo', 'tabs and line breaks are allowed');
+  });
+
+  test('text format takes JSON-looking payloads as text', () => {
+    assert.equal(accepted(parse('{"text": "hi"}', 'text')).text, '{"text": "hi"}');
+  });
+
+  test('{text} with the native optional fields', () => {
+    const v = accepted(parse({ text: 'dim the lights', id: 'abc', siteId: 'Küche', sessionId: 'S', lang: 'de', tasks: ['sentiment', 'sentiment'], meta: { user: 'ann' } }, 'json'));
+    assert.equal(v.text, 'dim the lights');
+    assert.equal(v.id, 'abc');
+    assert.equal(v.siteId, 'Küche');
+    assert.equal(v.sessionId, 'S');
+    assert.equal(v.lang, 'de');
+    assert.deepEqual(v.tasks, ['sentiment'], 'duplicates dropped');
+    assert.deepEqual(v.request, { meta: { user: 'ann' } });
+  });
+
+  test('Hermes nlu/query: input, siteId, sessionId, id, intentFilter, customData', () => {
+    const hermes = { input: 'what is the weather', siteId: 'bedroom', sessionId: 'sess-42', id: 'h-1', intentFilter: ['weather_query', 'datetime_query'], customData: 'from-satellite', asrConfidence: 0.93 };
+    const v = accepted(parse(hermes, 'hermes'));
+    assert.equal(v.text, 'what is the weather');
+    assert.equal(v.id, 'h-1');
+    assert.equal(v.siteId, 'bedroom');
+    assert.equal(v.sessionId, 'sess-42');
+    assert.deepEqual(v.request, { intentFilter: ['weather_query', 'datetime_query'], customData: 'from-satellite', asrConfidence: 0.93 });
+    // Hermes sends explicit nulls for absent fields.
+    const sparse = accepted(parse({ input: 'hello', siteId: 'default', sessionId: null, id: null, intentFilter: null, customData: null }, 'hermes'));
+    assert.equal(sparse.id, undefined);
+    assert.equal(sparse.sessionId, undefined);
+    assert.deepEqual(sparse.request, {});
+  });
+
+  test('a numeric id becomes a string; an empty id counts as none', () => {
+    assert.equal(accepted(parse({ text: 'hi', id: 12 })).id, '12');
+    assert.equal(accepted(parse({ text: 'hi', id: 0 })).id, '0');
+    assert.equal(accepted(parse({ text: 'hi', id: '' })).id, undefined);
+  });
+
+  test('a byte-order mark is not part of the text', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    assert.equal(accepted(parse(Buffer.concat([bom, Buffer.from('hello there')]))).text, 'hello there');
+    const json = accepted(parse(Buffer.concat([bom, Buffer.from('{"text": "hello", "id": "b"}')]), 'json'));
+    assert.equal(json.text, 'hello');
+    assert.equal(json.id, 'b');
+  });
+
+  test('unicode site ids are accepted', () => {
+    for (const site of ['客厅', 'रसोई', 'гостиная']) assert.equal(accepted(parse({ text: 'hi', siteId: site })).siteId, site);
+  });
+});
+
+test('excerptOf: short, printable, marked when cut', () => {
+  assert.equal(excerptOf(Buffer.from('hello')), 'hello');
+  assert.equal(excerptOf(Buffer.from('a\u0000b\u0007c')), 'a·b·c');
+  assert.equal(excerptOf(Uint8Array.from([0x68, 0xff, 0x69])), 'h·i');
+  const long = excerptOf(Buffer.from('x'.repeat(500)));
+  assert.equal(long, 'x'.repeat(120) + '…');
+});
