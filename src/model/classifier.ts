@@ -1,0 +1,98 @@
+/**
+ * Runtime for a trained sentence classifier (intent or sentiment): loads a
+ * model directory, featurizes with the shared featurizer, runs the ONNX graph
+ * and applies the manifest's temperature.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeTokens, FeatureRemap, type EncodedText } from './features.js';
+import { loadManifest, type ModelManifest } from './manifest.js';
+import { OnnxModel } from './onnx-backend.js';
+import type { Token } from './text.js';
+import type { ModelRef, ScoredLabel } from './types.js';
+
+export interface Classification {
+  /** Every label with its calibrated probability, most likely first. */
+  readonly ranked: readonly ScoredLabel[];
+  /** Raw logits in manifest label order (before temperature). */
+  readonly logits: Float32Array;
+}
+
+export class TextClassifier {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: ModelManifest,
+    private readonly remap: FeatureRemap,
+    private readonly model: OnnxModel,
+  ) {}
+
+  /** Loads `<dir>/manifest.json`, the feature remap and the ONNX graph. */
+  static async load(dir: string, manifest: ModelManifest = loadManifest(dir)): Promise<TextClassifier> {
+    const featuresFile = join(dir, manifest.files.features);
+    const remap = FeatureRemap.fromBytes(new Uint8Array(readFileSync(featuresFile)), featuresFile);
+    if (remap.size !== manifest.architecture.rows) {
+      throw new Error(`${featuresFile}: holds ${remap.size} rows but manifest.json says architecture.rows = ${manifest.architecture.rows}; the directory mixes files from two trainings, retrain or restore it`);
+    }
+    const modelFile = join(dir, manifest.files.classifier);
+    const model = await OnnxModel.load(modelFile);
+    const want = ['ids', 'inv_count'];
+    if (!want.every((n) => model.inputNames.includes(n)) || !model.outputNames.includes('logits')) {
+      await model.dispose();
+      throw new Error(`${modelFile}: expected inputs ${want.join(', ')} and output logits, got inputs ${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')}; re-export it with this hubnlu version`);
+    }
+    return new TextClassifier(dir, manifest, remap, model);
+  }
+
+  get ref(): ModelRef {
+    return { task: this.manifest.task, name: this.manifest.name, version: this.manifest.version };
+  }
+
+  get labels(): readonly string[] {
+    return this.manifest.labels;
+  }
+
+  get temperature(): number {
+    return this.manifest.calibration.temperature;
+  }
+
+  /** The model input for a tokenised sentence (the same function the trainer uses). */
+  encode(tokens: readonly Token[]): EncodedText {
+    return encodeTokens(tokens, this.manifest.featurizer, this.remap);
+  }
+
+  /** Raw logits for an encoded sentence, in label order. */
+  async logits(enc: EncodedText): Promise<Float32Array> {
+    const out = await this.model.run({
+      ids: { type: 'int32', data: enc.rows, dims: [enc.rows.length] },
+      inv_count: { type: 'float32', data: new Float32Array([enc.count > 0 ? 1 / enc.count : 0]), dims: [1] },
+    });
+    return out.logits.data;
+  }
+
+  /** Calibrated probabilities (softmax of logits / temperature), in label order. */
+  probabilities(logits: Float32Array): Float64Array {
+    const t = this.temperature;
+    const p = new Float64Array(logits.length);
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] / t);
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) {
+      p[i] = Math.exp(logits[i] / t - max);
+      sum += p[i];
+    }
+    for (let i = 0; i < p.length; i++) p[i] /= sum;
+    return p;
+  }
+
+  async classify(tokens: readonly Token[]): Promise<Classification> {
+    const logits = await this.logits(this.encode(tokens));
+    const p = this.probabilities(logits);
+    const labels = this.manifest.labels;
+    const ranked = labels.map((name, i) => ({ name, confidence: p[i] })).sort((a, b) => b.confidence - a.confidence);
+    return { ranked, logits };
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
