@@ -1,0 +1,283 @@
+/**
+ * fastText-style classifier (Joulin et al. 2017, "Bag of Tricks"): the rows of
+ * a sentence's hashed features are averaged into one vector, optionally passed
+ * through one ReLU hidden layer, then a linear layer gives class logits.
+ * Trained with per-example SGD and a linearly decaying learning rate, in the
+ * order given by a seeded PRNG, so a run is reproducible bit for bit.
+ *
+ * Why this architecture for a hub: inference is one gather + mean + a small
+ * matmul (tens of microseconds), training is minutes on two cores in plain
+ * TypeScript, and the same code can retrain on a user's corrections on the hub.
+ */
+import { mulberry32, shuffleInPlace } from './data.js';
+
+export interface FastTextOptions {
+  /** Embedding size. */
+  readonly dim: number;
+  /** Hidden ReLU layer size; 0 for none (plain fastText). */
+  readonly hidden: number;
+  readonly epochs: number;
+  /** Initial learning rate; decays linearly to 0 over all epochs. */
+  readonly lr: number;
+  readonly seed: number;
+  /** Target smoothing ε: the gold class gets 1-ε, the rest share ε. */
+  readonly labelSmoothing: number;
+}
+
+export const DEFAULT_FASTTEXT: FastTextOptions = {
+  dim: 64,
+  hidden: 0,
+  epochs: 20,
+  lr: 0.5,
+  seed: 1,
+  labelSmoothing: 0,
+};
+
+export interface Example {
+  /** Compact feature rows (may be empty). */
+  readonly rows: Int32Array;
+  /** Denominator of the average: all features of the sentence, known or not (see `EncodedText`). */
+  readonly count: number;
+  readonly label: number;
+  /** Loss weight (class balance, pseudo-label confidence); 1 by default. */
+  readonly weight: number;
+}
+
+/** Trained weights, all row-major Float32Arrays. */
+export interface FastTextWeights {
+  readonly numRows: number;
+  readonly dim: number;
+  readonly hidden: number;
+  readonly numClasses: number;
+  /** [numRows, dim] */
+  readonly emb: Float32Array;
+  /** [dim, hidden] and [hidden] when hidden > 0 */
+  readonly w1: Float32Array | null;
+  readonly b1: Float32Array | null;
+  /** [in, numClasses], in = hidden || dim */
+  readonly w2: Float32Array;
+  readonly b2: Float32Array;
+}
+
+export interface EpochReport {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly loss: number;
+  readonly seconds: number;
+}
+
+/** Forward pass in plain TypeScript (used for training-time evaluation and pseudo-labelling). */
+export class FastTextScorer {
+  private readonly h0: Float32Array;
+  private readonly h1: Float32Array;
+
+  constructor(readonly w: FastTextWeights) {
+    this.h0 = new Float32Array(w.dim);
+    this.h1 = new Float32Array(Math.max(1, w.hidden));
+  }
+
+  /** Writes logits into `out` (length numClasses). An empty row list gives the biases alone. */
+  logits(rows: Int32Array, count: number, out: Float32Array): Float32Array {
+    const { dim, hidden, numClasses, emb, w1, b1, w2, b2 } = this.w;
+    const h0 = this.h0;
+    h0.fill(0);
+    const n = rows.length;
+    for (let i = 0; i < n; i++) {
+      const off = rows[i] * dim;
+      for (let d = 0; d < dim; d++) h0[d] += emb[off + d];
+    }
+    if (count > 0) for (let d = 0; d < dim; d++) h0[d] /= count;
+    let x = h0;
+    let xdim = dim;
+    if (hidden > 0 && w1 && b1) {
+      const h1 = this.h1;
+      for (let j = 0; j < hidden; j++) h1[j] = b1[j];
+      for (let d = 0; d < dim; d++) {
+        const v = h0[d];
+        if (v === 0) continue;
+        const off = d * hidden;
+        for (let j = 0; j < hidden; j++) h1[j] += v * w1[off + j];
+      }
+      for (let j = 0; j < hidden; j++) if (h1[j] < 0) h1[j] = 0;
+      x = h1;
+      xdim = hidden;
+    }
+    for (let c = 0; c < numClasses; c++) out[c] = b2[c];
+    for (let d = 0; d < xdim; d++) {
+      const v = x[d];
+      if (v === 0) continue;
+      const off = d * numClasses;
+      for (let c = 0; c < numClasses; c++) out[c] += v * w2[off + c];
+    }
+    return out;
+  }
+}
+
+/** In-place softmax of `x / temperature`; returns x. */
+export function softmaxInPlace(x: Float32Array | number[], temperature = 1): typeof x {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] / temperature > max) max = x[i] / temperature;
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    x[i] = Math.exp(x[i] / temperature - max);
+    sum += x[i];
+  }
+  for (let i = 0; i < x.length; i++) x[i] /= sum;
+  return x;
+}
+
+/**
+ * Trains from scratch. `onEpoch` is called after each epoch (for progress bars
+ * and dev evaluation); it may be async-free only: training is synchronous so
+ * it stays fast, and callers that need a responsive event loop run it in a
+ * worker.
+ */
+export function trainFastText(
+  examples: readonly Example[],
+  numRows: number,
+  numClasses: number,
+  opts: FastTextOptions,
+  onEpoch?: (r: EpochReport, weights: FastTextWeights) => void,
+): FastTextWeights {
+  const { dim, hidden, epochs, lr, seed, labelSmoothing } = opts;
+  if (numClasses < 2) throw new Error(`training needs at least two labels, got ${numClasses}`);
+  if (examples.length === 0) throw new Error('training needs at least one example');
+  const rand = mulberry32(seed);
+  const emb = new Float32Array(numRows * dim);
+  // fastText's init: uniform(-1/dim, 1/dim) input rows, zero output layer.
+  for (let i = 0; i < emb.length; i++) emb[i] = (rand() * 2 - 1) / dim;
+  const xdim = hidden > 0 ? hidden : dim;
+  let w1: Float32Array | null = null;
+  let b1: Float32Array | null = null;
+  if (hidden > 0) {
+    w1 = new Float32Array(dim * hidden);
+    b1 = new Float32Array(hidden);
+    // He init scaled to the small averaged inputs.
+    const s = Math.sqrt(6 / (dim + hidden));
+    for (let i = 0; i < w1.length; i++) w1[i] = (rand() * 2 - 1) * s;
+  }
+  const w2 = new Float32Array(xdim * numClasses);
+  const b2 = new Float32Array(numClasses);
+  if (hidden > 0) {
+    const s = Math.sqrt(6 / (xdim + numClasses));
+    for (let i = 0; i < w2.length; i++) w2[i] = (rand() * 2 - 1) * s;
+  }
+  const weights: FastTextWeights = { numRows, dim, hidden, numClasses, emb, w1, b1, w2, b2 };
+
+  const h0 = new Float32Array(dim);
+  const h1 = new Float32Array(Math.max(1, hidden));
+  const p = new Float32Array(numClasses);
+  const gx = new Float32Array(xdim);
+  const g0 = new Float32Array(dim);
+  const order = examples.map((_, i) => i);
+  const total = epochs * examples.length;
+  let step = 0;
+  const offTarget = labelSmoothing / numClasses;
+  const onTarget = 1 - labelSmoothing + offTarget;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const t0 = performance.now();
+    shuffleInPlace(order, rand);
+    let lossSum = 0;
+    let weightSum = 0;
+    for (const idx of order) {
+      const ex = examples[idx];
+      const rate = lr * Math.max(0, 1 - step / total) * ex.weight;
+      step++;
+      const rows = ex.rows;
+      const n = rows.length;
+      // forward
+      h0.fill(0);
+      for (let i = 0; i < n; i++) {
+        const off = rows[i] * dim;
+        for (let d = 0; d < dim; d++) h0[d] += emb[off + d];
+      }
+      const count = ex.count;
+      if (count > 0) for (let d = 0; d < dim; d++) h0[d] /= count;
+      let x = h0;
+      if (hidden > 0) {
+        for (let j = 0; j < hidden; j++) h1[j] = b1![j];
+        for (let d = 0; d < dim; d++) {
+          const v = h0[d];
+          const off = d * hidden;
+          for (let j = 0; j < hidden; j++) h1[j] += v * w1![off + j];
+        }
+        for (let j = 0; j < hidden; j++) if (h1[j] < 0) h1[j] = 0;
+        x = h1;
+      }
+      let max = -Infinity;
+      for (let c = 0; c < numClasses; c++) {
+        let s = b2[c];
+        for (let d = 0; d < xdim; d++) s += x[d] * w2[d * numClasses + c];
+        p[c] = s;
+        if (s > max) max = s;
+      }
+      let sum = 0;
+      for (let c = 0; c < numClasses; c++) {
+        p[c] = Math.exp(p[c] - max);
+        sum += p[c];
+      }
+      for (let c = 0; c < numClasses; c++) p[c] /= sum;
+      lossSum -= ex.weight * Math.log(Math.max(p[ex.label], 1e-12));
+      weightSum += ex.weight;
+      // backward: g = p - target (stored in p)
+      for (let c = 0; c < numClasses; c++) p[c] -= c === ex.label ? onTarget : offTarget;
+      gx.fill(0);
+      for (let d = 0; d < xdim; d++) {
+        const xd = x[d];
+        const off = d * numClasses;
+        let acc = 0;
+        for (let c = 0; c < numClasses; c++) {
+          acc += p[c] * w2[off + c];
+          w2[off + c] -= rate * p[c] * xd;
+        }
+        gx[d] = acc;
+      }
+      for (let c = 0; c < numClasses; c++) b2[c] -= rate * p[c];
+      let gIn = gx;
+      if (hidden > 0) {
+        g0.fill(0);
+        for (let j = 0; j < hidden; j++) if (h1[j] <= 0) gx[j] = 0;
+        for (let d = 0; d < dim; d++) {
+          const off = d * hidden;
+          const v = h0[d];
+          let acc = 0;
+          for (let j = 0; j < hidden; j++) {
+            acc += gx[j] * w1![off + j];
+            w1![off + j] -= rate * gx[j] * v;
+          }
+          g0[d] = acc;
+        }
+        for (let j = 0; j < hidden; j++) b1![j] -= rate * gx[j];
+        gIn = g0;
+      }
+      if (n > 0) {
+        const scale = rate / count;
+        for (let i = 0; i < n; i++) {
+          const off = rows[i] * dim;
+          for (let d = 0; d < dim; d++) emb[off + d] -= scale * gIn[d];
+        }
+      }
+    }
+    onEpoch?.({ epoch, epochs, loss: lossSum / Math.max(weightSum, 1e-12), seconds: (performance.now() - t0) / 1000 }, weights);
+  }
+  return weights;
+}
+
+/** Keeps only the given rows (in the given order) of a trained model. */
+export function selectRows(w: FastTextWeights, keep: Int32Array): FastTextWeights {
+  const emb = new Float32Array(keep.length * w.dim);
+  for (let i = 0; i < keep.length; i++) emb.set(w.emb.subarray(keep[i] * w.dim, (keep[i] + 1) * w.dim), i * w.dim);
+  return { ...w, numRows: keep.length, emb };
+}
+
+/** L2 norm of each embedding row. */
+export function rowNorms(w: FastTextWeights): Float32Array {
+  const out = new Float32Array(w.numRows);
+  for (let r = 0; r < w.numRows; r++) {
+    let s = 0;
+    for (let d = 0; d < w.dim; d++) s += w.emb[r * w.dim + d] ** 2;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
