@@ -1,0 +1,75 @@
+/** `hubnlu stats`: counts, intent and sentiment distributions, latency percentiles and error rates over a window. */
+import type { Command } from 'commander';
+import { computeStats, type Stats } from '../../store/queries.js';
+import { count, localDateTime, ms, padLeft, padRight, percent } from '../format.js';
+import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
+
+const DEFAULT_WINDOW = '24h';
+
+interface StatsOptions {
+  since?: number | 'all';
+  top: number;
+  json?: boolean;
+  db?: string;
+}
+
+export function registerStats(program: Command): void {
+  program
+    .command('stats')
+    .description('summarise logged inputs over a window: status counts, intents, sentiment, latency percentiles, errors')
+    .option(
+      '--since <when>',
+      'window start: a duration (90s, 30m, 1h, 2d), an ISO date, or "all" (default: 24h)',
+      (value: string) => (value.trim().toLowerCase() === 'all' ? 'all' : sinceOption(value)),
+    )
+    .option('--top <n>', 'how many intents to list by name', positiveIntOption, 10)
+    .option('--json', 'print a JSON object')
+    .option('--db <file>', 'database file (default: storage.path from the configuration)')
+    .action((opts: StatsOptions, command: Command) => {
+      const since = opts.since === 'all' ? undefined : (opts.since ?? sinceOption(DEFAULT_WINDOW));
+      const { stats, path } = withLogDatabase(command, opts.db, (db, path) => ({ stats: computeStats(db, { sinceMs: since, topIntents: opts.top }), path }));
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(toJson(stats, path), null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(renderStats(stats, path));
+    });
+}
+
+const iso = (value: number | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+/** The stats for machines: times as UTC ISO strings. */
+export function toJson(stats: Stats, database: string): Record<string, unknown> {
+  const { sinceMs, firstReceivedAt, lastReceivedAt, ...rest } = stats;
+  return { database, since: iso(sinceMs), firstReceivedAt: iso(firstReceivedAt), lastReceivedAt: iso(lastReceivedAt), ...rest };
+}
+
+export function renderStats(s: Stats, database: string): string {
+  const out: string[] = [];
+  const row = (label: string, text: string) => out.push(`${padRight(label, 11)}${text}`);
+  const window = s.sinceMs === null ? 'all time' : `since ${localDateTime(s.sinceMs)}`;
+  out.push(`hubnlu stats · ${window} · ${database}`);
+  if (s.total === 0) {
+    row('inputs', '0 (nothing logged in this window; try --since all)');
+    return out.join('\n') + '\n';
+  }
+  row('inputs', `${count(s.total)} (first ${localDateTime(s.firstReceivedAt!)}, last ${localDateTime(s.lastReceivedAt!)})`);
+  row('status', (['done', 'rejected', 'error', 'pending'] as const).map((k) => `${k} ${count(s.byStatus[k])}`).join(' · '));
+  const codes = s.errors.byCode.map((c) => `${c.code} ${count(c.count)}`).join(', ');
+  row('errors', `${count(s.errors.count)} (${percent(s.errors.rate)})${codes ? `: ${codes}` : ''}`);
+  const l = s.latencyMs;
+  row('latency', l.count === 0 ? 'no results yet' : `p50 ${ms(l.p50)} · p90 ${ms(l.p90)} · p99 ${ms(l.p99)} · max ${ms(l.max)} · mean ${ms(l.mean)} (${count(l.count)} results)`);
+  if (s.sentiment.total > 0) row('sentiment', s.sentiment.labels.map((x) => `${x.label} ${count(x.count)} (${percent(x.share)})`).join(' · '));
+  for (const [i, m] of s.models.entries()) {
+    row(i === 0 ? 'models' : '', `${[m.intent, m.sentiment].filter((x) => x !== null).join(' + ')}: ${count(m.count)}`);
+  }
+  if (s.intents.total > 0) {
+    row('intents', `${count(s.intents.distinct)} distinct over ${count(s.intents.total)} results${s.intents.distinct > s.intents.top.length ? `, top ${s.intents.top.length}` : ''}`);
+    const entries: Array<[string, number, number]> = s.intents.top.map((t) => [t.name, t.count, t.share]);
+    if (s.intents.otherCount > 0) entries.push(['(other)', s.intents.otherCount, s.intents.otherCount / s.intents.total]);
+    const nameWidth = Math.max(...entries.map(([name]) => name.length));
+    const countWidth = Math.max(...entries.map(([, n]) => count(n).length));
+    for (const [name, n, share] of entries) out.push(`  ${padRight(name, nameWidth)}  ${padLeft(count(n), countWidth)}  ${padLeft(percent(share), 6)}`);
+  }
+  return out.join('\n') + '\n';
+}
