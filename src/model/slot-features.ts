@@ -28,6 +28,11 @@ export interface SlotFeaturizerSettings {
   readonly suffixes: readonly number[];
   /** Whether the sentence's intent is a feature. */
   readonly intent: boolean;
+  /**
+   * Whether the intent's scenario (the part before `_`: `iot`, `calendar`, …) is a
+   * feature too: it survives the classifier's within-scenario confusions.
+   */
+  readonly scenario: boolean;
 }
 
 export const SLOT_FEATURES_VERSION = 1;
@@ -36,11 +41,12 @@ export const DEFAULT_SLOT_FEATURIZER: SlotFeaturizerSettings = {
   version: SLOT_FEATURES_VERSION,
   hash: 'fnv1a32',
   buckets: 1 << 22,
-  maxFeatures: 24,
+  maxFeatures: 28,
   window: 2,
   prefixes: [2, 3, 4],
   suffixes: [2, 3, 4],
   intent: true,
+  scenario: false,
 };
 
 /** Feature templates: the first value hashed into each id, so equal strings in different roles differ. */
@@ -61,6 +67,9 @@ const enum Tpl {
   IntentLeft = 30,
   First = 31,
   Last = 32,
+  Scenario = 33,
+  ScenarioWord = 34,
+  ScenarioLeft = 35,
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -116,6 +125,9 @@ export function slotFeatureIds(
   const useIntent = s.intent && !!intent;
   // The intent hash is shared by every token of the sentence.
   const intentHash = useIntent ? mixStr(mixInt(FNV_OFFSET, Tpl.Intent), intent) : 0;
+  const useScenario = useIntent && s.scenario;
+  const cut = useScenario ? intent.indexOf('_') : -1;
+  const scenarioHash = useScenario ? mixStr(mixInt(FNV_OFFSET, Tpl.Scenario), intent, 0, cut < 0 ? intent.length : cut) : 0;
   for (let i = 0; i < n; i++) {
     const t = tokens[i];
     const w = t.norm;
@@ -151,6 +163,11 @@ export function slotFeatureIds(
       push(intentHash);
       push(mixStr(mixInt(intentHash, Tpl.IntentWord), w0));
       push(mixStr(mixInt(intentHash, Tpl.IntentLeft), l1));
+    }
+    if (useScenario) {
+      push(scenarioHash);
+      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioWord), w0));
+      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioLeft), l1));
     }
   }
   return out;

@@ -73,6 +73,227 @@ export function viterbiBio(scores: Float32Array | Float64Array, n: number, nTags
   return out;
 }
 
+/**
+ * Transition weights of a CRF-trained tagger: [(tags + 2), tags] row-major;
+ * row i < tags holds the scores of i → j, row `tags` the start scores, row
+ * `tags + 1` the end scores. Disallowed transitions are never read.
+ */
+export type BioTransitions = Float32Array;
+
+/**
+ * Best tag sequence under the BIO constraints with learned transition scores.
+ * O and B-x may follow any tag; I-x only B-x or I-x, so a step costs
+ * (1 + types)·tags + 2·types instead of tags².
+ */
+export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nTags: number, trans: BioTransitions): Int32Array {
+  const out = new Int32Array(n);
+  if (n === 0) return out;
+  let prev = new Float64Array(nTags);
+  let cur = new Float64Array(nTags);
+  const back = new Int32Array(n * nTags);
+  const start = nTags * nTags;
+  for (let j = 0; j < nTags; j++) prev[j] = isInside(j) ? -Infinity : scores[j] + trans[start + j];
+  for (let i = 1; i < n; i++) {
+    const row = i * nTags;
+    for (let j = 0; j < nTags; j++) {
+      let best = -Infinity;
+      let from = 0;
+      if (isInside(j)) {
+        const b = prev[j - 1] + trans[(j - 1) * nTags + j];
+        const c = prev[j] + trans[j * nTags + j];
+        if (b >= c) {
+          best = b;
+          from = j - 1;
+        } else {
+          best = c;
+          from = j;
+        }
+      } else {
+        for (let p = 0; p < nTags; p++) {
+          const v = prev[p] + trans[p * nTags + j];
+          if (v > best) {
+            best = v;
+            from = p;
+          }
+        }
+      }
+      cur[j] = best + scores[row + j];
+      back[row + j] = from;
+    }
+    [prev, cur] = [cur, prev];
+  }
+  const end = (nTags + 1) * nTags;
+  let last = 0;
+  let bestEnd = -Infinity;
+  for (let j = 0; j < nTags; j++) {
+    const v = prev[j] + trans[end + j];
+    if (v > bestEnd) {
+      bestEnd = v;
+      last = j;
+    }
+  }
+  out[n - 1] = last;
+  for (let i = n - 1; i > 0; i--) out[i - 1] = back[i * nTags + out[i]];
+  return out;
+}
+
+/** Forward mass below which a tag is not expanded in `BioCrf` (see there). */
+const NEGLIGIBLE = 1e-12;
+
+/**
+ * Linear-chain CRF over BIO tags: forward-backward in probability space with
+ * per-step scaling. The trainer uses it for the loss gradient (marginals and
+ * expected transition counts), the runtime for slot confidences (marginals).
+ * O and B-x may follow any tag, I-x only B-x or I-x.
+ */
+export class BioCrf {
+  /** Tags that may follow any tag (O and every B-x). */
+  private readonly open: Int32Array;
+  private expT: Float64Array;
+  private alpha = new Float64Array(0);
+  private beta = new Float64Array(0);
+  private psi = new Float64Array(0);
+  private scale = new Float64Array(0);
+  private tmp: Float64Array;
+  private active: Int32Array;
+
+  constructor(readonly nTags: number) {
+    const open: number[] = [];
+    for (let j = 0; j < nTags; j++) if (!isInside(j)) open.push(j);
+    this.open = Int32Array.from(open);
+    this.expT = new Float64Array((nTags + 2) * nTags);
+    this.tmp = new Float64Array(nTags);
+    this.active = new Int32Array(nTags);
+  }
+
+  /** Call after the transition weights changed (the runtime calls it once, at load). */
+  setTransitions(trans: Float32Array): void {
+    for (let i = 0; i < trans.length; i++) this.expT[i] = Math.exp(trans[i]);
+  }
+
+  private ensure(n: number): void {
+    const size = n * this.nTags;
+    if (this.alpha.length >= size) return;
+    this.alpha = new Float64Array(size);
+    this.beta = new Float64Array(size);
+    this.psi = new Float64Array(size);
+    this.scale = new Float64Array(n);
+  }
+
+  /**
+   * Per-token marginals of the tags into `probs` [n, tags]; adds the expected
+   * transition counts (start, pairs, end) into `expected` when given. Returns log Z.
+   */
+  marginals(scores: Float32Array, n: number, probs: Float32Array, expected?: Float64Array): number {
+    const T = this.nTags;
+    const E = this.expT;
+    const open = this.open;
+    this.ensure(n);
+    const { alpha, beta, psi, scale, active } = this;
+    let logZ = 0;
+    for (let t = 0; t < n; t++) {
+      let mx = -Infinity;
+      for (let j = 0; j < T; j++) if (scores[t * T + j] > mx) mx = scores[t * T + j];
+      // Clamped so a reachable tag never underflows to 0 while an unreachable one holds the max.
+      for (let j = 0; j < T; j++) psi[t * T + j] = Math.exp(Math.max(scores[t * T + j] - mx, -60));
+      logZ += mx;
+    }
+    // Forward.
+    const start = T * T;
+    let c = 0;
+    for (let j = 0; j < T; j++) {
+      const v = isInside(j) ? 0 : E[start + j] * psi[j];
+      alpha[j] = v;
+      c += v;
+    }
+    scale[0] = c;
+    for (let j = 0; j < T; j++) alpha[j] /= c;
+    for (let t = 1; t < n; t++) {
+      const a0 = (t - 1) * T;
+      const a1 = t * T;
+      c = 0;
+      // Predecessors whose forward mass is negligible are skipped (alpha sums to 1 at
+      // each step; 1e-12 of it changes nothing a float32 model can see): a tagger is
+      // sure of most tokens, so a step costs a few · tags instead of tags².
+      let na = 0;
+      for (let p = 0; p < T; p++) if (alpha[a0 + p] > NEGLIGIBLE) active[na++] = p;
+      for (const j of open) {
+        let s = 0;
+        for (let q = 0; q < na; q++) {
+          const p = active[q];
+          s += alpha[a0 + p] * E[p * T + j];
+        }
+        const v = s * psi[a1 + j];
+        alpha[a1 + j] = v;
+        c += v;
+      }
+      for (let j = 2; j < T; j += 2) {
+        const v = (alpha[a0 + j - 1] * E[(j - 1) * T + j] + alpha[a0 + j] * E[j * T + j]) * psi[a1 + j];
+        alpha[a1 + j] = v;
+        c += v;
+      }
+      scale[t] = c;
+      for (let j = 0; j < T; j++) alpha[a1 + j] /= c;
+    }
+    const end = (T + 1) * T;
+    const last = (n - 1) * T;
+    let zEnd = 0;
+    for (let j = 0; j < T; j++) zEnd += alpha[last + j] * E[end + j];
+    for (let t = 0; t < n; t++) logZ += Math.log(scale[t]);
+    logZ += Math.log(zEnd);
+    // Backward, scaled so that alpha·beta are the marginals.
+    for (let j = 0; j < T; j++) beta[last + j] = E[end + j] / zEnd;
+    const x = this.tmp;
+    for (let t = n - 2; t >= 0; t--) {
+      const b0 = t * T;
+      const b1 = (t + 1) * T;
+      let nx = 0;
+      let xmax = 0;
+      for (let j = 0; j < T; j++) {
+        x[j] = (psi[b1 + j] * beta[b1 + j]) / scale[t + 1];
+        if (x[j] > xmax) xmax = x[j];
+      }
+      for (const j of open) if (x[j] > xmax * NEGLIGIBLE) active[nx++] = j;
+      for (let i = 0; i < T; i++) {
+        let s = 0;
+        for (let q = 0; q < nx; q++) {
+          const j = active[q];
+          s += E[i * T + j] * x[j];
+        }
+        if (i > 0) {
+          const inside = isInside(i) ? i : i + 1; // I-x follows B-x (i) or I-x (i)
+          s += E[i * T + inside] * x[inside];
+        }
+        beta[b0 + i] = s;
+      }
+      if (expected) {
+        // Pairwise marginals ξ(i → j) = α_t(i) M(i, j) x(j).
+        for (let i = 0; i < T; i++) {
+          const ai = alpha[b0 + i];
+          if (ai === 0) continue;
+          const row = i * T;
+          for (let q = 0; q < nx; q++) {
+            const j = active[q];
+            expected[row + j] += ai * E[row + j] * x[j];
+          }
+          if (i > 0) {
+            const inside = isInside(i) ? i : i + 1;
+            expected[row + inside] += ai * E[row + inside] * x[inside];
+          }
+        }
+      }
+    }
+    for (let k = 0; k < n * T; k++) probs[k] = alpha[k] * beta[k];
+    if (expected) {
+      for (let j = 0; j < T; j++) {
+        expected[start + j] += probs[j];
+        expected[end + j] += probs[last + j];
+      }
+    }
+    return logZ;
+  }
+}
+
 /** In-place log-softmax of each row; returns the probabilities too (for confidences). */
 export function logSoftmaxRows(scores: Float32Array, n: number, nTags: number): Float32Array {
   const probs = new Float32Array(n * nTags);
@@ -147,7 +368,8 @@ export interface SlotsManifest {
   readonly tags: readonly string[];
   readonly types: readonly string[];
   readonly featurizer: SlotFeaturizerSettings;
-  readonly files: { readonly model: string; readonly remap?: string };
+  /** `transitions`: little-endian float32 [(tags + 2), tags] CRF transition scores (see `BioTransitions`). */
+  readonly files: { readonly model: string; readonly remap?: string; readonly transitions?: string };
   readonly model?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, number | null>>;
   readonly training?: Readonly<Record<string, unknown>>;
@@ -179,34 +401,54 @@ export class SlotTagger {
   private constructor(
     private readonly model: OnnxModel,
     private readonly remap: SlotFeatureRemap | null,
+    private readonly transitions: BioTransitions | null,
     readonly section: SlotsManifest,
     private readonly inputName: string,
-  ) {}
+  ) {
+    if (transitions) {
+      this.crf = new BioCrf(section.tags.length);
+      this.crf.setTransitions(transitions);
+    }
+  }
+
+  private readonly crf: BioCrf | null = null;
 
   static async load(modelDir: string, manifest: unknown): Promise<SlotTagger> {
     const section = readSlotsManifest(modelDir, manifest);
     const remap = section.files.remap
       ? SlotFeatureRemap.decode(new Uint8Array(await readFile(join(modelDir, section.files.remap))))
       : null;
+    let transitions: BioTransitions | null = null;
+    if (section.files.transitions) {
+      const bytes = await readFile(join(modelDir, section.files.transitions));
+      const n = section.tags.length;
+      if (bytes.length !== (n + 2) * n * 4) fail(modelDir, `${section.files.transitions} holds ${bytes.length} bytes, not ${(n + 2) * n * 4}`);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      transitions = new Float32Array((n + 2) * n);
+      for (let i = 0; i < transitions.length; i++) transitions[i] = dv.getFloat32(i * 4, true);
+    }
     const model = await OnnxModel.load(join(modelDir, section.files.model));
     if (model.outputNames[0] !== 'scores') {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
-    return new SlotTagger(model, remap, section, model.inputNames[0]);
+    return new SlotTagger(model, remap, transitions, section, model.inputNames[0]);
   }
 
   get types(): readonly string[] {
     return this.section.types;
   }
 
+  /** The model input for `tokens`: compact feature rows [tokens.length, maxFeatures]. */
+  featureRows(tokens: readonly Token[], intent: string | null): BigInt64Array {
+    const ids = slotFeatureIds(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer);
+    return this.remap ? this.remap.apply(ids) : BigInt64Array.from(ids, (x) => BigInt(x));
+  }
+
   /** Per-token tag log-probabilities and probabilities, [tokens.length, tags]. */
   async scores(tokens: readonly Token[], intent: string | null): Promise<{ logp: Float32Array; probs: Float32Array }> {
     const f = this.section.featurizer;
-    const ids = slotFeatureIds(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, f);
-    let rows: BigInt64Array;
-    if (this.remap) rows = this.remap.apply(ids);
-    else rows = BigInt64Array.from(ids, (x) => BigInt(x));
+    const rows = this.featureRows(tokens, intent);
     const out = await this.model.run({ [this.inputName]: { type: 'int64', data: rows, dims: [tokens.length, f.maxFeatures] } });
     const logp = Float32Array.from(out.scores.data);
     const probs = logSoftmaxRows(logp, tokens.length, this.section.tags.length);
@@ -218,8 +460,17 @@ export class SlotTagger {
     if (tokens.length === 0) return [];
     const nTags = this.section.tags.length;
     const { logp, probs } = await this.scores(tokens, intent);
-    const tags = viterbiBio(logp, tokens.length, nTags);
-    return spansFromTags(tags, this.section.types, probs, nTags).map((s) => slotFromSpan(text, tokens, s));
+    let tags: Int32Array;
+    const conf = probs;
+    if (this.transitions && this.crf) {
+      tags = viterbiBioCrf(logp, tokens.length, nTags, this.transitions);
+      // Confidence: the CRF's marginal probability of each chosen tag (the emission
+      // softmax alone ignores the transitions and reads low).
+      this.crf.marginals(logp, tokens.length, probs);
+    } else {
+      tags = viterbiBio(logp, tokens.length, nTags);
+    }
+    return spansFromTags(tags, this.section.types, conf, nTags).map((s) => slotFromSpan(text, tokens, s));
   }
 
   async dispose(): Promise<void> {

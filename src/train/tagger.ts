@@ -19,11 +19,13 @@ import {
   slotFromSpan,
   spansFromTags,
   viterbiBio,
+  viterbiBioCrf,
   type SlotsManifest,
 } from '../model/slot-tagger.js';
 import { tokenize, type Token } from '../model/text.js';
 import type { SlotResult } from '../model/types.js';
 import { OnnxGraphBuilder } from './onnx-writer.js';
+import { BioCrf, pathScore } from './tagger-crf.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
 
 export interface GoldSlot {
@@ -55,10 +57,14 @@ export interface SlotTrainOptions {
   /** Embedding / hidden width. */
   readonly dim?: number;
   readonly activation?: 'relu' | 'linear';
+  /** Per-token softmax, or a linear-chain CRF that also learns tag transition scores. */
+  readonly objective?: 'softmax' | 'crf';
   /** Initial SGD learning rate, decayed linearly to 0 over training. */
   readonly lr?: number;
   /** Share of training sentences whose intent features are left out, so the tagger also works without an intent. */
   readonly intentDropout?: number;
+  /** Share of feature occurrences left out of each training step (regularisation). */
+  readonly featureDropout?: number;
   /** Buckets seen in fewer training tokens are not part of the model (pruning). */
   readonly minCount?: number;
   readonly featurizer?: Partial<SlotFeaturizerSettings>;
@@ -84,11 +90,15 @@ export interface SlotTaggerWeights {
   /** [tags, dim]. */
   readonly w: Float32Array;
   readonly b2: Float32Array;
+  /** CRF transition scores ([tags + 2, tags], see `BioTransitions`), or null for a per-token softmax model. */
+  readonly trans: Float32Array | null;
   readonly training: {
     readonly seed: number;
+    readonly objective: 'softmax' | 'crf';
     readonly epochs: number;
     readonly lr: number;
     readonly intentDropout: number;
+    readonly featureDropout: number;
     readonly minCount: number;
     readonly sentences: number;
     readonly tokens: number;
@@ -152,6 +162,9 @@ export async function readIntentRows(path: string): Promise<IntentRow[]> {
 // ---------------------------------------------------------------------------
 // Seeded randomness
 
+/** CRF transition updates are applied every this many sentences (each update re-exponentiates the matrix). */
+const TRANSITION_BATCH = 16;
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -199,6 +212,31 @@ export function remapIds(ids: Int32Array, lookup: ReadonlyMap<number, number>): 
   return out;
 }
 
+/**
+ * Tokens → model rows on the training side: the hashed ids of the shared
+ * featurizer through the kept-id lookup (the runtime does the same with
+ * `SlotFeatureRemap`; test/model/slot-features.test.ts checks they agree).
+ */
+export function trainingFeatureRows(
+  tokens: readonly Token[],
+  intent: string | null,
+  featurizer: SlotFeaturizerSettings,
+  lookup: ReadonlyMap<number, number>,
+): Int32Array {
+  return remapIds(slotFeatureIds(tokens, intent, featurizer), lookup);
+}
+
+const crfCache = new WeakMap<Float32Array, BioCrf>();
+function crfFor(m: SlotTaggerWeights): BioCrf {
+  let crf = crfCache.get(m.trans!);
+  if (!crf) {
+    crf = new BioCrf(m.tags.length);
+    crf.setTransitions(m.trans!);
+    crfCache.set(m.trans!, crf);
+  }
+  return crf;
+}
+
 /** Tags a sentence with fp32 weights in TypeScript (for training-time evaluation). */
 export function tagWithWeights(
   m: SlotTaggerWeights,
@@ -208,10 +246,16 @@ export function tagWithWeights(
   intent: string | null,
 ): SlotResult[] {
   if (tokens.length === 0) return [];
-  const rows = remapIds(slotFeatureIds(tokens, intent, m.featurizer), lookup);
+  const rows = trainingFeatureRows(tokens, intent, m.featurizer, lookup);
   const scores = forwardScores(m, rows, tokens.length);
   const probs = logSoftmaxRows(scores, tokens.length, m.tags.length);
-  const tags = viterbiBio(scores, tokens.length, m.tags.length);
+  let tags: Int32Array;
+  if (m.trans) {
+    tags = viterbiBioCrf(scores, tokens.length, m.tags.length, m.trans);
+    crfFor(m).marginals(scores, tokens.length, probs); // confidences as the runtime computes them
+  } else {
+    tags = viterbiBio(scores, tokens.length, m.tags.length);
+  }
   return spansFromTags(tags, m.types, probs, m.tags.length).map((s) => slotFromSpan(text, tokens, s));
 }
 
@@ -240,6 +284,7 @@ export function evaluateWeights(
   perType?: Map<string, SlotCounts>,
 ): SlotCounts {
   const lookup = rowLookup(m.kept);
+  if (m.trans) crfCache.delete(m.trans); // the transitions may have changed since (training)
   const counts = emptySlotCounts();
   for (const r of rows) {
     const pred = tagWithWeights(m, lookup, r.text, tokenize(r.text), devIntentOf(intentOf, r));
@@ -264,9 +309,11 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
   const epochs = opts.epochs ?? 10;
   const d = opts.dim ?? 64;
   const activation = opts.activation ?? 'relu';
+  const objective = opts.objective ?? 'crf';
   const lr0 = opts.lr ?? 0.05;
   const intentDropout = opts.intentDropout ?? 0.3;
   const minCount = opts.minCount ?? 2;
+  const dropout = opts.featureDropout ?? 0;
   const featurizer: SlotFeaturizerSettings = { ...DEFAULT_SLOT_FEATURIZER, ...opts.featurizer };
   const K = featurizer.maxFeatures;
   const types = slotTypesOf(rows);
@@ -308,6 +355,7 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
   const b1 = new Float32Array(d);
   const w = new Float32Array(nTags * d);
   const b2 = new Float32Array(nTags);
+  const trans = new Float32Array(objective === 'crf' ? (nTags + 2) * nTags : 0);
 
   const weights: SlotTaggerWeights = {
     types,
@@ -320,20 +368,36 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
     b1,
     w,
     b2,
+    trans: objective === 'crf' ? trans : null,
     training: {
-      seed, epochs, lr: lr0, intentDropout, minCount, sentences: data.length, tokens: tokenCount,
+      seed, epochs, objective, lr: lr0, intentDropout, featureDropout: dropout, minCount, sentences: data.length, tokens: tokenCount,
       seconds: 0, bucketsSeen: counts.size, finalLoss: 0,
     },
   };
 
-  const h = new Float32Array(d);
-  const a = new Float32Array(d);
+  const crf = objective === 'crf' ? new BioCrf(nTags) : null;
+  const transGrad = crf ? new Float64Array(trans.length) : null;
+  let pending = 0;
+  crf?.setTransitions(trans);
+  const maxLen = data.reduce((x, p) => Math.max(x, p.n), 0);
+  const H = new Float32Array(maxLen * d); // pre-activations per token
+  const A = new Float32Array(maxLen * d); // activations per token
+  const S = new Float32Array(maxLen * nTags); // scores, then probabilities
+  const P = new Float32Array(maxLen * nTags);
   const da = new Float32Array(d);
-  const s = new Float32Array(nTags);
+  const live = new Int32Array(maxLen * K); // feature rows after dropout
   const order = data.map((_, i) => i);
-  const totalSteps = epochs * tokenCount;
+  const totalSteps = epochs * data.length;
   let step = 0;
   let lastLoss = 0;
+  const applyTransitions = (lr: number): void => {
+    if (!crf || !transGrad || pending === 0) return;
+    // Clamped: exp() of the transitions must stay finite in the forward-backward pass.
+    for (let k = 0; k < trans.length; k++) trans[k] = Math.max(-30, Math.min(30, trans[k] - lr * transGrad[k]));
+    transGrad.fill(0);
+    pending = 0;
+    crf.setTransitions(trans);
+  };
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
@@ -342,61 +406,89 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
     let loss = 0;
     for (const idx of order) {
       const p = data[idx];
+      const n = p.n;
+      const lr = lr0 * (1 - step / totalSteps);
+      step++;
       const feats = featurizer.intent && rand() < intentDropout ? p.noIntent : p.withIntent;
-      for (let t = 0; t < p.n; t++) {
-        const lr = lr0 * (1 - step / totalSteps);
-        step++;
+      // Forward every token.
+      for (let t = 0; t < n; t++) {
         const base = t * K;
-        h.set(b1);
+        const ho = t * d;
+        for (let c = 0; c < d; c++) H[ho + c] = b1[c];
         for (let k = 0; k < K; k++) {
-          const r = feats[base + k];
+          let r = feats[base + k];
+          // Feature dropout: the model must also tag from the context alone (unseen names and places).
+          if (r !== 0 && dropout > 0 && rand() < dropout) r = 0;
+          live[base + k] = r;
           if (r === 0) continue;
           const o = r * d;
-          for (let c = 0; c < d; c++) h[c] += emb[o + c];
+          for (let c = 0; c < d; c++) H[ho + c] += emb[o + c];
         }
-        for (let c = 0; c < d; c++) a[c] = activation === 'relu' && h[c] < 0 ? 0 : h[c];
-        let max = -Infinity;
+        for (let c = 0; c < d; c++) A[ho + c] = activation === 'relu' && H[ho + c] < 0 ? 0 : H[ho + c];
         for (let j = 0; j < nTags; j++) {
           let v = b2[j];
           const o = j * d;
-          for (let c = 0; c < d; c++) v += w[o + c] * a[c];
-          s[j] = v;
-          if (v > max) max = v;
+          for (let c = 0; c < d; c++) v += w[o + c] * A[ho + c];
+          S[t * nTags + j] = v;
         }
-        let sum = 0;
-        for (let j = 0; j < nTags; j++) {
-          s[j] = Math.exp(s[j] - max);
-          sum += s[j];
+      }
+      // Per-token gradients of the loss with respect to the scores: P − onehot.
+      if (crf && transGrad) {
+        const logZ = crf.marginals(S, n, P, transGrad);
+        loss += logZ - pathScore(S, n, nTags, p.tags, trans);
+        const start = nTags * nTags;
+        const end = start + nTags;
+        transGrad[start + p.tags[0]] -= 1;
+        transGrad[end + p.tags[n - 1]] -= 1;
+        for (let t = 1; t < n; t++) transGrad[p.tags[t - 1] * nTags + p.tags[t]] -= 1;
+        if (++pending >= TRANSITION_BATCH) applyTransitions(lr);
+      } else {
+        for (let t = 0; t < n; t++) {
+          const o = t * nTags;
+          let max = -Infinity;
+          for (let j = 0; j < nTags; j++) if (S[o + j] > max) max = S[o + j];
+          let sum = 0;
+          for (let j = 0; j < nTags; j++) sum += P[o + j] = Math.exp(S[o + j] - max);
+          for (let j = 0; j < nTags; j++) P[o + j] /= sum;
+          loss -= Math.log(P[o + p.tags[t]] + 1e-12);
         }
+      }
+      // Backward, token by token.
+      for (let t = 0; t < n; t++) {
         const y = p.tags[t];
-        loss -= Math.log(s[y] / sum + 1e-12);
+        const ho = t * d;
         da.fill(0);
         for (let j = 0; j < nTags; j++) {
-          const g = s[j] / sum - (j === y ? 1 : 0);
+          const g = P[t * nTags + j] - (j === y ? 1 : 0);
           // Tags the model already rules out contribute nothing worth the multiply.
           if (g > -1e-5 && g < 1e-5) continue;
           const o = j * d;
-          const step_ = lr * g;
+          const stepJ = lr * g;
           for (let c = 0; c < d; c++) {
             da[c] += w[o + c] * g;
-            w[o + c] -= step_ * a[c];
+            w[o + c] -= stepJ * A[ho + c];
           }
-          b2[j] -= step_;
+          b2[j] -= stepJ;
         }
-        if (activation === 'relu') for (let c = 0; c < d; c++) if (h[c] <= 0) da[c] = 0;
+        if (activation === 'relu') for (let c = 0; c < d; c++) if (H[ho + c] <= 0) da[c] = 0;
         for (let c = 0; c < d; c++) {
           da[c] *= lr;
           b1[c] -= da[c];
         }
+        const base = t * K;
         for (let k = 0; k < K; k++) {
-          const r = feats[base + k];
+          const r = live[base + k];
           if (r === 0) continue;
           const o = r * d;
           for (let c = 0; c < d; c++) emb[o + c] -= da[c];
         }
       }
     }
+    applyTransitions(lr0 * (1 - step / totalSteps));
     lastLoss = loss / tokenCount;
+    if (!Number.isFinite(lastLoss)) {
+      throw new Error(`slot tagger training diverged in epoch ${epoch + 1} (loss ${lastLoss}); lower the learning rate (lr ${lr0})`);
+    }
     let devF1: number | undefined;
     if (opts.devRows && (opts.evalEveryEpoch || epoch === epochs - 1)) {
       devF1 = slotPrf(evaluateWeights(weights, opts.devRows, opts.devIntent)).f1;
@@ -496,8 +588,17 @@ export interface ExportOptions {
   readonly precision?: 'int8' | 'fp32';
   readonly modelFile?: string;
   readonly remapFile?: string;
+  readonly transitionsFile?: string;
   readonly metrics?: Readonly<Record<string, number | null>>;
   readonly training?: Readonly<Record<string, unknown>>;
+}
+
+/** Little-endian float32 bytes. */
+function float32Bytes(x: Float32Array): Uint8Array {
+  const out = new Uint8Array(x.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < x.length; i++) dv.setFloat32(i * 4, x[i], true);
+  return out;
 }
 
 /** Writes the graph and the remap into `outDir`; returns the manifest `slots` section and file sizes. */
@@ -505,33 +606,98 @@ export async function exportSlotTagger(
   m: SlotTaggerWeights,
   outDir: string,
   opts: ExportOptions = {},
-): Promise<{ section: SlotsManifest; bytes: { model: number; remap: number } }> {
+): Promise<{ section: SlotsManifest; bytes: { model: number; remap: number; transitions: number; total: number } }> {
   const precision = opts.precision ?? 'int8';
   const modelFile = opts.modelFile ?? 'slots.onnx';
   const remapFile = opts.remapFile ?? 'slots.remap';
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, modelFile), buildSlotGraph(m, precision));
   await writeFile(join(outDir, remapFile), new SlotFeatureRemap(m.kept).encode());
+  const transitionsFile = m.trans ? opts.transitionsFile ?? 'slots.transitions' : undefined;
+  if (m.trans && transitionsFile) await writeFile(join(outDir, transitionsFile), float32Bytes(m.trans));
   const bytes = {
     model: (await stat(join(outDir, modelFile))).size,
     remap: (await stat(join(outDir, remapFile))).size,
+    transitions: transitionsFile ? (await stat(join(outDir, transitionsFile))).size : 0,
+    total: 0,
   };
+  bytes.total = bytes.model + bytes.remap + bytes.transitions;
   const section: SlotsManifest = {
     tags: m.tags,
     types: m.types,
     featurizer: m.featurizer,
-    files: { model: modelFile, remap: remapFile },
+    files: transitionsFile ? { model: modelFile, remap: remapFile, transitions: transitionsFile } : { model: modelFile, remap: remapFile },
     model: {
-      architecture: 'hashed-features-embedding-bag-relu-softmax-bio',
-      decoding: 'viterbi-bio-constrained',
+      architecture: `hashed-features-embedding-bag-${m.activation}-${m.trans ? 'crf' : 'softmax'}-bio`,
+      decoding: m.trans ? 'viterbi-bio-constrained-crf-transitions' : 'viterbi-bio-constrained',
       dim: m.dim,
       activation: m.activation,
       rows: m.kept.length + 1,
       precision,
-      bytes: bytes.model + bytes.remap,
+      bytes: bytes.total,
     },
     metrics: opts.metrics ?? {},
     training: { ...m.training, ...opts.training },
   };
   return { section, bytes };
+}
+
+// ---------------------------------------------------------------------------
+// One call for train-defaults and `hubnlu train`
+
+export interface SlotsIntoModelDirOptions extends SlotTrainOptions {
+  /** Rows to report slot F1 on (fp32 and int8, in TypeScript, same arithmetic as the graph). */
+  readonly evalRows?: readonly IntentRow[];
+  /** Name of the evaluation set in the manifest metrics. */
+  readonly evalName?: string;
+}
+
+export interface SlotsIntoModelDirResult {
+  readonly section: SlotsManifest;
+  readonly bytes: { model: number; remap: number; transitions: number; total: number };
+  readonly weights: SlotTaggerWeights;
+}
+
+/**
+ * Trains the tagger on `rows`, writes its int8 files into `modelDir`, and adds
+ * the `slots` section and `files.slots` to `modelDir/manifest.json` when that
+ * file exists (the classifier's writer may instead take the returned section).
+ * Rows may use `label` (src/train/data.ts) or `intent` for the intent.
+ */
+export async function trainSlotsIntoModelDir(
+  modelDir: string,
+  rows: readonly (IntentRow | { text: string; label: string; slots?: readonly GoldSlot[] })[],
+  opts: SlotsIntoModelDirOptions = {},
+): Promise<SlotsIntoModelDirResult> {
+  const intentRows: IntentRow[] = rows.map((r) => ('intent' in r ? r : { text: r.text, intent: r.label, slots: r.slots }));
+  const weights = trainSlotTagger(intentRows, opts);
+  const metrics: Record<string, number | null> = {};
+  if (opts.evalRows) {
+    const fp32 = slotPrf(evaluateWeights(weights, opts.evalRows, opts.devIntent)).f1;
+    const int8 = slotPrf(evaluateWeights(int8View(weights), opts.evalRows, opts.devIntent)).f1;
+    metrics.slot_f1 = int8;
+    metrics.fp32_slot_f1 = fp32;
+    metrics.int8_slot_f1 = int8;
+  }
+  const { section, bytes } = await exportSlotTagger(weights, modelDir, {
+    precision: 'int8',
+    metrics,
+    training: opts.evalName ? { evaluatedOn: opts.evalName } : {},
+  });
+  const manifestPath = join(modelDir, 'manifest.json');
+  let manifest: Record<string, unknown> | null = null;
+  try {
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`${manifestPath}: cannot update (${(e as Error).message}); fix or remove the file and retrain`);
+    }
+  }
+  if (manifest) {
+    const files = (manifest.files ?? {}) as Record<string, unknown>;
+    manifest.files = { ...files, slots: section.files.model };
+    manifest.slots = section;
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  }
+  return { section, bytes, weights };
 }

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
+import { SlotTagger } from '../../src/model/slot-tagger.js';
+import { tokenize } from '../../src/model/text.js';
+import { exportSlotTagger, rowLookup, trainingFeatureRows, trainSlotTagger, type IntentRow } from '../../src/train/tagger.js';
+
+const SENTENCES: [string, string | null][] = [
+  ['turn on the kitchen lights', 'iot_hue_lighton'],
+  ['set the living room to twenty one degrees', 'iot_thermostat_set'],
+  ['Set the Living-Room to 21°C!', 'iot_thermostat_set'],
+  ['wake me at 6:30 am tomorrow', 'alarm_set'],
+  ['play adele on spotify', null],
+  ['make the attic lights purple', 'unknown'],
+  ['réveille-moi à sept heures', 'alarm_set'],
+  ['x', 'iot_hue_lighton'],
+];
+
+function rows(): IntentRow[] {
+  return [
+    { text: 'turn on the kitchen lights', intent: 'iot_hue_lighton', slots: [{ type: 'house_place', start: 12, end: 19 }] },
+    { text: 'set the living room to twenty one degrees', intent: 'iot_thermostat_set', slots: [{ type: 'house_place', start: 8, end: 19 }, { type: 'temperature', start: 23, end: 41 }] },
+    { text: 'wake me at six am tomorrow', intent: 'alarm_set', slots: [{ type: 'time', start: 11, end: 17 }, { type: 'date', start: 18, end: 26 }] },
+    { text: 'play adele', intent: 'play_music', slots: [{ type: 'artist_name', start: 5, end: 10 }] },
+  ];
+}
+
+test('feature ids are in [1, buckets], padded with 0, deterministic', () => {
+  for (const [text, intent] of SENTENCES) {
+    const tokens = tokenize(text);
+    const a = slotFeatureIds(tokens, intent);
+    const b = slotFeatureIds(tokens, intent);
+    assert.deepEqual(a, b);
+    assert.equal(a.length, tokens.length * DEFAULT_SLOT_FEATURIZER.maxFeatures);
+    for (let t = 0; t < tokens.length; t++) {
+      const row = a.subarray(t * DEFAULT_SLOT_FEATURIZER.maxFeatures, (t + 1) * DEFAULT_SLOT_FEATURIZER.maxFeatures);
+      let seenPad = false;
+      for (const id of row) {
+        if (id === 0) seenPad = true;
+        else {
+          assert.ok(!seenPad, 'padding only at the end of a token row');
+          assert.ok(id >= 1 && id <= DEFAULT_SLOT_FEATURIZER.buckets, `id ${id} in range`);
+        }
+      }
+    }
+  }
+});
+
+test('spelled-out and digit numbers give the same features; the intent changes them', () => {
+  const a = slotFeatureIds(tokenize('set it to twenty one degrees'), 'iot_thermostat_set');
+  const b = slotFeatureIds(tokenize('set it to 21 degrees'), 'iot_thermostat_set');
+  assert.deepEqual(a, b);
+  const c = slotFeatureIds(tokenize('set it to 21 degrees'), 'alarm_set');
+  const none = slotFeatureIds(tokenize('set it to 21 degrees'), null);
+  assert.notDeepEqual(b, c);
+  assert.notDeepEqual(b, none);
+  // Without an intent, exactly the intent features are missing.
+  const K = DEFAULT_SLOT_FEATURIZER.maxFeatures;
+  const nz = (x: Int32Array, t: number): number[] => [...x.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+  for (let t = 0; t < 5; t++) for (const id of nz(none, t)) assert.ok(nz(b, t).includes(id));
+});
+
+test('word shapes', () => {
+  assert.equal(wordShape('21'), 'dd');
+  assert.equal(wordShape('2021'), 'dd');
+  assert.equal(wordShape("o'clock"), "x'xx");
+  assert.equal(wordShape('6:30'), 'd:dd');
+});
+
+test('trainer and runtime turn the same tokens into identical model rows', async () => {
+  const m = trainSlotTagger(rows(), { epochs: 1, dim: 4, minCount: 1 });
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-slotfeat-'));
+  try {
+    const { section } = await exportSlotTagger(m, dir);
+    const tagger = await SlotTagger.load(dir, { slots: section });
+    try {
+      const lookup = rowLookup(m.kept);
+      let known = 0;
+      for (const [text, intent] of SENTENCES) {
+        const tokens = tokenize(text);
+        // The runtime maps the `unknown` intent to none, as the registry passes it.
+        const train = trainingFeatureRows(tokens, intent === 'unknown' ? null : intent, m.featurizer, lookup);
+        const run = tagger.featureRows(tokens, intent);
+        assert.deepEqual([...run].map(Number), [...train], text);
+        known += [...train].filter((r) => r > 0).length;
+      }
+      assert.ok(known > 20, 'the sentences share features with the training rows');
+    } finally {
+      await tagger.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the remap round-trips through its compact encoding and rejects damaged files', () => {
+  const kept = Uint32Array.from([3, 17, 18, 4000, 1 << 21, (1 << 22) - 1]);
+  const remap = new SlotFeatureRemap(kept);
+  const bytes = remap.encode();
+  assert.ok(bytes.length < kept.length * 4, 'smaller than raw uint32');
+  const back = SlotFeatureRemap.decode(bytes);
+  assert.deepEqual(back.kept, kept);
+  assert.equal(back.row(17), 2);
+  assert.equal(back.row(5), 0);
+  assert.equal(back.row(0), 0);
+  assert.deepEqual([...back.apply(Int32Array.from([4000, 0, 9]))], [4n, 0n, 0n]);
+  assert.throws(() => SlotFeatureRemap.decode(bytes.subarray(0, bytes.length - 1)), /truncated/);
+  assert.throws(() => new SlotFeatureRemap(Uint32Array.from([5, 5])), /ascending/);
+});

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  allowedTransition,
+  bioTags,
+  readSlotsManifest,
+  spansFromTags,
+  viterbiBio,
+  viterbiBioCrf,
+  slotFromSpan,
+} from '../../src/model/slot-tagger.js';
+import { DEFAULT_SLOT_FEATURIZER } from '../../src/model/slot-features.js';
+import { tokenize } from '../../src/model/text.js';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function assertValid(tags: Int32Array): void {
+  for (let i = 0; i < tags.length; i++) {
+    assert.ok(allowedTransition(i === 0 ? -1 : tags[i - 1], tags[i]), `tag ${tags[i]} after ${i === 0 ? 'start' : tags[i - 1]} at ${i}`);
+  }
+}
+
+/** Exhaustive best valid path, for small cases. */
+function bruteForce(scores: Float32Array, n: number, nTags: number, trans?: Float32Array): { path: number[]; score: number } {
+  let best = { path: [] as number[], score: -Infinity };
+  const path = new Array<number>(n).fill(0);
+  const rec = (i: number, s: number): void => {
+    if (i === n) {
+      const total = s + (trans ? trans[(nTags + 1) * nTags + path[n - 1]] : 0);
+      if (total > best.score) best = { path: [...path], score: total };
+      return;
+    }
+    for (let j = 0; j < nTags; j++) {
+      if (!allowedTransition(i === 0 ? -1 : path[i - 1], j)) continue;
+      path[i] = j;
+      const t = trans ? (i === 0 ? trans[nTags * nTags + j] : trans[path[i - 1] * nTags + j]) : 0;
+      rec(i + 1, s + scores[i * nTags + j] + t);
+    }
+  };
+  rec(0, 0);
+  return best;
+}
+
+test('bioTags lays out O, then B-/I- per type', () => {
+  assert.deepEqual(bioTags(['date', 'time']), ['O', 'B-date', 'I-date', 'B-time', 'I-time']);
+});
+
+test('constrained Viterbi never emits I-x after O, at the start, or after another type', () => {
+  const nTags = bioTags(['a', 'b', 'c']).length;
+  const r = rng(7);
+  for (let trial = 0; trial < 300; trial++) {
+    const n = 1 + Math.floor(r() * 6);
+    const scores = new Float32Array(n * nTags);
+    // Adversarial: I- tags score highest everywhere, mostly of a type that differs from the neighbours'.
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < nTags; j++) scores[i * nTags + j] = r() * 2 - 1 + (j > 0 && j % 2 === 0 ? 5 + r() * 5 : 0);
+    }
+    const tags = viterbiBio(scores, n, nTags);
+    assertValid(tags);
+    const trans = new Float32Array((nTags + 2) * nTags).map(() => r() * 6 - 3);
+    const crfTags = viterbiBioCrf(scores, n, nTags, trans);
+    assertValid(crfTags);
+    if (n <= 4) {
+      const pathScore = (p: ArrayLike<number>, t?: Float32Array): number => {
+        let s = 0;
+        for (let i = 0; i < n; i++) {
+          s += scores[i * nTags + p[i]];
+          if (t) s += i === 0 ? t[nTags * nTags + p[i]] : t[p[i - 1] * nTags + p[i]];
+        }
+        return t ? s + t[(nTags + 1) * nTags + p[n - 1]] : s;
+      };
+      assert.ok(Math.abs(pathScore(tags) - bruteForce(scores, n, nTags).score) < 1e-4, 'viterbiBio finds the best valid path');
+      assert.ok(Math.abs(pathScore(crfTags, trans) - bruteForce(scores, n, nTags, trans).score) < 1e-4, 'viterbiBioCrf finds the best valid path');
+    }
+  }
+});
+
+test('spans and slots carry offsets into the original text and normalised values', () => {
+  const text = 'Set the Kitchen to twenty one degrees please';
+  const tokens = tokenize(text);
+  const types = ['house_place', 'temperature'];
+  // set the kitchen to 21 degrees please
+  const tags = Int32Array.from([0, 0, 1, 0, 3, 4, 0]);
+  const spans = spansFromTags(tags, types);
+  assert.deepEqual(spans.map((s) => [s.type, s.first, s.last]), [['house_place', 2, 2], ['temperature', 4, 5]]);
+  const slots = spans.map((s) => slotFromSpan(text, tokens, s));
+  assert.equal(slots[0].raw, 'Kitchen');
+  assert.equal(slots[0].value, 'kitchen');
+  assert.equal(text.slice(slots[1].start, slots[1].end), 'twenty one degrees');
+  assert.equal(slots[1].value, 21);
+  assert.equal(slots[1].unit, 'degrees');
+});
+
+test('readSlotsManifest names the problem and the fix', () => {
+  assert.throws(() => readSlotsManifest('/m', {}), /no `slots` section.*retrain/);
+  const ok = {
+    slots: { tags: bioTags(['a']), types: ['a'], featurizer: DEFAULT_SLOT_FEATURIZER, files: { model: 'slots.onnx' } },
+  };
+  assert.equal(readSlotsManifest('/m', ok).types[0], 'a');
+  assert.throws(() => readSlotsManifest('/m', { slots: { ...ok.slots, tags: ['O'] } }), /BIO tag set/);
+  assert.throws(
+    () => readSlotsManifest('/m', { slots: { ...ok.slots, featurizer: { ...DEFAULT_SLOT_FEATURIZER, version: 99 } } }),
+    /featurizer version 99/,
+  );
+});
