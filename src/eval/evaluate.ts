@@ -1,0 +1,209 @@
+/**
+ * Runs a loaded model over labelled rows and computes every metric `hubnlu
+ * eval` reports. Each utterance goes through the same path the agent uses
+ * (`ModelRegistry.analyze`: tokenize → featurize → ONNX → calibration → slots),
+ * timed one at a time.
+ */
+import type { LabelledRow } from '../train/data.js';
+import type { TextClassifier } from '../model/classifier.js';
+import type { ModelRegistry } from '../model/registry.js';
+import { tokenize } from '../model/text.js';
+import { normalizeSlotValue, slotKey } from '../model/slot-values.js';
+import type { TaskName } from '../model/types.js';
+import {
+  classificationMetrics,
+  countSlots,
+  expectedCalibrationError,
+  percentile,
+  slotF1,
+  type ClassificationMetrics,
+  type SlotCounts,
+} from './metrics.js';
+
+export interface EvalReport {
+  readonly task: TaskName;
+  readonly file?: string;
+  readonly model: { readonly name: string; readonly version: string };
+  readonly n: number;
+  /** Top-1 accuracy (the threshold does not apply; see `rejected`). */
+  readonly accuracy: number;
+  readonly macro_f1: number;
+  readonly macro_recall: number;
+  /** Slot F1 (intent only): exact type + normalised value, micro-averaged. */
+  readonly slot_f1?: number;
+  readonly slot_precision?: number;
+  readonly slot_recall?: number;
+  readonly slot_counts?: SlotCounts;
+  /** Expected calibration error of the calibrated top-1 confidence. */
+  readonly ece: number;
+  readonly latency_ms: { readonly p50: number; readonly p99: number; readonly mean: number };
+  /** Intent only: share of utterances whose top confidence is below the unknown threshold, and accuracy on the rest. */
+  readonly threshold?: number;
+  readonly rejected?: number;
+  readonly accepted_accuracy?: number;
+  /** Gold labels the model has no output for (every such row is an error). */
+  readonly unproducible_labels: readonly string[];
+  readonly unproducible_rows: number;
+  readonly per_label: ClassificationMetrics['perLabel'];
+  readonly confused: ClassificationMetrics['confused'];
+}
+
+export interface EvaluateOptions {
+  readonly file?: string;
+  /** Warm-up utterances before timing (first ONNX runs allocate). */
+  readonly warmup?: number;
+}
+
+export async function evaluate(registry: ModelRegistry, task: TaskName, rows: readonly LabelledRow[], opts: EvaluateOptions = {}): Promise<EvalReport> {
+  const clf = registry.classifier(task);
+  if (!clf) throw new Error(`no ${task} model is loaded; pass --model DIR`);
+  const labels = new Set(clf.labels);
+  for (const r of rows.slice(0, opts.warmup ?? 20)) await registry.analyze(r.text, [task]);
+
+  const gold: string[] = [];
+  const pred: string[] = [];
+  const conf: number[] = [];
+  const correct: boolean[] = [];
+  const latency: number[] = [];
+  let slots: SlotCounts = { tp: 0, gold: 0, predicted: 0 };
+  let rejected = 0;
+  let acceptedCorrect = 0;
+  for (const r of rows) {
+    const t0 = performance.now();
+    const a = await registry.analyze(r.text, [task]);
+    latency.push(performance.now() - t0);
+    let top: string;
+    let confidence: number;
+    if (task === 'intent') {
+      const it = a.intent!;
+      top = it.alternatives[0]?.name ?? it.name;
+      confidence = it.alternatives[0]?.confidence ?? it.confidence;
+      if (it.name === 'unknown') rejected++;
+      else if (it.name === r.label) acceptedCorrect++;
+      const goldKeys = r.slots.map((s) => slotKey(s.type, normalizeSlotValue(s.type, r.text.slice(s.start, s.end))));
+      const predKeys = it.slots.map((s) => slotKey(s.type, s.unit ? { value: s.value, unit: s.unit } : { value: s.value }));
+      slots = countSlots(goldKeys, predKeys, slots);
+    } else {
+      const s = a.sentiment!;
+      top = s.label;
+      confidence = s.score;
+    }
+    gold.push(r.label);
+    pred.push(top);
+    conf.push(confidence);
+    correct.push(top === r.label);
+  }
+  const m = classificationMetrics(gold, pred);
+  const unproducible = [...new Set(gold.filter((g) => !labels.has(g)))].sort();
+  const base = {
+    task,
+    file: opts.file,
+    model: { name: clf.manifest.name, version: clf.manifest.version },
+    n: m.n,
+    accuracy: m.accuracy,
+    macro_f1: m.macroF1,
+    macro_recall: m.macroRecall,
+    ece: expectedCalibrationError(conf, correct),
+    latency_ms: {
+      p50: percentile(latency, 50),
+      p99: percentile(latency, 99),
+      mean: latency.reduce((x, y) => x + y, 0) / Math.max(1, latency.length),
+    },
+    unproducible_labels: unproducible,
+    unproducible_rows: gold.filter((g) => !labels.has(g)).length,
+    per_label: m.perLabel,
+    confused: m.confused,
+  };
+  if (task !== 'intent') return base;
+  const sf = slotF1(slots);
+  const accepted = m.n - rejected;
+  return {
+    ...base,
+    slot_f1: sf.f1,
+    slot_precision: sf.precision,
+    slot_recall: sf.recall,
+    slot_counts: slots,
+    threshold: registry.unknownThreshold,
+    rejected: m.n > 0 ? rejected / m.n : 0,
+    accepted_accuracy: accepted > 0 ? acceptedCorrect / accepted : 0,
+  };
+}
+
+const pct = (x: number): string => (x * 100).toFixed(2);
+
+/** A human-readable report: summary, per-label table, most confused pairs. */
+export function formatReport(r: EvalReport, opts: { perLabel?: boolean } = {}): string {
+  const lines: string[] = [];
+  lines.push(`${r.task} model ${r.model.name}@${r.model.version}${r.file ? ` on ${r.file}` : ''}: ${r.n} utterances`);
+  lines.push('');
+  const rows: [string, string][] = [
+    ['accuracy', `${pct(r.accuracy)} %`],
+    ['macro-F1', r.macro_f1.toFixed(4)],
+    ['macro-recall', r.macro_recall.toFixed(4)],
+  ];
+  if (r.slot_f1 !== undefined) {
+    rows.push(['slot F1', `${r.slot_f1.toFixed(4)} (P ${r.slot_precision!.toFixed(4)}, R ${r.slot_recall!.toFixed(4)}; ${r.slot_counts!.gold} gold, ${r.slot_counts!.predicted} predicted)`]);
+  }
+  rows.push(['ECE (15 bins)', r.ece.toFixed(4)]);
+  if (r.threshold !== undefined) {
+    rows.push([`below threshold ${r.threshold}`, `${pct(r.rejected!)} % (accuracy on the rest ${pct(r.accepted_accuracy!)} %)`]);
+  }
+  rows.push(['latency p50 / p99', `${r.latency_ms.p50.toFixed(3)} / ${r.latency_ms.p99.toFixed(3)} ms`]);
+  if (r.unproducible_rows > 0) {
+    rows.push(['labels the model lacks', `${r.unproducible_labels.join(', ')} (${r.unproducible_rows} rows, counted as errors)`]);
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(w)}  ${v}`);
+  if (opts.perLabel !== false) {
+    lines.push('');
+    const lw = Math.max(5, ...r.per_label.map((s) => s.label.length));
+    lines.push(`  ${'label'.padEnd(lw)}  precision  recall     F1  support`);
+    for (const s of r.per_label) {
+      lines.push(`  ${s.label.padEnd(lw)}  ${s.precision.toFixed(3).padStart(9)}  ${s.recall.toFixed(3).padStart(6)}  ${s.f1.toFixed(3).padStart(5)}  ${String(s.support).padStart(7)}`);
+    }
+  }
+  if (r.confused.length > 0) {
+    lines.push('');
+    lines.push('  most confused (gold → predicted):');
+    for (const c of r.confused) lines.push(`    ${String(c.count).padStart(4)}  ${c.gold} → ${c.predicted}`);
+  }
+  return lines.join('\n');
+}
+
+export interface ClassifierEval {
+  readonly n: number;
+  readonly accuracy: number;
+  readonly macro_f1: number;
+  readonly macro_recall: number;
+  readonly ece: number;
+  readonly latency_ms: { readonly p50: number; readonly p99: number };
+}
+
+/**
+ * The classifier alone (tokenize + featurize + ONNX + temperature), without
+ * slots or thresholds: used to compare fp32 and int8 exports of one model.
+ */
+export async function evaluateClassifier(clf: TextClassifier, rows: readonly LabelledRow[]): Promise<ClassifierEval> {
+  for (const r of rows.slice(0, 20)) await clf.classify(tokenize(r.text));
+  const gold: string[] = [];
+  const pred: string[] = [];
+  const conf: number[] = [];
+  const latency: number[] = [];
+  for (const r of rows) {
+    const t0 = performance.now();
+    const c = await clf.classify(tokenize(r.text));
+    latency.push(performance.now() - t0);
+    gold.push(r.label);
+    pred.push(c.ranked[0].name);
+    conf.push(c.ranked[0].confidence);
+  }
+  const m = classificationMetrics(gold, pred);
+  return {
+    n: m.n,
+    accuracy: m.accuracy,
+    macro_f1: m.macroF1,
+    macro_recall: m.macroRecall,
+    ece: expectedCalibrationError(conf, gold.map((g, i) => g === pred[i])),
+    latency_ms: { p50: percentile(latency, 50), p99: percentile(latency, 99) },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * Writes a trained classifier as a model directory (see manifest.ts): int8
+ * `model.onnx`, `features.bin`, `manifest.json`, `MODEL_CARD.md`. The fp32
+ * export is written to a scratch directory, evaluated through onnxruntime
+ * next to the int8 one, and removed, so the manifest and card report both.
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TextClassifier } from '../model/classifier.js';
+import { MANIFEST_FILE, MANIFEST_FORMAT, validateManifest, type DataSource, type ModelManifest } from '../model/manifest.js';
+import { evaluateClassifier, type ClassifierEval } from '../eval/evaluate.js';
+import type { Dataset } from './data.js';
+import { buildClassifierGraph, type Precision } from './export.js';
+import { renderModelCard, type CardExtras } from './model-card.js';
+import type { TrainedClassifier } from './trainer.js';
+
+export const CLASSIFIER_FILE = 'model.onnx';
+export const FEATURES_FILE = 'features.bin';
+
+export interface SlotAttachment {
+  /** The manifest `slots` section, produced by the tagger's exporter. */
+  readonly section: unknown;
+  /** The tagger's graph file name inside the directory (already written there). */
+  readonly file: string;
+  /** Bytes the tagger's files take (graph + remap). */
+  readonly bytes: number;
+}
+
+export interface WriteModelOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly language?: string;
+  /** Suggested unknown threshold recorded in the manifest. */
+  readonly threshold: number;
+  readonly data: readonly DataSource[];
+  readonly unlabelled?: DataSource | null;
+  /** Sets to compare fp32 and int8 on (through onnxruntime). */
+  readonly compareOn?: readonly Dataset[];
+  readonly slots?: SlotAttachment | null;
+  /** More metrics to record (e.g. the held-out run of the same recipe). */
+  readonly metrics?: Readonly<Record<string, unknown>>;
+  readonly training?: Readonly<Record<string, unknown>>;
+  readonly card?: CardExtras;
+  /** Precision of the shipped graph (default int8). */
+  readonly precision?: Precision;
+  /**
+   * Called once the directory is complete (slots included); the metrics it
+   * returns are added to the manifest and the card (e.g. a full `hubnlu eval`).
+   */
+  readonly evaluate?: (dir: string) => Promise<Readonly<Record<string, unknown>>>;
+}
+
+export interface SizeReport {
+  readonly fp32: number;
+  readonly int8: number;
+}
+
+export interface WrittenModel {
+  readonly manifest: ModelManifest;
+  readonly sizes: SizeReport;
+  readonly comparison: Readonly<Record<string, { readonly fp32: ClassifierEval; readonly int8: ClassifierEval }>>;
+}
+
+function writeGraphDir(dir: string, t: TrainedClassifier, precision: Precision, manifest: ModelManifest): number {
+  mkdirSync(dir, { recursive: true });
+  const graph = buildClassifierGraph(t.weights, precision, { task: t.task, name: manifest.name, version: manifest.version });
+  writeFileSync(join(dir, CLASSIFIER_FILE), graph);
+  const features = t.remap.toBytes();
+  writeFileSync(join(dir, FEATURES_FILE), features);
+  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify({ ...manifest, architecture: { ...manifest.architecture, precision } }, null, 2)}\n`);
+  return graph.length + features.length;
+}
+
+export async function writeModelDir(dir: string, t: TrainedClassifier, opts: WriteModelOptions): Promise<WrittenModel> {
+  const precision = opts.precision ?? 'int8';
+  const base: ModelManifest = {
+    format: MANIFEST_FORMAT,
+    task: t.task,
+    name: opts.name,
+    version: opts.version,
+    language: opts.language ?? 'en',
+    labels: t.labels,
+    featurizer: t.featurizer,
+    architecture: {
+      kind: 'fasttext',
+      dim: t.weights.dim,
+      hidden: t.weights.hidden,
+      rows: t.weights.numRows,
+      precision,
+      pooling: 'sum of known feature rows / count of all features',
+      classBias: t.classBias,
+    },
+    calibration: { ...t.calibration, threshold: opts.threshold },
+    files: { classifier: CLASSIFIER_FILE, features: FEATURES_FILE },
+    training: {
+      data: opts.data,
+      unlabelled: opts.unlabelled ?? null,
+      seed: t.options.seed,
+      epochs: t.options.epochs,
+      seconds: Math.round(t.stats.seconds * 10) / 10,
+      options: t.options,
+      rows: t.stats.trainRows,
+      vocabularyRows: t.stats.vocabularyRows,
+      keptRows: t.stats.keptRows,
+      pseudoLabelled: t.stats.pseudoLabelled,
+      ...opts.training,
+    },
+    metrics: {},
+  };
+
+  // fp32 vs int8, both through onnxruntime.
+  const scratch = join(dir, '.fp32-compare');
+  rmSync(scratch, { recursive: true, force: true });
+  const other: Precision = precision === 'int8' ? 'fp32' : 'int8';
+  const sizes: Record<Precision, number> = { fp32: 0, int8: 0 };
+  sizes[other] = writeGraphDir(scratch, t, other, base);
+  sizes[precision] = writeGraphDir(dir, t, precision, base);
+  const comparison: Record<string, { fp32: ClassifierEval; int8: ClassifierEval }> = {};
+  if (opts.compareOn && opts.compareOn.length > 0) {
+    const shipped = await TextClassifier.load(dir);
+    const alt = await TextClassifier.load(scratch);
+    try {
+      for (const d of opts.compareOn) {
+        const a = await evaluateClassifier(shipped, d.rows);
+        const b = await evaluateClassifier(alt, d.rows);
+        comparison[d.file] = precision === 'int8' ? { int8: a, fp32: b } : { fp32: a, int8: b };
+      }
+    } finally {
+      await shipped.dispose();
+      await alt.dispose();
+    }
+  }
+  rmSync(scratch, { recursive: true, force: true });
+
+  const slotBytes = opts.slots?.bytes ?? 0;
+  const manifest: ModelManifest = {
+    ...base,
+    files: opts.slots ? { ...base.files, slots: opts.slots.file } : base.files,
+    ...(opts.slots ? { slots: opts.slots.section } : {}),
+    metrics: {
+      ...opts.metrics,
+      fp32VsInt8: comparison,
+      sizeBytes: {
+        classifierFp32: sizes.fp32,
+        classifierInt8: sizes.int8,
+        slots: slotBytes,
+        total: sizes[precision] + slotBytes,
+      },
+    },
+  };
+  const write = (mf: ModelManifest): void => {
+    const problems = validateManifest(mf, dir);
+    if (problems.length) throw new Error(`internal error: the manifest written to ${dir} is invalid:\n  - ${problems.join('\n  - ')}`);
+    writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(mf, null, 2)}\n`);
+    writeFileSync(join(dir, 'MODEL_CARD.md'), renderModelCard(mf, opts.card ?? {}));
+  };
+  write(manifest);
+  if (!opts.evaluate) return { manifest, sizes: { fp32: sizes.fp32, int8: sizes.int8 }, comparison };
+  const evaluated = await opts.evaluate(dir);
+  const final: ModelManifest = { ...manifest, metrics: { ...manifest.metrics, ...evaluated } };
+  write(final);
+  return { manifest: final, sizes: { fp32: sizes.fp32, int8: sizes.int8 }, comparison };
+}
+
+/** Bytes on disk of the files a manifest names (plus the manifest). */
+export function modelDirBytes(dir: string, manifest: ModelManifest): number {
+  const files = [MANIFEST_FILE, manifest.files.classifier, manifest.files.features];
+  let total = 0;
+  for (const f of files) total += statSync(join(dir, f)).size;
+  const size = (manifest.metrics as { sizeBytes?: { slots?: number } }).sizeBytes?.slots ?? 0;
+  return total + size;
+}

@@ -1,0 +1,291 @@
+/**
+ * The classifier training pipeline, as a library (the CLI, `train-defaults`
+ * and, later, on-hub retraining from user corrections all call this):
+ *
+ *   featurize (shared featurizer) → vocabulary of hashed ids seen in training
+ *   → fastText SGD → [self-training on unlabelled in-domain text]
+ *   → prune rows that carry little signal → [per-class bias tuning on dev]
+ *   → temperature scaling on dev.
+ *
+ * Everything is seeded; two runs with the same inputs give the same weights.
+ */
+import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings } from '../model/features.js';
+import { normalizeText, tokenize } from '../model/text.js';
+import type { TaskName } from '../model/types.js';
+import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
+import type { Dataset, LabelledRow } from './data.js';
+import { DEFAULT_FASTTEXT, FastTextScorer, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
+import { silentProgress, type ProgressReporter } from './progress.js';
+
+export interface SelfTrainingOptions {
+  /** Pseudo-labelling rounds (each retrains from scratch on labelled + pseudo-labelled text). */
+  readonly rounds: number;
+  /** Minimum (uncalibrated) top probability for a pseudo-label. */
+  readonly threshold: number;
+  /** Loss weight of a pseudo-labelled sentence. */
+  readonly weight: number;
+}
+
+export interface ClassifierTrainConfig {
+  readonly task: TaskName;
+  readonly train: readonly Dataset[];
+  /** Dev sets: the first gives the per-epoch dev accuracy; all are used for bias tuning and calibration. */
+  readonly dev?: readonly Dataset[];
+  /** In-domain sentences without labels, for self-training. */
+  readonly unlabelled?: { readonly file: string; readonly texts: readonly string[] } | null;
+  /** Output label order (default: sorted training labels). */
+  readonly labels?: readonly string[];
+  readonly featurizer?: FeaturizerSettings;
+  readonly fasttext?: Partial<FastTextOptions>;
+  readonly selfTraining?: SelfTrainingOptions | null;
+  /** Hashed ids seen fewer times in the training text are not given a row. */
+  readonly minCount?: number;
+  /** Keep at most this many rows, the most important ones (pruning). */
+  readonly maxRows?: number;
+  /** Loss weight of a class ∝ (mean count / class count)^classBalance; 0 = none. */
+  readonly classBalance?: number;
+  /** Tune per-class logit offsets for dev macro-F1 (few-class tasks). */
+  readonly tuneBiases?: boolean;
+  /**
+   * Temperature: fit on the dev sets (default when there are any), or reuse a
+   * fit made for the same recipe on held-out data (the shipped intent model
+   * trains on its dev set, so it takes the temperature fit when it did not).
+   */
+  readonly calibration?: { readonly temperature: number; readonly eceBefore: number; readonly eceAfter: number; readonly fitOn: string } | null;
+  readonly progress?: ProgressReporter;
+}
+
+export interface TrainedClassifier {
+  readonly task: TaskName;
+  readonly labels: readonly string[];
+  readonly featurizer: FeaturizerSettings;
+  readonly options: FastTextOptions;
+  /** Pruned weights; tuned biases are already folded into `b2`. */
+  readonly weights: FastTextWeights;
+  readonly remap: FeatureRemap;
+  readonly classBias: readonly number[] | null;
+  readonly calibration: { readonly temperature: number; readonly eceBefore: number; readonly eceAfter: number; readonly nllBefore?: number; readonly nllAfter?: number; readonly fitOn: string };
+  readonly stats: {
+    readonly trainRows: number;
+    readonly vocabularyRows: number;
+    readonly keptRows: number;
+    readonly pseudoLabelled: readonly number[];
+    readonly seconds: number;
+    /** Accuracy (JS forward pass, fp32) on each dev set, before and after pruning. */
+    readonly devAccuracy: Readonly<Record<string, { readonly unpruned: number; readonly pruned: number }>>;
+  };
+}
+
+interface Featurized {
+  readonly hashed: Uint32Array;
+}
+
+function featurizeAll(texts: readonly string[], s: FeaturizerSettings): Featurized[] {
+  return texts.map((t) => ({ hashed: featurizeTokens(tokenize(t), s) }));
+}
+
+function buildVocabulary(sets: readonly Featurized[][], minCount: number): FeatureRemap {
+  const counts = new Map<number, number>();
+  for (const set of sets) for (const f of set) for (const id of f.hashed) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const ids: number[] = [];
+  for (const [id, c] of counts) if (c >= minCount) ids.push(id);
+  ids.sort((a, b) => a - b);
+  return new FeatureRemap(Uint32Array.from(ids));
+}
+
+/** Hashed features → model input under a remap; the same as `encodeTokens` in features.ts, without re-tokenising. */
+function encode(f: Featurized, remap: FeatureRemap): EncodedText {
+  return { rows: remap.rows(f.hashed), count: f.hashed.length };
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
+  return b;
+}
+
+function accuracyOf(w: FastTextWeights, enc: readonly EncodedText[], gold: readonly number[]): number {
+  if (enc.length === 0) return 0;
+  const s = new FastTextScorer(w);
+  const out = new Float32Array(w.numClasses);
+  let ok = 0;
+  enc.forEach((e, i) => {
+    if (argmax(s.logits(e.rows, e.count, out)) === gold[i]) ok++;
+  });
+  return ok / enc.length;
+}
+
+function logitsOf(w: FastTextWeights, enc: readonly EncodedText[]): Float32Array[] {
+  const s = new FastTextScorer(w);
+  return enc.map((e) => Float32Array.from(s.logits(e.rows, e.count, new Float32Array(w.numClasses))));
+}
+
+/**
+ * Row importance for pruning: how much a row can move the logits. For the
+ * linear model that is ‖e_r · W2‖ (a direction W2 ignores carries no signal);
+ * with a hidden layer, the plain row norm.
+ */
+function rowImportance(w: FastTextWeights): Float32Array {
+  if (w.hidden > 0) return rowNorms(w);
+  const out = new Float32Array(w.numRows);
+  const z = new Float32Array(w.numClasses);
+  for (let r = 0; r < w.numRows; r++) {
+    z.fill(0);
+    for (let d = 0; d < w.dim; d++) {
+      const v = w.emb[r * w.dim + d];
+      const off = d * w.numClasses;
+      for (let c = 0; c < w.numClasses; c++) z[c] += v * w.w2[off + c];
+    }
+    let mean = 0;
+    for (let c = 0; c < w.numClasses; c++) mean += z[c] / w.numClasses;
+    // Softmax ignores a shift shared by all classes: measure around the mean.
+    let s = 0;
+    for (let c = 0; c < w.numClasses; c++) s += (z[c] - mean) ** 2;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
+
+export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
+  const t0 = performance.now();
+  const progress = cfg.progress ?? silentProgress;
+  const fs = cfg.featurizer ?? DEFAULT_FEATURIZER;
+  const opts: FastTextOptions = { ...DEFAULT_FASTTEXT, ...cfg.fasttext };
+  const rows: LabelledRow[] = cfg.train.flatMap((d) => d.rows);
+  if (rows.length === 0) throw new Error('no training rows; check --data');
+  const labels = cfg.labels ?? [...new Set(rows.map((r) => r.label))].sort();
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  for (const r of rows) {
+    if (!labelIndex.has(r.label)) throw new Error(`training label "${r.label}" (${r.source}) is not one of the model's labels ${labels.join(', ')}`);
+  }
+  const gold = rows.map((r) => labelIndex.get(r.label)!);
+  const trainF = featurizeAll(rows.map((r) => r.text), fs);
+  const devSets = (cfg.dev ?? []).map((d) => ({
+    name: d.file,
+    f: featurizeAll(d.rows.map((r) => r.text), fs),
+    gold: d.rows.map((r) => labelIndex.get(r.label) ?? -1),
+  }));
+  const minCount = cfg.minCount ?? 1;
+
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+  const meanCount = rows.length / counts.size;
+  const balance = cfg.classBalance ?? 0;
+  const classWeight = (label: string): number => (balance > 0 ? (meanCount / counts.get(label)!) ** balance : 1);
+
+  const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number): FastTextWeights => {
+    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: classWeight(rows[i].label) }));
+    examples.push(...extra);
+    const dev0 = devSets[0];
+    const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];
+    progress.start(phase, opts.epochs);
+    const w = trainFastText(examples, remap.size, labels.length, { ...opts, seed }, (r, weights) => {
+      progress.epoch({ epoch: r.epoch, epochs: r.epochs, loss: r.loss, devAccuracy: dev0 ? accuracyOf(weights, devEnc, dev0.gold) : undefined });
+    });
+    progress.stop();
+    return w;
+  };
+
+  let remap = buildVocabulary([trainF], minCount);
+  let weights = runTraining('train', remap, [], opts.seed);
+  const pseudoCounts: number[] = [];
+
+  const st = cfg.selfTraining;
+  if (st && st.rounds > 0 && cfg.unlabelled && cfg.unlabelled.texts.length > 0) {
+    // Sentences the labelled data already holds add nothing as pseudo-labels.
+    const seen = new Set(rows.map((r) => normalizeText(r.text)));
+    const texts = [...new Set(cfg.unlabelled.texts)].filter((t) => {
+      const n = normalizeText(t);
+      return n.length > 0 && !seen.has(n);
+    });
+    const unlF = featurizeAll(texts, fs);
+    const remapAll = buildVocabulary([trainF, unlF], minCount);
+    for (let round = 1; round <= st.rounds; round++) {
+      const scorer = new FastTextScorer(weights);
+      const out = new Float32Array(labels.length);
+      const pseudo: Example[] = [];
+      for (const f of unlF) {
+        const e = encode(f, remap);
+        scorer.logits(e.rows, e.count, out);
+        let max = -Infinity;
+        for (const v of out) max = Math.max(max, v);
+        let sum = 0;
+        for (const v of out) sum += Math.exp(v - max);
+        const top = argmax(out);
+        const p = 1 / sum; // exp(max - max) / sum
+        if (p >= st.threshold) pseudo.push({ ...encode(f, remapAll), label: top, weight: st.weight * classWeight(labels[top]) });
+      }
+      pseudoCounts.push(pseudo.length);
+      progress.log(`self-training round ${round}: ${pseudo.length} of ${unlF.length} unlabelled sentences pseudo-labelled (p ≥ ${st.threshold})`);
+      remap = remapAll;
+      weights = runTraining(`self-train ${round}/${st.rounds}`, remap, pseudo, opts.seed + round);
+    }
+  }
+
+  const devAccuracy: Record<string, { unpruned: number; pruned: number }> = {};
+  for (const d of devSets) devAccuracy[d.name] = { unpruned: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold), pruned: 0 };
+
+  // Pruning: keep the rows that move the logits most.
+  const vocabularyRows = remap.size;
+  const maxRows = cfg.maxRows ?? Infinity;
+  if (remap.size > maxRows) {
+    const imp = rowImportance(weights);
+    const order = Array.from({ length: remap.size }, (_, i) => i).sort((a, b) => imp[b] - imp[a] || a - b);
+    const keep = Int32Array.from(order.slice(0, maxRows)).sort();
+    weights = selectRows(weights, keep);
+    remap = new FeatureRemap(Uint32Array.from(keep, (r) => remap.ids[r]));
+  }
+  const devScored: ScoredSet[] = devSets.map((d) => {
+    const enc = d.f.map((f) => encode(f, remap));
+    devAccuracy[d.name].pruned = accuracyOf(weights, enc, d.gold);
+    return { logits: logitsOf(weights, enc), gold: d.gold };
+  });
+
+  let classBias: number[] | null = null;
+  if (cfg.tuneBiases && devScored.length > 0) {
+    const { bias, score } = tuneClassBiases(devScored, labels);
+    classBias = [...bias];
+    const b2 = Float32Array.from(weights.b2, (b, c) => b + bias[c]);
+    weights = { ...weights, b2 };
+    for (const s of devScored) for (const l of s.logits) for (let c = 0; c < l.length; c++) l[c] += bias[c];
+    progress.log(`class biases tuned on dev (${labels.map((l, i) => `${l} ${bias[i] >= 0 ? '+' : ''}${bias[i].toFixed(2)}`).join(', ')}): mean dev macro-F1 ${score.toFixed(4)}`);
+  }
+
+  let calibration: TrainedClassifier['calibration'];
+  if (cfg.calibration) {
+    calibration = { ...cfg.calibration };
+  } else if (devScored.length > 0) {
+    const all: ScoredSet = { logits: devScored.flatMap((s) => s.logits), gold: devScored.flatMap((s) => s.gold) };
+    const fit: TemperatureFit = fitTemperature(all);
+    calibration = {
+      temperature: fit.temperature,
+      eceBefore: fit.before.ece,
+      eceAfter: fit.after.ece,
+      nllBefore: fit.before.nll,
+      nllAfter: fit.after.nll,
+      fitOn: devSets.map((d) => d.name).join(' + '),
+    };
+    progress.log(`temperature ${fit.temperature.toFixed(3)}: ECE ${fit.before.ece.toFixed(4)} → ${fit.after.ece.toFixed(4)}, NLL ${fit.before.nll.toFixed(4)} → ${fit.after.nll.toFixed(4)}`);
+  } else {
+    calibration = { temperature: 1, eceBefore: 0, eceAfter: 0, fitOn: 'none (no dev data: uncalibrated)' };
+  }
+
+  return {
+    task: cfg.task,
+    labels,
+    featurizer: fs,
+    options: opts,
+    weights,
+    remap,
+    classBias,
+    calibration,
+    stats: {
+      trainRows: rows.length,
+      vocabularyRows,
+      keptRows: remap.size,
+      pseudoLabelled: pseudoCounts,
+      seconds: (performance.now() - t0) / 1000,
+      devAccuracy,
+    },
+  };
+}
