@@ -17,7 +17,7 @@ import type { CardExtras } from './model-card.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 import { RECIPES } from './recipes.js';
 import { sourceInfo } from './sources.js';
-import { exportSlotTagger, trainSlotTagger, type IntentRow } from './tagger.js';
+import { trainSlotsIntoModelDir, type IntentRow } from './tagger.js';
 import { trainClassifier, type ClassifierTrainConfig, type TrainedClassifier } from './trainer.js';
 
 export interface TrainRequest {
@@ -134,16 +134,17 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     const t1 = performance.now();
     const intentRows: IntentRow[] = rows.map((r) => ({ text: r.text, intent: r.label, slots: r.slots, source: r.source }));
     progress.log(`slot tagger: training on ${intentRows.length} sentences`);
-    const tagger = trainSlotTagger(intentRows, {
+    const evalSet = dev[0];
+    const exported = await trainSlotsIntoModelDir(req.out, intentRows, {
       seed,
+      ...(evalSet ? { evalRows: evalSet.rows.map((r) => ({ text: r.text, intent: r.label, slots: r.slots })), evalName: basename(evalSet.file) } : {}),
       onProgress: (p) => {
         if (p.epoch === 1) progress.start('slot tagger', p.epochs);
         progress.epoch({ epoch: p.epoch, epochs: p.epochs, loss: p.loss });
         if (p.epoch === p.epochs) progress.stop();
       },
     });
-    const exported = await exportSlotTagger(tagger, req.out);
-    slots = { section: exported.section, file: exported.section.files.model, bytes: exported.bytes.model + exported.bytes.remap };
+    slots = { section: exported.section, file: exported.section.files.model, bytes: exported.bytes.total };
     tSlots = (performance.now() - t1) / 1000;
   }
 

@@ -9,6 +9,7 @@
  *
  * Everything is seeded; two runs with the same inputs give the same weights.
  */
+import { basename } from 'node:path';
 import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings } from '../model/features.js';
 import { normalizeText, tokenize } from '../model/text.js';
 import type { TaskName } from '../model/types.js';
@@ -42,6 +43,8 @@ export interface ClassifierTrainConfig {
   readonly minCount?: number;
   /** Keep at most this many rows, the most important ones (pruning). */
   readonly maxRows?: number;
+  /** Loss weight per training file (by base name, e.g. `semeval.train.jsonl`); default 1. */
+  readonly fileWeights?: Readonly<Record<string, number>>;
   /** Loss weight of a class ∝ (mean count / class count)^classBalance; 0 = none. */
   readonly classBalance?: number;
   /** Tune per-class logit offsets for dev macro-F1 (few-class tasks). */
@@ -98,6 +101,15 @@ function encode(f: Featurized, remap: FeatureRemap): EncodedText {
   return { rows: remap.rows(f.hashed), count: f.hashed.length };
 }
 
+/**
+ * What the trainer feeds the model for each sentence, exactly as computed
+ * during training (exported so tests can check it equals the runtime's
+ * `TextClassifier.encode`).
+ */
+export function encodeForTraining(texts: readonly string[], s: FeaturizerSettings, remap: FeatureRemap): EncodedText[] {
+  return featurizeAll(texts, s).map((f) => encode(f, remap));
+}
+
 function argmax(x: ArrayLike<number>): number {
   let b = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
@@ -152,6 +164,10 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   const fs = cfg.featurizer ?? DEFAULT_FEATURIZER;
   const opts: FastTextOptions = { ...DEFAULT_FASTTEXT, ...cfg.fasttext };
   const rows: LabelledRow[] = cfg.train.flatMap((d) => d.rows);
+  const rowWeight: number[] = cfg.train.flatMap((d) => {
+    const w = cfg.fileWeights?.[basename(d.file)] ?? 1;
+    return d.rows.map(() => w);
+  });
   if (rows.length === 0) throw new Error('no training rows; check --data');
   const labels = cfg.labels ?? [...new Set(rows.map((r) => r.label))].sort();
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
@@ -174,7 +190,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   const classWeight = (label: string): number => (balance > 0 ? (meanCount / counts.get(label)!) ** balance : 1);
 
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number): FastTextWeights => {
-    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: classWeight(rows[i].label) }));
+    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: classWeight(rows[i].label) * rowWeight[i] }));
     examples.push(...extra);
     const dev0 = devSets[0];
     const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];
