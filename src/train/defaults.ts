@@ -17,6 +17,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 import { formatTrainSummary, summarizeReport, trainModel, type TrainResult } from './pipeline.js';
+import { ModelRegistry } from '../model/registry.js';
+import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
+import { readRows } from './data.js';
+import { RECIPES } from './recipes.js';
 
 export interface DefaultsOptions {
   /** Dataset directory (holding intent/ and sentiment/). */
@@ -90,6 +94,13 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
       progress.log(formatTrainSummary(heldOut));
       const heldOutReport = heldOut.dev['slurp.devel.jsonl'];
       const cal = heldOut.trained.calibration;
+      const reg = await ModelRegistry.load({ intentDir: scratch, sentimentDir: null, unknownThreshold: 0 });
+      let curve: ThresholdPoint[];
+      try {
+        curve = await thresholdCurve(reg, readRows(I('slurp.devel.jsonl'), 'intent').rows);
+      } finally {
+        await reg.close();
+      }
       progress.log('intent 2/2: shipped run (hwu64 + mindmeld + slurp.devel)');
       const shipped = await trainModel({
         task: 'intent',
@@ -106,6 +117,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
             report: summarizeReport(heldOutReport),
             fp32VsInt8: heldOut.written.comparison,
             sizeBytes: heldOut.written.manifest.metrics.sizeBytes,
+            thresholdCurve: curve,
           },
         },
         card: {
@@ -121,11 +133,19 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
               `| macro-recall | ${heldOutReport.macro_recall.toFixed(4)} |`,
               `| slot F1 (type + normalised value, micro) | ${heldOutReport.slot_f1?.toFixed(4)} |`,
               `| ECE after temperature scaling | ${heldOutReport.ece.toFixed(4)} |`,
-              `| latency p50 / p99 (intent + slots, one utterance) | ${heldOutReport.latency_ms.p50.toFixed(3)} / ${heldOutReport.latency_ms.p99.toFixed(3)} ms |`,
+              `| latency p50 / p99 (intent + slots, one utterance, measured during training on a shared machine; see \`npm run bench:models\`) | ${heldOutReport.latency_ms.p50.toFixed(3)} / ${heldOutReport.latency_ms.p99.toFixed(3)} ms |`,
               `| share below threshold ${heldOutReport.threshold} | ${((heldOutReport.rejected ?? 0) * 100).toFixed(2)} % (accuracy on the rest ${((heldOutReport.accepted_accuracy ?? 0) * 100).toFixed(2)} %) |`,
               `| fp32 / int8 accuracy (classifier) | ${Object.values(heldOut.written.comparison).map((c) => `${(c.fp32.accuracy * 100).toFixed(2)} % / ${(c.int8.accuracy * 100).toFixed(2)} %`).join('; ')} |`,
               '',
               `Labels in slurp.devel that the held-out model cannot produce (counted as errors): ${heldOutReport.unproducible_labels.join(', ') || 'none'}.`,
+            ].join('\n'),
+            'Choosing the unknown threshold': [
+              'Calibrated top confidence of the held-out model on slurp.devel (in-domain) and on 300 seeded random letter strings (gibberish):',
+              '',
+              formatThresholdCurve(curve, 'slurp.devel'),
+              '',
+              `Default ${RECIPES.intent.threshold}: it rejects about 95 % of gibberish while turning away about one in eight real requests, most of which the model had wrong anyway. ` +
+                'Raise it where a wrong action is costly (unlocking doors), lower it where a missed request is. Input that is empty after normalisation is always `unknown`.',
             ].join('\n'),
           },
           limits: INTENT_LIMITS,

@@ -120,6 +120,7 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     minCount: recipe.minCount,
     maxRows: req.maxRows ?? recipe.maxRows,
     classBalance: recipe.classBalance,
+    fileWeights: recipe.fileWeights,
     tuneBiases: recipe.tuneBiases,
     calibration: req.calibration,
     progress,

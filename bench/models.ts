@@ -1,0 +1,120 @@
+/**
+ * Latency and footprint of the shipped models through onnxruntime-node, one
+ * utterance at a time (how the agent runs them):
+ *   - featurize only (tokenize + hashed features),
+ *   - intent + slots, sentiment, and the whole pipeline (tokenize once,
+ *     featurize, intent, slots, sentiment: `ModelRegistry.analyze`),
+ * plus resident memory before/after loading and the model files' sizes.
+ *
+ *   npm run build && node dist/bench/models.js [--n 3000] [--datasets DIR]
+ *
+ * Prints a table and writes bench/results/models.json.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { featurizeTokens } from '../src/model/features.js';
+import { defaultModelDir, loadManifest } from '../src/model/manifest.js';
+import { ModelRegistry } from '../src/model/registry.js';
+import { tokenize } from '../src/model/text.js';
+import { percentile } from '../src/eval/metrics.js';
+import { readRows } from '../src/train/data.js';
+import { resolveDatasets } from '../src/train/defaults.js';
+import { packageRoot } from '../src/util/paths.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const N = Number(arg('--n') ?? 3000);
+const ds = resolveDatasets(arg('--datasets'));
+
+function dirBytes(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of readdirSync(dir)) out[f] = statSync(join(dir, f)).size;
+  return out;
+}
+
+interface Timing {
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+function summarize(ms: number[]): Timing {
+  return {
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    mean: ms.reduce((a, b) => a + b, 0) / ms.length,
+    max: Math.max(...ms),
+  };
+}
+
+async function time(texts: readonly string[], fn: (t: string) => unknown): Promise<Timing> {
+  for (const t of texts.slice(0, 200)) await fn(t); // warm-up
+  const ms: number[] = [];
+  for (const t of texts) {
+    const t0 = performance.now();
+    await fn(t);
+    ms.push(performance.now() - t0);
+  }
+  return summarize(ms);
+}
+
+const texts = [
+  ...readRows(join(ds, 'intent', 'slurp.devel.jsonl'), 'intent').rows.map((r) => r.text),
+  ...readRows(join(ds, 'sentiment', 'meld.dev.jsonl'), 'sentiment').rows.map((r) => r.text),
+];
+const sample: string[] = [];
+for (let i = 0; sample.length < N; i++) sample.push(texts[i % texts.length]);
+
+const intentDir = defaultModelDir('intent');
+const sentimentDir = defaultModelDir('sentiment');
+const intentManifest = loadManifest(intentDir);
+
+if (global.gc) global.gc();
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+const registry = await ModelRegistry.load({ intentDir, sentimentDir });
+const loadMs = performance.now() - t0;
+if (global.gc) global.gc();
+const rssLoaded = process.memoryUsage().rss;
+
+const results = {
+  n: N,
+  node: process.version,
+  loadMs,
+  featurize: await time(sample, (t) => featurizeTokens(tokenize(t), intentManifest.featurizer)),
+  intentAndSlots: await time(sample, (t) => registry.analyze(t, ['intent'])),
+  sentiment: await time(sample, (t) => registry.analyze(t, ['sentiment'])),
+  pipeline: await time(sample, (t) => registry.analyze(t, ['intent', 'sentiment'])),
+  rssMb: { beforeLoad: rssBefore / 2 ** 20, afterLoad: rssLoaded / 2 ** 20, afterRuns: process.memoryUsage().rss / 2 ** 20 },
+  sizes: { intent: dirBytes(intentDir), sentiment: dirBytes(sentimentDir) },
+  models: registry.loadedModels(),
+  slots: registry.hasSlots,
+};
+await registry.close();
+
+const modelBytes = (files: Record<string, number>): number =>
+  Object.entries(files).filter(([f]) => f !== 'MODEL_CARD.md').reduce((a, [, b]) => a + b, 0);
+const rows: [string, Timing][] = [
+  ['featurize (tokenize + hash)', results.featurize],
+  ['intent + slots', results.intentAndSlots],
+  ['sentiment', results.sentiment],
+  ['whole pipeline', results.pipeline],
+];
+const lines = [
+  `hubnlu models bench: ${N} utterances (slurp.devel + meld.dev texts), one at a time, node ${process.version}`,
+  '',
+  `${'stage'.padEnd(28)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'mean ms'.padStart(8)}  ${'max ms'.padStart(8)}`,
+  ...rows.map(([k, t]) => `${k.padEnd(28)}  ${t.p50.toFixed(3).padStart(8)}  ${t.p99.toFixed(3).padStart(8)}  ${t.mean.toFixed(3).padStart(8)}  ${t.max.toFixed(3).padStart(8)}`),
+  '',
+  `load time ${loadMs.toFixed(0)} ms; RSS ${results.rssMb.beforeLoad.toFixed(1)} MB before load, ${results.rssMb.afterLoad.toFixed(1)} MB loaded, ${results.rssMb.afterRuns.toFixed(1)} MB after runs`,
+  `sizes on disk: intent + slots ${(modelBytes(results.sizes.intent) / 1e6).toFixed(2)} MB (${Object.entries(results.sizes.intent).map(([f, b]) => `${f} ${(b / 1e6).toFixed(2)}`).join(', ')}), sentiment ${(modelBytes(results.sizes.sentiment) / 1e6).toFixed(2)} MB`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+const outDir = join(packageRoot(), 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'models.json'), `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`wrote ${join(outDir, 'models.json')}\n`);

@@ -1,0 +1,83 @@
+/**
+ * The shipped models (models/intent, models/sentiment) load from the package
+ * and get obvious sentences right. Accuracy targets are measured by
+ * `hubnlu eval` and the benches, not here.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { defaultModelDir, loadManifest } from '../../src/model/manifest.js';
+
+let reg: ModelRegistry;
+
+before(async () => {
+  reg = await ModelRegistry.load({ unknownThreshold: 0.4 });
+});
+after(async () => {
+  await reg.close();
+});
+
+test('shipped manifests are valid, int8, and within the size budgets', () => {
+  for (const task of ['intent', 'sentiment'] as const) {
+    const dir = defaultModelDir(task);
+    const m = loadManifest(dir);
+    assert.equal(m.task, task);
+    assert.equal(m.architecture.precision, 'int8');
+    let bytes = 0;
+    for (const f of [m.files.classifier, m.files.features]) bytes += statSync(join(dir, f)).size;
+    if (task === 'intent') {
+      assert.ok(m.files.slots, 'the intent model carries the slot tagger');
+      const slots = m.slots as { files: Record<string, string> };
+      for (const f of Object.values(slots.files)) bytes += statSync(join(dir, f)).size;
+    }
+    assert.ok(bytes <= 8e6, `${task}: ${bytes} bytes > 8 MB`);
+    assert.ok(m.calibration.temperature > 0);
+  }
+});
+
+test('obvious smart-home requests get the right intent and slots', async () => {
+  const cases: [string, string][] = [
+    ['turn off the kitchen lights', 'iot_hue_lightoff'],
+    ['turn on the lights in the bedroom', 'iot_hue_lighton'],
+    ['set the heating to twenty one degrees', 'iot_thermostat_set'],
+    ['lock the front door', 'iot_door_lock'],
+    ['wake me up at seven tomorrow', 'alarm_set'],
+    ["what's the weather like today", 'weather_query'],
+    ['play some jazz music', 'play_music'],
+  ];
+  for (const [text, want] of cases) {
+    const a = await reg.analyze(text, ['intent']);
+    assert.equal(a.intent?.name, want, `${text}: got ${a.intent?.name} (${a.intent?.confidence})`);
+  }
+  const kitchen = await reg.analyze('turn off the kitchen lights', ['intent']);
+  assert.ok(
+    kitchen.intent?.slots.some((s) => s.type === 'house_place' && s.value === 'kitchen' && s.raw === 'kitchen' && s.start === 13 && s.end === 20),
+    JSON.stringify(kitchen.intent?.slots),
+  );
+  // Digits and number words mean the same.
+  const words = await reg.analyze('set the heating to twenty one degrees', ['intent']);
+  const digits = await reg.analyze('set the heating to 21 degrees', ['intent']);
+  assert.equal(words.intent?.name, digits.intent?.name);
+  assert.ok(Math.abs(words.intent!.confidence - digits.intent!.confidence) < 1e-6);
+});
+
+test('gibberish and empty input come out unknown at the default threshold', async () => {
+  for (const text of ['asdf qwer zxcv', 'zxcvbnm asdfgh', 'lorem ipsum dolor sit amet', '', '?!']) {
+    const a = await reg.analyze(text, ['intent']);
+    assert.equal(a.intent?.name, 'unknown', `${JSON.stringify(text)}: ${a.intent?.alternatives[0]?.name} ${a.intent?.confidence}`);
+  }
+});
+
+test('obvious sentiment', async () => {
+  const cases: [string, string][] = [
+    ['I love this, it is wonderful!', 'positive'],
+    ['this is terrible, I hate it', 'negative'],
+    ['the meeting is at three', 'neutral'],
+  ];
+  for (const [text, want] of cases) {
+    const a = await reg.analyze(text, ['sentiment']);
+    assert.equal(a.sentiment?.label, want, `${text}: ${JSON.stringify(a.sentiment?.scores)}`);
+  }
+});
