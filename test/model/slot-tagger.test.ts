@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   allowedTransition,
   bioTags,
+  neighbourConfidences,
   readSlotsManifest,
   spansFromTags,
   viterbiBio,
@@ -110,4 +111,32 @@ test('readSlotsManifest names the problem and the fix', () => {
     () => readSlotsManifest('/m', { slots: { ...ok.slots, featurizer: { ...DEFAULT_SLOT_FEATURIZER, version: 99 } } }),
     /featurizer version 99/,
   );
+});
+
+test('neighbour confidences are probabilities that grow with the chosen tag\'s score', () => {
+  const nTags = bioTags(['a', 'b']).length;
+  const r = rng(5);
+  for (let trial = 0; trial < 100; trial++) {
+    const n = 1 + Math.floor(r() * 6);
+    const scores = Float32Array.from({ length: n * nTags }, () => r() * 6 - 3);
+    const trans = Float32Array.from({ length: (nTags + 2) * nTags }, () => r() * 4 - 2);
+    const tags = viterbiBioCrf(scores, n, nTags, trans);
+    const out = new Float32Array(n * nTags);
+    neighbourConfidences(scores, n, nTags, trans, tags, out);
+    for (let t = 0; t < n; t++) {
+      const c = out[t * nTags + tags[t]];
+      assert.ok(c > 0 && c <= 1, `confidence ${c}`);
+      // Raising the chosen tag's emission raises its confidence.
+      const bumped = scores.slice();
+      bumped[t * nTags + tags[t]] += 2;
+      const out2 = new Float32Array(n * nTags);
+      neighbourConfidences(bumped, n, nTags, trans, tags, out2);
+      assert.ok(out2[t * nTags + tags[t]] >= c - 1e-7);
+    }
+  }
+  // One token, two allowed tags (O and B-a/B-b: I- cannot start): scores 0 vs ln 3 → 3/(1+3+1).
+  const one = Float32Array.from([0, Math.log(3), 5, 0, 5]);
+  const out = new Float32Array(nTags);
+  neighbourConfidences(one, 1, nTags, new Float32Array((nTags + 2) * nTags), Int32Array.from([1]), out);
+  assert.ok(Math.abs(out[1] - 3 / 5) < 1e-6, String(out[1]));
 });

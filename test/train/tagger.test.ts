@@ -10,6 +10,7 @@ import {
   exportSlotTagger,
   forwardScores,
   int8View,
+  pseudoLabel,
   rowLookup,
   slotTypesOf,
   tagWithWeights,
@@ -217,4 +218,22 @@ test('trainSlotsIntoModelDir adds the slots section and files to an existing man
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('self-training pseudo-labels only sentences the model is sure of, as character spans without an intent', () => {
+  const m = tinyModel();
+  const texts = ['turn on the kitchen lights', 'set the garage to 70', 'zzz qqq www'];
+  const sure = pseudoLabel(m, texts, 0.9);
+  for (const r of sure) {
+    assert.equal(r.intent, '');
+    for (const s of r.slots ?? []) assert.equal(r.text.slice(s.start, s.end).trim(), r.text.slice(s.start, s.end));
+  }
+  const kitchen = sure.find((r) => r.text === 'turn on the kitchen lights');
+  assert.ok(kitchen, 'a training sentence is confidently tagged');
+  assert.deepEqual(kitchen.slots!.map((s) => [s.type, kitchen.text.slice(s.start, s.end)]), [['house_place', 'kitchen']]);
+  // Nothing passes an impossible threshold.
+  assert.deepEqual(pseudoLabel(m, texts, 1.01), []);
+  const st = trainSlotTagger(tinyRows(), { epochs: 2, dim: 8, minCount: 1, unlabelled: texts, selfTraining: { threshold: 0.0 } });
+  // "turn on the kitchen lights" is a training row already: only the two others are pseudo-labelled.
+  assert.deepEqual(st.training.selfTraining?.pseudoLabelled, [2]);
 });
