@@ -220,12 +220,15 @@ export class BioCrf {
   /** Tags that may follow any tag (O and every B-x). */
   private readonly open: Int32Array;
   private expT: Float64Array;
+  /** expT transposed (tags × tags part only), for the backward pass's column sums. */
+  private expTT: Float64Array;
   private alpha = new Float64Array(0);
   private beta = new Float64Array(0);
   private psi = new Float64Array(0);
   private scale = new Float64Array(0);
   private tmp: Float64Array;
   private active: Int32Array;
+  private rows: Int32Array;
 
   /** @param negligible forward / backward mass (relative, per step) below which a tag is not expanded. */
   constructor(
@@ -236,13 +239,17 @@ export class BioCrf {
     for (let j = 0; j < nTags; j++) if (!isInside(j)) open.push(j);
     this.open = Int32Array.from(open);
     this.expT = new Float64Array((nTags + 2) * nTags);
+    this.expTT = new Float64Array(nTags * nTags);
     this.tmp = new Float64Array(nTags);
     this.active = new Int32Array(nTags);
+    this.rows = new Int32Array(nTags);
   }
 
   /** Call after the transition weights changed (the runtime calls it once, at load). */
   setTransitions(trans: Float32Array): void {
+    const T = this.nTags;
     for (let i = 0; i < trans.length; i++) this.expT[i] = Math.exp(trans[i]);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) this.expTT[j * T + i] = this.expT[i * T + j];
   }
 
   private ensure(n: number): void {
@@ -315,44 +322,53 @@ export class BioCrf {
     for (let j = 0; j < T; j++) zEnd += alpha[last + j] * E[end + j];
     for (let t = 0; t < n; t++) logZ += Math.log(scale[t]);
     logZ += Math.log(zEnd);
-    // Backward, scaled so that alpha·beta are the marginals.
+    // Backward, scaled so that alpha·beta are the marginals. Only successors j whose
+    // marginal p_{t+1}(j) = α·β exceeds `negligible` are expanded: every path through a
+    // dropped j carries at most p_{t+1}(j) of the mass, so each drop moves any marginal
+    // by at most `negligible` (and the expected counts likewise).
     for (let j = 0; j < T; j++) beta[last + j] = E[end + j] / zEnd;
     const x = this.tmp;
+    const ET = this.expTT;
     for (let t = n - 2; t >= 0; t--) {
       const b0 = t * T;
       const b1 = (t + 1) * T;
       let nx = 0;
-      let xmax = 0;
+      const inv = 1 / scale[t + 1];
       for (let j = 0; j < T; j++) {
-        x[j] = (psi[b1 + j] * beta[b1 + j]) / scale[t + 1];
-        if (x[j] > xmax) xmax = x[j];
+        if (alpha[b1 + j] * beta[b1 + j] <= this.negligible) continue;
+        x[j] = psi[b1 + j] * beta[b1 + j] * inv;
+        active[nx++] = j;
       }
-      for (const j of open) if (x[j] > xmax * this.negligible) active[nx++] = j;
-      for (let i = 0; i < T; i++) {
-        let s = 0;
-        for (let q = 0; q < nx; q++) {
-          const j = active[q];
-          s += E[i * T + j] * x[j];
+      beta.fill(0, b0, b0 + T);
+      for (let q = 0; q < nx; q++) {
+        const j = active[q];
+        const xj = x[j];
+        if (isInside(j)) {
+          // I-x follows only B-x (j - 1) or I-x (j).
+          beta[b0 + j - 1] += E[(j - 1) * T + j] * xj;
+          beta[b0 + j] += E[j * T + j] * xj;
+        } else {
+          const col = j * T;
+          for (let i = 0; i < T; i++) beta[b0 + i] += ET[col + i] * xj;
         }
-        if (i > 0) {
-          const inside = isInside(i) ? i : i + 1; // I-x follows B-x (i) or I-x (i)
-          s += E[i * T + inside] * x[inside];
-        }
-        beta[b0 + i] = s;
       }
       if (expected) {
-        // Pairwise marginals ξ(i → j) = α_t(i) M(i, j) x(j).
-        for (let i = 0; i < T; i++) {
-          const ai = alpha[b0 + i];
-          if (ai === 0) continue;
-          const row = i * T;
-          for (let q = 0; q < nx; q++) {
-            const j = active[q];
-            expected[row + j] += ai * E[row + j] * x[j];
-          }
-          if (i > 0) {
-            const inside = isInside(i) ? i : i + 1;
-            expected[row + inside] += ai * E[row + inside] * x[inside];
+        // Pairwise marginals ξ(i → j) = α_t(i) M(i, j) x(j) ≤ p_t(i): rows with a
+        // negligible marginal are skipped like the columns.
+        const rows = this.rows;
+        let nr = 0;
+        for (let i = 0; i < T; i++) if (alpha[b0 + i] * beta[b0 + i] > this.negligible) rows[nr++] = i;
+        for (let q = 0; q < nx; q++) {
+          const j = active[q];
+          const xj = x[j];
+          if (isInside(j)) {
+            expected[(j - 1) * T + j] += alpha[b0 + j - 1] * E[(j - 1) * T + j] * xj;
+            expected[j * T + j] += alpha[b0 + j] * E[j * T + j] * xj;
+          } else {
+            for (let r = 0; r < nr; r++) {
+              const i = rows[r];
+              expected[i * T + j] += alpha[b0 + i] * E[i * T + j] * xj;
+            }
           }
         }
       }

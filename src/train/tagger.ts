@@ -172,6 +172,12 @@ export async function readIntentRows(path: string): Promise<IntentRow[]> {
 // ---------------------------------------------------------------------------
 // Seeded randomness
 
+/**
+ * Marginal mass below which the training forward-backward does not expand a tag:
+ * each skipped tag moves a gradient entry by at most this much.
+ */
+const CRF_NEGLIGIBLE = 1e-7;
+
 /** CRF transition updates are applied every this many sentences (each update re-exponentiates the matrix). */
 const TRANSITION_BATCH = 16;
 
@@ -455,7 +461,7 @@ function trainOnce(
   const params = [emb, b1, w, b2, trans];
   const sums = averageFrom < epochs ? params.map((x) => new Float64Array(x.length)) : [];
   let averaged = 0;
-  const crf = objective === 'crf' ? new BioCrf(nTags) : null;
+  const crf = objective === 'crf' ? new BioCrf(nTags, CRF_NEGLIGIBLE) : null;
   const transGrad = crf ? new Float64Array(trans.length) : null;
   let pending = 0;
   crf?.setTransitions(trans);
@@ -738,6 +744,22 @@ export async function exportSlotTagger(
   return { section, bytes };
 }
 
+/**
+ * The manifest's slot metrics on `rows`: slot F1 of the fp32 weights and of the
+ * int8 weights as the graph dequantises them (TypeScript forward pass, the same
+ * arithmetic as slots.onnx; test/train/tagger.test.ts checks they agree).
+ * `slot_f1` is the shipped (int8) one.
+ */
+export function slotMetrics(
+  m: SlotTaggerWeights,
+  rows: readonly IntentRow[],
+  intentOf: SlotTrainOptions['devIntent'] = 'gold',
+): { slot_f1: number; fp32_slot_f1: number; int8_slot_f1: number } {
+  const fp32 = slotPrf(evaluateWeights(m, rows, intentOf)).f1;
+  const int8 = slotPrf(evaluateWeights(int8View(m), rows, intentOf)).f1;
+  return { slot_f1: int8, fp32_slot_f1: fp32, int8_slot_f1: int8 };
+}
+
 // ---------------------------------------------------------------------------
 // One call for train-defaults and `hubnlu train`
 
@@ -767,14 +789,7 @@ export async function trainSlotsIntoModelDir(
 ): Promise<SlotsIntoModelDirResult> {
   const intentRows: IntentRow[] = rows.map((r) => ('intent' in r ? r : { text: r.text, intent: r.label, slots: r.slots }));
   const weights = trainSlotTagger(intentRows, opts);
-  const metrics: Record<string, number | null> = {};
-  if (opts.evalRows) {
-    const fp32 = slotPrf(evaluateWeights(weights, opts.evalRows, opts.devIntent)).f1;
-    const int8 = slotPrf(evaluateWeights(int8View(weights), opts.evalRows, opts.devIntent)).f1;
-    metrics.slot_f1 = int8;
-    metrics.fp32_slot_f1 = fp32;
-    metrics.int8_slot_f1 = int8;
-  }
+  const metrics: Record<string, number | null> = opts.evalRows ? { ...slotMetrics(weights, opts.evalRows, opts.devIntent) } : {};
   const { section, bytes } = await exportSlotTagger(weights, modelDir, {
     precision: 'int8',
     metrics,
