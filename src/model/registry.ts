@@ -22,6 +22,8 @@ import {
   type TaskName,
 } from './types.js';
 
+export { defaultModelDir } from './manifest.js';
+
 export interface RegistryOptions {
   /** Intent (+ slots) model directory; default `models/intent` in the package; `null` to load none. */
   readonly intentDir?: string | null;

@@ -5,7 +5,7 @@
  * next to the int8 one, and removed, so the manifest and card report both.
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TextClassifier } from '../model/classifier.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, validateManifest, type DataSource, type ModelManifest } from '../model/manifest.js';
 import { evaluateClassifier, type ClassifierEval } from '../eval/evaluate.js';
@@ -123,7 +123,7 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
       for (const d of opts.compareOn) {
         const a = await evaluateClassifier(shipped, d.rows);
         const b = await evaluateClassifier(alt, d.rows);
-        comparison[d.file] = precision === 'int8' ? { int8: a, fp32: b } : { fp32: a, int8: b };
+        comparison[basename(d.file)] = precision === 'int8' ? { int8: a, fp32: b } : { fp32: a, int8: b };
       }
     } finally {
       await shipped.dispose();

@@ -204,9 +204,9 @@ export function formatTrainSummary(r: TrainResult): string {
   const header = ['dev set', 'fp32 acc', 'int8 acc', 'fp32 mF1', 'int8 mF1', 'slot F1', 'ECE', 'p50 ms', 'p99 ms'];
   const table: string[][] = [];
   for (const [file, cmp] of Object.entries(r.written.comparison)) {
-    const e = r.dev[basename(file)];
+    const e = r.dev[file];
     table.push([
-      basename(file),
+      file,
       pct(cmp.fp32.accuracy),
       pct(cmp.int8.accuracy),
       cmp.fp32.macro_f1.toFixed(4),

@@ -33,9 +33,10 @@ export const RECIPES: Readonly<Record<TaskName, Recipe>> = {
     // Pseudo-labels on SLURP's unlabelled training text: +2 points on slurp.devel.
     selfTraining: { rounds: 2, threshold: 0.3, weight: 1 },
     minCount: 1,
-    // 45k rows × (64 int8 + 4 scale + 4 remap bytes) ≈ 3.3 MB: leaves room
-    // for the slot tagger under the 8 MB budget; 50k rows measured +0.2 points.
-    maxRows: 45_000,
+    // 50k rows × (64 int8 + 4 scale + 4 remap bytes) ≈ 3.6 MB, leaving room for
+    // the slot tagger under the 8 MB budget. Held-out accuracy by rows kept:
+    // 30k 80.66 %, 40k 80.75 %, 50k 81.02 %, all 82k 81.11 % (fp32, unpruned).
+    maxRows: 50_000,
     classBalance: 0,
     fileWeights: {},
     tuneBiases: false,

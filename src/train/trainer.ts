@@ -279,7 +279,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
       eceAfter: fit.after.ece,
       nllBefore: fit.before.nll,
       nllAfter: fit.after.nll,
-      fitOn: devSets.map((d) => d.name).join(' + '),
+      fitOn: devSets.map((d) => basename(d.name)).join(' + '),
     };
     progress.log(`temperature ${fit.temperature.toFixed(3)}: ECE ${fit.before.ece.toFixed(4)} → ${fit.after.ece.toFixed(4)}, NLL ${fit.before.nll.toFixed(4)} → ${fit.after.nll.toFixed(4)}`);
   } else {

@@ -74,7 +74,8 @@ test('obvious sentiment', async () => {
   const cases: [string, string][] = [
     ['I love this, it is wonderful!', 'positive'],
     ['this is terrible, I hate it', 'negative'],
-    ['the meeting is at three', 'neutral'],
+    ['what time is it', 'neutral'],
+    ['the door is open', 'neutral'],
   ];
   for (const [text, want] of cases) {
     const a = await reg.analyze(text, ['sentiment']);
