@@ -13,12 +13,14 @@ export class Recorder {
     client.on('message', (topic, payload, packet) => this.messages.push({ topic, payload, retain: packet.retain }));
   }
 
-  static async connect(url: string, topics: string[], opts: { clientId?: string; clean?: boolean } = {}): Promise<Recorder> {
+  /** MQTT 3.1.1 by default: the embedded aedes broker speaks nothing newer. */
+  static async connect(url: string, topics: string[], opts: { clientId?: string; clean?: boolean; protocolVersion?: 4 | 5 } = {}): Promise<Recorder> {
+    const protocolVersion = opts.protocolVersion ?? 4;
     const client = mqtt.connect(url, {
       clientId: opts.clientId ?? `test-${Math.random().toString(16).slice(2)}`,
       clean: opts.clean ?? true,
-      protocolVersion: 5,
-      properties: opts.clean === false ? { sessionExpiryInterval: 3600 } : undefined,
+      protocolVersion,
+      properties: opts.clean === false && protocolVersion === 5 ? { sessionExpiryInterval: 3600 } : undefined,
       reconnectPeriod: 200,
     });
     await new Promise<void>((resolve, reject) => {
