@@ -49,7 +49,7 @@ export function buildResult(input: ResultInput, analysis: Analysis, latencyMs: n
   if (analysis.intent) {
     out.intent = { name: analysis.intent.name, confidence: round(analysis.intent.confidence) };
     out.alternatives = analysis.intent.alternatives.map((a) => ({ name: a.name, confidence: round(a.confidence) }));
-    out.slots = [...analysis.intent.slots];
+    out.slots = analysis.intent.slots.map((slot) => ({ ...slot, confidence: round(slot.confidence) }));
   }
   if (analysis.sentiment) {
     const s = analysis.sentiment;

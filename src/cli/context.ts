@@ -22,9 +22,12 @@ export function configFor(command: Command, overrides: Record<string, unknown> =
 
 /** The model loader the agent and the CLI share. */
 export async function loadModels(config: Config): Promise<LoadedModels> {
-  return ModelRegistry.load({
+  const registry = await ModelRegistry.load({
     intentDir: resolveFromPackage(config.models.intent),
     sentimentDir: resolveFromPackage(config.models.sentiment),
     unknownThreshold: config.models.unknownThreshold,
   });
+  // The first run of an ONNX session allocates and plans (~10 ms); pay that at start, not on the first utterance.
+  await registry.analyze('turn on the light', ['intent', 'sentiment']);
+  return registry;
 }
