@@ -20,6 +20,8 @@ import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 
 export interface LoadedModels extends Analyzer {
+  /** The threshold in force (the configured one, else the model's own). */
+  readonly unknownThreshold?: number;
   close(): Promise<void>;
 }
 
@@ -100,7 +102,7 @@ export class Agent {
     const worker = new InferenceWorker(store, this.models, () => publisher.kick(), log.child({ module: 'worker' }), {
       capacity: config.input.maxInFlight,
       errorTopicFor,
-      unknownThreshold: config.models.unknownThreshold,
+      unknownThreshold: this.models.unknownThreshold ?? config.models.unknownThreshold,
     });
     this.worker = worker;
     const intake = new Intake(store, worker, () => publisher.kick(), log.child({ module: 'intake' }), {

@@ -147,13 +147,15 @@ export const ConfigSchema = Type.Object(
       {
         intent: Type.String({ default: 'models/intent', description: 'Intent + slot model directory (relative to the package or absolute).', ...hint('a directory holding manifest.json') }),
         sentiment: Type.String({ default: 'models/sentiment', description: 'Sentiment model directory.', ...hint('a directory holding manifest.json') }),
-        unknownThreshold: Type.Number({
-          default: 0.5,
-          minimum: 0,
-          maximum: 1,
-          description: 'Calibrated intent confidence below which the intent is `unknown`.',
-          ...hint('a number between 0 and 1, e.g. 0.5'),
-        }),
+        unknownThreshold: Type.Optional(
+          Type.Number({
+            minimum: 0,
+            maximum: 1,
+            description:
+              'Calibrated intent confidence below which the intent is `unknown`. Absent: the threshold chosen for the intent model (its manifest; 0.4 for the shipped model).',
+            ...hint('a number between 0 and 1, e.g. 0.4; raise it where a wrong action is costly'),
+          }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -50,7 +50,7 @@ describe('loadConfig', () => {
     );
     assert.equal(config.input.topics[0].resultTopic, '{baseTopic}/{siteId}/result');
     assert.equal(config.input.maxPayloadBytes, 16384);
-    assert.equal(config.models.unknownThreshold, 0.5);
+    assert.equal(config.models.unknownThreshold, undefined, 'absent: the model decides');
     assert.equal(config.storage.path, 'data/hubnlu.db');
     assert.equal(config.log.level, 'info');
   });

@@ -19,7 +19,7 @@ export function registerConfig(program: Command): void {
       process.stdout.write(`configuration ok (${source})\n`);
       process.stdout.write(`  broker:   ${cfg.mqtt.url ? redactConfig(cfg).mqtt.url : `embedded on ${cfg.mqtt.embedded.host}:${cfg.mqtt.embedded.port}`}\n`);
       process.stdout.write(`  topics:   ${cfg.input.topics.map((t) => t.topic).join(', ')}\n`);
-      process.stdout.write(`  models:   intent=${cfg.models.intent} sentiment=${cfg.models.sentiment} (unknown below ${cfg.models.unknownThreshold})\n`);
+      process.stdout.write(`  models:   intent=${cfg.models.intent} sentiment=${cfg.models.sentiment} (unknown below ${cfg.models.unknownThreshold ?? "the model's own threshold"})\n`);
       process.stdout.write(`  database: ${cfg.storage.path}\n`);
     });
   config
