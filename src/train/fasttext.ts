@@ -138,8 +138,13 @@ export function trainFastText(
   numClasses: number,
   opts: FastTextOptions,
   onEpoch?: (r: EpochReport, weights: FastTextWeights) => void,
+  /** Continue from these weights (copied, not modified) instead of a fresh init: fine-tuning. */
+  init?: FastTextWeights,
 ): FastTextWeights {
   const { dim, hidden, epochs, lr, seed, labelSmoothing } = opts;
+  if (init && (init.numRows !== numRows || init.dim !== dim || init.hidden !== hidden || init.numClasses !== numClasses)) {
+    throw new Error('fine-tuning: the initial weights do not match the requested shape');
+  }
   if (numClasses < 2) throw new Error(`training needs at least two labels, got ${numClasses}`);
   if (examples.length === 0) throw new Error('training needs at least one example');
   const rand = mulberry32(seed);
@@ -161,6 +166,13 @@ export function trainFastText(
   if (hidden > 0) {
     const s = Math.sqrt(6 / (xdim + numClasses));
     for (let i = 0; i < w2.length; i++) w2[i] = (rand() * 2 - 1) * s;
+  }
+  if (init) {
+    emb.set(init.emb);
+    w2.set(init.w2);
+    b2.set(init.b2);
+    if (w1 && init.w1) w1.set(init.w1);
+    if (b1 && init.b1) b1.set(init.b1);
   }
   const weights: FastTextWeights = { numRows, dim, hidden, numClasses, emb, w1, b1, w2, b2 };
 

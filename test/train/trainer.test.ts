@@ -71,3 +71,21 @@ test('dataset rows: errors name file, line and fix', () => {
   assert.equal(rows.length, 1);
   assert.equal(rows[0].slots[0].type, 't');
 });
+
+test('fine-tuning continues from given weights without modifying them, and checks the shape', async () => {
+  const { trainFastText } = await import('../../src/train/fasttext.js');
+  const examples = [
+    { rows: Int32Array.from([0, 1]), count: 2, label: 0, weight: 1 },
+    { rows: Int32Array.from([2, 3]), count: 2, label: 1, weight: 1 },
+  ];
+  const opts = { dim: 4, hidden: 0, epochs: 30, lr: 0.5, seed: 1, labelSmoothing: 0 };
+  const base = trainFastText(examples, 4, 2, opts);
+  const before = Float32Array.from(base.emb);
+  const losses: number[] = [];
+  trainFastText(examples, 4, 2, { ...opts, epochs: 1 }, (r) => losses.push(r.loss), base);
+  const fresh: number[] = [];
+  trainFastText(examples, 4, 2, { ...opts, epochs: 1 }, (r) => fresh.push(r.loss));
+  assert.ok(losses[0] < fresh[0] / 2, `fine-tuned loss ${losses[0]} vs fresh ${fresh[0]}`);
+  assert.deepEqual(base.emb, before);
+  assert.throws(() => trainFastText(examples, 5, 2, opts, undefined, base), /do not match/);
+});
