@@ -67,7 +67,7 @@ export interface TemperatureFit {
 }
 
 /**
- * Fits T by golden-section search on log T in [1/20, 20] minimising the NLL of
+ * Fits T by golden-section search on log T in [1/100, 100] minimising the NLL of
  * the examples whose gold label the model can produce (the others have no
  * finite NLL and say nothing about T).
  */
@@ -75,8 +75,8 @@ export function fitTemperature(set: ScoredSet): TemperatureFit {
   const idx = set.gold.map((g, i) => (g >= 0 ? i : -1)).filter((i) => i >= 0);
   const fitSet: ScoredSet = { logits: idx.map((i) => set.logits[i]), gold: idx.map((i) => set.gold[i]) };
   const nll = (logT: number): number => calibrationStats(fitSet, Math.exp(logT)).nll;
-  let a = Math.log(1 / 20);
-  let b = Math.log(20);
+  let a = Math.log(1 / 100);
+  let b = Math.log(100);
   const phi = (Math.sqrt(5) - 1) / 2;
   let c = b - phi * (b - a);
   let d = a + phi * (b - a);
