@@ -135,7 +135,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
               `| macro-recall | ${heldOutReport.macro_recall.toFixed(4)} |`,
               `| slot F1 (type + normalised value, micro) | ${heldOutReport.slot_f1?.toFixed(4)} |`,
               `| ECE after temperature scaling | ${heldOutReport.ece.toFixed(4)} |`,
-              `| latency p50 / p99 (intent + slots, one utterance, measured during training on a shared machine; see \`npm run bench:models\`) | ${heldOutReport.latency_ms.p50.toFixed(3)} / ${heldOutReport.latency_ms.p99.toFixed(3)} ms |`,
+              `| latency p50 (intent + slots, one utterance, measured during training; p99: \`npm run bench:models\`) | ${heldOutReport.latency_ms.p50.toFixed(3)} ms |`,
               `| share below threshold ${heldOutReport.threshold} | ${((heldOutReport.rejected ?? 0) * 100).toFixed(2)} % (accuracy on the rest ${((heldOutReport.accepted_accuracy ?? 0) * 100).toFixed(2)} %) |`,
               `| fp32 / int8 accuracy (classifier) | ${Object.values(heldOut.written.comparison).map((c) => `${(c.fp32.accuracy * 100).toFixed(2)} % / ${(c.int8.accuracy * 100).toFixed(2)} %`).join('; ')} |`,
               '',
