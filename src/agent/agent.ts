@@ -18,6 +18,7 @@ import { redactUrl } from '../util/redact.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
+import { MaintenanceSchedule } from './maintenance.js';
 
 export interface LoadedModels extends Analyzer {
   /** The threshold in force (the configured one, else the model's own). */
@@ -54,6 +55,7 @@ export class Agent {
   private worker?: InferenceWorker;
   private publisher?: OutboxPublisher;
   private intake?: Intake;
+  private maintenance?: MaintenanceSchedule;
   private info?: AgentInfo;
 
   /** Does nothing: `start()` does the work (STYLE: constructors do nothing). */
@@ -125,6 +127,8 @@ export class Agent {
     if (resumed > 0) log.info({ resumed }, 'resuming inputs stored by a previous run');
 
     publisher.start();
+    this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, log.child({ module: 'maintenance' }));
+    this.maintenance.start();
     const subscriptions = routes.map((r) => r.topic);
     await connection.start(subscriptions, intake.handle);
     this.info = { brokerUrl: redactUrl(brokerUrl), embeddedBroker: !config.mqtt.url, models, databasePath: dbPath, subscriptions };
@@ -147,11 +151,12 @@ export class Agent {
   }
 
   /**
-   * Ordered stop: stop accepting (unacknowledged messages stay with the broker's
+   * Ordered stop: stop maintenance, stop accepting (unacknowledged messages stay with the broker's
    * session), finish and store in-flight inferences, flush the outbox, end MQTT,
    * close SQLite and the models, stop the embedded broker.
    */
   async stop(): Promise<void> {
+    await this.maintenance?.stop();
     this.intake?.close();
     await this.worker?.stop();
     if (this.publisher) {

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { validate as isValidCron } from 'node-cron';
 import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
@@ -220,6 +221,9 @@ function checkSemantics(config: Config, cwd: string): string[] {
   }
   if ((mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
     problems.push('mqtt.tls.cert: a client certificate needs its key and vice versa (set both mqtt.tls.cert and mqtt.tls.key, or neither)');
+  }
+  if (!isValidCron(config.storage.maintenanceCron)) {
+    problems.push(`storage.maintenanceCron: not a valid cron expression: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
   }
   config.input.topics.forEach((t, i) => {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);

@@ -167,6 +167,18 @@ export const ConfigSchema = Type.Object(
           description: '`full`: an acknowledged input survives power loss (one fsync per input). `normal`: survives crashes, not power loss; faster on SD cards.',
           ...hint('full or normal'),
         }),
+        retentionDays: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description: 'Delete answered inputs older than this many days at each maintenance run. Absent: keep everything.',
+            ...hint('a whole number of days >= 1, or remove it to keep everything'),
+          }),
+        ),
+        maintenanceCron: Type.String({
+          default: '30 3 * * *',
+          description: 'When maintenance runs (cron syntax, local time): retention, `PRAGMA optimize`, WAL checkpoint.',
+          ...hint('a cron expression such as "30 3 * * *" (03:30 every day)'),
+        }),
         busyTimeoutMs: Type.Integer({ default: 5000, minimum: 0, maximum: 600000, description: 'How long a write waits for a lock held by another process before retrying.', ...hint('milliseconds, e.g. 5000') }),
       },
       { default: {}, additionalProperties: false },

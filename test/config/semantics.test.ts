@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+function problemsOf(overrides: Record<string, unknown>): readonly string[] {
+  try {
+    loadConfig({ env: {}, cwd: '/nonexistent', overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+test('a bad maintenance schedule is refused with an example of a good one', () => {
+  const problems = problemsOf({ 'storage.maintenanceCron': 'every night' });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /^storage\.maintenanceCron: not a valid cron expression.*30 3 \* \* \*/);
+});
+
+test('password and passwordFile together, a missing CA file and a lone client key are each named', () => {
+  const problems = problemsOf({ 'mqtt.password': 'x', 'mqtt.passwordFile': '/nope/pw', 'mqtt.tls.ca': '/nope/ca.crt', 'mqtt.tls.key': '/nope/k.key' });
+  const paths = problems.map((p) => p.split(':')[0]).sort();
+  assert.deepEqual(paths, ['mqtt.password', 'mqtt.passwordFile', 'mqtt.tls.ca', 'mqtt.tls.cert', 'mqtt.tls.key']);
+});
+
+test('a result topic with a wildcard is refused', () => {
+  const problems = problemsOf({ 'input.topics': [{ topic: 'a/+/b', resultTopic: 'out/#' }] });
+  assert.ok(problems.some((p) => p.startsWith('input.topics.0.resultTopic: contains a wildcard')), problems.join('\n'));
+});
