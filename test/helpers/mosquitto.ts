@@ -17,13 +17,19 @@ export function mosquittoPath(): string | undefined {
   return undefined;
 }
 
+export interface MosquittoOptions {
+  /** Replaces the plain anonymous listener (e.g. TLS and password settings). */
+  readonly listener?: (port: number) => string[];
+  /** Extra mosquitto.conf lines, appended (a later line overrides an earlier one), e.g. lighter autosave settings. */
+  readonly extraConfig?: readonly string[];
+}
+
 export class Mosquitto {
   private child?: ChildProcess;
   readonly dir = mkdtempSync(join(tmpdir(), 'hubnlu-mosq-'));
   port = 0;
 
-  /** `listener` replaces the plain anonymous listener (e.g. TLS and password settings). */
-  constructor(private readonly options: { listener?: (port: number) => string[] } = {}) {}
+  constructor(private readonly options: MosquittoOptions = {}) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -38,6 +44,9 @@ export class Mosquitto {
       conf,
       [
         ...(this.options.listener ? this.options.listener(this.port) : [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true']),
+        // As root, mosquitto drops to the `mosquitto` user, which cannot write this owner-only temp dir: persistence
+        // would fail silently (sessions and queued messages lost on restart). Stay root instead.
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
         'persistence true',
         `persistence_location ${this.dir}/`,
         'autosave_interval 1',
@@ -45,6 +54,7 @@ export class Mosquitto {
         'max_queued_messages 0', // unlimited: the fault tests queue thousands of inputs while the agent is down
         'max_inflight_messages 0',
         'log_dest none',
+        ...(this.options.extraConfig ?? []),
       ].join('\n') + '\n',
     );
     this.child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
