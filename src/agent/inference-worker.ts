@@ -126,7 +126,7 @@ export class InferenceWorker {
       }
       const inferenceMs = performance.now() - started;
       const completedAt = now();
-      const latencyMs = Math.max(0, completedAt - item.receivedAt);
+      const latencyMs = item.arrivedAt !== undefined ? performance.now() - item.arrivedAt : Math.max(0, completedAt - item.receivedAt);
       const result = buildResult(item, analysis, latencyMs);
       const byTask = (task: TaskName) => analysis.models.find((m) => m.task === task);
       const ref = (task: TaskName) => {

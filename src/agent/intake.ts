@@ -62,6 +62,7 @@ export class Intake {
   readonly handle = async (msg: InboundMessage): Promise<void> => {
     if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
     this.stats.received++;
+    const arrivedAt = performance.now();
     const receivedAt = (this.opts.now ?? Date.now)();
     const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
     const captured = route ? matchTopic(route.topic, msg.topic) ?? [] : [];
@@ -149,6 +150,7 @@ export class Intake {
       tasks: [...tasks],
       resultTopic,
       request: u.request,
+      arrivedAt,
     };
     this.worker.push(pending);
   };

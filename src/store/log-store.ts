@@ -69,6 +69,8 @@ export interface PendingInput {
   readonly tasks: string[];
   readonly resultTopic: string;
   readonly request: Record<string, unknown>;
+  /** `performance.now()` at receipt, for a sub-millisecond latency; absent for inputs resumed after a restart. */
+  readonly arrivedAt?: number;
 }
 
 export interface OutboxRow {
