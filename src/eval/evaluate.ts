@@ -184,14 +184,14 @@ export interface ClassifierEval {
  * slots or thresholds: used to compare fp32 and int8 exports of one model.
  */
 export async function evaluateClassifier(clf: TextClassifier, rows: readonly LabelledRow[]): Promise<ClassifierEval> {
-  for (const r of rows.slice(0, 20)) await clf.classify(tokenize(r.text));
+  for (const r of rows.slice(0, 20)) await clf.classify(tokenize(r.text), r.text);
   const gold: string[] = [];
   const pred: string[] = [];
   const conf: number[] = [];
   const latency: number[] = [];
   for (const r of rows) {
     const t0 = performance.now();
-    const c = await clf.classify(tokenize(r.text));
+    const c = await clf.classify(tokenize(r.text), r.text);
     latency.push(performance.now() - t0);
     gold.push(r.label);
     pred.push(c.ranked[0].name);

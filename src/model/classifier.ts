@@ -55,9 +55,13 @@ export class TextClassifier {
     return this.manifest.calibration.temperature;
   }
 
-  /** The model input for a tokenised sentence (the same function the trainer uses). */
-  encode(tokens: readonly Token[]): EncodedText {
-    return encodeTokens(tokens, this.manifest.featurizer, this.remap);
+  /**
+   * The model input for a tokenised sentence (the same function the trainer
+   * uses). `text` is the sentence the tokens came from: models whose
+   * featurizer reads raw-text cues (`surface`, `negation`) need it.
+   */
+  encode(tokens: readonly Token[], text?: string): EncodedText {
+    return encodeTokens(tokens, this.manifest.featurizer, this.remap, text);
   }
 
   /** Raw logits for an encoded sentence, in label order. */
@@ -84,8 +88,8 @@ export class TextClassifier {
     return p;
   }
 
-  async classify(tokens: readonly Token[]): Promise<Classification> {
-    const logits = await this.logits(this.encode(tokens));
+  async classify(tokens: readonly Token[], text?: string): Promise<Classification> {
+    const logits = await this.logits(this.encode(tokens, text));
     const p = this.probabilities(logits);
     const labels = this.manifest.labels;
     const ranked = labels.map((name, i) => ({ name, confidence: p[i] })).sort((a, b) => b.confidence - a.confidence);

@@ -34,6 +34,22 @@ export interface FeaturizerSettings {
    * dominate the average; 2 measured +0.4 points on slurp.devel.
    */
   readonly wordWeight: number;
+  /**
+   * Sentiment cues read from the raw text, which `tokenize()` drops: `!`, `?`,
+   * `!!`, `?!`, ellipsis, the closing punctuation mark, ALL-CAPS words,
+   * elongated words ("sooo", also as their squeezed unigram "soo"), emoticons
+   * (":)", ":(", "<3" …) and emoji (the character and its class: laugh, happy,
+   * love, sad, angry, …). Absent or false: off (the intent model, and manifests
+   * written before this setting existed). Needs the raw text: see `featurizeTokens`.
+   */
+  readonly surface?: boolean;
+  /**
+   * Negation scope: each token after a negator (not, no, never, …n't, cannot,
+   * without, …) up to the next clause punctuation mark of the raw text (or
+   * "but") adds a negated copy of its unigram, so "not good" and "good" give
+   * different evidence. Absent or false: off. Needs the raw text.
+   */
+  readonly negation?: boolean;
 }
 
 export const DEFAULT_FEATURIZER: FeaturizerSettings = {
@@ -62,6 +78,8 @@ const NS_WORD = fnvString(FNV_OFFSET, 'w\u0001');
 const NS_BIGRAM = fnvString(FNV_OFFSET, 'b\u0001');
 const NS_CHAR = fnvString(FNV_OFFSET, 'c\u0001');
 const NS_SHAPE = fnvString(FNV_OFFSET, 's\u0001');
+const NS_SURFACE = fnvString(FNV_OFFSET, 'p\u0001');
+const NS_NEG = fnvString(FNV_OFFSET, 'n\u0001');
 const LT = 0x3c; // '<'
 const GT = 0x3e; // '>'
 const SEP = 0x20;
@@ -91,6 +109,9 @@ export function checkFeaturizerSettings(s: unknown): string[] {
   if (typeof o.wordWeight !== 'number' || !Number.isInteger(o.wordWeight) || o.wordWeight < 1 || o.wordWeight > 8) {
     errors.push('featurizer.wordWeight: must be an integer in [1, 8]');
   }
+  for (const k of ['surface', 'negation'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') errors.push(`featurizer.${k}: must be true or false when present`);
+  }
   return errors;
 }
 
@@ -99,7 +120,10 @@ export function checkFeaturizerSettings(s: unknown): string[] {
  * (a repeated n-gram weighs more in the average, as in fastText). The result
  * is a fresh array the caller owns.
  */
-export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings): Uint32Array {
+export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings, text?: string): Uint32Array {
+  if ((s.surface || s.negation) && text === undefined) {
+    throw new Error('featurizer: the surface / negation settings read the raw text, which tokens alone do not carry; pass the sentence too: featurizeTokens(tokens, settings, text)');
+  }
   const out: number[] = [];
   const buckets = s.buckets;
   const push = (h: number): void => {
@@ -141,12 +165,107 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings)
       pushWord(fnvString(h, tokenKey(tok)));
     }
   }
+  if (text !== undefined) {
+    if (s.surface) {
+      surfaceFeatures(text, tokens, (name) => pushWord(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)));
+    }
+    if (s.negation) negatedTokens(text, tokens, (t) => pushWord(fnvString(NS_NEG, tokenKey(t))));
+  }
   return Uint32Array.from(out);
 }
 
-/** `featurizeTokens(tokenize(text))`. */
+/** `featurizeTokens(tokenize(text), s, text)`. */
 export function featurize(text: string, s: FeaturizerSettings): Uint32Array {
-  return featurizeTokens(tokenize(text), s);
+  return featurizeTokens(tokenize(text), s, text);
+}
+
+// --- Raw-text sentiment cues (settings `surface` and `negation`) -------------
+
+const EMOJI_CLASSES: readonly (readonly [string, string])[] = [
+  ['laugh', '😂🤣😹😆😅😁😄😃😀😸😺'],
+  ['happy', '😊🙂☺😌😇🥳😎😋😛😜😝🤪😉🤗🎉🎊✨🌟⭐💯🙌👏👍👌✌🤩😻🔥💪🙏'],
+  ['love', '❤♥💕💖💗💓💞💘💝💙💚💛💜🧡🖤🤍🤎😍🥰😘😙😚💋🌹'],
+  ['sad', '😢😭😞😔😟😥😓😪🥺☹🙁😿💔😕😩😫😣😖'],
+  ['angry', '😠😡🤬😤👎🖕💢😒🙄😑😐😶🤨'],
+  ['fear', '😨😰😱😬😳🤯😧😦😮😯'],
+  ['sick', '🤢🤮😷🤒🤕💩💀☠'],
+];
+const EMOJI_CLASS = new Map<number, string>();
+for (const [cls, chars] of EMOJI_CLASSES) for (const ch of chars) EMOJI_CLASS.set(ch.codePointAt(0)!, cls);
+
+const EMOJI_RE = /\p{Extended_Pictographic}/gu;
+/** Text emoticons, not inside numbers ("10:30"), words or URLs ("http://"). */
+const EMOTICON_POS_RE = /(?<![\p{L}\p{N}])(?:[:;=8][-'^o]?[)\]}dDpP3*]|[xX][dD]|\^[_.-]?\^|<3)(?![\p{L}\p{N}/])/gu;
+const EMOTICON_NEG_RE = /(?<![\p{L}\p{N}])(?:[:;=][-'^o]?[(\[{|\\/]|>[:;][-']?\(|D[-']?[:;=]|<\/3|[tT]_[tT]|;_;)(?![\p{L}\p{N}/])/gu;
+const ELONGATED_RE = /(\p{L})\1\1/u;
+const SQUEEZE_RE = /(\p{L})\1{2,}/gu;
+
+/**
+ * Emits the raw-text cues of a sentence (see `FeaturizerSettings.surface`):
+ * `cue` for named cues, `word` for the squeezed form of an elongated word
+ * (hashed like a unigram, so "goood" shares evidence with "good").
+ */
+export function surfaceFeatures(text: string, tokens: readonly Token[], cue: (name: string) => void, word: (norm: string) => void): void {
+  let excl = 0;
+  let quest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x21) excl++;
+    else if (c === 0x3f) quest++;
+  }
+  if (excl > 0) cue('!');
+  if (excl > 1) cue(text.includes('!!') ? '!!' : '!+');
+  if (quest > 0) cue('?');
+  if (quest > 1) cue(text.includes('??') ? '??' : '?+');
+  if (excl > 0 && quest > 0 && /\?!|!\?/.test(text)) cue('?!');
+  if (text.includes('...') || text.includes('…')) cue('...');
+  const end = text.trimEnd();
+  const last = end.length ? end[end.length - 1] : '';
+  cue(last === '!' || last === '?' || last === '.' ? `end${last}` : 'end');
+  for (const t of tokens) {
+    if (t.isNumber) continue;
+    const raw = text.slice(t.start, t.end);
+    if (raw.length >= 2 && raw === raw.toUpperCase() && raw !== raw.toLowerCase()) cue('caps');
+    if (ELONGATED_RE.test(t.norm)) {
+      cue('elong');
+      word(t.norm.replace(SQUEEZE_RE, '$1$1'));
+    }
+  }
+  for (const m of text.matchAll(EMOTICON_POS_RE)) {
+    cue('emo+');
+    cue(`emo+${m[0].toLowerCase()}`);
+  }
+  for (const m of text.matchAll(EMOTICON_NEG_RE)) {
+    cue('emo-');
+    cue(`emo-${m[0].toLowerCase()}`);
+  }
+  for (const m of text.matchAll(EMOJI_RE)) {
+    cue(`emoji ${m[0]}`);
+    cue(`emoji-class ${EMOJI_CLASS.get(m[0].codePointAt(0)!) ?? 'other'}`);
+  }
+}
+
+const NEGATORS = new Set([
+  'not', 'no', 'never', 'nothing', 'nobody', 'none', 'nowhere', 'neither', 'nor', 'cannot', 'without', 'hardly', 'barely', 'nope', 'nah',
+  'dont', 'doesnt', 'didnt', 'isnt', 'arent', 'wasnt', 'werent', 'cant', 'couldnt', 'wont', 'wouldnt', 'shouldnt', 'aint', 'havent', 'hasnt', 'hadnt',
+]);
+const SCOPE_BREAK_RE = /[.,!?;:()[\]"…]/;
+const SCOPE_BREAK_WORDS = new Set(['but', 'however', 'although', 'though', 'yet']);
+
+function isNegator(norm: string): boolean {
+  return NEGATORS.has(norm) || norm.endsWith("n't");
+}
+
+/** Emits every token inside a negation scope (see `FeaturizerSettings.negation`). */
+export function negatedTokens(text: string, tokens: readonly Token[], emit: (t: Token) => void): void {
+  let inScope = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (i > 0 && SCOPE_BREAK_RE.test(text.slice(tokens[i - 1].end, t.start))) inScope = false;
+    if (SCOPE_BREAK_WORDS.has(t.norm)) inScope = false;
+    else if (inScope) emit(t);
+    if (isNegator(t.norm)) inScope = true;
+  }
 }
 
 /**
@@ -215,7 +334,7 @@ export interface EncodedText {
  * Tokens → model input: the exact function both the trainer (once it has
  * chosen its rows) and the runtime classifier call.
  */
-export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap): EncodedText {
-  const hashed = featurizeTokens(tokens, s);
+export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string): EncodedText {
+  const hashed = featurizeTokens(tokens, s, text);
   return { rows: remap.rows(hashed), count: hashed.length };
 }

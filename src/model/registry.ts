@@ -119,7 +119,7 @@ export class ModelRegistry implements Analyzer {
     }
     if (tasks.includes('sentiment')) {
       if (!this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
-      sentiment = await this.analyzeSentiment(tokens);
+      sentiment = await this.analyzeSentiment(tokens, text);
       models.push(this.sentiment.ref);
     }
     return { intent, sentiment, models };
@@ -127,7 +127,7 @@ export class ModelRegistry implements Analyzer {
 
   /** Intent and slots for already tokenised text. */
   async analyzeIntent(text: string, tokens: readonly Token[]): Promise<IntentResult> {
-    const c = await this.intent!.classify(tokens);
+    const c = await this.intent!.classify(tokens, text);
     const alternatives = c.ranked.slice(0, 3);
     const top = alternatives[0];
     // Nothing left after normalisation ("?!", emoji only): nothing to understand.
@@ -138,8 +138,9 @@ export class ModelRegistry implements Analyzer {
     return { name, confidence: tokens.length > 0 ? top.confidence : 0, alternatives, slots };
   }
 
-  async analyzeSentiment(tokens: readonly Token[]): Promise<SentimentResult> {
-    const c = await this.sentiment!.classify(tokens);
+  /** Sentiment of already tokenised text; `text` is the sentence the tokens came from (raw-text cues). */
+  async analyzeSentiment(tokens: readonly Token[], text?: string): Promise<SentimentResult> {
+    const c = await this.sentiment!.classify(tokens, text);
     const scores = { negative: 0, neutral: 0, positive: 0 } as Record<SentimentLabel, number>;
     for (const s of c.ranked) scores[s.name as SentimentLabel] = s.confidence;
     const top = c.ranked[0];

@@ -84,7 +84,7 @@ interface Featurized {
 }
 
 function featurizeAll(texts: readonly string[], s: FeaturizerSettings): Featurized[] {
-  return texts.map((t) => ({ hashed: featurizeTokens(tokenize(t), s) }));
+  return texts.map((t) => ({ hashed: featurizeTokens(tokenize(t), s, t) }));
 }
 
 function buildVocabulary(sets: readonly Featurized[][], minCount: number): FeatureRemap {
