@@ -10,7 +10,9 @@
  * - `gold`: the dataset's intent (an upper bound);
  * - `none`: no intent.
  *
- *   node dist/bench/slots.js [--datasets DIR] [--seed N] [--no-classifier] [--out FILE]
+ *   node dist/bench/slots.js [--datasets DIR] [--seed N] [--no-classifier] [--self-train] [--out FILE]
+ *
+ * `--self-train` adds self-training on slurp.train.unlabelled.txt (minus dev texts).
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,7 @@ interface Args {
   datasets: string;
   seed: number;
   classifier: boolean;
+  selfTrain: boolean;
   out: string;
 }
 
@@ -39,6 +42,7 @@ function parseArgs(argv: readonly string[]): Args {
     datasets: process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets'),
     seed: 1,
     classifier: true,
+    selfTrain: false,
     out: join(packageRoot(), 'bench', 'results', 'slots.json'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -46,8 +50,9 @@ function parseArgs(argv: readonly string[]): Args {
     if (k === '--datasets') a.datasets = argv[++i];
     else if (k === '--seed') a.seed = Number(argv[++i]);
     else if (k === '--no-classifier') a.classifier = false;
+    else if (k === '--self-train') a.selfTrain = true;
     else if (k === '--out') a.out = argv[++i];
-    else throw new Error(`unknown option ${k}; use --datasets DIR, --seed N, --no-classifier, --out FILE`);
+    else throw new Error(`unknown option ${k}; use --datasets DIR, --seed N, --no-classifier, --self-train, --out FILE`);
   }
   return a;
 }
@@ -123,7 +128,8 @@ async function main(): Promise<void> {
   const dev = await readIntentRows(join(dir, 'slurp.devel.jsonl'));
   const devTokens = dev.map((r) => tokenize(r.text));
 
-  // SLURP's unlabelled training text, minus any sentence of the dev set (3 of them), for self-training.
+  // SLURP's unlabelled training text, minus any sentence of the dev set (3 of them): the
+  // intent classifier self-trains on it (its recipe); the tagger only with --self-train.
   const devTexts = new Set(dev.map((r) => normalizeText(r.text)));
   let unlabelled: string[] = [];
   try {
@@ -134,10 +140,12 @@ async function main(): Promise<void> {
     console.log('no slurp.train.unlabelled.txt: training without self-training');
   }
 
-  console.log(`training the slot tagger on ${train.length} rows (hwu64 + mindmeld) + ${unlabelled.length} unlabelled sentences, seed ${args.seed}…`);
+  console.log(
+    `training the slot tagger on ${train.length} rows (hwu64 + mindmeld)${args.selfTrain ? ` + ${unlabelled.length} unlabelled sentences (self-training)` : ''}, seed ${args.seed}…`,
+  );
   const weights = trainSlotTagger(train, {
     seed: args.seed,
-    unlabelled,
+    unlabelled: args.selfTrain ? unlabelled : undefined,
     onProgress: (p) => process.stdout.write(`  ${p.phase} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(1)} s)\n`),
   });
   const trainSeconds = weights.training.seconds;
