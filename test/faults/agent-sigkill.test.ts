@@ -16,7 +16,10 @@
  * that was (a) in the publisher's window of unacknowledged publishes, at most
  * 128 (`OutboxPublisher` window), or (b) acknowledged but not yet marked
  * published: PUBACKs are recorded in batches, flushed at 256 or after 20 ms, so
- * at most 255. Hence duplicates <= 128 + 255 = 383. They cannot be made zero at
+ * at most 255 while the database accepts writes (if it does not, unrecorded
+ * PUBACKs accumulate and the bound grows with them). Hence duplicates <= 128 +
+ * 255 = 383. In practice the whole window is in flight at the kill and the
+ * broker had forwarded it, so 128 is typical. They cannot be made zero at
  * QoS 1: the broker may have forwarded the message and the PUBACK died with the
  * process, and nothing in the agent can tell that apart from a lost PUBLISH.
  * Consumers dedupe on the result's `id`.
@@ -36,7 +39,10 @@ import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 
 const N = Number(process.env.HUBNLU_FAULT_INPUTS ?? 5000);
-/** Kill once this many inputs are stored: mid-intake, whatever the relative speed of models, SQLite and broker. */
+/**
+ * Kill once this many inputs are stored: mid-intake, whatever the relative speed of models, SQLite and broker.
+ * (Not "after N results": while inputs stream in, results lag far behind, see Tally.settle.)
+ */
 const KILL_AFTER_ROWS = Math.round(N * 0.3);
 /** OutboxPublisher's default window plus the largest batch of PUBACKs not yet recorded (see above). */
 const DUPLICATE_BOUND = 128 + 255;
