@@ -51,7 +51,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
   private client?: MqttClient;
   private subscriptions: readonly string[] = [];
   private connected = false;
-  /** Bumped on each new connection; a handler that outlives its connection must not ack on the next one. */
+  /** Bumped when a connection closes; a handler that outlives its connection must not ack on the next one (its packet id means another message there). */
   private generation = 0;
   private stopping = false;
 
@@ -117,7 +117,6 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     let firstConnect = true;
     return new Promise((resolve, reject) => {
       client.on('connect', (connack) => {
-        this.generation++;
         this.connected = true;
         this.log.info({ url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent }, 'connected to broker');
         this.publishState('online');
@@ -137,6 +136,9 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         );
       });
       client.on('close', () => {
+        // Counted on close, not connect: on a resumed session MQTT.js may hand us inbound packets before it
+        // emits 'connect', and those must still be acknowledged on the connection they came on.
+        this.generation++;
         if (this.connected) {
           this.connected = false;
           if (!this.stopping) this.log.warn('disconnected from broker; reconnecting');
