@@ -93,6 +93,7 @@ export class Agent {
         reconnectPeriodMs: config.mqtt.reconnectPeriodMs,
         tls: config.mqtt.tls.ca || config.mqtt.tls.cert ? { ...config.mqtt.tls } : undefined,
         stateTopic: `${base}/bridge/state`,
+        separatePublisher: config.mqtt.separatePublishConnection,
       },
       log.child({ module: 'mqtt' }),
     );

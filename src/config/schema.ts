@@ -65,6 +65,12 @@ export const ConfigSchema = Type.Object(
           description: 'Fixed client id: the persistent session (and the queued inputs) belong to it.',
           ...hint('1-64 letters, digits, "_", "." or "-"'),
         }),
+        separatePublishConnection: Type.Boolean({
+          default: true,
+          description:
+            'Publish results on a second connection (client id `<clientId>-out`) so they keep flowing while the broker delivers a backlog of inputs. Set false where broker ACLs allow one client id only.',
+          ...hint('true or false'),
+        }),
         username: Type.Optional(Type.String({ description: 'Broker username.', ...hint('a string') })),
         password: Type.Optional(
           Type.String({

@@ -28,6 +28,12 @@ export interface ConnectionSettings {
   readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean };
   /** Retained availability topic: `{"state":"online"}` on connect, `offline` as the Last Will and on stop. */
   readonly stateTopic: string;
+  /**
+   * Publish results on a second, publish-only connection (client id `<clientId>-out`). MQTT.js handles a
+   * connection's incoming packets in order, so on a shared connection the broker's PUBACKs for our results
+   * queue behind a backlog of inputs and results stall until it is stored.
+   */
+  readonly separatePublisher?: boolean;
 }
 
 export interface InboundMessage {
@@ -49,6 +55,9 @@ export interface ConnectionEvents {
 
 export class MqttConnection extends EventEmitter<ConnectionEvents> {
   private client?: MqttClient;
+  /** The publish-only connection, when `separatePublisher` is set. */
+  private out?: MqttClient;
+  private outConnected = false;
   private subscriptions: readonly string[] = [];
   private connected = false;
   /** Bumped when a connection closes; a handler that outlives its connection must not ack on the next one (its packet id means another message there). */
@@ -59,26 +68,20 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     super();
   }
 
+  /** Whether results can be published now. */
   get isOnline(): boolean {
-    return this.connected;
+    return this.out ? this.outConnected : this.connected;
   }
 
-  start(subscriptions: readonly string[], handler: InboundHandler): Promise<void> {
-    this.subscriptions = subscriptions;
+  private baseOptions(): IClientOptions {
     const s = this.settings;
     const options: IClientOptions = {
-      clientId: s.clientId,
       protocolVersion: s.protocolVersion,
-      clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
-      // MQTT 5: an absent expiry means 0, the session dies with the connection [MQTT-3.1.2-23]. 3.1.1 sessions never expire.
-      properties: s.protocolVersion === 5 ? { sessionExpiryInterval: s.sessionExpirySeconds } : undefined,
       keepalive: s.keepaliveSeconds,
       reconnectPeriod: s.reconnectPeriodMs,
       connectTimeout: 10_000,
-      resubscribe: false, // we subscribe ourselves whenever the broker has no session for us
       username: s.username,
       password: s.password,
-      will: { topic: s.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
     };
     if (s.tls) {
       if (s.tls.ca) options.ca = readFileSync(s.tls.ca);
@@ -86,7 +89,21 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       if (s.tls.key) options.key = readFileSync(s.tls.key);
       options.rejectUnauthorized = s.tls.rejectUnauthorized;
     }
-    const client = mqtt.connect(s.url, options);
+    return options;
+  }
+
+  start(subscriptions: readonly string[], handler: InboundHandler): Promise<void> {
+    this.subscriptions = subscriptions;
+    const s = this.settings;
+    const client = mqtt.connect(s.url, {
+      ...this.baseOptions(),
+      clientId: s.clientId,
+      clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
+      // MQTT 5: an absent expiry means 0, the session dies with the connection [MQTT-3.1.2-23]. 3.1.1 sessions never expire.
+      properties: s.protocolVersion === 5 ? { sessionExpiryInterval: s.sessionExpirySeconds } : undefined,
+      resubscribe: false, // we subscribe ourselves whenever the broker has no session for us
+      will: { topic: s.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
+    });
     this.client = client;
 
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
@@ -114,8 +131,8 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       );
     };
 
-    let firstConnect = true;
-    return new Promise((resolve, reject) => {
+    const inboundReady = new Promise<void>((resolve, reject) => {
+      let first = true;
       client.on('connect', (connack) => {
         this.connected = true;
         this.log.info({ url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent }, 'connected to broker');
@@ -123,15 +140,15 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         const ready = connack.sessionPresent ? Promise.resolve() : this.subscribeAll();
         ready.then(
           () => {
-            this.emit('online');
-            if (firstConnect) {
-              firstConnect = false;
+            if (!this.out) this.emit('online');
+            if (first) {
+              first = false;
               resolve();
             }
           },
           (err: Error) => {
             this.log.error({ err }, 'subscribe failed');
-            if (firstConnect) reject(err);
+            if (first) reject(err);
           },
         );
       });
@@ -142,17 +159,47 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         if (this.connected) {
           this.connected = false;
           if (!this.stopping) this.log.warn('disconnected from broker; reconnecting');
-          this.emit('offline');
+          if (!this.out) this.emit('offline');
         }
       });
-      client.on('error', (err) => {
-        this.log.error({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'mqtt error');
-        if (firstConnect && (err as { code?: number }).code !== undefined && typeof (err as { code?: number }).code === 'number') {
-          // CONNACK refusals (bad credentials, not authorised) are not worth retrying at start.
-          firstConnect = false;
-          reject(err);
+      this.onConnectError(client, () => first, (err) => {
+        first = false;
+        reject(err);
+      });
+    });
+    if (!s.separatePublisher) return inboundReady;
+
+    const out = mqtt.connect(s.url, { ...this.baseOptions(), clientId: `${s.clientId}-out`, clean: true });
+    this.out = out;
+    const outboundReady = new Promise<void>((resolve, reject) => {
+      let first = true;
+      out.on('connect', () => {
+        this.outConnected = true;
+        this.emit('online');
+        if (first) {
+          first = false;
+          resolve();
         }
       });
+      out.on('close', () => {
+        if (!this.outConnected) return;
+        this.outConnected = false;
+        this.emit('offline');
+      });
+      this.onConnectError(out, () => first, (err) => {
+        first = false;
+        reject(err);
+      });
+    });
+    return Promise.all([inboundReady, outboundReady]).then(() => undefined);
+  }
+
+  /** Logs errors; a CONNACK refusal (bad credentials, not authorised) at start is final, not worth retrying. */
+  private onConnectError(client: MqttClient, starting: () => boolean, refuse: (err: Error) => void): void {
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      this.log.error({ err: { message: err.message, code } }, 'mqtt error');
+      if (starting() && typeof code === 'number') refuse(err);
     });
   }
 
@@ -176,7 +223,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
   /** Publishes and resolves on PUBACK (QoS 1). Refuses wildcard topics. */
   publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean } = {}): Promise<void> {
     assertPublishTopic(topic);
-    const client = this.client;
+    const client = this.out ?? this.client;
     if (!client) return Promise.reject(new Error('not started'));
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) => (err ? reject(err) : resolve()));
@@ -211,5 +258,16 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       });
     });
     this.connected = false;
+    const out = this.out;
+    if (out) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => out.end(true, {}, () => resolve()), 2000);
+        out.end(false, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.outConnected = false;
+    }
   }
 }
