@@ -54,32 +54,43 @@ export interface SlotTrainProgress {
   readonly devF1?: number;
 }
 
+/**
+ * Training settings. The defaults were chosen on slurp.devel with the tagger
+ * trained on hwu64 + mindmeld (slot F1 in points, tagger conditioned on a
+ * quick classifier's intents): CRF over per-token softmax +1.5 (seed 1);
+ * feature dropout 0.2 with 12 instead of 8 epochs 70.3 → 71.7 (mean of seeds
+ * 1-3); dim 48 over 32 → 72.0; intent dropout 0.5 over 0.3 → 72.1 (less
+ * spread across seeds). Seeds alone move the score by about ±1.
+ */
 export interface SlotTrainOptions {
+  /** Default 1. */
   readonly seed?: number;
+  /** Default 12. */
   readonly epochs?: number;
-  /** Embedding / hidden width. */
+  /** Embedding / hidden width (default 48). */
   readonly dim?: number;
+  /** Default relu. */
   readonly activation?: 'relu' | 'linear';
-  /** Per-token softmax, or a linear-chain CRF that also learns tag transition scores. */
+  /** Per-token softmax, or (default) a linear-chain CRF that also learns tag transition scores. */
   readonly objective?: 'softmax' | 'crf';
-  /** Initial SGD learning rate, decayed linearly to 0 over training. */
+  /** Initial SGD learning rate, decayed linearly to 0 over training (default 0.05; 0.1 diverges). */
   readonly lr?: number;
-  /** Share of training sentences whose intent features are left out, so the tagger also works without an intent. */
+  /** Share of training sentences whose intent features are left out, so the tagger also works without an intent (default 0.5). */
   readonly intentDropout?: number;
   /** The final weights are the mean of the weights after each of the last this many epochs (default a third; 0 or 1 = none). */
   readonly averageLast?: number;
   /** Marginal mass below which the CRF's forward-backward skips a tag (speed; default 1e-7). */
   readonly crfNegligible?: number;
-  /** Share of feature occurrences left out of each training step (regularisation). */
+  /** Share of feature occurrences left out of each training step (regularisation; default 0.2). */
   readonly featureDropout?: number;
-  /** Buckets seen in fewer training tokens are not part of the model (pruning). */
+  /** Buckets seen in fewer training tokens are not part of the model (pruning; default 2). */
   readonly minCount?: number;
   readonly featurizer?: Partial<SlotFeaturizerSettings>;
   readonly devRows?: readonly IntentRow[];
   /** Which intent conditions the tagger on dev rows: the gold one, none, or a predictor's. */
   readonly devIntent?: 'gold' | 'none' | ((row: IntentRow) => string | null);
   readonly evalEveryEpoch?: boolean;
-  /** In-domain sentences without labels, for self-training (e.g. slurp.train.unlabelled.txt). */
+  /** In-domain sentences without labels, for self-training (see `trainSlotTagger`: no gain measured). */
   readonly unlabelled?: readonly string[];
   readonly selfTraining?: Partial<SelfTrainingSettings>;
   readonly onProgress?: (p: SlotTrainProgress) => void;
@@ -393,11 +404,11 @@ function trainOnce(
 ): SlotTaggerWeights {
   const t0 = performance.now();
   const epochs = opts.epochs ?? 12;
-  const d = opts.dim ?? 32;
+  const d = opts.dim ?? 48;
   const activation = opts.activation ?? 'relu';
   const objective = opts.objective ?? 'crf';
   const lr0 = opts.lr ?? 0.05;
-  const intentDropout = opts.intentDropout ?? 0.3;
+  const intentDropout = opts.intentDropout ?? 0.5;
   const minCount = opts.minCount ?? 2;
   const dropout = opts.featureDropout ?? 0.2;
   // Snapshot averaging over the last epochs (see the end of the epoch loop).
