@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OnnxModel } from './onnx-backend.js';
 import { SlotFeatureRemap, slotFeatureIds, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
-import { normalizeSlotValue } from './slot-values.js';
+import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
 import type { Token } from './text.js';
 import type { SlotResult } from './types.js';
 import { UNKNOWN_INTENT } from './types.js';
@@ -440,10 +440,18 @@ export function spansFromTags(tags: Int32Array, types: readonly string[], probs?
   return out;
 }
 
+/** Slot results of the spans of one sentence, in order. */
+export function slotsFromSpans(text: string, tokens: readonly Token[], spans: readonly TagSpan[]): SlotResult[] {
+  return spans.map((s, i) => slotFromSpan(text, tokens, s, i + 1 < spans.length ? spans[i + 1].first : tokens.length));
+}
+
 /** A slot result from a token span: offsets into the original text, normalised value. */
-export function slotFromSpan(text: string, tokens: readonly Token[], span: TagSpan): SlotResult {
+export function slotFromSpan(text: string, tokens: readonly Token[], span: TagSpan, nextFirst = tokens.length): SlotResult {
   const start = tokens[span.first].start;
-  const end = tokens[span.last].end;
+  // A unit said right after a number belongs to the slot ("21°C" tagged as "21"),
+  // unless the next slot already starts there.
+  const last = Math.min(span.last + unitTokensAfter(tokens, span.last), nextFirst - 1);
+  const end = tokens[last].end;
   const raw = text.slice(start, end);
   const v = normalizeSlotValue(span.type, raw);
   const base = { type: span.type, value: v.value, raw, start, end, confidence: span.confidence };
@@ -561,7 +569,7 @@ export class SlotTagger {
       conf = logSoftmaxRows(scores, n, nTags);
       tags = viterbiBio(scores, n, nTags);
     }
-    return spansFromTags(tags, this.section.types, conf, nTags).map((s) => slotFromSpan(text, tokens, s));
+    return slotsFromSpans(text, tokens, spansFromTags(tags, this.section.types, conf, nTags));
   }
 
   async dispose(): Promise<void> {

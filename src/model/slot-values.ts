@@ -9,7 +9,7 @@
  * - Everything else is folded text: NFKC, lower case, whitespace collapsed. The
  *   raw text stays available in `SlotResult.raw`.
  */
-import { foldText, tokenize } from './text.js';
+import { foldText, tokenize, type Token } from './text.js';
 
 export interface SlotValue {
   readonly value: string | number;
@@ -33,7 +33,7 @@ const LEAD_WORDS: ReadonlySet<string> = new Set([
 
 type Unit = 'celsius' | 'fahrenheit' | 'degrees' | 'percent';
 
-/** Unit words after the number. `c` / `f` count only after a degree word or sign ("21 °c", "70 degrees f"). */
+/** Unit words after the number. `c` / `f` count only right after the number or after a degree word or sign ("72f", "21 °c", "70 degrees f"). */
 const UNIT_WORDS: Readonly<Record<string, Unit>> = {
   degree: 'degrees', degrees: 'degrees', '°': 'degrees', deg: 'degrees',
   celsius: 'celsius', centigrade: 'celsius', fahrenheit: 'fahrenheit',
@@ -79,14 +79,15 @@ function parseQuantity(raw: string): { value: number; unit?: Unit } | null {
   }
   let unit: Unit | undefined;
   let sawDegree = false;
-  for (const w of rest) {
+  for (let k = 0; k < rest.length; k++) {
+    const w = rest[k];
     const u = UNIT_WORDS[w];
     if (u === 'degrees') {
       sawDegree = true;
       unit ??= 'degrees';
     } else if (u) {
       unit = u; // celsius / fahrenheit / percent override a plain "degrees"
-    } else if ((w === 'c' || w === 'f') && sawDegree) {
+    } else if ((w === 'c' || w === 'f') && (sawDegree || k === 0)) {
       unit = w === 'c' ? 'celsius' : 'fahrenheit';
     } else if (!TRAILING_WORDS.has(w)) {
       return null;
@@ -111,4 +112,31 @@ export function normalizeSlotValue(type: string, raw: string): SlotValue {
 /** A string key for exact-match comparison of (type, value, unit). */
 export function slotKey(type: string, v: SlotValue): string {
   return `${type}\u0000${typeof v.value}\u0000${v.value}\u0000${v.unit ?? ''}`;
+}
+
+/**
+ * How many tokens after `last` spell the unit of a quantity ending at `last`
+ * ("21 |°| |c|", "twenty |degrees| |celsius|", "50 |%|"): the tagger's span is
+ * extended over them so the value gets its unit ("unit from context"). The
+ * datasets' temperature and amount spans always include a unit said right
+ * after the number, so this also matches the gold spans.
+ */
+export function unitTokensAfter(tokens: readonly Token[], last: number): number {
+  if (!tokens[last]?.isNumber) return 0;
+  let k = 0;
+  let sawDegree = false;
+  for (let i = last + 1; i < tokens.length; i++) {
+    const w = tokens[i].norm;
+    const u = UNIT_WORDS[w];
+    if (u === 'degrees') sawDegree = true;
+    else if (u) {
+      // celsius / fahrenheit / percent
+    } else if (w === 'per' && tokens[i + 1]?.norm === 'cent') {
+      k += 2;
+      break;
+    } else if (!((w === 'c' || w === 'f') && (sawDegree || i === last + 1))) break;
+    k++;
+    if (u === 'percent' || w === 'c' || w === 'f' || u === 'celsius' || u === 'fahrenheit') break;
+  }
+  return k;
 }

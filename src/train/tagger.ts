@@ -16,7 +16,7 @@ import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, slotFeatureIds, type SlotFea
 import {
   bioTags,
   logSoftmaxRows,
-  slotFromSpan,
+  slotsFromSpans,
   spansFromTags,
   viterbiBio,
   viterbiBioCrf,
@@ -274,7 +274,7 @@ export function tagWithWeights(
   } else {
     tags = viterbiBio(scores, tokens.length, m.tags.length);
   }
-  return spansFromTags(tags, m.types, probs, m.tags.length).map((s) => slotFromSpan(text, tokens, s));
+  return slotsFromSpans(text, tokens, spansFromTags(tags, m.types, probs, m.tags.length));
 }
 
 export function rowLookup(kept: Uint32Array): Map<number, number> {

@@ -9,6 +9,7 @@ import {
   viterbiBio,
   viterbiBioCrf,
   slotFromSpan,
+  slotsFromSpans,
 } from '../../src/model/slot-tagger.js';
 import { DEFAULT_SLOT_FEATURIZER } from '../../src/model/slot-features.js';
 import { tokenize } from '../../src/model/text.js';
@@ -139,4 +140,15 @@ test('neighbour confidences are probabilities that grow with the chosen tag\'s s
   const out = new Float32Array(nTags);
   neighbourConfidences(one, 1, nTags, new Float32Array((nTags + 2) * nTags), Int32Array.from([1]), out);
   assert.ok(Math.abs(out[1] - 3 / 5) < 1e-6, String(out[1]));
+});
+
+test('a unit said after a tagged number joins the slot, unless another slot starts there', () => {
+  const text = 'Set the hall to 21°C';
+  const tokens = tokenize(text); // set the hall to 21 ° c
+  const types = ['house_place', 'temperature'];
+  const slots = slotsFromSpans(text, tokens, spansFromTags(Int32Array.from([0, 0, 1, 0, 3, 0, 0]), types));
+  assert.deepEqual(slots.map((s) => [s.type, s.raw, s.value, s.unit]), [['house_place', 'hall', 'hall', undefined], ['temperature', '21°C', 21, 'celsius']]);
+  // "°" tagged as a slot of its own (adversarial): the number's slot stops before it.
+  const other = slotsFromSpans(text, tokens, spansFromTags(Int32Array.from([0, 0, 1, 0, 3, 1, 0]), types));
+  assert.deepEqual(other.map((s) => s.raw), ['hall', '21', '°']);
 });

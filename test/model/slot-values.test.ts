@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeSlotValue, normalizeSlotText, slotKey } from '../../src/model/slot-values.js';
+import { normalizeSlotValue, normalizeSlotText, slotKey, unitTokensAfter } from '../../src/model/slot-values.js';
+import { tokenize } from '../../src/model/text.js';
 
 test('spelled-out and digit temperatures normalise to the same number and unit', () => {
   const words = normalizeSlotValue('temperature', 'twenty one degrees');
@@ -48,4 +49,20 @@ test('outer punctuation goes, inner punctuation, % and ° stay', () => {
   assert.equal(normalizeSlotText('@NSA'), 'nsa');
   assert.equal(normalizeSlotText('john@example.com'), 'john@example.com');
   assert.equal(normalizeSlotText("rock 'n' roll"), "rock 'n' roll");
+});
+
+test('unit tokens after a number: how far a quantity slot extends', () => {
+  const after = (text: string, last: number): number => unitTokensAfter(tokenize(text), last);
+  assert.equal(after('set it to 21°C please', 3), 2); // ° c
+  assert.equal(after('set it to 72 f', 3), 1);
+  assert.equal(after('to twenty one degrees celsius now', 1), 2);
+  assert.equal(after('to 70 degrees fahrenheit', 1), 2);
+  assert.equal(after('dim to 50% now', 2), 1);
+  assert.equal(after('dim to fifty per cent', 2), 2);
+  assert.equal(after('set 21 degrees please', 1), 1);
+  assert.equal(after('set 21 please', 1), 0);
+  assert.equal(after('in the kitchen degrees', 2), 0, 'not after a word');
+  assert.equal(after('21 c', 0), 1);
+  assert.equal(after('21 please c', 0), 0);
+  assert.deepEqual(normalizeSlotValue('temperature', '72 f'), { value: 72, unit: 'fahrenheit' });
 });
