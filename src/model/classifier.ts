@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeTokens, FeatureRemap, type EncodedText } from './features.js';
+import { encodeTokens, FeatureRemap, type EncodedText, type Lexicon } from './features.js';
 import { loadManifest, type ModelManifest } from './manifest.js';
 import { OnnxModel } from './onnx-backend.js';
 import type { Token } from './text.js';
@@ -24,6 +24,7 @@ export class TextClassifier {
     readonly manifest: ModelManifest,
     private readonly remap: FeatureRemap,
     private readonly model: OnnxModel,
+    private readonly lexicon?: Lexicon,
   ) {}
 
   /** Loads `<dir>/manifest.json`, the feature remap and the ONNX graph. */
@@ -33,6 +34,7 @@ export class TextClassifier {
     if (remap.size !== manifest.architecture.rows) {
       throw new Error(`${featuresFile}: holds ${remap.size} rows but manifest.json says architecture.rows = ${manifest.architecture.rows}; the directory mixes files from two trainings, retrain or restore it`);
     }
+    const lexicon = manifest.featurizer.lexicon ? loadLexicon(join(dir, manifest.featurizer.lexicon.file), manifest.featurizer.lexicon.entries) : undefined;
     const modelFile = join(dir, manifest.files.classifier);
     const model = await OnnxModel.load(modelFile);
     const want = ['ids', 'inv_count'];
@@ -40,7 +42,7 @@ export class TextClassifier {
       await model.dispose();
       throw new Error(`${modelFile}: expected inputs ${want.join(', ')} and output logits, got inputs ${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')}; re-export it with this hubnlu version`);
     }
-    return new TextClassifier(dir, manifest, remap, model);
+    return new TextClassifier(dir, manifest, remap, model, lexicon);
   }
 
   get ref(): ModelRef {
@@ -61,7 +63,7 @@ export class TextClassifier {
    * featurizer reads raw-text cues (`surface`, `negation`) need it.
    */
   encode(tokens: readonly Token[], text?: string): EncodedText {
-    return encodeTokens(tokens, this.manifest.featurizer, this.remap, text);
+    return encodeTokens(tokens, this.manifest.featurizer, this.remap, text, this.lexicon);
   }
 
   /** Raw logits for an encoded sentence, in label order. */
@@ -99,4 +101,22 @@ export class TextClassifier {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
+}
+
+/** Reads a model directory's lexicon (a JSON object word → valence), checking it against the manifest. */
+export function loadLexicon(file: string, entries: number): Lexicon {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: cannot read the lexicon the manifest names (${(e as Error).message}); copy the whole model directory or retrain it`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: must hold one JSON object word → valence; retrain the model`);
+  const map = new Map<string, number>();
+  for (const [w, v] of Object.entries(parsed)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: the valence of "${w}" is not a number; retrain the model`);
+    map.set(w, v);
+  }
+  if (map.size !== entries) throw new Error(`${file}: holds ${map.size} entries but manifest.json says featurizer.lexicon.entries = ${entries}; the directory mixes files from two trainings, retrain or restore it`);
+  return map;
 }

@@ -15,7 +15,7 @@
  * Hashing is FNV-1a over UTF-16 code units, 32 bits, into `buckets` ids. It is
  * allocation-free per n-gram: this runs on every utterance (pipeline p99 ≤ 1 ms).
  */
-import { tokenize, type Token } from './text.js';
+import { foldText, tokenize, type Token } from './text.js';
 
 export interface FeaturizerSettings {
   /** Format tag; bump when the feature definition changes so old models refuse to load. */
@@ -50,7 +50,31 @@ export interface FeaturizerSettings {
    * different evidence. Absent or false: off. Needs the raw text.
    */
   readonly negation?: boolean;
+  /**
+   * A word → valence lexicon shipped in the model directory (`file`): each
+   * lexicon word adds a polarity-and-strength cue (`lex+2`, `lex-3`, …; sign
+   * flipped inside a negation scope) and the sentence adds its bucketed total.
+   * Absent: off. The runtime passes the loaded lexicon to `featurizeTokens`.
+   */
+  readonly lexicon?: LexiconSettings;
+  /**
+   * How many times each surface / negation / lexicon cue is counted (default:
+   * `wordWeight`). A sentence has ~100 n-gram features and a few cues, and the
+   * average divides by all of them.
+   */
+  readonly cueWeight?: number;
 }
+
+export interface LexiconSettings {
+  /** File in the model directory: a JSON object word → valence. */
+  readonly file: string;
+  readonly entries: number;
+  readonly source: string;
+  readonly licence: string;
+}
+
+/** A loaded lexicon: normalised word → valence (VADER scale, −4 … 4). */
+export type Lexicon = ReadonlyMap<string, number>;
 
 export const DEFAULT_FEATURIZER: FeaturizerSettings = {
   kind: 'hashed-ngrams-v1',
@@ -80,6 +104,7 @@ const NS_CHAR = fnvString(FNV_OFFSET, 'c\u0001');
 const NS_SHAPE = fnvString(FNV_OFFSET, 's\u0001');
 const NS_SURFACE = fnvString(FNV_OFFSET, 'p\u0001');
 const NS_NEG = fnvString(FNV_OFFSET, 'n\u0001');
+const NS_LEX = fnvString(FNV_OFFSET, 'l\u0001');
 const LT = 0x3c; // '<'
 const GT = 0x3e; // '>'
 const SEP = 0x20;
@@ -112,6 +137,15 @@ export function checkFeaturizerSettings(s: unknown): string[] {
   for (const k of ['surface', 'negation'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') errors.push(`featurizer.${k}: must be true or false when present`);
   }
+  if (o.cueWeight !== undefined && (typeof o.cueWeight !== 'number' || !Number.isInteger(o.cueWeight) || o.cueWeight < 1 || o.cueWeight > 16)) {
+    errors.push('featurizer.cueWeight: when present must be an integer in [1, 16]');
+  }
+  if (o.lexicon !== undefined) {
+    const l = o.lexicon as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null || typeof l.file !== 'string' || !l.file || typeof l.entries !== 'number' || typeof l.source !== 'string' || typeof l.licence !== 'string') {
+      errors.push('featurizer.lexicon: when present must be {file, entries, source, licence}');
+    }
+  }
   return errors;
 }
 
@@ -120,9 +154,12 @@ export function checkFeaturizerSettings(s: unknown): string[] {
  * (a repeated n-gram weighs more in the average, as in fastText). The result
  * is a fresh array the caller owns.
  */
-export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings, text?: string): Uint32Array {
-  if ((s.surface || s.negation) && text === undefined) {
-    throw new Error('featurizer: the surface / negation settings read the raw text, which tokens alone do not carry; pass the sentence too: featurizeTokens(tokens, settings, text)');
+export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings, text?: string, lexicon?: Lexicon): Uint32Array {
+  if ((s.surface || s.negation || s.lexicon) && text === undefined) {
+    throw new Error('featurizer: the surface / negation / lexicon settings read the raw text, which tokens alone do not carry; pass the sentence too: featurizeTokens(tokens, settings, text)');
+  }
+  if (s.lexicon && !lexicon) {
+    throw new Error(`featurizer: the settings name a lexicon (${s.lexicon.file}) but none was passed; load it from the model directory (TextClassifier does)`);
   }
   const out: number[] = [];
   const buckets = s.buckets;
@@ -166,17 +203,23 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
     }
   }
   if (text !== undefined) {
+    const cw = s.cueWeight ?? ww;
+    const pushCue = (h: number): void => {
+      const id = (h >>> 0) % buckets;
+      for (let k = 0; k < cw; k++) out.push(id);
+    };
     if (s.surface) {
-      surfaceFeatures(text, tokens, (name) => pushWord(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)));
+      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)));
     }
-    if (s.negation) negatedTokens(text, tokens, (t) => pushWord(fnvString(NS_NEG, tokenKey(t))));
+    if (s.negation) negatedTokens(text, tokens, (t) => pushCue(fnvString(NS_NEG, tokenKey(t))));
+    if (s.lexicon && lexicon) lexiconFeatures(text, tokens, lexicon, (name) => pushCue(fnvString(NS_LEX, name)));
   }
   return Uint32Array.from(out);
 }
 
-/** `featurizeTokens(tokenize(text), s, text)`. */
-export function featurize(text: string, s: FeaturizerSettings): Uint32Array {
-  return featurizeTokens(tokenize(text), s, text);
+/** `featurizeTokens(tokenize(text), s, text, lexicon)`. */
+export function featurize(text: string, s: FeaturizerSettings, lexicon?: Lexicon): Uint32Array {
+  return featurizeTokens(tokenize(text), s, text, lexicon);
 }
 
 // --- Raw-text sentiment cues (settings `surface` and `negation`) -------------
@@ -257,15 +300,65 @@ function isNegator(norm: string): boolean {
 }
 
 /** Emits every token inside a negation scope (see `FeaturizerSettings.negation`). */
-export function negatedTokens(text: string, tokens: readonly Token[], emit: (t: Token) => void): void {
+export function negatedTokens(text: string, tokens: readonly Token[], emit: (t: Token, index: number) => void): void {
   let inScope = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     if (i > 0 && SCOPE_BREAK_RE.test(text.slice(tokens[i - 1].end, t.start))) inScope = false;
     if (SCOPE_BREAK_WORDS.has(t.norm)) inScope = false;
-    else if (inScope) emit(t);
+    else if (inScope) emit(t, i);
     if (isNegator(t.norm)) inScope = true;
   }
+}
+
+function lexBucket(v: number): string {
+  const a = Math.abs(v);
+  return `${v > 0 ? '+' : '-'}${a < 1.25 ? 1 : a < 2.25 ? 2 : 3}`;
+}
+
+/**
+ * Emits the lexicon cues of a sentence (see `FeaturizerSettings.lexicon`): one
+ * per lexicon word (its valence bucket, flipped inside a negation scope), and
+ * the bucketed sum, or `none` when no word is in the lexicon.
+ */
+export function lexiconFeatures(text: string, tokens: readonly Token[], lexicon: Lexicon, cue: (name: string) => void): void {
+  const negated = new Set<number>();
+  negatedTokens(text, tokens, (_t, i) => negated.add(i));
+  let sum = 0;
+  let pos = 0;
+  let neg = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.isNumber) continue;
+    let v = lexicon.get(t.norm);
+    if (v === undefined && ELONGATED_RE.test(t.norm)) v = lexicon.get(t.norm.replace(SQUEEZE_RE, '$1'));
+    if (v === undefined || v === 0) continue;
+    if (negated.has(i)) v = -v;
+    cue(`lex${lexBucket(v)}`);
+    sum += v;
+    if (v > 0) pos++;
+    else neg++;
+  }
+  if (pos === 0 && neg === 0) cue('lex none');
+  else {
+    cue(sum === 0 ? 'lexsum 0' : `lexsum${sum > 0 ? '+' : '-'}${Math.abs(sum) < 1 ? 1 : Math.abs(sum) < 2.5 ? 2 : Math.abs(sum) < 4.5 ? 3 : 4}`);
+    if (pos > 0 && neg > 0) cue('lex mixed');
+  }
+}
+
+/** Parses VADER's `vader_lexicon.txt` (token TAB mean TAB sd TAB ratings) into word entries. */
+export function parseVaderLexicon(txt: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of txt.split('\n')) {
+    const [word, mean] = line.split('\t');
+    if (!word || mean === undefined) continue;
+    // Words only: emoticons are the surface cues' job, and tokenize() would split them anyway.
+    const toks = tokenize(word);
+    if (toks.length !== 1 || toks[0].isNumber || toks[0].norm !== foldText(word)) continue;
+    const v = Number(mean);
+    if (Number.isFinite(v) && v !== 0) out.set(toks[0].norm, v);
+  }
+  return out;
 }
 
 /**
@@ -334,7 +427,7 @@ export interface EncodedText {
  * Tokens → model input: the exact function both the trainer (once it has
  * chosen its rows) and the runtime classifier call.
  */
-export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string): EncodedText {
-  const hashed = featurizeTokens(tokens, s, text);
+export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string, lexicon?: Lexicon): EncodedText {
+  const hashed = featurizeTokens(tokens, s, text, lexicon);
   return { rows: remap.rows(hashed), count: hashed.length };
 }

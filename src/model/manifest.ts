@@ -119,6 +119,10 @@ export function validateManifest(m: unknown, dir?: string): string[] {
     }
   }
   errors.push(...checkFeaturizerSettings(m.featurizer));
+  const lex = isObj(m.featurizer) && isObj(m.featurizer.lexicon) ? m.featurizer.lexicon : null;
+  if (lex && dir && typeof lex.file === 'string' && lex.file && !existsSync(join(dir, lex.file))) {
+    errors.push(`featurizer.lexicon.file: ${join(dir, lex.file)} does not exist (copy the whole model directory, or ${RETRAIN})`);
+  }
   const a = m.architecture;
   if (!isObj(a) || a.kind !== 'fasttext') errors.push('architecture.kind: must be "fasttext"');
   else {

@@ -11,7 +11,8 @@
  * sentiment: train on goemotions + semeval + sst3; tune class offsets and the
  *            temperature on meld.dev + goemotions.dev (never train on meld).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { renderModelCard, type CardExtras } from './model-card.js';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { packageRoot } from '../util/paths.js';
@@ -63,8 +64,12 @@ const SENTIMENT_LIMITS = [
   'Class offsets were tuned on meld.dev and goemotions.dev (dev sets), so the numbers on those two files are optimistic by the tuning; sst3.dev is reported untouched.',
   'meld.dev (GPL-3.0) was used for evaluation and tuning only, never as training data.',
   'The tuned offsets move probability away from `neutral` (dialogue dev sets reward it); plain statements such as "the meeting is at three" can come out mildly positive. Use `scores`, not just `label`, when a neutral reading matters.',
-  'Below the issue-3 targets: macro-F1 on meld.dev and goemotions.dev is reported in the tables above, measured, not rounded up.',
+  'The raw-text cues (`!`, caps, emoticons, emoji) need the sentence as typed or transcribed: a speech recogniser that outputs no punctuation gives the model less to go on.',
+  'Recipe choices (features, file weights) were compared on meld.dev and goemotions.dev over two seeds; differences under about 0.01 macro-F1 are within seed noise.',
 ];
+
+/** Issue-3 acceptance targets for the sentiment model (macro-F1 of the shipped int8 model). */
+const SENTIMENT_TARGETS: Readonly<Record<string, number>> = { 'meld.dev.jsonl': 0.48, 'goemotions.dev.jsonl': 0.7 };
 
 export async function trainDefaults(opts: DefaultsOptions = {}): Promise<DefaultsResult> {
   const ds = resolveDatasets(opts.datasets);
@@ -166,6 +171,11 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
   if (opts.only !== 'intent') {
     const t0 = performance.now();
     progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev)');
+    const sentimentCard: CardExtras = {
+      summary: 'Three-class sentiment (negative / neutral / positive) of short English utterances, for hub automations that react to how something was said.',
+      limits: SENTIMENT_LIMITS,
+      reproduce: 'npm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only sentiment',
+    };
     const sentiment = await trainModel({
       task: 'sentiment',
       trainFiles: [S('goemotions.train.jsonl'), S('semeval.train.jsonl'), S('sst3.train.jsonl')],
@@ -175,13 +185,29 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
       name: 'hubnlu-sentiment-en',
       version,
       seed,
-      card: {
-        summary: 'Three-class sentiment (negative / neutral / positive) of short English utterances, for hub automations that react to how something was said.',
-        limits: SENTIMENT_LIMITS,
-        reproduce: 'npm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only sentiment',
-      },
+      card: sentimentCard,
       progress,
     });
+    // The card's target table needs the measured numbers: re-render it now.
+    const targetRows = Object.entries(SENTIMENT_TARGETS).map(([file, want]) => {
+      const got = sentiment.dev[file]?.macro_f1;
+      return `| ${file} | ${got === undefined ? 'not measured' : got.toFixed(4)} | ≥ ${want.toFixed(2)} | ${got !== undefined && got >= want ? 'met' : 'not met'} |`;
+    });
+    writeFileSync(
+      join(sentiment.dir, 'MODEL_CARD.md'),
+      renderModelCard(sentiment.written.manifest, {
+        ...sentimentCard,
+        sections: {
+          'Acceptance targets (issue 3)': [
+            'Macro-F1 of the shipped int8 model through the full `hubnlu eval` path, measured while training (the class offsets were tuned on these two dev sets):',
+            '',
+            '| dev set | macro-F1 | target | |',
+            '|---|---|---|---|',
+            ...targetRows,
+          ].join('\n'),
+        },
+      }),
+    );
     progress.log(formatTrainSummary(sentiment));
     result.sentiment = sentiment;
     seconds.sentiment = (performance.now() - t0) / 1000;

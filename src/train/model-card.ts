@@ -38,6 +38,15 @@ export function renderModelCard(m: ModelManifest, x: CardExtras): string {
       `${a.hidden > 0 ? `passed through a ${a.hidden}-unit ReLU layer, ` : ''}then a linear layer gives one logit per label.`,
   );
   out.push('');
+  const f = m.featurizer;
+  if (f.surface || f.negation || f.lexicon) {
+    const cues: string[] = [];
+    if (f.surface) cues.push('punctuation and surface cues read from the raw text, which `tokenize()` drops (`!`, `?`, `!!`, `?!`, ellipsis, the closing mark, ALL-CAPS words, elongated words such as "sooo", text emoticons and emoji with their class)');
+    if (f.negation) cues.push('negation scope (the words after not / no / never / …n\'t up to the next clause punctuation mark or "but" add a negated copy of their unigram)');
+    if (f.lexicon) cues.push(`a sentiment lexicon (\`${f.lexicon.file}\`, ${f.lexicon.entries} words; each lexicon word adds its valence bucket, flipped inside a negation scope, and the sentence its bucketed total)`);
+    out.push(`Sentiment cues, also hashed features from the same module (settings in \`manifest.json\` → \`featurizer\`, counted ${f.cueWeight ?? f.wordWeight}×): ${cues.join('; ')}.`);
+    out.push('');
+  }
   out.push(
     'Why: inference is a gather, one small matrix product and a softmax (tens of microseconds through onnxruntime-node on a CPU), ' +
       'training is plain TypeScript SGD that takes seconds to minutes on two cores, so the same code can retrain on a hub from a user\'s corrections; ' +
@@ -56,6 +65,7 @@ export function renderModelCard(m: ModelManifest, x: CardExtras): string {
   out.push('| file | rows | source | licence |');
   out.push('|---|---|---|---|');
   for (const d of m.training.data) out.push(`| ${d.file} | ${d.rows} | ${d.source} | ${d.licence} |`);
+  if (f.lexicon) out.push(`| ${f.lexicon.file} (lexicon, shipped in the model directory) | ${f.lexicon.entries} words | ${f.lexicon.source} | ${f.lexicon.licence} |`);
   const unl = m.training.unlabelled as { file: string; rows: number; source: string; licence: string } | null | undefined;
   if (unl) out.push(`| ${unl.file} (unlabelled, self-training) | ${unl.rows} | ${unl.source} | ${unl.licence} |`);
   out.push('');
@@ -74,7 +84,7 @@ export function renderModelCard(m: ModelManifest, x: CardExtras): string {
   const cmp = m.metrics.fp32VsInt8 as Record<string, { fp32: ClassifierEval; int8: ClassifierEval }> | undefined;
   out.push('| | fp32 | int8 |');
   out.push('|---|---|---|');
-  if (sz) out.push(`| classifier size (model.onnx + features.bin) | ${mb(sz.classifierFp32)} | ${mb(sz.classifierInt8)} |`);
+  if (sz) out.push(`| classifier size (model.onnx + features.bin${f.lexicon ? ` + ${f.lexicon.file}` : ''}) | ${mb(sz.classifierFp32)} | ${mb(sz.classifierInt8)} |`);
   const heldOut = (m.metrics.heldOut as { fp32VsInt8?: Record<string, { fp32: ClassifierEval; int8: ClassifierEval }> } | undefined)?.fp32VsInt8;
   const rowsOf = { ...(cmp ?? {}), ...Object.fromEntries(Object.entries(heldOut ?? {}).map(([f, c]) => [`${f} (held-out run, same recipe)`, c])) };
   for (const [file, c] of Object.entries(rowsOf)) {

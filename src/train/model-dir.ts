@@ -67,8 +67,21 @@ function writeGraphDir(dir: string, t: TrainedClassifier, precision: Precision, 
   writeFileSync(join(dir, CLASSIFIER_FILE), graph);
   const features = t.remap.toBytes();
   writeFileSync(join(dir, FEATURES_FILE), features);
+  let lexiconBytes = 0;
+  if (t.featurizer.lexicon) {
+    if (!t.lexicon) throw new Error(`the featurizer names a lexicon (${t.featurizer.lexicon.file}) but the trained classifier carries none`);
+    const text = lexiconJson(t.lexicon);
+    writeFileSync(join(dir, t.featurizer.lexicon.file), text);
+    lexiconBytes = Buffer.byteLength(text);
+  }
   writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify({ ...manifest, architecture: { ...manifest.architecture, precision } }, null, 2)}\n`);
-  return graph.length + features.length;
+  return graph.length + features.length + lexiconBytes;
+}
+
+/** A lexicon as shipped: one JSON object, words sorted, so reruns write identical bytes. */
+export function lexiconJson(lexicon: ReadonlyMap<string, number>): string {
+  const sorted = [...lexicon.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return `${JSON.stringify(Object.fromEntries(sorted))}\n`;
 }
 
 export async function writeModelDir(dir: string, t: TrainedClassifier, opts: WriteModelOptions): Promise<WrittenModel> {
@@ -165,6 +178,7 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
 /** Bytes on disk of the files a manifest names (plus the manifest). */
 export function modelDirBytes(dir: string, manifest: ModelManifest): number {
   const files = [MANIFEST_FILE, manifest.files.classifier, manifest.files.features];
+  if (manifest.featurizer.lexicon) files.push(manifest.featurizer.lexicon.file);
   let total = 0;
   for (const f of files) total += statSync(join(dir, f)).size;
   const size = (manifest.metrics as { sizeBytes?: { slots?: number } }).sizeBytes?.slots ?? 0;

@@ -5,8 +5,10 @@
  * intent: classifier (+ the slot tagger, when the data has slots and the
  * tagger is wanted) in one directory; sentiment: classifier only.
  */
-import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { parseVaderLexicon, type Lexicon } from '../model/features.js';
 import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import type { DataSource } from '../model/manifest.js';
 import { ModelRegistry } from '../model/registry.js';
@@ -100,13 +102,28 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
   const evalSets = [...dev, ...report];
   const unlabelled = req.unlabelledFile ? { file: req.unlabelledFile, texts: readLines(req.unlabelledFile) } : null;
 
+  let featurizer = recipe.featurizer;
+  let lexicon: Lexicon | undefined;
+  if (recipe.lexicon) {
+    const src = recipe.lexicon;
+    let file: string;
+    try {
+      file = join(dirname(createRequire(import.meta.url).resolve(`${src.package}/package.json`)), src.path);
+    } catch {
+      throw new Error(`the ${req.task} recipe reads its lexicon from the npm package ${src.package}, which is not installed; run \`npm install\` (it is a devDependency)`);
+    }
+    lexicon = parseVaderLexicon(readFileSync(file, 'utf8'));
+    featurizer = { ...featurizer, lexicon: { file: src.file, entries: lexicon.size, source: src.source, licence: src.licence } };
+    progress.log(`lexicon: ${lexicon.size} words from ${src.package}/${src.path}`);
+  }
   const trained = trainClassifier({
     task: req.task,
     train,
     dev,
     unlabelled,
     labels: req.task === 'sentiment' ? SENTIMENT_LABELS : undefined,
-    featurizer: recipe.featurizer,
+    featurizer,
+    lexicon,
     fasttext: {
       ...recipe.fasttext,
       seed,

@@ -10,7 +10,7 @@
  * Everything is seeded; two runs with the same inputs give the same weights.
  */
 import { basename } from 'node:path';
-import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings } from '../model/features.js';
+import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings, type Lexicon } from '../model/features.js';
 import { normalizeText, tokenize } from '../model/text.js';
 import type { TaskName } from '../model/types.js';
 import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
@@ -37,6 +37,8 @@ export interface ClassifierTrainConfig {
   /** Output label order (default: sorted training labels). */
   readonly labels?: readonly string[];
   readonly featurizer?: FeaturizerSettings;
+  /** The lexicon `featurizer.lexicon` names (required when it names one); shipped in the model directory. */
+  readonly lexicon?: Lexicon;
   readonly fasttext?: Partial<FastTextOptions>;
   readonly selfTraining?: SelfTrainingOptions | null;
   /** Hashed ids seen fewer times in the training text are not given a row. */
@@ -62,6 +64,8 @@ export interface TrainedClassifier {
   readonly task: TaskName;
   readonly labels: readonly string[];
   readonly featurizer: FeaturizerSettings;
+  /** Present when `featurizer.lexicon` is set: written to the model directory next to the graph. */
+  readonly lexicon: Lexicon | null;
   readonly options: FastTextOptions;
   /** Pruned weights; tuned biases are already folded into `b2`. */
   readonly weights: FastTextWeights;
@@ -83,8 +87,8 @@ interface Featurized {
   readonly hashed: Uint32Array;
 }
 
-function featurizeAll(texts: readonly string[], s: FeaturizerSettings): Featurized[] {
-  return texts.map((t) => ({ hashed: featurizeTokens(tokenize(t), s, t) }));
+function featurizeAll(texts: readonly string[], s: FeaturizerSettings, lexicon?: Lexicon): Featurized[] {
+  return texts.map((t) => ({ hashed: featurizeTokens(tokenize(t), s, t, lexicon) }));
 }
 
 function buildVocabulary(sets: readonly Featurized[][], minCount: number): FeatureRemap {
@@ -106,8 +110,8 @@ function encode(f: Featurized, remap: FeatureRemap): EncodedText {
  * during training (exported so tests can check it equals the runtime's
  * `TextClassifier.encode`).
  */
-export function encodeForTraining(texts: readonly string[], s: FeaturizerSettings, remap: FeatureRemap): EncodedText[] {
-  return featurizeAll(texts, s).map((f) => encode(f, remap));
+export function encodeForTraining(texts: readonly string[], s: FeaturizerSettings, remap: FeatureRemap, lexicon?: Lexicon): EncodedText[] {
+  return featurizeAll(texts, s, lexicon).map((f) => encode(f, remap));
 }
 
 function argmax(x: ArrayLike<number>): number {
@@ -175,10 +179,11 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     if (!labelIndex.has(r.label)) throw new Error(`training label "${r.label}" (${r.source}) is not one of the model's labels ${labels.join(', ')}`);
   }
   const gold = rows.map((r) => labelIndex.get(r.label)!);
-  const trainF = featurizeAll(rows.map((r) => r.text), fs);
+  const lex = fs.lexicon ? cfg.lexicon : undefined;
+  const trainF = featurizeAll(rows.map((r) => r.text), fs, lex);
   const devSets = (cfg.dev ?? []).map((d) => ({
     name: d.file,
-    f: featurizeAll(d.rows.map((r) => r.text), fs),
+    f: featurizeAll(d.rows.map((r) => r.text), fs, lex),
     gold: d.rows.map((r) => labelIndex.get(r.label) ?? -1),
   }));
   const minCount = cfg.minCount ?? 1;
@@ -214,7 +219,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
       const n = normalizeText(t);
       return n.length > 0 && !seen.has(n);
     });
-    const unlF = featurizeAll(texts, fs);
+    const unlF = featurizeAll(texts, fs, lex);
     const remapAll = buildVocabulary([trainF, unlF], minCount);
     for (let round = 1; round <= st.rounds; round++) {
       const scorer = new FastTextScorer(weights);
@@ -290,6 +295,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     task: cfg.task,
     labels,
     featurizer: fs,
+    lexicon: lex ?? null,
     options: opts,
     weights,
     remap,

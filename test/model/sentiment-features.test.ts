@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FEATURIZER, checkFeaturizerSettings, featurize, featurizeTokens, negatedTokens, surfaceFeatures, type FeaturizerSettings } from '../../src/model/features.js';
+import { DEFAULT_FEATURIZER, checkFeaturizerSettings, featurize, featurizeTokens, lexiconFeatures, negatedTokens, parseVaderLexicon, surfaceFeatures, type FeaturizerSettings } from '../../src/model/features.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadManifest } from '../../src/model/manifest.js';
 import { tokenize } from '../../src/model/text.js';
 import { TextClassifier } from '../../src/model/classifier.js';
 import { ModelRegistry } from '../../src/model/registry.js';
@@ -19,7 +21,19 @@ import { writeModelDir } from '../../src/train/model-dir.js';
 import { RECIPES } from '../../src/train/recipes.js';
 import type { LabelledRow } from '../../src/train/data.js';
 
-const SENT: FeaturizerSettings = { ...DEFAULT_FEATURIZER, surface: true, negation: true };
+const LEX = new Map<string, number>([['love', 3.2], ['good', 1.9], ['bad', -2.5], ['hate', -2.7], ['great', 3.1], ['awful', -2.0], ['sad', -2.1]]);
+const SENT: FeaturizerSettings = {
+  ...DEFAULT_FEATURIZER,
+  surface: true,
+  negation: true,
+  lexicon: { file: 'lexicon.json', entries: LEX.size, source: 'test', licence: 'test' },
+};
+
+function lex(text: string): string[] {
+  const out: string[] = [];
+  lexiconFeatures(text, tokenize(text), LEX, (n) => out.push(n));
+  return out;
+}
 
 function cues(text: string): string[] {
   const out: string[] = [];
@@ -62,10 +76,23 @@ test('negation scope runs from the negator to the next clause punctuation of the
   assert.deepEqual(negated('it was good'), []);
 });
 
+test('lexicon cues: valence buckets, flipped inside a negation scope, and the sentence total', () => {
+  assert.deepEqual(lex('I love it'), ['lex+3', 'lexsum+3']);
+  assert.deepEqual(lex('not good, bad'), ['lex-2', 'lex-3', 'lexsum-3']);
+  assert.deepEqual(lex('baaaad'), ['lex-3', 'lexsum-3']); // elongated: looked up with runs squeezed to one letter
+  assert.deepEqual(lex('turn on the lights'), ['lex none']);
+  assert.ok(lex('love it but hate this').includes('lex mixed'));
+  // VADER's file format: words only (emoticons are the surface cues' job), zero valence dropped.
+  const parsed = parseVaderLexicon(':)\t2.0\t0.6\t[2]\nlove\t3.2\t0.4\t[3]\ndon\'t\t-0.3\t0.1\t[0]\nmeh\t0\t0\t[0]\n');
+  assert.deepEqual([...parsed.entries()], [['love', 3.2], ["don't", -0.3]]);
+  assert.throws(() => featurizeTokens(tokenize('good'), SENT, 'good'), /lexicon/);
+});
+
 test('with the settings on, the cues add features; punctuation now changes the features', () => {
-  assert.ok(featurize('I LOVE it!!! :)', SENT).length > featurize('I LOVE it!!! :)', DEFAULT_FEATURIZER).length);
-  assert.notDeepEqual(featurize('great!', SENT), featurize('great?', SENT));
-  assert.notDeepEqual(featurize('not good', SENT), featurize('good not', SENT));
+  assert.ok(featurize('I LOVE it!!! :)', SENT, LEX).length > featurize('I LOVE it!!! :)', DEFAULT_FEATURIZER).length);
+  assert.equal(featurize('great!', { ...SENT, cueWeight: 5 }, LEX).length - featurize('great', { ...SENT, cueWeight: 5 }, LEX).length, 5); // one more cue ('!'; 'end!' replaces 'end'), counted 5×
+  assert.notDeepEqual(featurize('great!', SENT, LEX), featurize('great?', SENT, LEX));
+  assert.notDeepEqual(featurize('not good', SENT, LEX), featurize('good not', SENT, LEX));
 });
 
 test('the intent featurizer and older manifests are unaffected: settings off ⇒ the features of tokens alone', () => {
@@ -83,7 +110,7 @@ test('the intent featurizer and older manifests are unaffected: settings off ⇒
 });
 
 test('raw-text settings without the raw text fail loudly instead of silently differing from training', () => {
-  assert.throws(() => featurizeTokens(tokenize('great!'), SENT), /raw text/);
+  assert.throws(() => featurizeTokens(tokenize('great!'), SENT, undefined, LEX), /raw text/);
   assert.throws(() => featurizeTokens(tokenize('great!'), { ...DEFAULT_FEATURIZER, negation: true }), /raw text/);
 });
 
@@ -97,7 +124,7 @@ for (const [label, texts] of Object.entries({
 }
 
 test('sentiment cues: trainer, runtime classifier and registry compute identical inputs and logits', async () => {
-  const trained = trainClassifier({ task: 'sentiment', train: [{ file: 's', rows: SENT_ROWS }], labels: ['negative', 'neutral', 'positive'], featurizer: SENT, fasttext: { dim: 8, epochs: 40, seed: 2 } });
+  const trained = trainClassifier({ task: 'sentiment', train: [{ file: 's', rows: SENT_ROWS }], labels: ['negative', 'neutral', 'positive'], featurizer: SENT, lexicon: LEX, fasttext: { dim: 8, epochs: 40, seed: 2 } });
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-sentfeat-'));
   try {
     await writeModelDir(dir, trained, { name: 's', version: '0', threshold: 0, data: [], precision: 'fp32' });
@@ -105,8 +132,11 @@ test('sentiment cues: trainer, runtime classifier and registry compute identical
     assert.equal(clf.manifest.featurizer.surface, true);
     assert.equal(clf.manifest.featurizer.negation, true);
     const sentences = [...SENT_ROWS.map((r) => r.text), 'I do NOT like this!!! :(', 'sooo happy 😍', 'Where?!', '', '?!'];
-    const trainerSide = encodeForTraining(sentences, trained.featurizer, trained.remap);
+    const trainerSide = encodeForTraining(sentences, trained.featurizer, trained.remap, LEX);
     const scorer = new FastTextScorer(trained.weights);
+    // The lexicon ships in the model directory and is what the runtime reads.
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'lexicon.json'), 'utf8')), Object.fromEntries(LEX));
+    assert.equal(loadManifest(dir).featurizer.lexicon?.entries, LEX.size);
     const reg = await ModelRegistry.load({ intentDir: null, sentimentDir: dir });
     try {
       for (let i = 0; i < sentences.length; i++) {
@@ -130,6 +160,12 @@ test('sentiment cues: trainer, runtime classifier and registry compute identical
       await reg.close();
       await clf.dispose();
     }
+    // A directory whose lexicon disagrees with its manifest, or lacks it, refuses to load.
+    writeFileSync(join(dir, 'lexicon.json'), '{"love": 3}');
+    await assert.rejects(TextClassifier.load(dir), /entries/);
+    rmSync(join(dir, 'lexicon.json'));
+    assert.ok(!existsSync(join(dir, 'lexicon.json')));
+    assert.throws(() => loadManifest(dir), /featurizer\.lexicon\.file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

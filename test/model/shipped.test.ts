@@ -27,6 +27,7 @@ test('shipped manifests are valid, int8, and within the size budgets', () => {
     assert.equal(m.architecture.precision, 'int8');
     let bytes = 0;
     for (const f of [m.files.classifier, m.files.features]) bytes += statSync(join(dir, f)).size;
+    if (m.featurizer.lexicon) bytes += statSync(join(dir, m.featurizer.lexicon.file)).size;
     if (task === 'intent') {
       assert.ok(m.files.slots, 'the intent model carries the slot tagger');
       const slots = m.slots as { files: Record<string, string> };
