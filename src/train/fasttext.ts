@@ -22,6 +22,19 @@ export interface FastTextOptions {
   readonly seed: number;
   /** Target smoothing ε: the gold class gets 1-ε, the rest share ε. */
   readonly labelSmoothing: number;
+  /**
+   * Train one model per seed and join them into one (see `concatEnsemble`):
+   * the shipped model's logits are the mean of the members' logits, with
+   * `dim × seeds.length` embedding dimensions. Linear models only (hidden 0).
+   * Unset or one seed: a single model with `seed`.
+   */
+  readonly ensembleSeeds?: readonly number[];
+  /**
+   * Polyak averaging: the returned weights are the mean of the weights after
+   * each step of the last epoch instead of the final ones (computed exactly,
+   * without storing the steps: avg = w_T − Σ_s (s−1)·Δ_s / T). Off by default.
+   */
+  readonly averageLastEpoch?: boolean;
 }
 
 export const DEFAULT_FASTTEXT: FastTextOptions = {
@@ -142,6 +155,7 @@ export function trainFastText(
   init?: FastTextWeights,
 ): FastTextWeights {
   const { dim, hidden, epochs, lr, seed, labelSmoothing } = opts;
+  const averaging = opts.averageLastEpoch === true;
   if (init && (init.numRows !== numRows || init.dim !== dim || init.hidden !== hidden || init.numClasses !== numClasses)) {
     throw new Error('fine-tuning: the initial weights do not match the requested shape');
   }
@@ -175,6 +189,12 @@ export function trainFastText(
     if (b1 && init.b1) b1.set(init.b1);
   }
   const weights: FastTextWeights = { numRows, dim, hidden, numClasses, emb, w1, b1, w2, b2 };
+  // Polyak averaging accumulators: u += k·Δ for the k-th update (0-based) of the last epoch.
+  const uEmb = averaging ? new Float64Array(emb.length) : null;
+  const uW2 = averaging ? new Float64Array(w2.length) : null;
+  const uB2 = averaging ? new Float64Array(b2.length) : null;
+  const uW1 = averaging && w1 ? new Float64Array(w1.length) : null;
+  const uB1 = averaging && b1 ? new Float64Array(b1.length) : null;
 
   const h0 = new Float32Array(dim);
   const h1 = new Float32Array(Math.max(1, hidden));
@@ -192,6 +212,8 @@ export function trainFastText(
     shuffleInPlace(order, rand);
     let lossSum = 0;
     let weightSum = 0;
+    const avgEpoch = averaging && epoch === epochs;
+    let k = 0;
     for (const idx of order) {
       const ex = examples[idx];
       const rate = lr * Math.max(0, 1 - step / total) * ex.weight;
@@ -241,11 +263,16 @@ export function trainFastText(
         let acc = 0;
         for (let c = 0; c < numClasses; c++) {
           acc += p[c] * w2[off + c];
-          w2[off + c] -= rate * p[c] * xd;
+          const dl = rate * p[c] * xd;
+          w2[off + c] -= dl;
+          if (avgEpoch) uW2![off + c] -= k * dl;
         }
         gx[d] = acc;
       }
-      for (let c = 0; c < numClasses; c++) b2[c] -= rate * p[c];
+      for (let c = 0; c < numClasses; c++) {
+        b2[c] -= rate * p[c];
+        if (avgEpoch) uB2![c] -= k * rate * p[c];
+      }
       let gIn = gx;
       if (hidden > 0) {
         g0.fill(0);
@@ -256,11 +283,16 @@ export function trainFastText(
           let acc = 0;
           for (let j = 0; j < hidden; j++) {
             acc += gx[j] * w1![off + j];
-            w1![off + j] -= rate * gx[j] * v;
+            const dl = rate * gx[j] * v;
+            w1![off + j] -= dl;
+            if (avgEpoch) uW1![off + j] -= k * dl;
           }
           g0[d] = acc;
         }
-        for (let j = 0; j < hidden; j++) b1![j] -= rate * gx[j];
+        for (let j = 0; j < hidden; j++) {
+          b1![j] -= rate * gx[j];
+          if (avgEpoch) uB1![j] -= k * rate * gx[j];
+        }
         gIn = g0;
       }
       if (n > 0) {
@@ -268,8 +300,20 @@ export function trainFastText(
         for (let i = 0; i < n; i++) {
           const off = rows[i] * dim;
           for (let d = 0; d < dim; d++) emb[off + d] -= scale * gIn[d];
+          if (avgEpoch) for (let d = 0; d < dim; d++) uEmb![off + d] -= k * scale * gIn[d];
         }
       }
+      k++;
+    }
+    if (avgEpoch && k > 0) {
+      const fold = (w: Float32Array, u: Float64Array | null): void => {
+        if (u) for (let i = 0; i < w.length; i++) w[i] -= u[i] / k;
+      };
+      fold(emb, uEmb);
+      fold(w2, uW2);
+      fold(b2, uB2);
+      if (w1) fold(w1, uW1);
+      if (b1) fold(b1, uB1);
     }
     onEpoch?.({ epoch, epochs, loss: lossSum / Math.max(weightSum, 1e-12), seconds: (performance.now() - t0) / 1000 }, weights);
   }
@@ -292,4 +336,32 @@ export function rowNorms(w: FastTextWeights): Float32Array {
     out[r] = Math.sqrt(s);
   }
   return out;
+}
+
+/**
+ * Joins linear fastText models trained on the same rows into one model whose
+ * logits are the mean of theirs: logits = Σ_k (W_k · mean(E_k[ids]) + b_k) / K
+ * = [W_1; …; W_K]/K · mean([E_1 | … | E_K][ids]) + Σ b_k / K. Same graph and
+ * runtime, just wider rows (dim = Σ dim_k).
+ */
+export function concatEnsemble(members: readonly FastTextWeights[]): FastTextWeights {
+  if (members.length === 0) throw new Error('concatEnsemble: no models');
+  const { numRows, numClasses } = members[0];
+  for (const m of members) {
+    if (m.hidden !== 0) throw new Error('concatEnsemble: only linear models (hidden 0) can be joined');
+    if (m.numRows !== numRows || m.numClasses !== numClasses) throw new Error('concatEnsemble: the models differ in rows or classes');
+  }
+  const k = members.length;
+  const dim = members.reduce((s, m) => s + m.dim, 0);
+  const emb = new Float32Array(numRows * dim);
+  const w2 = new Float32Array(dim * numClasses);
+  const b2 = new Float32Array(numClasses);
+  let at = 0;
+  for (const m of members) {
+    for (let r = 0; r < numRows; r++) emb.set(m.emb.subarray(r * m.dim, (r + 1) * m.dim), r * dim + at);
+    for (let i = 0; i < m.w2.length; i++) w2[at * numClasses + i] = m.w2[i] / k;
+    for (let c = 0; c < numClasses; c++) b2[c] += m.b2[c] / k;
+    at += m.dim;
+  }
+  return { numRows, dim, hidden: 0, numClasses, emb, w1: null, b1: null, w2, b2 };
 }

@@ -73,7 +73,8 @@ export function renderModelCard(m: ModelManifest, x: CardExtras): string {
   out.push('');
   const o = m.training.options as Record<string, unknown> | undefined;
   const slotSeconds = m.training.slotSeconds as number | undefined;
-  out.push(`Training: seed ${m.training.seed}, ${m.training.epochs} epochs${o ? `, lr ${o.lr} (linear decay), label smoothing ${o.labelSmoothing}` : ''}; classifier ${m.training.seconds} s${slotSeconds ? `, slot tagger ${slotSeconds} s` : ''} on a shared 2-core machine.`);
+  const ens = o?.ensembleSeeds as number[] | undefined;
+  out.push(`Training: ${ens && ens.length > 1 ? `ensemble of ${ens.length} runs (seeds ${ens.join(', ')}, ${o?.dim} dimensions each; logits averaged, joined into one model of ${(o?.dim as number) * ens.length} dimensions before pruning, bias tuning and calibration)` : `seed ${m.training.seed}`}, ${m.training.epochs} epochs${o ? `, lr ${o.lr} (linear decay), label smoothing ${o.labelSmoothing}${o.averageLastEpoch ? '; weights averaged over the steps of the last epoch (Polyak averaging)' : ''}` : ''}; classifier ${m.training.seconds} s${slotSeconds ? `, slot tagger ${slotSeconds} s` : ''} on a shared 2-core machine.`);
   const pl = m.training.pseudoLabelled as number[] | undefined;
   if (pl && pl.length) out.push(`Self-training: ${pl.length} round(s), ${pl.join(' / ')} unlabelled sentences pseudo-labelled.`);
   out.push('');

@@ -127,6 +127,8 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     fasttext: {
       ...recipe.fasttext,
       seed,
+      // An ensemble's seeds move with --seed (recipe seeds 1, 2 and --seed 5 → 5, 6).
+      ...(recipe.fasttext.ensembleSeeds ? { ensembleSeeds: recipe.fasttext.ensembleSeeds.map((s) => s - recipe.fasttext.seed + seed) } : {}),
       ...(req.epochs !== undefined ? { epochs: req.epochs } : {}),
       ...(req.dim !== undefined ? { dim: req.dim } : {}),
       ...(req.lr !== undefined ? { lr: req.lr } : {}),

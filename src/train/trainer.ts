@@ -15,7 +15,7 @@ import { normalizeText, tokenize } from '../model/text.js';
 import type { TaskName } from '../model/types.js';
 import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
 import type { Dataset, LabelledRow } from './data.js';
-import { DEFAULT_FASTTEXT, FastTextScorer, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
+import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 
 export interface SelfTrainingOptions {
@@ -208,7 +208,13 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   };
 
   let remap = buildVocabulary([trainF], minCount);
-  let weights = runTraining('train', remap, [], opts.seed);
+  const ensemble = opts.ensembleSeeds && opts.ensembleSeeds.length > 1 ? opts.ensembleSeeds : null;
+  if (ensemble && (opts.hidden > 0 || (cfg.selfTraining?.rounds ?? 0) > 0)) {
+    throw new Error('fasttext.ensembleSeeds needs a linear model (hidden 0) without self-training');
+  }
+  let weights = ensemble
+    ? concatEnsemble(ensemble.map((seed, i) => runTraining(`train seed ${seed} (${i + 1}/${ensemble.length})`, remap, [], seed)))
+    : runTraining('train', remap, [], opts.seed);
   const pseudoCounts: number[] = [];
 
   const st = cfg.selfTraining;
