@@ -30,12 +30,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { account, countRows, LIGHT_BROKER_PERSISTENCE, heldForClient, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { faultScene, account, countRows, LIGHT_BROKER_PERSISTENCE, heldForClient, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 
 const N = Number(process.env.HUBNLU_FAULT_INPUTS ?? 5000);
@@ -51,19 +48,8 @@ test('agent SIGKILLed mid-stream and restarted: one row per input, every input a
   const started = Date.now();
   // The broker is not what fails here: its in-memory session carries the agent's queue across the restart, and saving
   // its whole store after every change (the helper's default, needed by the broker-kill test) would only slow it down.
-  const broker = new Mosquitto({ extraConfig: LIGHT_BROKER_PERSISTENCE });
-  await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-fault-kill-'));
-  const dbPath = join(dir, 'hubnlu.db');
-  const clientId = `hubnlu-kill-${process.pid}`;
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'kill', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
   const settings = { brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } };
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(broker.dir, { recursive: true, force: true });
-  });
 
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `tally-${clientId}`, persistent: true });
   closers.push(() => tally.close());

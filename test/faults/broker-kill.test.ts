@@ -26,12 +26,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { account, countRows, heldForClient, missingFrom, outboxFor, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { faultScene, account, countRows, heldForClient, missingFrom, outboxFor, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 
 const N = Number(process.env.HUBNLU_FAULT_INPUTS ?? 5000);
@@ -39,18 +36,7 @@ const KILL_AFTER_ROWS = Math.round(N * 0.3);
 
 test('broker SIGKILLed mid-stream and restarted: the agent reconnects, every input it was given is stored once and answered', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 240_000 }, async (t) => {
   const started = Date.now();
-  const broker = new Mosquitto();
-  await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-fault-broker-'));
-  const dbPath = join(dir, 'hubnlu.db');
-  const clientId = `hubnlu-broker-${process.pid}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(broker.dir, { recursive: true, force: true });
-  });
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'broker');
 
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `tally-${clientId}`, persistent: true });
   closers.push(() => tally.close());
@@ -72,7 +58,6 @@ test('broker SIGKILLed mid-stream and restarted: the agent reconnects, every inp
   const rowsAtKill = countRows(dbPath);
   const resultsAtKill = tally.results.size;
   await broker.kill('SIGKILL');
-  const killedAt = Date.now();
   await sleep(500);
   const restartedAt = Date.now();
   await broker.start();

@@ -19,13 +19,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FaultAgent, type AgentSettings } from '../helpers/agent-process.js';
-import { account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { faultScene, account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
 import { holdWriteLock } from '../helpers/faults.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep } from '../helpers/net.js';
 
 const BATCH = 300;
@@ -33,19 +30,8 @@ const LOCK_MS = 5000;
 
 test('database locked by another process: nothing acknowledged until written, nothing lost, recovery by itself', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 180_000 }, async (t) => {
   const started = Date.now();
-  const broker = new Mosquitto({ extraConfig: LIGHT_BROKER_PERSISTENCE });
-  await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-fault-lock-'));
-  const dbPath = join(dir, 'hubnlu.db');
-  const clientId = `hubnlu-lock-${process.pid}`;
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'lock', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
   const settings: AgentSettings = { brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal', 'storage.busyTimeoutMs': 1000 } };
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(broker.dir, { recursive: true, force: true });
-  });
 
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `tally-${clientId}`, persistent: true });
   closers.push(() => tally.close());

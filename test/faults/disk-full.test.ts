@@ -21,11 +21,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { FaultAgent, type AgentSettings } from '../helpers/agent-process.js';
-import { account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { faultScene, account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
 import { TinyDisk } from '../helpers/faults.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep } from '../helpers/net.js';
 
 const BATCH = 400;
@@ -53,17 +52,12 @@ test('disk full under the database: clear error, nothing acknowledged unwritten,
     return;
   }
   const started = Date.now();
-  const broker = new Mosquitto({ extraConfig: LIGHT_BROKER_PERSISTENCE });
-  await broker.start();
-  const dbPath = join(disk.dir, 'hubnlu.db');
-  const clientId = `hubnlu-disk-${process.pid}`;
-  const settings: AgentSettings = { brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } };
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    disk.cleanup();
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'disk', {
+    broker: { extraConfig: LIGHT_BROKER_PERSISTENCE },
+    dataDir: disk.dir,
+    cleanup: () => disk.cleanup(),
   });
+  const settings: AgentSettings = { brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } };
 
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `tally-${clientId}`, persistent: true });
   closers.push(() => tally.close());

@@ -12,13 +12,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { account, countRows, LIGHT_BROKER_PERSISTENCE, Publisher, readRows, Tally, type Outgoing } from '../helpers/delivery.js';
+import { faultScene, account, countRows, LIGHT_BROKER_PERSISTENCE, Publisher, readRows, Tally, type Outgoing } from '../helpers/delivery.js';
 import { fuzzMessages } from '../helpers/fuzz.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 
 const SEED = Number(process.env.HUBNLU_FUZZ_SEED ?? 20_240_611);
 const COUNT = Number(process.env.HUBNLU_FUZZ_COUNT ?? 20_000);
@@ -29,18 +26,7 @@ const MB = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 test(`fuzz: ${COUNT} hostile payloads (seed ${SEED}): the agent stays up, memory stays bounded, every message accounted for`, { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 300_000 }, async (t) => {
   const started = Date.now();
-  const broker = new Mosquitto({ extraConfig: LIGHT_BROKER_PERSISTENCE });
-  await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-fault-fuzz-'));
-  const dbPath = join(dir, 'hubnlu.db');
-  const clientId = `hubnlu-fuzz-${process.pid}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(broker.dir, { recursive: true, force: true });
-  });
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'fuzz', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
 
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `tally-${clientId}`, persistent: true });
   closers.push(() => tally.close());

@@ -6,12 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { account, LIGHT_BROKER_PERSISTENCE, Publisher, readRows, Tally, type Outgoing } from '../helpers/delivery.js';
-import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { faultScene, account, LIGHT_BROKER_PERSISTENCE, Publisher, readRows, Tally, type Outgoing } from '../helpers/delivery.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
 
 const HOSTILE_SITE_IDS = ['a/b', '#', '+', 'x\u0000y', 'x'.repeat(500), 'hubnlu/+/result', '/', '', ' ', '..', 'a+b', 'sport#1', '$SYS', 'tab\there', '\u202eevil'];
 /** Legal topic segments that are not valid site ids (a NUL, `+` or `#` cannot appear in a publish topic at all). */
@@ -21,18 +18,7 @@ const SAFE_SEGMENT = /^[\p{L}\p{M}\p{N}_.-]{1,64}$/u;
 
 test('topic safety: hostile site ids never reach a publish topic; a # listener sees only safe topics', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 120_000 }, async (t) => {
   const started = Date.now();
-  const broker = new Mosquitto({ extraConfig: LIGHT_BROKER_PERSISTENCE });
-  await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-fault-topics-'));
-  const dbPath = join(dir, 'hubnlu.db');
-  const clientId = `hubnlu-topics-${process.pid}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(broker.dir, { recursive: true, force: true });
-  });
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'topics', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
 
   const all = await Tally.connect(broker.url, ['#'], { clientId: `all-${clientId}` });
   closers.push(() => all.close());

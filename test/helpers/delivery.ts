@@ -7,6 +7,10 @@
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Mosquitto, type MosquittoOptions } from './mosquitto.js';
 import { sleep } from './net.js';
 
 /**
@@ -303,4 +307,39 @@ export function utteranceStream(prefix: string, n: number, first = 0): Outgoing[
     const key = `${prefix}-${i}`;
     return { key, topic: `hubnlu/site${i % 5}/utterance`, payload: JSON.stringify({ id: key, text: UTTERANCES[i % UTTERANCES.length] }) };
   });
+}
+
+export interface FaultScene {
+  readonly broker: Mosquitto;
+  /** The agent's data directory (removed afterwards). */
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly clientId: string;
+  /** Closed in reverse order after the test, before the broker stops. */
+  readonly closers: Array<() => Promise<unknown>>;
+}
+
+/**
+ * The common stage of a fault test: a started mosquitto, a fresh data directory,
+ * a client id, and clean-up registered on `t` (closers in reverse, broker, files).
+ * `dataDir` replaces the temp directory (the disk-full test's tiny filesystem);
+ * `cleanup` then releases it.
+ */
+export async function faultScene(
+  t: TestContext,
+  name: string,
+  opts: { broker?: MosquittoOptions; dataDir?: string; cleanup?: () => void } = {},
+): Promise<FaultScene> {
+  const broker = new Mosquitto(opts.broker);
+  await broker.start();
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `hubnlu-fault-${name}-`));
+  const closers: Array<() => Promise<unknown>> = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await broker.stop();
+    if (opts.dataDir) opts.cleanup?.();
+    else rmSync(dir, { recursive: true, force: true });
+    rmSync(broker.dir, { recursive: true, force: true });
+  });
+  return { broker, dir, dbPath: join(dir, 'hubnlu.db'), clientId: `hubnlu-${name}-${process.pid}`, closers };
 }
