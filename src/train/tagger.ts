@@ -28,6 +28,7 @@ import type { SlotResult } from '../model/types.js';
 import { OnnxGraphBuilder } from './onnx-writer.js';
 import { BioCrf, pathScore } from './tagger-crf.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
+import { mulberry32 } from './data.js';
 
 export interface GoldSlot {
   readonly type: string;
@@ -193,17 +194,6 @@ const CRF_NEGLIGIBLE = 1e-7;
 
 /** CRF transition updates are applied every this many sentences (each update re-exponentiates the matrix). */
 const TRANSITION_BATCH = 16;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Forward pass in fp32 (the same arithmetic as the exported graph)
