@@ -7,19 +7,10 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
 import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { UTTERANCES } from '../helpers/delivery.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/net.js';
 
-const UTTERANCES = [
-  'turn off the kitchen lights',
-  'set the heating to twenty one degrees',
-  'what is the weather like tomorrow',
-  'wake me up at seven am',
-  'play some jazz in the living room',
-  'lock the front door',
-  'i hate this song',
-  'thank you so much that was great',
-];
 
 interface BrokerCase {
   readonly name: string;

@@ -31,7 +31,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { faultScene, account, countRows, LIGHT_BROKER_PERSISTENCE, heldForClient, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { faultScene, reconcile, account, countRows, LIGHT_BROKER_PERSISTENCE, heldForClient, Publisher, Tally, utteranceStream } from '../helpers/delivery.js';
 import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 
@@ -87,22 +87,10 @@ test('agent SIGKILLed mid-stream and restarted: one row per input, every input a
   clearInterval(sample);
   const held = await heldForClient(broker.url, clientId);
 
-  const view = readRows(dbPath);
-  const missingRows = missingFrom(ids, view.rowsById);
-  const doubleRows = ids.filter((id) => (view.rowsById.get(id) ?? 0) > 1);
-  const missingResults = missingFrom(ids, tally.results);
+  const { view, missingRows, doubleRows, missingResults, counts } = reconcile(ids, dbPath, tally, publisher);
   const fields = {
-    sent: N,
-    brokerAcked: publisher.ackedAt.size,
-    rows: view.total,
-    rowsByStatus: view.byStatus,
-    results: tally.resultMessages,
-    distinctResults: tally.results.size,
-    duplicates: tally.resultDuplicates,
+    ...counts,
     duplicateBound: DUPLICATE_BOUND,
-    missing: missingResults.length,
-    missingRows: missingRows.length,
-    duplicateRows: doubleRows.length,
     errors: tally.errorMessages,
     killedAfterResults: resultsAtKill,
     rowsAtKill,

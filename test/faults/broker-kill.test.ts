@@ -27,7 +27,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultAgent } from '../helpers/agent-process.js';
-import { faultScene, account, countRows, heldForClient, missingFrom, outboxFor, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { faultScene, reconcile, account, countRows, heldForClient, missingFrom, outboxFor, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
 import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 
@@ -87,22 +87,12 @@ test('broker SIGKILLed mid-stream and restarted: the agent reconnects, every inp
   const connects = agent.logged('connected to broker').length;
   const stopped = await agent.stop();
   const held = await heldForClient(broker.url, clientId);
-  view = readRows(dbPath);
-  const missingRows = missingFrom(ids, view.rowsById);
-  const doubleRows = ids.filter((id) => (view.rowsById.get(id) ?? 0) > 1);
-  const missingResults = missingFrom(ids, tally.results).filter((id) => !resultsLostByBroker.includes(id));
+  const reconciled = reconcile(ids, dbPath, tally, publisher, resultsLostByBroker);
+  view = reconciled.view;
+  const { missingRows, doubleRows, missingResults, counts } = reconciled;
 
   account(t, 'broker-kill', {
-    sent: N,
-    brokerAcked: publisher.ackedAt.size,
-    rows: view.total,
-    rowsByStatus: view.byStatus,
-    results: tally.resultMessages,
-    distinctResults: tally.results.size,
-    duplicates: tally.resultDuplicates,
-    missing: missingResults.length,
-    missingRows: missingRows.length,
-    duplicateRows: doubleRows.length,
+    ...counts,
     inputsLostByBroker: lostInputs.length,
     resultsLostByBroker: resultsLostByBroker.length,
     rowsAtKill,

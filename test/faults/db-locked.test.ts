@@ -20,7 +20,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultAgent, type AgentSettings } from '../helpers/agent-process.js';
-import { faultScene, account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, readRows, Tally, utteranceStream } from '../helpers/delivery.js';
+import { faultScene, reconcile, account, countRows, heldForClient, LIGHT_BROKER_PERSISTENCE, missingFrom, Publisher, Tally, utteranceStream } from '../helpers/delivery.js';
 import { holdWriteLock } from '../helpers/faults.js';
 import { mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep } from '../helpers/net.js';
@@ -81,22 +81,10 @@ test('database locked by another process: nothing acknowledged until written, no
   const stopped = await agent.stop();
   const held = await heldForClient(broker.url, clientId);
   const ids = [...warm, ...batchA, ...batchB].map((i) => i.key);
-  const view = readRows(dbPath);
-  const missingRows = missingFrom(ids, view.rowsById);
-  const doubleRows = ids.filter((id) => (view.rowsById.get(id) ?? 0) > 1);
-  const missingResults = missingFrom(ids, tally.results);
+  const { view, missingRows, doubleRows, missingResults, counts } = reconcile(ids, dbPath, tally, publisher);
 
   account(t, 'db-locked', {
-    sent: ids.length,
-    brokerAcked: publisher.ackedAt.size,
-    rows: view.total,
-    rowsByStatus: view.byStatus,
-    results: tally.resultMessages,
-    distinctResults: tally.results.size,
-    duplicates: tally.resultDuplicates,
-    missing: missingResults.length,
-    missingRows: missingRows.length,
-    duplicateRows: doubleRows.length,
+    ...counts,
     lockMs: LOCK_MS,
     rowsGrowthWhileLockedA: maxRowsDuringLockA - rowsBeforeA,
     answeredWhileLockedA: answeredDuringLockA,

@@ -343,3 +343,41 @@ export async function faultScene(
   });
   return { broker, dir, dbPath: join(dir, 'hubnlu.db'), clientId: `hubnlu-${name}-${process.pid}`, closers };
 }
+
+export interface Reconciliation {
+  readonly view: RowView;
+  /** Inputs with no row in the database. */
+  readonly missingRows: string[];
+  /** Inputs with more than one row. */
+  readonly doubleRows: string[];
+  /** Inputs that never got a result message (less any `excused`). */
+  readonly missingResults: string[];
+  /** The accounting every fault test prints: sent, acked, rows, results, duplicates, missing. */
+  readonly counts: Record<string, unknown>;
+}
+
+/** Compares what was sent with the database and with the result messages seen. */
+export function reconcile(ids: readonly string[], dbPath: string, tally: Tally, publisher: Publisher, excused: readonly string[] = []): Reconciliation {
+  const view = readRows(dbPath);
+  const missingRows = missingFrom(ids, view.rowsById);
+  const doubleRows = ids.filter((id) => (view.rowsById.get(id) ?? 0) > 1);
+  const missingResults = missingFrom(ids, tally.results).filter((id) => !excused.includes(id));
+  return {
+    view,
+    missingRows,
+    doubleRows,
+    missingResults,
+    counts: {
+      sent: ids.length,
+      brokerAcked: publisher.ackedAt.size,
+      rows: view.total,
+      rowsByStatus: view.byStatus,
+      results: tally.resultMessages,
+      distinctResults: tally.results.size,
+      duplicates: tally.resultDuplicates,
+      missing: missingResults.length,
+      missingRows: missingRows.length,
+      duplicateRows: doubleRows.length,
+    },
+  };
+}

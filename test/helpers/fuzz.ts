@@ -5,21 +5,20 @@
  * valid utterances. The same seed gives the same messages, so a failure can be
  * replayed with HUBNLU_FUZZ_SEED.
  */
+import { mulberry32 } from '../../src/train/data.js';
+import { UTTERANCES } from './delivery.js';
 
-/** mulberry32: a small, fast, good-enough 32-bit PRNG. */
+/** The project's seeded PRNG (mulberry32) with the helpers the generator needs. */
 export class Prng {
-  private state: number;
+  private readonly random: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.random = mulberry32(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random();
   }
 
   /** Integer in [min, max]. */
@@ -57,17 +56,8 @@ export interface FuzzMessage {
   readonly kind: string;
 }
 
-const UTTERANCES = [
-  'turn off the kitchen lights',
-  'set the heating to twenty one degrees',
-  'what is the weather like tomorrow',
-  'wake me up at seven am',
-  'play some jazz in the living room',
-  'lock the front door',
-  'i hate this song',
-  'thank you so much that was great',
-  'dim the lights in the bedroom to 30 percent',
-  'is it going to rain this afternoon',
+const VALID_TEXTS = [
+  ...UTTERANCES,
   'Schalte das Licht aus',
   '   spaces   around   ',
   'émojis 🎉 and ünïcödé',
@@ -94,7 +84,7 @@ export function* fuzzMessages(seed: number, count: number, maxPayloadBytes = 163
   const r = new Prng(seed);
   let n = 0;
   const uniqueId = (): string => `fz-${n}-${r.chars(8, '0123456789abcdef')}`;
-  const utterance = (): string => r.pick(UTTERANCES);
+  const utterance = (): string => r.pick(VALID_TEXTS);
   const siteTopic = (): string => {
     const roll = r.next();
     if (roll < 0.85) return `hubnlu/${r.pick(SAFE_SITES)}/utterance`;

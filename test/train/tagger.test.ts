@@ -9,7 +9,6 @@ import {
   bioTagIds,
   exportSlotTagger,
   forwardScores,
-  int8View,
   pseudoLabel,
   rowLookup,
   slotTypesOf,
