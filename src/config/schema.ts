@@ -12,9 +12,6 @@ const hint = (text: string) => ({ hint: text });
 
 export const TASK_NAMES = ['intent', 'sentiment'] as const;
 
-/** A topic segment may not carry MQTT wildcards or separators. */
-const SEGMENT_PATTERN = '^[^/+#\\u0000]+$';
-
 const InputTopic = Type.Object(
   {
     topic: Type.String({
