@@ -1,0 +1,83 @@
+/**
+ * Extensions (issue 8), in the Zigbee2MQTT manner: each platform protocol is a
+ * small class with `start()`/`stop()`, the topics it owns, an optional inbound
+ * handler, and an optional output adapter that turns one analysed input into
+ * the messages of its protocol. The composition root (agent.ts) builds the
+ * list from config; a topic dispatcher routes each inbound message to the
+ * extension that owns its topic. Adding a protocol is one new file plus one
+ * config entry: nothing else changes.
+ *
+ * This file is the contract between the agent and the extensions. Constructors
+ * do nothing; `start()` does the work.
+ */
+import type { Analysis, ModelRef } from '../model/types.js';
+import type { InboundMessage } from '../transport/mqtt-connection.js';
+import type { Logger } from '../util/logger.js';
+
+/** MQTT 5 properties an outbound message may carry (request/response, [MQTT-4.10]). */
+export interface OutboundProperties {
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly contentType?: string;
+  readonly userProperties?: Readonly<Record<string, string>>;
+}
+
+/** One message an extension wants published. */
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos?: 0 | 1;
+  readonly retain?: boolean;
+  readonly properties?: OutboundProperties;
+}
+
+/** The input as output adapters see it (what was asked, by whom, where). */
+export interface AnalysedInputRequest {
+  readonly id: string;
+  readonly siteId: string;
+  readonly sessionId: string | null;
+  readonly lang: string | null;
+  readonly text: string;
+  /** The topic the input arrived on. */
+  readonly topic: string;
+  readonly receivedAt: number;
+  /** Echoed request fields (meta, customData, intentFilter, Hermes fields, MQTT 5 response properties). */
+  readonly request: Readonly<Record<string, unknown>>;
+}
+
+/** One answered input, handed to every extension's output adapter. */
+export interface AnalysedInput {
+  readonly input: AnalysedInputRequest;
+  readonly analysis: Analysis;
+  readonly latencyMs: number;
+  /** The unknown threshold in force for the model that answered. */
+  readonly unknownThreshold: number;
+}
+
+/** The live models as extensions see them (read at call time: models can be swapped). */
+export interface ModelsView {
+  loadedModels(): readonly ModelRef[];
+  /** Labels a task's model can produce (the intent labels become Home Assistant event types). */
+  labels(task: ModelRef['task']): readonly string[];
+}
+
+export interface Extension {
+  /** Stable name, used in config (`extensions.<name>`) and logs. */
+  readonly name: string;
+  /** Topic filters this extension subscribes to; the dispatcher routes matching messages to `handle()`. */
+  topics(): readonly string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Inbound handler. Resolving lets the connection acknowledge the message, so
+   * a slow request handler must not hold up utterance acknowledgements: the
+   * dispatcher never awaits one extension on behalf of another.
+   */
+  handle?(message: InboundMessage): Promise<void>;
+  /**
+   * Output adapter: the messages of this protocol for one answered input. They
+   * are written to the outbox in the same transaction as the result, so they
+   * are published at least once, like the native result.
+   */
+  outputs?(result: AnalysedInput): readonly OutboundMessage[];
+}
