@@ -7,6 +7,13 @@ export const EXIT = {
   usage: 2,
   /** The query matched nothing (`logs` with filters that match no row). */
   empty: 3,
+  /**
+   * A problem a restart cannot fix (EX_CONFIG, sysexits.h): credentials the broker refused,
+   * an untrusted certificate, an unsupported protocol version, a corrupt, read-only or
+   * deleted database, another agent on the same database. The unit's
+   * `RestartPreventExitStatus=78` keeps systemd from turning it into a restart loop.
+   */
+  needsAttention: 78,
 } as const;
 
 /** An error that carries its exit code to main(). */

@@ -81,3 +81,36 @@ export interface Extension {
    */
   outputs?(result: AnalysedInput): readonly OutboundMessage[];
 }
+
+/** What `hubnlu/bridge/health` and the Home Assistant sensors report; one snapshot serves both. */
+export interface HealthSnapshot {
+  readonly uptimeSeconds: number;
+  readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
+  readonly queues: { readonly inFlight: number; readonly outboxUnpublished: number };
+  readonly counts: {
+    readonly received: number;
+    readonly accepted: number;
+    readonly rejected: number;
+    readonly duplicates: number;
+    readonly processed: number;
+    readonly failed: number;
+    readonly published: number;
+  };
+  /** Inputs accepted in the last 60 s. */
+  readonly inputsPerMinute: number;
+  /** Receipt-to-result latency over a recent window; null before the first result. */
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number } | null;
+  readonly databaseBytes: number;
+  readonly connected: boolean;
+}
+
+/** What the composition root hands every extension (STYLE: one context object, no globals). */
+export interface ExtensionContext {
+  readonly log: Logger;
+  readonly baseTopic: string;
+  readonly version: string;
+  readonly models: ModelsView;
+  /** Publish now, QoS 1 (bridge responses, discovery, state); not through the outbox. */
+  publish(message: OutboundMessage): Promise<void>;
+  health(): HealthSnapshot;
+}
