@@ -44,7 +44,7 @@ export function scanJson(s: string): JsonScan {
       if (c === 0x5c) {
         const e = s[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) return fail('bad \\u escape');
+          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) return fail('bad unicode escape');
           i += 6;
           continue;
         }
