@@ -4,7 +4,7 @@
  * featurizer, the sentiment featurizer (raw-text cues, lexicon) and the slot
  * tagger. That the caps leave training texts alone is tested by the
  * identical-output tests of features / sentiment-features / slot-features and
- * was checked over every dataset text (README, "Limits").
+ * was checked over every dataset text (README, "Limits on one text").
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
