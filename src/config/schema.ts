@@ -126,7 +126,7 @@ export const ConfigSchema = Type.Object(
             { topic: 'hermes/nlu/query', format: 'hermes', tasks: ['intent'] },
           ],
           description: 'Subscriptions and, for each, the tasks to run and where results go.',
-          ...hint('a list of {topic, format?, tasks?, resultTopic?}'),
+          ...hint('a list of {topic, format?, tasks?, resultTopic?, payloadSiteId?}'),
         }),
         maxPayloadBytes: Type.Integer({
           default: 16384,
