@@ -69,7 +69,7 @@ export class Agent {
     const { config, log } = this;
     const dbPath = resolveFromCwd(config.storage.path);
     this.db = openDatabase(dbPath, { synchronous: config.storage.synchronous, busyTimeoutMs: config.storage.busyTimeoutMs });
-    const store = new LogStore(this.db);
+    const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000 });
 
     this.models = await this.loadModels(config);
     const models = this.models.loadedModels();
@@ -100,7 +100,7 @@ export class Agent {
     this.connection = connection;
     const publisher = new OutboxPublisher(store, connection, log.child({ module: 'outbox' }));
     this.publisher = publisher;
-    const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic }));
+    const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic, payloadSiteId: t.payloadSiteId }));
     const errorTopicFor = (siteId: string): string => `${base}/${escapeSegment(siteId)}/error`;
     const worker = new InferenceWorker(store, this.models, () => publisher.kick(), log.child({ module: 'worker' }), {
       capacity: config.input.maxInFlight,

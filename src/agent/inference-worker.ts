@@ -164,7 +164,7 @@ export class InferenceWorker {
         ...error,
         topic: item.topic,
         receivedAt: item.receivedAt,
-        excerpt: item.text.slice(0, 120),
+        excerpt: Array.from(item.text.slice(0, 240)).slice(0, 120).join(''), // whole code points: no half of a surrogate pair
       });
       return {
         seq: item.seq,

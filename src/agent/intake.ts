@@ -6,9 +6,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import type { TaskName } from '../model/types.js';
-import type { LogStore, NewInput, PendingInput } from '../store/log-store.js';
+import type { DuplicateReason, LogStore, NewInput, PendingInput } from '../store/log-store.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
-import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat } from '../transport/input-parser.js';
+import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
 import { buildError } from './messages.js';
@@ -19,6 +19,12 @@ export interface Route {
   readonly format: PayloadFormat;
   readonly tasks: readonly TaskName[];
   readonly resultTopic: string;
+  /**
+   * On a topic with a site segment (`hubnlu/+/utterance`) the topic names the site; a payload `siteId`
+   * that disagrees is rejected (`site_mismatch`) unless this is true. Topics without a `+` (Hermes)
+   * always take the payload's siteId.
+   */
+  readonly payloadSiteId?: boolean;
 }
 
 export interface IntakeOptions {
@@ -77,8 +83,17 @@ export class Intake {
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
     const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
-    let failure = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
-    const siteId = (parsed.ok ? parsed.value.siteId : parsed.siteId) ?? topicSite ?? DEFAULT_SITE;
+    let failure: { code: RejectionCode | 'site_mismatch'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
+    // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
+    const topicWins = topicSite !== undefined && !route?.payloadSiteId;
+    const siteId = (topicWins ? topicSite : payloadSite ?? topicSite) ?? DEFAULT_SITE;
+    if (!failure && topicWins && payloadSite !== undefined && payloadSite !== topicSite) {
+      failure = {
+        code: 'site_mismatch',
+        message: `the payload's siteId does not match the site of the topic (${msg.topic}); leave siteId out, or set payloadSiteId: true on this entry of input.topics to let payloads choose the site`,
+      };
+    }
     if (!failure && !isSafeSegment(siteId)) {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
     }
@@ -103,7 +118,7 @@ export class Intake {
       const outcome = await this.persist(() =>
         this.store.recordRejection(input, rejection, [{ topic: this.errorTopicFor(input.siteId), payload: JSON.stringify(errorPayload) }], msg.redelivered),
       );
-      if (outcome.duplicate) this.stats.duplicates++;
+      if (outcome.duplicate) this.countDuplicate(input, outcome.seq, outcome.reason);
       else {
         this.stats.rejected++;
         this.onRejected();
@@ -133,8 +148,7 @@ export class Intake {
     await this.worker.waitForRoom();
     const outcome = await this.persist(() => this.store.recordInput(input, msg.redelivered));
     if (outcome.duplicate) {
-      this.stats.duplicates++;
-      this.log.debug({ id: input.id, seq: outcome.seq }, 'duplicate input ignored');
+      this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
     }
     this.stats.accepted++;
@@ -154,6 +168,14 @@ export class Intake {
     };
     this.worker.push(pending);
   };
+
+  private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {
+    this.stats.duplicates++;
+    this.log.debug(
+      { id: input.idSource === 'payload' ? input.id : null, topic: input.topic, siteId: input.siteId, seq, reason },
+      reason === 'redelivery' ? 'duplicate input ignored: a broker redelivery of a stored message' : 'duplicate input ignored: the same id and content from this topic and site within input.dedupeWindowSeconds',
+    );
+  }
 
   /** Commits with retries (database locked, disk full): the message stays unacknowledged until its row is written. */
   private persist<T>(write: () => T): Promise<T> {

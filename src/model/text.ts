@@ -16,6 +16,19 @@
  *   slot offsets still point into the raw text.
  */
 
+/**
+ * Caps that bound the work one text can cause, whatever `input.maxTextChars`
+ * allows: `tokenize()` stops after `MAX_TOKENS` tokens, and a token's `norm`
+ * keeps at most `MAX_TOKEN_CHARS` characters (its offsets still span the whole
+ * word). Every featurizer and the slot tagger read these tokens, so their cost
+ * is bounded too. Both sit far above any training text (the longest has 142
+ * tokens; the longest word 633 characters, a run of letters in GoEmotions), so
+ * training output is unchanged; a longer text is understood from its first 256
+ * tokens.
+ */
+export const MAX_TOKENS = 256;
+export const MAX_TOKEN_CHARS = 1024;
+
 export interface Token {
   /** Normalised form used for features ("21" for "twenty one"). */
   readonly norm: string;
@@ -47,13 +60,21 @@ export function foldText(text: string): string {
 
 interface RawToken { word: string; start: number; end: number }
 
+/** The first MAX_TOKEN_CHARS UTF-16 units of a word, not splitting a surrogate pair. */
+function capChars(word: string): string {
+  if (word.length <= MAX_TOKEN_CHARS) return word;
+  const high = word.charCodeAt(MAX_TOKEN_CHARS - 1);
+  return word.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_TOKEN_CHARS - 1 : MAX_TOKEN_CHARS);
+}
+
 function rawTokens(text: string): RawToken[] {
   const out: RawToken[] = [];
   // Offsets must refer to the caller's string; NFKC can change lengths, so the
   // regex runs on the original string and only each match is folded.
   for (const m of text.matchAll(TOKEN_RE)) {
     const start = m.index ?? 0;
-    out.push({ word: foldText(m[0]), start, end: start + m[0].length });
+    out.push({ word: foldText(capChars(m[0])), start, end: start + m[0].length });
+    if (out.length >= MAX_TOKENS) break;
   }
   return out;
 }

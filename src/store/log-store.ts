@@ -7,6 +7,7 @@
  * one transaction; an outgoing message is marked published only on PUBACK.
  */
 import type { Db, Statement } from './database.js';
+import { wellFormed } from '../util/text-safety.js';
 
 export type InputStatus = 'pending' | 'done' | 'rejected' | 'error';
 
@@ -81,9 +82,27 @@ export interface OutboxRow {
   readonly retain: boolean;
 }
 
-export type RecordOutcome = { readonly seq: number; readonly duplicate: false } | { readonly seq: number; readonly duplicate: true };
+/** Why an input was recognised as one already stored: a broker redelivery (DUP flag), or a payload id repeated within the window. */
+export type DuplicateReason = 'redelivery' | 'payload_id';
 
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+export type RecordOutcome =
+  | { readonly seq: number; readonly duplicate: false }
+  | { readonly seq: number; readonly duplicate: true; readonly reason: DuplicateReason };
+
+export interface LogStoreOptions {
+  /**
+   * How long a payload `id` marks a repeat of the same request (same topic, site and content), in ms.
+   * 0: payload ids never deduplicate (broker redeliveries still do). Default 600 000 (`input.dedupeWindowSeconds`).
+   */
+  readonly dedupeWindowMs?: number;
+}
+
+export const DEFAULT_DEDUPE_WINDOW_MS = 600_000;
+
+/** Every stored string is valid UTF-8: lone surrogates (which SQLite would store as invalid bytes) become U+FFFD. */
+const safe = (value: string | undefined | null): string | null => (value === undefined || value === null ? null : wellFormed(value));
+
+const json = (value: unknown): string | null => (value === undefined ? null : wellFormed(JSON.stringify(value)));
 
 export class LogStore {
   private readonly insertInput: Statement;
@@ -96,13 +115,25 @@ export class LogStore {
   private readonly markPublishedStmt: Statement;
   private readonly countAttempt: Statement;
 
-  constructor(private readonly db: Db) {
+  private readonly dedupeWindowMs: number;
+
+  constructor(
+    private readonly db: Db,
+    opts: LogStoreOptions = {},
+  ) {
+    this.dedupeWindowMs = opts.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.insertInput = db.prepare(`
       INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
                           result_topic, request, status, payload_excerpt, error_code, error_message, completed_at)
       VALUES (@id, @idSource, @deliveryKey, @receivedAt, @topic, @siteId, @sessionId, @lang, @text, @tasks,
               @resultTopic, @request, @status, @payloadExcerpt, @errorCode, @errorMessage, @completedAt)`);
-    this.findByPayloadId = db.prepare(`SELECT seq FROM inputs WHERE id = ? AND id_source = 'payload'`);
+    // The same request again: same payload id, topic, site and content (text, or for a rejection the payload excerpt),
+    // received within the window. Served by the partial index inputs_payload_scope (migration 3).
+    this.findByPayloadId = db.prepare(`
+      SELECT seq FROM inputs
+      WHERE id = @id AND id_source = 'payload' AND site_id = @siteId AND topic = @topic AND received_at >= @since
+        AND text IS @text AND payload_excerpt IS @payloadExcerpt
+      ORDER BY seq DESC LIMIT 1`);
     this.findByDeliveryKey = db.prepare(`SELECT seq FROM inputs WHERE delivery_key = ? ORDER BY seq DESC LIMIT 1`);
     this.insertOutbox = db.prepare(`
       INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -123,17 +154,32 @@ export class LogStore {
   }
 
   /**
-   * Finds an earlier row for the same input: the same payload `id`, or (for a
-   * broker redelivery, which carries the DUP flag [MQTT-3.3.1-1]) the same delivery key.
+   * Finds an earlier row for the same input: for a broker redelivery (which
+   * carries the DUP flag [MQTT-3.3.1-1]) the same delivery key, whenever it was
+   * stored; otherwise the same payload `id` from the same topic and site, with
+   * the same content, within the dedupe window. A payload id is the
+   * publisher's name for one request, not a key for ever: the same `req-1`
+   * from two sites, a button that always sends the same id, or an id reused
+   * for a different text are each a new input.
    */
-  findDuplicate(input: Pick<NewInput, 'id' | 'idSource' | 'deliveryKey'>, redelivered: boolean): number | undefined {
-    if (input.idSource === 'payload') {
-      const row = this.findByPayloadId.get(input.id) as { seq: number } | undefined;
-      if (row) return row.seq;
-    }
+  findDuplicate(
+    input: Pick<NewInput, 'id' | 'idSource' | 'deliveryKey' | 'topic' | 'siteId' | 'receivedAt' | 'text' | 'payloadExcerpt'>,
+    redelivered: boolean,
+  ): { seq: number; reason: DuplicateReason } | undefined {
     if (redelivered) {
       const row = this.findByDeliveryKey.get(input.deliveryKey) as { seq: number } | undefined;
-      if (row) return row.seq;
+      if (row) return { seq: row.seq, reason: 'redelivery' };
+    }
+    if (input.idSource === 'payload' && this.dedupeWindowMs > 0) {
+      const row = this.findByPayloadId.get({
+        id: safe(input.id),
+        siteId: safe(input.siteId),
+        topic: safe(input.topic),
+        since: input.receivedAt - this.dedupeWindowMs,
+        text: safe(input.text),
+        payloadExcerpt: safe(input.payloadExcerpt),
+      }) as { seq: number } | undefined;
+      if (row) return { seq: row.seq, reason: 'payload_id' };
     }
     return undefined;
   }
@@ -142,7 +188,7 @@ export class LogStore {
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
     return this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing, duplicate: true };
+      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run(this.inputParams(input, 'pending'));
       return { seq: Number(info.lastInsertRowid), duplicate: false };
     })();
@@ -152,15 +198,15 @@ export class LogStore {
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
     return this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing, duplicate: true };
+      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run({
         ...this.inputParams(input, 'rejected'),
         errorCode: rejection.code,
-        errorMessage: rejection.message,
+        errorMessage: safe(rejection.message),
         completedAt: input.receivedAt,
       });
       const seq = Number(info.lastInsertRowid);
-      for (const m of messages) this.insertOutbox.run(seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt);
+      for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt);
       return { seq, duplicate: false };
     })();
   }
@@ -185,11 +231,11 @@ export class LogStore {
           latencyMs: c.latencyMs,
           inferenceMs: c.inferenceMs ?? null,
           errorCode: c.error?.code ?? null,
-          errorMessage: c.error?.message ?? null,
+          errorMessage: safe(c.error?.message),
         }).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
         if (changed === 0) continue;
-        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, c.completedAt);
+        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt);
       }
     })();
   }
@@ -229,20 +275,20 @@ export class LogStore {
 
   private inputParams(input: NewInput, status: InputStatus): Record<string, unknown> {
     return {
-      id: input.id,
+      id: safe(input.id),
       idSource: input.idSource,
       deliveryKey: input.deliveryKey,
       receivedAt: input.receivedAt,
-      topic: input.topic,
-      siteId: input.siteId,
-      sessionId: input.sessionId ?? null,
-      lang: input.lang ?? null,
-      text: input.text ?? null,
+      topic: safe(input.topic),
+      siteId: safe(input.siteId),
+      sessionId: safe(input.sessionId),
+      lang: safe(input.lang),
+      text: safe(input.text),
       tasks: JSON.stringify(input.tasks),
-      resultTopic: input.resultTopic ?? null,
-      request: input.request && Object.keys(input.request).length > 0 ? JSON.stringify(input.request) : null,
+      resultTopic: safe(input.resultTopic),
+      request: input.request && Object.keys(input.request).length > 0 ? json(input.request) : null,
       status,
-      payloadExcerpt: input.payloadExcerpt ?? null,
+      payloadExcerpt: safe(input.payloadExcerpt),
       errorCode: null,
       errorMessage: null,
       completedAt: null,

@@ -75,6 +75,15 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM inputs;
     `,
   },
+  // Version 2 (an index on outbox.input_seq) is another change's; this one builds on version 1 and does not touch the outbox.
+  {
+    version: 3,
+    description: 'payload ids are scoped to topic and site, deduplicated within a time window (not unique for ever)',
+    sql: `
+      DROP INDEX IF EXISTS inputs_payload_id;
+      CREATE INDEX inputs_payload_scope ON inputs (id, site_id, topic, received_at) WHERE id_source = 'payload';
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

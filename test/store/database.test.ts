@@ -109,3 +109,52 @@ test('read-only open of a missing file fails and creates nothing', () => {
   assert.throws(() => openDatabase(path, { readonly: true }), /no database yet/);
   assert.equal(existsSync(join(dir, 'not-there')), false);
 });
+
+/** A file as hubnlu left it at schema `version`: migration 1's tables, `extraSql` (e.g. migration 2's index), two rows. */
+function oldFile(name: string, version: number, extraSql = ''): string {
+  const path = join(dir, name);
+  const raw = new Database(path);
+  raw.exec(MIGRATIONS.find((m) => m.version === 1)!.sql);
+  if (extraSql) raw.exec(extraSql);
+  raw.pragma(`user_version = ${version}`);
+  const insert = raw.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, text, status) VALUES (?, 'payload', ?, ?, ?, ?, 'hi', 'done')`);
+  insert.run('req-1', 'k1', 1, 'hubnlu/garage/utterance', 'garage');
+  insert.run('req-2', 'k2', 2, 'hubnlu/garage/utterance', 'garage');
+  assert.throws(() => insert.run('req-1', 'k3', 3, 'hubnlu/hall/utterance', 'hall'), /UNIQUE/, 'version 1 makes a payload id unique for ever');
+  raw.close();
+  return path;
+}
+
+const indexes = (db: Database.Database): string[] =>
+  db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inputs' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+
+for (const [label, version, extraSql] of [
+  ['version 1', 1, ''],
+  ['version 2 (migration 2: an index on outbox.input_seq)', 2, 'CREATE INDEX IF NOT EXISTS outbox_input_seq ON outbox (input_seq);'],
+] as const) {
+  test(`a ${label} file migrates to ${SCHEMA_VERSION}: rows kept, payload ids no longer unique for ever, a scoped index instead`, () => {
+    const path = oldFile(`v${version}.db`, version, extraSql);
+    const db = openDatabase(path);
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.deepEqual(db.prepare('SELECT id, site_id FROM inputs ORDER BY seq').all(), [
+        { id: 'req-1', site_id: 'garage' },
+        { id: 'req-2', site_id: 'garage' },
+      ]);
+      const names = indexes(db);
+      assert.ok(!names.includes('inputs_payload_id'), names.join());
+      assert.ok(names.includes('inputs_payload_scope'), names.join());
+      // The same id from another site is now a second row.
+      db.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, status) VALUES ('req-1', 'payload', 'k3', 3, 'hubnlu/hall/utterance', 'hall', 'pending')`).run();
+      assert.equal(db.prepare(`SELECT count(*) FROM inputs WHERE id = 'req-1'`).pluck().get(), 2);
+      if (version === 2) {
+        const outboxIndexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'`).pluck().all();
+        assert.ok(outboxIndexes.includes('outbox_input_seq'), 'migration 2 left alone');
+      }
+      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM inputs WHERE id = 'req-1' AND id_source = 'payload' AND site_id = 'hall' AND topic = 't' AND received_at >= 0`).all();
+      assert.match(JSON.stringify(plan), /inputs_payload_scope/, 'the dedupe lookup uses the scoped index');
+    } finally {
+      db.close();
+    }
+  });
+}
