@@ -8,9 +8,13 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import type { ExtensionDefinition } from './extension.js';
 import { nativeExtension } from './native.js';
+import { hermesExtension } from './hermes.js';
+import { bridgeExtension } from './bridge.js';
 
 export const EXTENSIONS = {
   native: nativeExtension,
+  hermes: hermesExtension,
+  bridge: bridgeExtension,
 } as const satisfies Record<string, ExtensionDefinition<TObject>>;
 
 export type ExtensionName = keyof typeof EXTENSIONS;
