@@ -41,7 +41,6 @@ const settings = Type.Object(
       default: ['intent'],
       minItems: 1,
       uniqueItems: true,
-      contains: Type.Literal('intent'),
       description: 'Models run on an `nlu/query` (the Hermes answer needs only `intent`; add `sentiment` for the native result and log).',
       hint: 'a list drawn from [intent, sentiment] containing intent',
     }),
