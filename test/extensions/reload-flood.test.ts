@@ -80,6 +80,18 @@ test('reload_models during a 5,000-message flood: 0 lost, 0 failed, each result 
     const health = running.agent.stats();
     assert.equal(health.failed, 0);
     process.stdout.write(`# reload flood: ${switchAt} inputs answered by ${v1}, ${TOTAL - switchAt} by ${v2}\n`);
+
+    // A reload that cannot load (a broken manifest) is an error response; the live models stay.
+    writeFileSync(manifestPath, '{ not json');
+    await rec.publish('hubnlu/bridge/request/reload_models', JSON.stringify({ transaction: 'reload-broken' }));
+    const broken = () => rec.json((t) => t === 'hubnlu/bridge/response/reload_models').find((r) => r.transaction === 'reload-broken');
+    assert.ok(await waitFor(() => broken() !== undefined, 30_000), 'no response to the broken reload');
+    assert.equal(broken()!.status, 'error');
+    assert.match(String(broken()!.error), /^reload_models failed: .*manifest\.json/);
+    await rec.publish('hubnlu/flood/utterance', JSON.stringify({ id: 'after-broken', text: 'turn off the kitchen lights' }));
+    const after = () => rec.json((t) => t === 'hubnlu/flood/result').find((r) => r.id === 'after-broken');
+    assert.ok(await waitFor(() => after() !== undefined, 10_000));
+    assert.ok((after()!.models as Array<{ task: string; version: string }>).some((m) => m.task === 'intent' && m.version === v2Version));
   } finally {
     await rec.close();
     await running.stop();
