@@ -43,10 +43,13 @@ test('reload_models during a 5,000-message flood: 0 lost, 0 failed, each result 
     await send(0, 2000);
     // The second version appears on disk; the bridge is asked to load it while the flood goes on.
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: v2Version }, null, 2));
+    const askedAt = Date.now();
+    let answeredAt = 0;
     await rec.publish('hubnlu/bridge/request/reload_models', JSON.stringify({ transaction: 'reload-1' }));
-    await send(2000, 4000);
     const response = () => rec.json((t) => t === 'hubnlu/bridge/response/reload_models')[0];
-    assert.ok(await waitFor(() => response() !== undefined, 30_000), 'no reload_models response');
+    const watch = waitFor(() => response() !== undefined, 30_000).then((ok) => ((answeredAt = Date.now()), ok));
+    await send(2000, 4000);
+    assert.ok(await watch, 'no reload_models response');
     assert.equal(response().status, 'ok', JSON.stringify(response()));
     assert.equal(response().transaction, 'reload-1');
     assert.ok((response().data as { models: Array<{ task: string; version: string }> }).models.some((m) => m.task === 'intent' && m.version === v2Version));
@@ -79,7 +82,7 @@ test('reload_models during a 5,000-message flood: 0 lost, 0 failed, each result 
     assert.ok(sequence.slice(switchAt).every((v) => v === v2), 'after the swap, every later input used the new version');
     const health = running.agent.stats();
     assert.equal(health.failed, 0);
-    process.stdout.write(`# reload flood: ${switchAt} inputs answered by ${v1}, ${TOTAL - switchAt} by ${v2}\n`);
+    process.stdout.write(`# reload flood: ${switchAt} inputs answered by ${v1}, ${TOTAL - switchAt} by ${v2}; reload answered after ${answeredAt - askedAt} ms\n`);
 
     // A reload that cannot load (a broken manifest) is an error response; the live models stay.
     writeFileSync(manifestPath, '{ not json');
