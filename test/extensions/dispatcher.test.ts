@@ -93,3 +93,22 @@ test('control: a handler that awaits its slow work stalls every utterance behind
     await s.close();
   }
 });
+
+test('routing: the first target whose filter matches wins; overlaps are reported; an unowned topic is acknowledged and dropped', async () => {
+  const seen: string[] = [];
+  const d = new TopicDispatcher(log);
+  d.addTarget({ name: 'hermes', filters: ['hermes/nlu/query'], handle: async (m) => void seen.push(`hermes:${m.topic}`) });
+  d.addTarget({ name: 'intake', filters: ['hubnlu/+/utterance', 'hermes/#'], handle: async (m) => void seen.push(`intake:${m.topic}`) });
+  assert.deepEqual(d.subscriptions(), ['hermes/nlu/query', 'hubnlu/+/utterance', 'hermes/#']);
+  const msg = (topic: string) => ({ topic, payload: Buffer.from('x'), qos: 1 as const, redelivered: false });
+  await d.handle(msg('hermes/nlu/query'));
+  await d.handle(msg('hermes/asr/textCaptured'));
+  await d.handle(msg('hubnlu/den/utterance'));
+  await d.handle(msg('other/topic'));
+  assert.deepEqual(seen, ['hermes:hermes/nlu/query', 'intake:hermes/asr/textCaptured', 'intake:hubnlu/den/utterance']);
+  assert.deepEqual(d.overlaps(), []);
+  const e = new TopicDispatcher(log);
+  e.addTarget({ name: 'hermes', filters: ['hermes/nlu/query'], handle: async () => undefined });
+  e.addTarget({ name: 'intake', filters: ['hermes/nlu/query'], handle: async () => undefined });
+  assert.deepEqual(e.overlaps(), [{ filter: 'hermes/nlu/query', owner: 'hermes', shadowed: 'intake' }]);
+});
