@@ -7,6 +7,7 @@
  * value; validation errors print it.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { extensionSettingsSchema } from '../extensions/index.js';
 
 const hint = (text: string) => ({ hint: text });
 
@@ -120,12 +121,9 @@ export const ConfigSchema = Type.Object(
     input: Type.Object(
       {
         topics: Type.Array(InputTopic, {
-          default: [
-            { topic: 'hubnlu/+/utterance' },
-            { topic: 'hermes/asr/textCaptured', format: 'hermes' },
-            { topic: 'hermes/nlu/query', format: 'hermes', tasks: ['intent'] },
-          ],
-          description: 'Subscriptions and, for each, the tasks to run and where results go.',
+          default: [{ topic: 'hubnlu/+/utterance' }],
+          description:
+            'Subscriptions and, for each, the tasks to run and where results go. The Hermes topics (`hermes/nlu/query`, `hermes/asr/textCaptured`) belong to `extensions.hermes`.',
           ...hint('a list of {topic, format?, tasks?, resultTopic?, payloadSiteId?}'),
         }),
         maxPayloadBytes: Type.Integer({
@@ -209,6 +207,7 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    extensions: extensionSettingsSchema(),
   },
   { additionalProperties: false },
 );
