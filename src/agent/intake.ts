@@ -6,13 +6,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import type { TaskName } from '../model/types.js';
-import type { LogStore, NewInput, PendingInput } from '../store/log-store.js';
+import type { LogStore, NewInput, OutgoingMessage, PendingInput } from '../store/log-store.js';
+import type { FailedInput } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat } from '../transport/input-parser.js';
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
-import { buildError } from './messages.js';
 import type { InferenceWorker } from './inference-worker.js';
+import { responseOf, storedResponse } from './response.js';
 
 export interface Route {
   readonly topic: string;
@@ -25,7 +26,10 @@ export interface IntakeOptions {
   readonly routes: readonly Route[];
   readonly baseTopic: string;
   readonly limits: ParseLimits;
-  readonly errorTopicFor: (siteId: string) => string;
+  /** Every extension's messages for a rejected input (the native error, Hermes' error, ...). */
+  readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
+  /** Called for each accepted input (health: inputs per minute). */
+  readonly onAccepted?: () => void;
   readonly now?: () => number;
 }
 
@@ -50,22 +54,34 @@ export class Intake {
     private readonly opts: IntakeOptions,
   ) {}
 
-  private errorTopicFor(siteId: string): string {
-    return this.opts.errorTopicFor(siteId);
-  }
-
   /** Stop accepting: later messages are held unacknowledged, so the broker keeps them for the next run. */
   close(): void {
     this.closed = true;
   }
 
-  readonly handle = async (msg: InboundMessage): Promise<void> => {
+  /** Whether an `input.topics` entry matches this topic. */
+  owns(topic: string): boolean {
+    return this.opts.routes.some((r) => matchTopic(r.topic, topic) !== null);
+  }
+
+  /** The handler for `input.topics`: the route is the first entry whose filter matches. */
+  readonly handle = (msg: InboundMessage): Promise<void> => {
+    const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
+    return this.submit(msg, route);
+  };
+
+  /**
+   * Parses, stores and queues one message as `route` says; resolves once its row
+   * (accepted or rejected) is committed, so the caller may acknowledge it.
+   * Extensions that take utterances on their own topics (Hermes) come through here.
+   */
+  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string }): Promise<void> => {
     if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
     this.stats.received++;
     const arrivedAt = performance.now();
     const receivedAt = (this.opts.now ?? Date.now)();
-    const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
-    const captured = route ? matchTopic(route.topic, msg.topic) ?? [] : [];
+    const captured = route?.topic ? matchTopic(route.topic, msg.topic) ?? [] : [];
+    const response = storedResponse(msg);
     const deliveryKey = createHash('sha1')
       .update(msg.topic)
       .update('\0')
@@ -98,11 +114,14 @@ export class Intake {
         payloadExcerpt: excerpt,
       };
       const rejection = failure!;
-      const errorPayload = buildError({ id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId, ...rejection, topic: msg.topic, receivedAt, excerpt });
+      const request: Record<string, unknown> = response ? { response } : {};
+      const messages = this.opts.failures({
+        input: { id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId ?? null, topic: msg.topic, receivedAt, excerpt, request, response: responseOf(request) },
+        stage: 'rejected',
+        ...rejection,
+      });
       this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
-      const outcome = await this.persist(() =>
-        this.store.recordRejection(input, rejection, [{ topic: this.errorTopicFor(input.siteId), payload: JSON.stringify(errorPayload) }], msg.redelivered),
-      );
+      const outcome = await this.persist(() => this.store.recordRejection({ ...input, request }, rejection, messages, msg.redelivered));
       if (outcome.duplicate) this.stats.duplicates++;
       else {
         this.stats.rejected++;
@@ -112,6 +131,7 @@ export class Intake {
     }
 
     const u = parsed.value;
+    const request = response ? { ...u.request, response } : u.request;
     const tasks = u.tasks ?? route?.tasks ?? ['intent', 'sentiment'];
     const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId });
     const input: NewInput = {
@@ -126,7 +146,7 @@ export class Intake {
       text: u.text,
       tasks,
       resultTopic,
-      request: u.request,
+      request,
       payloadExcerpt: undefined,
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
@@ -138,6 +158,7 @@ export class Intake {
       return;
     }
     this.stats.accepted++;
+    this.opts.onAccepted?.();
     const pending: PendingInput = {
       seq: outcome.seq,
       id: input.id,
@@ -149,7 +170,7 @@ export class Intake {
       text: u.text,
       tasks: [...tasks],
       resultTopic,
-      request: u.request,
+      request,
       arrivedAt,
     };
     this.worker.push(pending);

@@ -7,6 +7,7 @@
  * value; validation errors print it.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { extensionSettingsSchema } from '../extensions/index.js';
 
 const hint = (text: string) => ({ hint: text });
 
@@ -237,6 +238,7 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    extensions: extensionSettingsSchema(),
   },
   { additionalProperties: false },
 );

@@ -26,11 +26,36 @@ export interface NewInput {
   readonly payloadExcerpt?: string;
 }
 
+/** MQTT 5 properties kept with an outbox row (correlation data as a Buffer here, base64 in the table). */
+export interface StoredProperties {
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly contentType?: string;
+  readonly userProperties?: Readonly<Record<string, string>>;
+}
+
 export interface OutgoingMessage {
   readonly topic: string;
   readonly payload: string;
   readonly qos?: 0 | 1 | 2;
   readonly retain?: boolean;
+  readonly properties?: StoredProperties;
+}
+
+export interface GoldLabel {
+  readonly intent?: string | null;
+  readonly slots?: unknown;
+  readonly sentiment?: string | null;
+  readonly by: string;
+  readonly at: number;
+}
+
+export interface PreviousLabel {
+  readonly intent: string | null;
+  readonly slots: unknown;
+  readonly sentiment: string | null;
+  readonly by: string | null;
+  readonly at: number | null;
 }
 
 export interface Rejection {
@@ -79,6 +104,28 @@ export interface OutboxRow {
   readonly payload: string;
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
+  readonly properties?: StoredProperties;
+}
+
+function encodeProperties(p: StoredProperties | undefined): string | null {
+  if (!p) return null;
+  const out: Record<string, unknown> = {};
+  if (p.responseTopic) out.responseTopic = p.responseTopic;
+  if (p.correlationData) out.correlationData = p.correlationData.toString('base64');
+  if (p.contentType) out.contentType = p.contentType;
+  if (p.userProperties) out.userProperties = p.userProperties;
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : null;
+}
+
+function decodeProperties(text: string | null): StoredProperties | undefined {
+  if (!text) return undefined;
+  const p = JSON.parse(text) as { responseTopic?: string; correlationData?: string; contentType?: string; userProperties?: Record<string, string> };
+  return {
+    responseTopic: p.responseTopic,
+    correlationData: p.correlationData !== undefined ? Buffer.from(p.correlationData, 'base64') : undefined,
+    contentType: p.contentType,
+    userProperties: p.userProperties,
+  };
 }
 
 export type RecordOutcome = { readonly seq: number; readonly duplicate: false } | { readonly seq: number; readonly duplicate: true };
@@ -95,6 +142,10 @@ export class LogStore {
   private readonly selectUnpublished: Statement;
   private readonly markPublishedStmt: Statement;
   private readonly countAttempt: Statement;
+  private readonly countUnpublished: Statement;
+  private readonly findForLabel: Statement;
+  private readonly keepLabel: Statement;
+  private readonly writeLabel: Statement;
 
   constructor(private readonly db: Db) {
     this.insertInput = db.prepare(`
@@ -105,7 +156,7 @@ export class LogStore {
     this.findByPayloadId = db.prepare(`SELECT seq FROM inputs WHERE id = ? AND id_source = 'payload'`);
     this.findByDeliveryKey = db.prepare(`SELECT seq FROM inputs WHERE delivery_key = ? ORDER BY seq DESC LIMIT 1`);
     this.insertOutbox = db.prepare(`
-      INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
+      INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.completeInput = db.prepare(`
       UPDATE inputs SET status = @status, completed_at = @completedAt, intent = @intent, confidence = @confidence,
         alternatives = @alternatives, slots = @slots, sentiment = @sentiment, sentiment_score = @sentimentScore,
@@ -117,9 +168,18 @@ export class LogStore {
              result_topic AS resultTopic, request
       FROM inputs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`);
     this.selectUnpublished = db.prepare(`
-      SELECT seq, topic, payload, qos, retain FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
+      SELECT seq, topic, payload, qos, retain, properties FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
     this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq = ?`);
     this.countAttempt = db.prepare(`UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?`);
+    this.countUnpublished = db.prepare(`SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`);
+    this.findForLabel = db.prepare(`
+      SELECT seq, gold_intent AS intent, gold_slots AS slots, gold_sentiment AS sentiment, gold_by AS by, gold_at AS at
+      FROM inputs WHERE id = ? AND status IN ('done', 'error', 'rejected') ORDER BY seq DESC LIMIT 2`);
+    this.keepLabel = db.prepare(`
+      INSERT INTO label_history (input_seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, replaced_at, replaced_by)
+      SELECT seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, @at, @by FROM inputs WHERE seq = @seq`);
+    this.writeLabel = db.prepare(`
+      UPDATE inputs SET gold_intent = @intent, gold_slots = @slots, gold_sentiment = @sentiment, gold_by = @by, gold_at = @at WHERE seq = @seq`);
   }
 
   /**
@@ -160,7 +220,7 @@ export class LogStore {
         completedAt: input.receivedAt,
       });
       const seq = Number(info.lastInsertRowid);
-      for (const m of messages) this.insertOutbox.run(seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt);
+      for (const m of messages) this.insertOutbox.run(seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
       return { seq, duplicate: false };
     })();
   }
@@ -189,7 +249,7 @@ export class LogStore {
         }).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
         if (changed === 0) continue;
-        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, c.completedAt);
+        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
       }
     })();
   }
@@ -212,8 +272,45 @@ export class LogStore {
   }
 
   unpublished(afterSeq: number, limit: number): OutboxRow[] {
-    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number }>;
-    return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 }));
+    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number; properties: string | null }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      topic: r.topic,
+      payload: r.payload,
+      qos: r.qos as 0 | 1 | 2,
+      retain: r.retain === 1,
+      properties: decodeProperties(r.properties),
+    }));
+  }
+
+  /** Outbox rows not yet acknowledged by the broker (a queue depth for health reports). */
+  unpublishedCount(): number {
+    return (this.countUnpublished.get() as { n: number }).n;
+  }
+
+  /**
+   * Sets the gold labels of the answered input with this payload id; the labels it had
+   * before (if any) are kept in `label_history`. One transaction.
+   */
+  label(id: string, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
+    return this.db.transaction(() => {
+      const rows = this.findForLabel.all(id) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
+      if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
+      if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
+      const row = rows[0];
+      const previous: PreviousLabel = { intent: row.intent, slots: row.slots ? JSON.parse(row.slots) : null, sentiment: row.sentiment, by: row.by, at: row.at };
+      if (row.at !== null || row.intent !== null || row.slots !== null || row.sentiment !== null) this.keepLabel.run({ seq: row.seq, at: gold.at, by: gold.by });
+      // A field left out keeps its current gold value; null clears it.
+      this.writeLabel.run({
+        seq: row.seq,
+        intent: gold.intent === undefined ? row.intent : gold.intent,
+        slots: gold.slots === undefined ? row.slots : gold.slots === null ? null : JSON.stringify(gold.slots),
+        sentiment: gold.sentiment === undefined ? row.sentiment : gold.sentiment,
+        by: gold.by,
+        at: gold.at,
+      });
+      return { ok: true as const, seq: row.seq, previous };
+    })();
   }
 
   markPublished(seqs: readonly number[], at: number): void {
