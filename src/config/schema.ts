@@ -41,48 +41,6 @@ const InputTopic = Type.Object(
   { additionalProperties: false },
 );
 
-/**
- * Home Assistant MQTT discovery (issue 8; src/extensions/home-assistant). Its place in
- * the config is `extensions.homeAssistant`, next to the other protocol extensions.
- */
-export const HomeAssistantSettings = Type.Object(
-  {
-    enabled: Type.Boolean({
-      default: false,
-      description:
-        'Publish Home Assistant MQTT discovery (an event entity for intents, sensors, a connectivity sensor). Switching it off later removes the entities at the next start.',
-      ...hint('true or false'),
-    }),
-    discoveryPrefix: Type.String({
-      default: 'homeassistant',
-      pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$',
-      description: "Home Assistant's discovery prefix (its MQTT `discovery_prefix`).",
-      ...hint('segments of letters, digits, "_" or "-" separated by "/", e.g. "homeassistant"'),
-    }),
-    statusTopic: Type.String({
-      default: 'homeassistant/status',
-      pattern: '^[^+#\\u0000]+$',
-      description: "Home Assistant's birth topic: on `online` there, discovery is republished after a short random delay.",
-      ...hint('a topic without + or #, e.g. "homeassistant/status"'),
-    }),
-    deviceName: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'Device name in Home Assistant. Absent: `hubnlu <clientId>`.', ...hint('a short name, e.g. "Kitchen hub NLU"') }),
-    ),
-    intentNames: Type.Union([Type.Literal('native'), Type.Literal('homeassistant')], {
-      default: 'native',
-      description:
-        "Event types: the intent model's own labels (`native`), or Home Assistant intent names (`HassTurnOff` with `name`/`area`/`domain` slots) where the shipped mapping table has one (`homeassistant`).",
-      ...hint('native or homeassistant'),
-    }),
-    republishDelayMinMs: Type.Integer({ default: 1000, minimum: 0, maximum: 600000, description: 'Least delay before republishing discovery after Home Assistant comes online.', ...hint('milliseconds, e.g. 1000') }),
-    republishDelayMaxMs: Type.Integer({ default: 5000, minimum: 0, maximum: 600000, description: 'Greatest such delay (a random delay spreads the load when many devices answer at once).', ...hint('milliseconds >= republishDelayMinMs, e.g. 5000') }),
-    statsIntervalSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86400, description: 'How often the inputs-per-minute, p99 latency and error-count sensors are updated.', ...hint('seconds between 1 and 86400, e.g. 60') }),
-    removeOnStop: Type.Boolean({ default: false, description: 'Remove the entities (empty retained configs) when hubnlu stops, e.g. before retiring a hub. Off: entities stay and show unavailable while hubnlu is down.', ...hint('true or false') }),
-  },
-  { default: {}, additionalProperties: false },
-);
-export type HomeAssistantConfig = Static<typeof HomeAssistantSettings>;
-
 export const ConfigSchema = Type.Object(
   {
     mqtt: Type.Object(

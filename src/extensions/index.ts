@@ -8,9 +8,11 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import type { ExtensionDefinition } from './extension.js';
 import { nativeExtension } from './native.js';
+import { homeAssistantExtension } from './home-assistant/extension.js';
 
 export const EXTENSIONS = {
   native: nativeExtension,
+  homeAssistant: homeAssistantExtension,
 } as const satisfies Record<string, ExtensionDefinition<TObject>>;
 
 export type ExtensionName = keyof typeof EXTENSIONS;

@@ -44,7 +44,9 @@ export interface TestContext {
   setHealth(h: HealthSnapshot): void;
 }
 
-export function memoryContext(opts: { baseTopic?: string; version?: string; publish?: (m: OutboundMessage) => Promise<void> } = {}): TestContext {
+export function memoryContext(
+  opts: { baseTopic?: string; version?: string; clientId?: string; publish?: (m: OutboundMessage) => Promise<void> } = {},
+): TestContext {
   let { refs, labels } = shippedModels();
   let snapshot = health();
   const published: OutboundMessage[] = [];
@@ -58,6 +60,16 @@ export function memoryContext(opts: { baseTopic?: string; version?: string; publ
       await opts.publish?.(m);
     },
     health: () => snapshot,
+    submit: async () => {
+      throw new Error('submit() is not part of this test');
+    },
+    control: new Proxy({} as ExtensionContext['control'], {
+      get: () => {
+        throw new Error('control is not part of this test');
+      },
+    }),
+    mqtt5: false,
+    clientId: opts.clientId ?? 'hubnlu',
   };
   return {
     ctx,
@@ -79,7 +91,7 @@ export class BrokerHarness {
     readonly test: TestContext,
   ) {}
 
-  static async connect(url: string, opts: { baseTopic?: string } = {}): Promise<BrokerHarness> {
+  static async connect(url: string, opts: { baseTopic?: string; clientId?: string } = {}): Promise<BrokerHarness> {
     const client = mqtt.connect(url, { clientId: `ext-${Math.random().toString(16).slice(2)}`, protocolVersion: 4, reconnectPeriod: 200 });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -87,6 +99,7 @@ export class BrokerHarness {
     });
     const test = memoryContext({
       baseTopic: opts.baseTopic,
+      clientId: opts.clientId,
       publish: async (m) => {
         await client.publishAsync(m.topic, m.payload, { qos: m.qos ?? 1, retain: m.retain ?? false });
       },

@@ -17,17 +17,15 @@
  *   start, with no timing guess). The same list clears configs a changed
  *   `discoveryPrefix` or client id left behind. `removeOnStop` removes at stop.
  */
-import type { HomeAssistantConfig } from '../../config/schema.js';
 import type { InboundMessage } from '../../transport/mqtt-connection.js';
-import type { AnalysedInput, Extension, ExtensionContext, OutboundMessage } from '../extension.js';
+import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from '../extension.js';
 import { discoveryMessages, removalMessage, stateTopics, type StateTopics } from './discovery.js';
 import { homeAssistantNamer, nativeNamer, type IntentNamer } from './intent-names.js';
+import { homeAssistantSettings, type HomeAssistantConfig } from './settings.js';
 import { resultMessages, statsMessage } from './states.js';
 
 export interface HomeAssistantOptions {
   readonly settings: HomeAssistantConfig;
-  /** `mqtt.clientId`: one device per agent. */
-  readonly clientId: string;
   /** Random source for the republish delay (tests pass a fixed one). */
   readonly random?: () => number;
 }
@@ -53,7 +51,7 @@ export class HomeAssistantExtension implements Extension {
     private readonly options: HomeAssistantOptions,
   ) {
     this.topicsOf = stateTopics(ctx.baseTopic);
-    this.namer = options.settings.intentNames === 'homeassistant' ? homeAssistantNamer() : nativeNamer;
+    this.namer = options.settings.intentNames === 'homeassistant' ? homeAssistantNamer : nativeNamer;
   }
 
   private get settings(): HomeAssistantConfig {
@@ -125,7 +123,7 @@ export class HomeAssistantExtension implements Extension {
     return discoveryMessages({
       discoveryPrefix: this.settings.discoveryPrefix,
       baseTopic: this.ctx.baseTopic,
-      clientId: this.options.clientId,
+      clientId: this.ctx.clientId,
       deviceName: this.settings.deviceName,
       version: this.ctx.version,
       intentModel: this.discoveredModel,
@@ -180,3 +178,11 @@ export class HomeAssistantExtension implements Extension {
     for (const topic of topics) await this.ctx.publish(removalMessage(topic));
   }
 }
+
+/** Registered in src/extensions/index.ts; built even when disabled, to remove what an enabled run published. */
+export const homeAssistantExtension: ExtensionDefinition<typeof homeAssistantSettings> = {
+  name: 'homeAssistant',
+  settings: homeAssistantSettings,
+  create: (ctx, settings) => new HomeAssistantExtension(ctx, { settings }),
+  createWhenDisabled: true,
+};

@@ -7,18 +7,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
-import { HomeAssistantSettings, type HomeAssistantConfig } from '../../../src/config/schema.js';
+import { homeAssistantSettings, type HomeAssistantConfig } from '../../../src/extensions/home-assistant/settings.js';
 import { HomeAssistantExtension } from '../../../src/extensions/home-assistant/extension.js';
 import { toHaId } from '../../../src/extensions/home-assistant/discovery.js';
 import type { AnalysedInput, OutboundMessage } from '../../../src/extensions/extension.js';
 import { ModelRegistry } from '../../../src/model/registry.js';
-import { HA_INTENTS } from '../../../src/data/ha-intents.js';
+import { haIntentFor } from '../../../src/corpus/ha-intents.js';
 import { health, memoryContext, shippedModels } from '../../helpers/extension-context.js';
 import { parseConfigTopic, validateConfig } from '../../helpers/ha-discovery.js';
 import { waitFor } from '../../helpers/net.js';
 
 export function haSettings(overrides: Partial<HomeAssistantConfig> = {}): HomeAssistantConfig {
-  return { ...(Value.Default(HomeAssistantSettings, {}) as HomeAssistantConfig), enabled: true, republishDelayMinMs: 10, republishDelayMaxMs: 30, ...overrides };
+  return { ...(Value.Default(homeAssistantSettings, {}) as HomeAssistantConfig), enabled: true, republishDelayMinMs: 10, republishDelayMaxMs: 30, ...overrides };
 }
 
 const configs = (published: readonly OutboundMessage[], prefix = 'homeassistant') =>
@@ -44,8 +44,8 @@ async function analysed(text: string, siteId = 'kitchen'): Promise<AnalysedInput
 
 describe('discovery payloads', () => {
   test('every config matches the documented schema of its component, with device, origin and availability', async () => {
-    const t = memoryContext({ version: '9.8.7' });
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu.kitchen' });
+    const t = memoryContext({ version: '9.8.7', clientId: 'hubnlu.kitchen' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     await ext.start();
     await ext.stop();
     const msgs = configs(t.published);
@@ -89,7 +89,7 @@ describe('discovery payloads', () => {
 
   test('event_types are the intent model labels (native names), without unknown', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     await ext.start();
     await ext.stop();
     const event = JSON.parse(configs(t.published).find((m) => m.topic === 'homeassistant/event/hubnlu/intent/config')!.payload);
@@ -99,21 +99,20 @@ describe('discovery payloads', () => {
 
   test('with intentNames homeassistant, mapped labels become Home Assistant intent names, the rest stay', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ intentNames: 'homeassistant' }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ intentNames: 'homeassistant' }) });
     await ext.start();
     await ext.stop();
     const event = JSON.parse(configs(t.published).find((m) => m.topic.includes('/event/'))!.payload);
     const labels = shippedModels().labels.intent;
-    const mapped = new Map(HA_INTENTS.map((m) => [m.intent, m.haIntent]));
-    assert.deepEqual(event.event_types, [...new Set(labels.map((l) => mapped.get(l) ?? l))]);
+    assert.deepEqual(event.event_types, [...new Set(labels.map((l) => haIntentFor(l)?.intent ?? l))]);
     for (const name of ['HassTurnOn', 'HassTurnOff', 'HassLightSet', 'HassClimateSetTemperature', 'HassGetWeather']) assert.ok(event.event_types.includes(name), name);
     assert.ok(!event.event_types.includes('iot_hue_lightoff'));
-    assert.ok(event.event_types.includes('play_music'), 'labels without a Home Assistant counterpart keep their names');
+    assert.ok(event.event_types.includes('qa_factoid'), 'labels without a Home Assistant counterpart keep their names');
   });
 
   test('the prefix, base topic and device name are configurable; ids stay within [a-zA-Z0-9_-]', async () => {
-    const t = memoryContext({ baseTopic: 'house/nlu' });
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ discoveryPrefix: 'ha/disc', deviceName: 'Hall NLU' }), clientId: 'a.b-c_d' });
+    const t = memoryContext({ baseTopic: 'house/nlu', clientId: 'a.b-c_d' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ discoveryPrefix: 'ha/disc', deviceName: 'Hall NLU' }) });
     await ext.start();
     await ext.stop();
     const msgs = configs(t.published, 'ha/disc');
@@ -132,7 +131,7 @@ describe('discovery payloads', () => {
   test('start publishes the record of its config topics and the stats', async () => {
     const t = memoryContext();
     t.setHealth(health({ inputsPerMinute: 42, latencyMs: { p50: 1, p90: 2, p99: 3.3333 }, counts: { ...health().counts, rejected: 2, failed: 3 } }));
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     await ext.start();
     await ext.stop();
     const record = t.published.find((m) => m.topic === 'hubnlu/homeassistant/discovery')!;
@@ -144,7 +143,7 @@ describe('discovery payloads', () => {
 
   test('disabled: publishes nothing at start and subscribes only to its record', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ enabled: false }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ enabled: false }) });
     assert.deepEqual(ext.topics(), ['hubnlu/homeassistant/discovery']);
     await ext.start();
     assert.deepEqual(ext.outputs(await analysed('turn off the kitchen lights')), []);
@@ -156,7 +155,7 @@ describe('discovery payloads', () => {
 describe('state messages', () => {
   test('a recognised intent yields an event with event_type and attributes, and the last intent/sentiment', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     const result = await analysed('turn off the kitchen lights');
     const out = ext.outputs(result);
     const event = out.find((m) => m.topic === 'hubnlu/homeassistant/intent')!;
@@ -179,7 +178,7 @@ describe('state messages', () => {
 
   test('Home Assistant names: HassTurnOff with area and domain; HassClimateSetTemperature with temperature', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ intentNames: 'homeassistant' }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ intentNames: 'homeassistant' }) });
     const off = JSON.parse(ext.outputs(await analysed('turn off the kitchen lights')).find((m) => m.topic.endsWith('/intent'))!.payload);
     assert.equal(off.event_type, 'HassTurnOff');
     assert.equal(off.intent, 'iot_hue_lightoff', 'the native label stays as an attribute');
@@ -193,7 +192,7 @@ describe('state messages', () => {
 
   test('an unknown intent yields no event, but updates the last intent', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     const result = await analysed('purple monkey dishwasher');
     const forced: AnalysedInput = { ...result, analysis: { ...result.analysis, intent: { ...result.analysis.intent!, name: 'unknown' } } };
     const out = ext.outputs(forced);
@@ -203,7 +202,7 @@ describe('state messages', () => {
 
   test('a swapped intent model republishes discovery with the new labels', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     await ext.start();
     const before = configs(t.published).length;
     const { refs, labels } = shippedModels();
@@ -222,7 +221,7 @@ describe('state messages', () => {
 describe('birth message and removal', () => {
   test('homeassistant/status online republishes after a delay within the bounds; offline does not', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ republishDelayMinMs: 150, republishDelayMaxMs: 150 }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ republishDelayMinMs: 150, republishDelayMaxMs: 150 }) });
     await ext.start();
     const first = configs(t.published).length;
     await ext.handle({ topic: 'homeassistant/status', payload: Buffer.from('offline'), qos: 1, redelivered: false });
@@ -236,7 +235,7 @@ describe('birth message and removal', () => {
 
   test('stop cancels a pending republish', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ republishDelayMinMs: 100, republishDelayMaxMs: 100 }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ republishDelayMinMs: 100, republishDelayMaxMs: 100 }) });
     await ext.start();
     const first = t.published.length;
     await ext.handle({ topic: 'homeassistant/status', payload: Buffer.from('online'), qos: 1, redelivered: false });
@@ -247,7 +246,7 @@ describe('birth message and removal', () => {
 
   test('removeOnStop empties every config and the record', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ removeOnStop: true }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ removeOnStop: true }) });
     await ext.start();
     const topics = configs(t.published).map((m) => m.topic);
     t.published.length = 0;
@@ -258,7 +257,7 @@ describe('birth message and removal', () => {
 
   test('disabled: a record left by an earlier run empties the configs it names, then itself', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ enabled: false }), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings({ enabled: false }) });
     await ext.start();
     const old = ['homeassistant/event/hubnlu/intent/config', 'homeassistant/sensor/hubnlu/errors/config'];
     await ext.handle({ topic: 'hubnlu/homeassistant/discovery', payload: Buffer.from(JSON.stringify({ topics: old })), qos: 1, redelivered: false });
@@ -271,7 +270,7 @@ describe('birth message and removal', () => {
 
   test('enabled: a record naming configs of an old prefix empties only those', async () => {
     const t = memoryContext();
-    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings(), clientId: 'hubnlu' });
+    const ext = new HomeAssistantExtension(t.ctx, { settings: haSettings() });
     await ext.start();
     const current = configs(t.published).map((m) => m.topic);
     t.published.length = 0;
