@@ -19,6 +19,7 @@ import { EXTENSIONS } from '../extensions/index.js';
 import { TopicDispatcher } from '../extensions/dispatcher.js';
 import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage } from '../extensions/extension.js';
 import { redactConfig } from '../config/load.js';
+import { computeStats } from '../store/queries.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
@@ -275,7 +276,12 @@ export class Agent {
           ? { ok: false, code: 'not_found', message: `no answered input with id ${JSON.stringify(request.id)}` }
           : { ok: false, code: 'ambiguous', message: `more than one input has id ${JSON.stringify(request.id)}; label by a payload id` };
       },
-      stats: () => ({ ...this.stats(), models: this.models?.loadedModels() ?? [], modelGeneration: this.models?.generation ?? 0 }),
+      stats: (options = {}) => ({
+        agent: this.stats(),
+        models: this.models?.loadedModels() ?? [],
+        modelGeneration: this.models?.generation ?? 0,
+        log: computeStats(this.db!, { sinceMs: options.sinceMs }),
+      }),
       config: () => redactConfig(this.config),
     };
   }

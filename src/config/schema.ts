@@ -115,12 +115,9 @@ export const ConfigSchema = Type.Object(
     input: Type.Object(
       {
         topics: Type.Array(InputTopic, {
-          default: [
-            { topic: 'hubnlu/+/utterance' },
-            { topic: 'hermes/asr/textCaptured', format: 'hermes' },
-            { topic: 'hermes/nlu/query', format: 'hermes', tasks: ['intent'] },
-          ],
-          description: 'Subscriptions and, for each, the tasks to run and where results go.',
+          default: [{ topic: 'hubnlu/+/utterance' }],
+          description:
+            'Subscriptions and, for each, the tasks to run and where results go. The Hermes topics (`hermes/nlu/query`, `hermes/asr/textCaptured`) belong to `extensions.hermes`.',
           ...hint('a list of {topic, format?, tasks?, resultTopic?}'),
         }),
         maxPayloadBytes: Type.Integer({

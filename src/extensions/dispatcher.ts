@@ -12,7 +12,6 @@
 import type { InboundHandler, InboundMessage } from '../transport/mqtt-connection.js';
 import { matchTopic } from '../transport/topics.js';
 import type { Logger } from '../util/logger.js';
-import type { Extension } from './extension.js';
 
 export interface DispatchTarget {
   readonly name: string;
@@ -25,15 +24,7 @@ export class TopicDispatcher {
 
   constructor(private readonly log: Logger) {}
 
-  /** Extensions first (in registration order), then the intake. */
-  addExtension(extension: Extension): void {
-    const filters = extension.topics();
-    if (filters.length === 0) return;
-    if (!extension.handle) throw new Error(`extension ${extension.name} subscribes to ${filters.join(', ')} but has no handle()`);
-    const handle = extension.handle.bind(extension);
-    this.targets.push({ name: extension.name, filters, handle });
-  }
-
+  /** Targets are tried in the order added: the composition root adds the extensions first, then the intake. */
   addTarget(target: DispatchTarget): void {
     this.targets.push(target);
   }

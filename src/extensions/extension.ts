@@ -145,8 +145,8 @@ export interface AgentControl {
   logLevel(): string;
   /** Writes gold labels for a logged input; the previous labels go to the label history. */
   label(request: LabelRequest): LabelOutcome;
-  /** Counters since start and totals from the database. */
-  stats(): Record<string, unknown>;
+  /** Counters since start (`agent`) and figures from the input log (`log`, optionally since a time). */
+  stats(options?: { sinceMs?: number }): Record<string, unknown>;
   /** The configuration with secrets removed. */
   config(): unknown;
 }

@@ -19,12 +19,13 @@ function tables(db: Database.Database): string[] {
   return db.prepare(`SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
 }
 
-test('migrations are numbered 1, 2, … without gaps; SCHEMA_VERSION is the last', () => {
-  assert.deepEqual(
-    MIGRATIONS.map((m) => m.version),
-    MIGRATIONS.map((_, i) => i + 1),
-  );
-  assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
+// Numbers are assigned to parallel branches (issue 8 has 4 while 2 and 3 are elsewhere), so a branch may
+// show a gap until they meet; the order and the last number are what migrate() relies on.
+test('migrations are numbered in increasing order, starting at 1; SCHEMA_VERSION is the last', () => {
+  const versions = MIGRATIONS.map((m) => m.version);
+  assert.equal(versions[0], 1);
+  assert.ok(versions.every((v, i) => i === 0 || v > versions[i - 1]), versions.join(','));
+  assert.equal(SCHEMA_VERSION, versions[versions.length - 1]);
 });
 
 test('a new database: schema applied, user_version set, WAL, owner-only file in a new owner-only directory', () => {
@@ -32,7 +33,7 @@ test('a new database: schema applied, user_version set, WAL, owner-only file in 
   const db = openDatabase(path);
   try {
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-    assert.deepEqual(tables(db), ['inputs', 'log', 'outbox']);
+    assert.deepEqual(tables(db), ['inputs', 'label_history', 'log', 'outbox']);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL by default');
@@ -89,7 +90,7 @@ test('an old file at version 0 (empty) is migrated', () => {
   writeFileSync(empty, ''); // zero bytes: SQLite treats it as a new database
   const db = openDatabase(empty);
   assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-  assert.deepEqual(tables(db), ['inputs', 'log', 'outbox']);
+  assert.deepEqual(tables(db), ['inputs', 'label_history', 'log', 'outbox']);
   db.close();
 
   const v0 = join(dir, 'v0.db');
@@ -99,7 +100,7 @@ test('an old file at version 0 (empty) is migrated', () => {
   raw.close();
   const migrated = openDatabase(v0);
   assert.equal(migrated.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-  assert.deepEqual(tables(migrated), ['inputs', 'log', 'notes', 'outbox']);
+  assert.deepEqual(tables(migrated), ['inputs', 'label_history', 'log', 'notes', 'outbox']);
   assert.equal(migrated.prepare('SELECT text FROM notes').pluck().get(), 'kept');
   migrated.close();
 });
@@ -108,4 +109,23 @@ test('read-only open of a missing file fails and creates nothing', () => {
   const path = join(dir, 'not-there', 'hubnlu.db');
   assert.throws(() => openDatabase(path, { readonly: true }), /no database yet/);
   assert.equal(existsSync(join(dir, 'not-there')), false);
+});
+
+test('migration 4 on a version-1 file: outbox rows keep their data and gain a null properties column; label_history appears', () => {
+  const path = join(dir, 'v1.db');
+  const raw = new Database(path);
+  raw.exec(MIGRATIONS[0].sql);
+  raw.pragma('user_version = 1');
+  raw.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, status, gold_intent, gold_by, gold_at) VALUES ('old', 'payload', 'k', 1, 't', 's', 'done', 'x', 'eve', 5)`).run();
+  raw.prepare(`INSERT INTO outbox (input_seq, topic, payload, created_at) VALUES (1, 'hubnlu/s/result', '{}', 1)`).run();
+  raw.close();
+  const db = openDatabase(path);
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.deepEqual(db.prepare('SELECT topic, payload, properties FROM outbox').get(), { topic: 'hubnlu/s/result', payload: '{}', properties: null });
+    assert.deepEqual(db.prepare(`SELECT gold_intent, gold_by, gold_at FROM inputs WHERE id = 'old'`).get(), { gold_intent: 'x', gold_by: 'eve', gold_at: 5 });
+    assert.equal(db.prepare('SELECT count(*) FROM label_history').pluck().get(), 0);
+  } finally {
+    db.close();
+  }
 });
