@@ -280,3 +280,20 @@ describe('birth message and removal', () => {
     await ext.stop();
   });
 });
+
+describe('settings', () => {
+  test('extensions.homeAssistant defaults; a max delay below the min is refused with the fix', async () => {
+    const { loadConfig, ConfigError } = await import('../../../src/config/load.js');
+    const { config } = loadConfig({ env: {}, overrides: {} });
+    assert.equal(config.extensions.homeAssistant.enabled, false);
+    assert.equal(config.extensions.homeAssistant.discoveryPrefix, 'homeassistant');
+    assert.throws(
+      () => loadConfig({ env: {}, overrides: { 'extensions.homeAssistant.republishDelayMinMs': 5000, 'extensions.homeAssistant.republishDelayMaxMs': 10 } }),
+      (err: unknown) => err instanceof ConfigError && /extensions\.homeAssistant\.republishDelayMaxMs: .*at least as large/.test(String((err as Error).message) + JSON.stringify(err)),
+    );
+    assert.throws(
+      () => loadConfig({ env: { HUBNLU_EXTENSIONS_HOME_ASSISTANT_DISCOVERY_PREFIX: 'home/#' } }),
+      (err: unknown) => err instanceof ConfigError && /extensions\.homeAssistant\.discoveryPrefix/.test(String((err as Error).message) + JSON.stringify(err)),
+    );
+  });
+});
