@@ -235,7 +235,7 @@ export class Agent {
       models: slot.loadedModels(),
       databasePath: dbPath,
       subscriptions,
-      extensions: this.extensions.map((e) => e.name),
+      extensions: this.extensions.map((e) => e.name).filter((name) => settings[name]?.enabled), // not those built only to clean up (createWhenDisabled)
     };
     return this.info;
   }

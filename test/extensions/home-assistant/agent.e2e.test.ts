@@ -149,6 +149,7 @@ for (const c of cases) {
       const watcher = await Recorder.connect(broker.url, [CONFIG_FILTER]);
       await waitFor(() => watcher.messages.length >= 7, 3000);
       running = await agentWith({ enabled: false });
+      assert.ok(!running.info.extensions.includes('homeAssistant'), 'built to clean up, not listed as enabled');
       assert.ok(await waitFor(() => watcher.messages.filter((m) => m.payload.length === 0).length >= 7, 5000), 'configs not emptied');
       await watcher.close();
       assert.equal((await retainedConfigs(broker.url, 0)).size, 0);
