@@ -148,10 +148,11 @@ export class Agent {
       submit: (message, route) => intakeRef!.submit(message, route),
       control: this.control(store),
       mqtt5: protocolVersion === 5,
+      clientId: config.mqtt.clientId,
     });
     const settings = config.extensions as Record<string, { enabled: boolean }>;
     this.extensions = Object.values(EXTENSIONS)
-      .filter((d) => settings[d.name]?.enabled)
+      .filter((d) => settings[d.name]?.enabled || ('createWhenDisabled' in d && d.createWhenDisabled))
       .map((d) => (d.create as (ctx: ExtensionContext, s: unknown) => Extension)(context(d.name), settings[d.name]));
     const extLog = this.child({ module: 'extensions' });
     // One extension's bug must not cost the others (or the result) their messages.
@@ -234,7 +235,7 @@ export class Agent {
       models: slot.loadedModels(),
       databasePath: dbPath,
       subscriptions,
-      extensions: this.extensions.map((e) => e.name),
+      extensions: this.extensions.map((e) => e.name).filter((name) => settings[name]?.enabled), // not those built only to clean up (createWhenDisabled)
     };
     return this.info;
   }

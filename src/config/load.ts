@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { validate as isValidCron } from 'node-cron';
 import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
+import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 
 export class ConfigError extends Error {
@@ -235,6 +236,7 @@ function checkSemantics(config: Config, cwd: string): string[] {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
+  problems.push(...checkHomeAssistantSettings(config.extensions.homeAssistant));
   return problems;
 }
 

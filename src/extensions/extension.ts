@@ -120,6 +120,11 @@ export interface ExtensionDefinition<S extends TObject = TObject> {
   readonly name: string;
   readonly settings: S;
   create(context: ExtensionContext, settings: Static<S>): Extension;
+  /**
+   * Build the extension even when its `enabled` is false (it reads `enabled` itself), so that
+   * switching it off can undo what an enabled run left on the broker (Home Assistant discovery).
+   */
+  readonly createWhenDisabled?: boolean;
 }
 
 /** How `submit()` treats an inbound message: like an `input.topics` entry. */
@@ -200,4 +205,6 @@ export interface ExtensionContext {
   readonly control: AgentControl;
   /** Whether the MQTT connection speaks MQTT 5 (response topics, correlation data, user properties). */
   readonly mqtt5: boolean;
+  /** `mqtt.clientId`: identifies this agent to platforms (the Home Assistant device). */
+  readonly clientId: string;
 }

@@ -10,11 +10,13 @@ import type { ExtensionDefinition } from './extension.js';
 import { nativeExtension } from './native.js';
 import { hermesExtension } from './hermes.js';
 import { bridgeExtension } from './bridge.js';
+import { homeAssistantExtension } from './home-assistant/extension.js';
 
 export const EXTENSIONS = {
   native: nativeExtension,
   hermes: hermesExtension,
   bridge: bridgeExtension,
+  homeAssistant: homeAssistantExtension,
 } as const satisfies Record<string, ExtensionDefinition<TObject>>;
 
 export type ExtensionName = keyof typeof EXTENSIONS;

@@ -160,7 +160,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         this.connected = true;
         this.log.info({ url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent }, 'connected to broker');
         this.publishState('online');
-        const ready = connack.sessionPresent ? Promise.resolve() : this.subscribeAll();
+        // At start, subscribe even to a resumed session: the configuration may name topics the stored session
+        // lacks (an extension switched on), and extensions read retained messages that are only sent on SUBSCRIBE.
+        // Re-subscribing replaces a subscription without interrupting its queued messages [MQTT-3.8.4-3].
+        const ready = connack.sessionPresent && !first ? Promise.resolve() : this.subscribeAll();
         ready.then(
           () => {
             if (!this.out) this.emit('online');
