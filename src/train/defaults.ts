@@ -10,6 +10,8 @@
  *            step 1's numbers recorded as its honest accuracy.
  * sentiment: train on goemotions + semeval + sst3; tune class offsets and the
  *            temperature on meld.dev + goemotions.dev (never train on meld).
+ * languages: de, fr, es, zh-cn (src/train/languages.ts), after the English models;
+ *            `only: 'de'` trains one language, `only: 'intent' | 'sentiment'` no language.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { renderModelCard, type CardExtras } from './model-card.js';

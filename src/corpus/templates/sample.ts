@@ -198,3 +198,45 @@ function fileDomain(file: string): string | undefined {
   const m = /^([a-z_]+?)_Hass/.exec(file);
   return m && m[1] !== 'homeassistant' ? m[1] : undefined;
 }
+
+export interface ExpandRow {
+  readonly text: string;
+  /** Home Assistant intent name (translate with src/corpus/ha-intents.ts where hubnlu labels are wanted). */
+  readonly intent: string;
+  /** Home Assistant slot names; value = the list's `out` value, or the text said. */
+  readonly slots: { type: string; value: string | number; start: number; end: number }[];
+  readonly source: string;
+  readonly domain?: string;
+  readonly template: string;
+}
+
+/**
+ * Draws `perTemplate` sentences from every template of a grammar (households taken in turn at random),
+ * duplicates dropped, in the dataset row format with Home Assistant's intent and slot names. The entry point
+ * for household `custom_sentences/*.yaml` as much as for Home Assistant's own files.
+ */
+export function* expandGrammar(
+  grammar: Grammar,
+  households: readonly Household[],
+  opts: SampleOptions & { readonly perTemplate: number; readonly rand: () => number; readonly source: string },
+): Generator<ExpandRow> {
+  if (households.length === 0) throw new Error('expandGrammar needs at least one household (areas and device names to fill {area} and {name})');
+  const seen = new Set<string>();
+  for (const group of grammar.groups) {
+    for (const sentence of group.sentences) {
+      for (let k = 0; k < opts.perTemplate; k++) {
+        const s = sampleSentence(grammar, group, sentence, households[Math.floor(opts.rand() * households.length)], opts.rand, opts);
+        if (!s || seen.has(s.text)) continue;
+        seen.add(s.text);
+        yield {
+          text: s.text,
+          intent: s.intent,
+          slots: s.slots.map(({ type, value, start, end }) => ({ type, value, start, end })),
+          source: opts.source,
+          ...(s.domain ? { domain: s.domain } : {}),
+          template: s.template,
+        };
+      }
+    }
+  }
+}

@@ -146,3 +146,21 @@ test('the real Home Assistant files of every language parse, and every template 
     for (const grp of g.groups) for (const s of grp.sentences) sampleSentence(g, grp, s, { ...home, wildcards: { '*': ['x'] } }, rand);
   }
 });
+
+test('expandGrammar: a household custom_sentences file becomes dataset rows with HA names', async () => {
+  const { expandGrammar } = await import('../../../src/corpus/templates/sample.js');
+  const g = parseGrammar([{
+    file: 'custom.yaml',
+    text: 'language: de\nintents:\n  SetAquarium:\n    data:\n      - sentences:\n          - "(stell|mach) das Aquarium auf {farbe}"\nlists:\n  farbe:\n    values:\n      - in: blau\n        out: blue\n      - grün\n',
+  }]);
+  const rows = [...expandGrammar(g, [home], { perTemplate: 50, rand: mulberry32(4), source: 'custom' })];
+  assert.equal(rows.length, 4);
+  for (const r of rows) {
+    assert.equal(r.intent, 'SetAquarium');
+    assert.equal(r.source, 'custom');
+    assert.equal(r.slots[0].type, 'farbe');
+    assert.equal(r.text.slice(r.slots[0].start, r.slots[0].end), r.text.endsWith('blau') ? 'blau' : 'grün');
+    assert.equal(r.slots[0].value, r.text.endsWith('blau') ? 'blue' : 'grün');
+  }
+  assert.throws(() => [...expandGrammar(g, [], { perTemplate: 1, rand: mulberry32(1), source: 'x' })], /at least one household/);
+});
