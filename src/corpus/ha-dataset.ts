@@ -27,6 +27,11 @@ export interface ExpandOptions {
   readonly perTemplate: number;
   /** Share of templates held out, chosen by a hash of the template id. */
   readonly heldOutShare: number;
+  /**
+   * Labels with fewer training rows than this get extra draws from their templates (weather has 1–3
+   * templates in some languages against hundreds for lights). Default 0: none.
+   */
+  readonly minPerLabel?: number;
 }
 
 export interface Expansion {
@@ -95,25 +100,48 @@ export function expandLanguage(opts: ExpandOptions): Expansion {
   let used = 0;
   let held = 0;
   let unmapped = 0;
+  const byLabel = new Map<string, { group: (typeof grammar.groups)[number]; sentence: (typeof grammar.groups)[number]['sentences'][number]; heldOut: boolean }[]>();
+  const trainCount = new Map<string, number>();
+  const draw = (group: (typeof grammar.groups)[number], sentence: (typeof grammar.groups)[number]['sentences'][number], isHeldOut: boolean): DatasetRow | null => {
+    const house = households[Math.floor(rand() * households.length)];
+    const s = sampleSentence(grammar, group, sentence, house, rand, sampleOpts);
+    if (!s) return null;
+    const row = toHubnluRow(s, source);
+    if (!row) return null;
+    const key = row.text.toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      (isHeldOut ? heldOut : train).push(row);
+      if (!isHeldOut) trainCount.set(row.intent, (trainCount.get(row.intent) ?? 0) + 1);
+    }
+    return row;
+  };
   for (const group of grammar.groups) {
     for (const sentence of group.sentences) {
       const isHeldOut = (fnv(`${opts.language}:${sentence.id}`) % 1000) / 1000 < opts.heldOutShare;
-      let mapped = false;
+      const labels = new Set<string>();
       for (let k = 0; k < opts.perTemplate; k++) {
-        const house = households[Math.floor(rand() * households.length)];
-        const s = sampleSentence(grammar, group, sentence, house, rand, sampleOpts);
-        if (!s) continue;
-        const row = toHubnluRow(s, source);
-        if (!row) continue;
-        mapped = true;
-        const key = row.text.toLowerCase();
-        if (seen.has(key)) continue;
-        seen.add(key);
-        (isHeldOut ? heldOut : train).push(row);
+        const row = draw(group, sentence, isHeldOut);
+        if (row) labels.add(row.intent);
       }
-      if (!mapped) unmapped++;
+      for (const l of labels) {
+        const list = byLabel.get(l) ?? [];
+        list.push({ group, sentence, heldOut: isHeldOut });
+        byLabel.set(l, list);
+      }
+      if (labels.size === 0) unmapped++;
       else if (isHeldOut) held++;
       else used++;
+    }
+  }
+  // Rare labels: more draws from their training templates (in a fixed order) until the minimum or a cap.
+  const min = opts.minPerLabel ?? 0;
+  for (const [label, templates] of [...byLabel.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const pool = templates.filter((t) => !t.heldOut);
+    if (pool.length === 0) continue;
+    for (let tries = 0; (trainCount.get(label) ?? 0) < min && tries < min * 20; tries++) {
+      const t = pool[tries % pool.length];
+      draw(t.group, t.sentence, false);
     }
   }
   return { train, heldOut, templates: { used, heldOut: held, unmapped } };
