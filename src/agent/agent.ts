@@ -76,7 +76,10 @@ export class Agent {
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
-      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log.child({ module: 'broker' }));
+      const persistence = config.mqtt.embedded.persistence;
+      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log.child({ module: 'broker' }), {
+        persistence: persistence ? resolveFromCwd(persistence) : undefined,
+      });
       brokerUrl = await this.broker.start();
     }
 
