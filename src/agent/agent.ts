@@ -12,7 +12,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LogStore } from '../store/log-store.js';
 import { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
-import { escapeSegment } from '../transport/topics.js';
+import { escapeSegment, matchTopic } from '../transport/topics.js';
 import { resolveFromPackage } from '../util/paths.js';
 import { redactUrl } from '../util/redact.js';
 import { InferenceWorker } from './inference-worker.js';
@@ -106,6 +106,8 @@ export class Agent {
       capacity: config.input.maxInFlight,
       errorTopicFor,
       unknownThreshold: this.models.unknownThreshold ?? config.models.unknownThreshold,
+      // The route intake chose (the first that matches) names the language, if any.
+      routeLang: (topic) => config.input.topics.find((t) => matchTopic(t.topic, topic) !== null)?.lang,
     });
     this.worker = worker;
     const intake = new Intake(store, worker, () => publisher.kick(), log.child({ module: 'intake' }), {

@@ -8,7 +8,7 @@
  * waits for room (and so stops acknowledging) when it is full.
  */
 import type { Logger } from '../util/logger.js';
-import type { Analyzer, TaskName } from '../model/types.js';
+import type { AnalyzeOptions, Analyzer, TaskName } from '../model/types.js';
 import type { Completion, LogStore, PendingInput } from '../store/log-store.js';
 import { retryUntilDone } from '../util/retry.js';
 import { buildError, buildResult } from './messages.js';
@@ -19,6 +19,8 @@ export interface WorkerOptions {
   readonly errorTopicFor: (siteId: string) => string;
   /** Most results committed in one transaction. */
   readonly batchSize?: number;
+  /** The `lang` of the route an input topic matches (input.topics[].lang), if it sets one. */
+  readonly routeLang?: (topic: string) => string | undefined;
   /** `models.unknownThreshold`, applied again when a Hermes intentFilter picks an alternative. */
   readonly unknownThreshold?: number;
   readonly now?: () => number;
@@ -119,7 +121,10 @@ export class InferenceWorker {
     const started = performance.now();
     try {
       const tasks = item.tasks as TaskName[];
-      let analysis = await this.analyzer.analyze(item.text, tasks);
+      // The payload's language wins over the route's; with neither, the analyzer detects it.
+      const routeLang = item.lang ? undefined : this.opts.routeLang?.(item.topic);
+      const langHint: AnalyzeOptions | undefined = item.lang ? { lang: item.lang, langSource: 'payload' } : routeLang ? { lang: routeLang, langSource: 'route' } : undefined;
+      let analysis = await this.analyzer.analyze(item.text, tasks, langHint);
       const filter = item.request.intentFilter;
       if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
         analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], this.opts.unknownThreshold) };
@@ -149,6 +154,7 @@ export class InferenceWorker {
         sentimentModel: ref('sentiment'),
         latencyMs,
         inferenceMs,
+        lang: analysis.lang,
         messages: [{ topic: item.resultTopic, payload: JSON.stringify(result) }],
       };
     } catch (err) {
