@@ -60,6 +60,7 @@ export class LanguageDetector {
     private readonly clf: TextClassifier,
     readonly defaultLanguage: string,
     readonly threshold: number,
+    readonly minLetters: number,
   ) {}
 
   static async load(dir: string, opts: DetectorOptions): Promise<LanguageDetector> {
@@ -69,8 +70,9 @@ export class LanguageDetector {
     }
     const threshold = opts.threshold ?? manifest.calibration.threshold;
     if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`detection threshold ${threshold} is outside [0, 1]; set models.detectThreshold to e.g. 0.8`);
+    const minLetters = typeof manifest.calibration.minLetters === 'number' ? manifest.calibration.minLetters : 0;
     const clf = await TextClassifier.load(dir, manifest);
-    return new LanguageDetector(clf, opts.defaultLanguage, threshold);
+    return new LanguageDetector(clf, opts.defaultLanguage, threshold, minLetters);
   }
 
   get ref(): ModelRef {
@@ -88,8 +90,9 @@ export class LanguageDetector {
   }
 
   async detect(text: string): Promise<Detection> {
-    const ranked = await this.rank(text);
-    return decide(ranked, this.defaultLanguage, this.threshold, tokenize(text).length > 0);
+    const tokens = tokenize(text);
+    const { ranked } = await this.clf.classify(tokens, text);
+    return decide(ranked, this.defaultLanguage, this.threshold, text, this.minLetters);
   }
 
   async dispose(): Promise<void> {
@@ -98,13 +101,21 @@ export class LanguageDetector {
 }
 
 /**
- * The "unsure → default" rule, separate so the bench can sweep thresholds
- * without reloading: the top language wins when it is the default or its
- * confidence reaches `threshold`; text with nothing to read is the default.
+ * The "unsure → default" rule, separate so the bench can sweep it without
+ * reloading. The top language wins when it is the default, or when its
+ * confidence reaches `threshold` and the text has at least `minLetters`
+ * letters: one or two short words ("Jen.", "Hmph.", "indie") are names and
+ * interjections more often than evidence, and the model is overconfident on
+ * them. Han characters are evidence enough for Chinese at any length.
  */
-export function decide(ranked: readonly ScoredLabel[], defaultLanguage: string, threshold: number, hasText = true): Detection {
+export function decide(ranked: readonly ScoredLabel[], defaultLanguage: string, threshold: number, text: string, minLetters = 0): Detection {
   const top = ranked[0];
-  if (!hasText || !top) return { lang: defaultLanguage, sure: false, ranked };
-  if (top.name === defaultLanguage || top.confidence >= threshold) return { lang: top.name, sure: true, ranked };
+  const letters = text.match(/\p{L}/gu)?.length ?? 0;
+  if (!top || letters === 0) return { lang: defaultLanguage, sure: false, ranked };
+  if (top.name === defaultLanguage) return { lang: top.name, sure: true, ranked };
+  const enough = letters >= minLetters || (top.name.startsWith('zh') && HAN_RE.test(text));
+  if (enough && top.confidence >= threshold) return { lang: top.name, sure: true, ranked };
   return { lang: defaultLanguage, sure: false, ranked };
 }
+
+const HAN_RE = /\p{Script=Han}/u;

@@ -22,6 +22,8 @@ import { ModelRegistry } from '../model/registry.js';
 import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
 import { readRows } from './data.js';
 import { RECIPES } from './recipes.js';
+import { trainLangid, type LangidResult } from './langid.js';
+import { haCommandSource } from './langid-commands.js';
 
 export interface DefaultsOptions {
   /** Dataset directory (holding intent/ and sentiment/). */
@@ -29,7 +31,7 @@ export interface DefaultsOptions {
   /** Where the model directories go (default `<package>/models`). */
   readonly outDir?: string;
   readonly seed?: number;
-  readonly only?: 'intent' | 'sentiment';
+  readonly only?: 'intent' | 'sentiment' | 'langid';
   readonly progress?: ProgressReporter;
   readonly version?: string;
 }
@@ -47,6 +49,7 @@ export function resolveDatasets(dir?: string): string {
 export interface DefaultsResult {
   readonly intent?: { readonly heldOut: TrainResult; readonly shipped: TrainResult };
   readonly sentiment?: TrainResult;
+  readonly langid?: LangidResult;
   readonly seconds: Readonly<Record<string, number>>;
 }
 
@@ -78,11 +81,11 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
   const seed = opts.seed ?? 1;
   const version = opts.version ?? '1.0.0';
   const seconds: Record<string, number> = {};
-  const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult } = {};
+  const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult; langid?: LangidResult } = {};
   const I = (f: string): string => join(ds, 'intent', f);
   const S = (f: string): string => join(ds, 'sentiment', f);
 
-  if (opts.only !== 'sentiment') {
+  if (opts.only === undefined || opts.only === 'intent') {
     const t0 = performance.now();
     const scratch = mkdtempSync(join(tmpdir(), 'hubnlu-intent-heldout-'));
     try {
@@ -168,7 +171,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     seconds.intent = (performance.now() - t0) / 1000;
   }
 
-  if (opts.only !== 'intent') {
+  if (opts.only === undefined || opts.only === 'sentiment') {
     const t0 = performance.now();
     progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev)');
     const sentimentCard: CardExtras = {
@@ -211,6 +214,12 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     progress.log(formatTrainSummary(sentiment));
     result.sentiment = sentiment;
     seconds.sentiment = (performance.now() - t0) / 1000;
+  }
+  if (opts.only === undefined || opts.only === 'langid') {
+    const t0 = performance.now();
+    progress.log('langid: en (hwu64, mindmeld, snips, goemotions, semeval, sst3) + de/fr/es (UMSAB, templates) + zh-cn (templates)');
+    result.langid = await trainLangid({ datasets: ds, out: join(out, 'langid'), commands: haCommandSource(ds), seed, version, progress });
+    seconds.langid = (performance.now() - t0) / 1000;
   }
   return { ...result, seconds };
 }

@@ -3,7 +3,7 @@
  * shipped models, used by `npm run train:models`).
  */
 import type { Command } from 'commander';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatTrainSummary, trainModel } from '../../train/pipeline.js';
 import { trainDefaults } from '../../train/defaults.js';
 import { barProgress, silentProgress } from '../../train/progress.js';
@@ -133,11 +133,11 @@ export function registerTrain(program: Command): void {
     .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
     .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
-    .option('--only <task>', 'train only intent or only sentiment')
+    .option('--only <task>', 'train only intent, sentiment or langid')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
     .action(async (opts: { datasets?: string; outDir?: string; only?: string; seed: string; progress: boolean }) => {
-      const only = opts.only === undefined ? undefined : taskOpt(opts.only);
+      const only = opts.only === undefined ? undefined : opts.only === 'langid' ? 'langid' : taskOpt(opts.only);
       const t0 = performance.now();
       let r;
       try {
@@ -159,6 +159,10 @@ export function registerTrain(program: Command): void {
       if (r.sentiment) {
         const parts = Object.entries(r.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
         lines.push(`  sentiment: ${r.sentiment.dir} (${r.seconds.sentiment.toFixed(1)} s); ${parts.join(', ')}`);
+      }
+      if (r.langid) {
+        const cmp = Object.values(r.langid.written.comparison)[0];
+        lines.push(`  langid: ${join(opts.outDir ?? 'models', 'langid')} (${r.seconds.langid.toFixed(1)} s); threshold ${r.langid.threshold}; held-out template sentences accuracy ${cmp ? (cmp.int8.accuracy * 100).toFixed(2) : '-'} %`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
