@@ -36,7 +36,9 @@ export interface IntentRow {
  * Ordered: for HA → hubnlu the first row whose intent, domain and conditions match wins; for hubnlu → HA the
  * first row carrying the hubnlu label is the canonical Home Assistant intent (and its first domain).
  * Intents absent here (HassRespond, HassBroadcast, HassIncreaseTimer, HassDecreaseTimer, HassPauseTimer,
- * HassUnpauseTimer, scenes and scripts, HassGetState on sensors/persons) have no hubnlu counterpart.
+ * HassUnpauseTimer, HassSetVolume (hubnlu has louder/quieter/mute, no absolute level: "Lautstärke auf 80" and
+ * "baisse le volume à 80 %" come from the same template), scenes and scripts, HassGetState on sensors and
+ * persons) have no hubnlu counterpart.
  */
 export const INTENT_TABLE: readonly IntentRow[] = [
   // Lights.
@@ -74,9 +76,6 @@ export const INTENT_TABLE: readonly IntentRow[] = [
   { ha: 'HassMediaPause', hubnlu: 'music_settings' },
   { ha: 'HassMediaNext', hubnlu: 'music_settings', note: 'HA → hubnlu only' },
   { ha: 'HassMediaPrevious', hubnlu: 'music_settings', note: 'HA → hubnlu only' },
-  // hubnlu has no absolute-volume label: a level of 50 % or more counts as louder, below as quieter.
-  { ha: 'HassSetVolume', when: [{ slot: 'volume_level', atLeast: 50 }], hubnlu: 'audio_volume_up' },
-  { ha: 'HassSetVolume', hubnlu: 'audio_volume_down' },
   // Lists.
   { ha: 'HassListAddItem', hubnlu: 'lists_createoradd' },
   { ha: 'HassShoppingListAddItem', hubnlu: 'lists_createoradd', note: 'HA → hubnlu only' },

@@ -14,7 +14,13 @@
  * - Spelled-out numbers become digits ("twenty one degrees" and "21 degrees"
  *   yield the same tokens), with the merged token spanning the original words so
  *   slot offsets still point into the raw text.
+ * - Chinese (issue 11), written without spaces: every Han character is its own
+ *   token (the featurizer's word bigrams become character bigrams, and the slot
+ *   tagger labels characters), and a run of Chinese numerals becomes one number
+ *   token ("二十一度" → "21", "度"; 两 → 2). Full-width digits, letters and
+ *   `％` fold through NFKC. Text without Han characters tokenises exactly as before.
  */
+import { parseChineseNumber } from './zh-numbers.js';
 
 export interface Token {
   /** Normalised form used for features ("21" for "twenty one"). */
@@ -38,7 +44,11 @@ const TENS: Record<string, number> = {
 const SCALES: Record<string, number> = { hundred: 100, thousand: 1000, million: 1_000_000 };
 
 /** Word characters, with apostrophes inside words ("don't", "o'clock"), or a decimal number, or % / °. */
-const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°]/gu;
+const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°％]/gu;
+
+const HAN_RE = /\p{Script=Han}/u;
+/** A Han character, or a run of anything else, inside one regex match. */
+const HAN_SPLIT_RE = /\p{Script=Han}|[^\p{Script=Han}]+/gu;
 
 /** Lower-cases and folds Unicode forms; keeps the string length stable where it can. */
 export function foldText(text: string): string {
@@ -53,6 +63,13 @@ function rawTokens(text: string): RawToken[] {
   // regex runs on the original string and only each match is folded.
   for (const m of text.matchAll(TOKEN_RE)) {
     const start = m.index ?? 0;
+    if (HAN_RE.test(m[0])) {
+      for (const part of m[0].matchAll(HAN_SPLIT_RE)) {
+        const s = start + (part.index ?? 0);
+        out.push({ word: foldText(part[0]), start: s, end: s + part[0].length });
+      }
+      continue;
+    }
     out.push({ word: foldText(m[0]), start, end: start + m[0].length });
   }
   return out;
@@ -110,6 +127,22 @@ function parseNumberWords(tokens: RawToken[], i: number): { value: number; used:
   return { value: total + current, used };
 }
 
+const ZH_NUMERAL_CHAR = /^[零〇一二两三四五六七八九十百千万]$/u;
+
+/**
+ * The longest run of adjacent Chinese numeral characters from `i` that parses
+ * as one number ("二十一", "一百零五"), or null.
+ */
+function parseChineseRun(tokens: RawToken[], i: number): { value: number; used: number } | null {
+  let j = i;
+  while (j < tokens.length && ZH_NUMERAL_CHAR.test(tokens[j].word) && (j === i || tokens[j].start === tokens[j - 1].end)) j++;
+  for (let n = j - i; n > 0; n--) {
+    const value = parseChineseNumber(tokens.slice(i, i + n).map((t) => t.word).join(''));
+    if (value !== null) return { value, used: n };
+  }
+  return null;
+}
+
 /** Splits `text` into normalised tokens with offsets into the original string. */
 export function tokenize(text: string): Token[] {
   const raw = rawTokens(text);
@@ -119,6 +152,13 @@ export function tokenize(text: string): Token[] {
     if (/^\d/.test(t.word)) {
       out.push({ norm: t.word.replace(',', '.'), start: t.start, end: t.end, isNumber: true });
       i++;
+      continue;
+    }
+    const zh = ZH_NUMERAL_CHAR.test(t.word) ? parseChineseRun(raw, i) : null;
+    if (zh) {
+      const last = raw[i + zh.used - 1];
+      out.push({ norm: String(zh.value), start: t.start, end: last.end, isNumber: true });
+      i += zh.used;
       continue;
     }
     const parsed = isNumberWord(t.word) ? parseNumberWords(raw, i) : null;

@@ -24,6 +24,7 @@ import { readRows } from './data.js';
 import { RECIPES } from './recipes.js';
 import { trainLangid, type LangidResult } from './langid.js';
 import { haCommandSource } from './langid-commands.js';
+import { LANGUAGES, trainLanguage, type Language, type LanguageResult } from './languages.js';
 
 export interface DefaultsOptions {
   /** Dataset directory (holding intent/ and sentiment/). */
@@ -31,7 +32,8 @@ export interface DefaultsOptions {
   /** Where the model directories go (default `<package>/models`). */
   readonly outDir?: string;
   readonly seed?: number;
-  readonly only?: 'intent' | 'sentiment' | 'langid';
+  /** One English task, or one language (its intent and sentiment models). */
+  readonly only?: 'intent' | 'sentiment' | Language | 'langid';
   readonly progress?: ProgressReporter;
   readonly version?: string;
 }
@@ -50,6 +52,8 @@ export interface DefaultsResult {
   readonly intent?: { readonly heldOut: TrainResult; readonly shipped: TrainResult };
   readonly sentiment?: TrainResult;
   readonly langid?: LangidResult;
+  /** The non-English models (models/<lang>/intent, models/<lang>/sentiment). */
+  readonly languages?: Readonly<Partial<Record<Language, LanguageResult>>>;
   readonly seconds: Readonly<Record<string, number>>;
 }
 
@@ -82,10 +86,11 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
   const version = opts.version ?? '1.0.0';
   const seconds: Record<string, number> = {};
   const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult; langid?: LangidResult } = {};
+  const english = opts.only === undefined || opts.only === 'intent' || opts.only === 'sentiment';
   const I = (f: string): string => join(ds, 'intent', f);
   const S = (f: string): string => join(ds, 'sentiment', f);
 
-  if (opts.only === undefined || opts.only === 'intent') {
+  if (english && opts.only !== 'sentiment') {
     const t0 = performance.now();
     const scratch = mkdtempSync(join(tmpdir(), 'hubnlu-intent-heldout-'));
     try {
@@ -171,7 +176,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     seconds.intent = (performance.now() - t0) / 1000;
   }
 
-  if (opts.only === undefined || opts.only === 'sentiment') {
+  if (english && opts.only !== 'intent') {
     const t0 = performance.now();
     progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev)');
     const sentimentCard: CardExtras = {
@@ -215,11 +220,19 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     result.sentiment = sentiment;
     seconds.sentiment = (performance.now() - t0) / 1000;
   }
+  const languages: Partial<Record<Language, LanguageResult>> = {};
+  for (const lang of LANGUAGES) {
+    if (opts.only !== undefined && opts.only !== lang) continue;
+    const t0 = performance.now();
+    progress.log(`${lang}: intent + slots from Home Assistant templates, sentiment`);
+    languages[lang] = await trainLanguage(lang, { datasets: ds, outDir: out, seed, version, progress });
+    seconds[lang] = (performance.now() - t0) / 1000;
+  }
   if (opts.only === undefined || opts.only === 'langid') {
     const t0 = performance.now();
     progress.log('langid: en (hwu64, mindmeld, snips, goemotions, semeval, sst3) + de/fr/es (UMSAB, templates) + zh-cn (templates)');
     result.langid = await trainLangid({ datasets: ds, out: join(out, 'langid'), commands: haCommandSource(ds), seed, version, progress });
     seconds.langid = (performance.now() - t0) / 1000;
   }
-  return { ...result, seconds };
+  return { ...result, languages, seconds };
 }
