@@ -18,7 +18,7 @@
  *
  * Prints a table and writes bench/results/langid.json.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { percentile } from '../src/eval/metrics.js';
@@ -48,6 +48,13 @@ const handWritten: Item[] = readFileSync(join(packageRoot(), 'bench', 'fixtures'
   .split('\n')
   .filter((l) => l.trim())
   .map((l) => JSON.parse(l) as Item);
+// The per-language models' hand-written evaluation sets (eval/handwritten/<lang>.jsonl, commands and
+// out-of-scope sentences written for issue 11, not derived from templates), short ones only.
+const otherHandWritten: Item[] = LANGUAGES.filter((l) => l !== 'en' && existsSync(join(packageRoot(), 'eval', 'handwritten', `${l}.jsonl`))).flatMap((l) =>
+  readRows(join(packageRoot(), 'eval', 'handwritten', `${l}.jsonl`), 'intent')
+    .rows.filter((r) => short(r.text))
+    .map((r) => ({ text: r.text, lang: l })),
+);
 const manifest = loadManifest(modelDir);
 const seed = (manifest.training.seed as number) ?? 1;
 const templateHeldOut: Item[] = langidCorpus(ds, haCommandSource(ds), seed).heldOut.filter((r) => short(r.text)).map((r) => ({ text: r.text, lang: r.label }));
@@ -67,6 +74,7 @@ interface Scored {
   readonly latency: { p50: number; p99: number };
   readonly handWritten: Record<string, number>;
   readonly templates: Record<string, number>;
+  readonly evalHandWritten: Record<string, number>;
   readonly englishMisrouted: Record<string, number>;
 }
 
@@ -104,6 +112,7 @@ function score(name: string, bytes: number, loadMs: number, predict: Predict): S
     latency: { p50: percentile(ms, 50), p99: percentile(ms, 99) },
     handWritten: accuracyByLang(handWritten, predict),
     templates: accuracyByLang(templateHeldOut, predict),
+    evalHandWritten: accuracyByLang(otherHandWritten, predict),
     englishMisrouted,
   };
 }
@@ -114,7 +123,7 @@ async function ours(): Promise<Scored> {
   const det = await LanguageDetector.load(modelDir, { defaultLanguage: 'en', threshold: arg('--threshold') ? Number(arg('--threshold')) : undefined });
   const loadMs = performance.now() - t0;
   const bytes = ['manifest.json', manifest.files.classifier, manifest.files.features].reduce((s, f) => s + statSync(join(modelDir, f)).size, 0);
-  const texts = [...new Set([...handWritten, ...templateHeldOut].map((i) => i.text).concat(...Object.values(englishDev)))];
+  const texts = [...new Set([...handWritten, ...templateHeldOut, ...otherHandWritten].map((i) => i.text).concat(...Object.values(englishDev)))];
   const cache = new Map<string, string>();
   const ms: number[] = [];
   for (let round = 0; round < 3; round++) {
@@ -199,7 +208,7 @@ async function fastText(): Promise<Scored | null> {
 
 const results = [await ours(), await fastText()].filter((r): r is Scored => r !== null);
 const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(1)}`);
-const header = ['model', 'size KB', 'load ms', 'p50 ms', 'p99 ms', ...LANGUAGES.map((l) => `hw ${l}`), 'hw all', 'tpl all', ...Object.keys(englishDev).map((k) => `en→x ${k}`)];
+const header = ['model', 'size KB', 'load ms', 'p50 ms', 'p99 ms', ...LANGUAGES.map((l) => `hw ${l}`), 'hw all', 'tpl all', 'eval/hw all', ...Object.keys(englishDev).map((k) => `en→x ${k}`)];
 const rows = results.map((r) => [
   r.name,
   (r.bytes / 1024).toFixed(0),
@@ -209,12 +218,15 @@ const rows = results.map((r) => [
   ...LANGUAGES.map((l) => pct(r.handWritten[l])),
   pct(r.handWritten.all),
   pct(r.templates.all),
+  pct(r.evalHandWritten.all),
   ...Object.keys(englishDev).map((k) => pct(r.englishMisrouted[k])),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
 process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
 process.stdout.write(`\nhand-written commands: ${handWritten.length} (${LANGUAGES.map((l) => `${l} ${handWritten.filter((i) => i.lang === l).length}`).join(', ')}); held-out template sentences ≤ 6 words: ${templateHeldOut.length} (${LANGUAGES.map((l) => `${l} ${templateHeldOut.filter((i) => i.lang === l).length}`).join(', ')})\n`);
+process.stdout.write(`eval/handwritten (the language models' hand-written sets) ≤ 6 words: ${otherHandWritten.length} (${LANGUAGES.map((l) => `${l} ${otherHandWritten.filter((i) => i.lang === l).length}`).join(', ')})\n`);
+for (const r of results) process.stdout.write(`${r.name}: eval/handwritten by language ${LANGUAGES.filter((l) => r.evalHandWritten[l] !== undefined).map((l) => `${l} ${pct(r.evalHandWritten[l])}`).join(', ')}\n`);
 for (const r of results) process.stdout.write(`${r.name}: held-out templates by language ${LANGUAGES.filter((l) => r.templates[l] !== undefined).map((l) => `${l} ${pct(r.templates[l])}`).join(', ')}\n`);
 process.stdout.write(`accuracy in %, en→x: share of English dev inputs routed to another language, in %\n`);
 process.stdout.write(`${JSON.stringify(extra, null, 1)}\n`);
