@@ -168,6 +168,7 @@ export const ConfigSchema = Type.Object(
               { additionalProperties: false },
             ),
             {
+              additionalProperties: false,
               description:
                 'Model directories per language, e.g. `{"de": {"intent": "models/de/intent", "sentiment": "models/de/sentiment"}}`. Absent: English from models.intent / models.sentiment plus every shipped `models/<lang>/{intent,sentiment}` that exists. A language left out (or a task missing for it) answers `unknown` with reason `unsupported_language`.',
               ...hint('an object language → {intent?, sentiment?}, e.g. {"de": {"intent": "models/de/intent"}}'),
