@@ -12,6 +12,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LogStore, type OutgoingMessage } from '../store/log-store.js';
 import { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
+import { matchTopic } from '../transport/topics.js';
 import { packageVersion, resolveFromPackage } from '../util/paths.js';
 import { redactUrl } from '../util/redact.js';
 import { ModelSlot } from '../model/model-slot.js';
@@ -186,6 +187,8 @@ export class Agent {
       outputs,
       failures,
       onResult: (ms) => health.noteLatency(ms),
+      // The route intake chose (the first that matches) names the language, if any.
+      routeLang: (topic) => config.input.topics.find((t) => matchTopic(t.topic, topic) !== null)?.lang,
     });
     this.worker = worker;
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   readonly onResult?: (latencyMs: number) => void;
   /** Most results committed in one transaction. */
   readonly batchSize?: number;
+  /** The `lang` of the route an input topic matches (input.topics[].lang), if it sets one. */
+  readonly routeLang?: (topic: string) => string | undefined;
   readonly now?: () => number;
 }
 
@@ -127,8 +129,10 @@ export class InferenceWorker {
     const lease = this.models.acquire();
     try {
       const tasks = item.tasks as TaskName[];
-      const options: AnalyzeOptions | undefined = item.lang ? { lang: item.lang, langSource: 'payload' } : undefined;
-      let analysis = await lease.models.analyze(item.text, tasks, options);
+      // The payload's language wins over the route's; with neither, the analyzer detects it.
+      const routeLang = item.lang ? undefined : this.opts.routeLang?.(item.topic);
+      const langHint: AnalyzeOptions | undefined = item.lang ? { lang: item.lang, langSource: 'payload' } : routeLang ? { lang: routeLang, langSource: 'route' } : undefined;
+      let analysis = await lease.models.analyze(item.text, tasks, langHint);
       const filter = item.request.intentFilter;
       if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
         analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], lease.unknownThreshold) };
@@ -176,6 +180,7 @@ export class InferenceWorker {
         sentimentModel: ref('sentiment'),
         latencyMs,
         inferenceMs,
+        lang: analysis.lang,
         messages,
       };
     } catch (err) {

@@ -21,7 +21,12 @@ export interface ResultMessage {
   siteId: string;
   sessionId: string | null;
   text: string;
+  /** The language the input was analysed as (else the payload's `lang`, when the analyzer names none). */
   lang?: string;
+  /** Where `lang` came from: payload, route, detected or default. */
+  langSource?: string;
+  /** Why the intent is `unknown` when not for low confidence, e.g. `unsupported_language`. */
+  reason?: string;
   intent?: { name: string; confidence: number };
   alternatives?: Array<{ name: string; confidence: number }>;
   slots?: unknown[];
@@ -45,7 +50,10 @@ export function buildResult(input: ResultInput, analysis: Analysis, latencyMs: n
     latencyMs: round(latencyMs, 3),
     receivedAt: new Date(input.receivedAt).toISOString(),
   };
-  if (input.lang) out.lang = input.lang;
+  const lang = analysis.lang ?? input.lang;
+  if (lang) out.lang = lang;
+  if (analysis.langSource) out.langSource = analysis.langSource;
+  if (analysis.reason) out.reason = analysis.reason;
   if (analysis.intent) {
     out.intent = { name: analysis.intent.name, confidence: round(analysis.intent.confidence) };
     out.alternatives = analysis.intent.alternatives.map((a) => ({ name: a.name, confidence: round(a.confidence) }));

@@ -32,6 +32,13 @@ const InputTopic = Type.Object(
       description: 'Which models run on inputs from this subscription (voice: both; sensor text: often sentiment only).',
       ...hint('a list drawn from [intent, sentiment]'),
     }),
+    lang: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$',
+        description: 'Language of every input on this subscription (`de`, `zh-CN`, …): wins over detection; a payload `lang` wins over it.',
+        ...hint('a BCP 47 language tag such as "de" or "zh-CN", or remove it to detect the language'),
+      }),
+    ),
     resultTopic: Type.String({
       default: '{baseTopic}/{siteId}/result',
       description: 'Where results go. Placeholders: `{baseTopic}`, `{siteId}`.',
@@ -170,6 +177,44 @@ export const ConfigSchema = Type.Object(
       {
         intent: Type.String({ default: 'models/intent', description: 'Intent + slot model directory (relative to the package or absolute).', ...hint('a directory holding manifest.json') }),
         sentiment: Type.String({ default: 'models/sentiment', description: 'Sentiment model directory.', ...hint('a directory holding manifest.json') }),
+        languages: Type.Optional(
+          Type.Record(
+            Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$' }),
+            Type.Object(
+              {
+                intent: Type.Optional(Type.String({ minLength: 1, description: 'Intent + slot model directory for this language.', ...hint('a directory holding manifest.json') })),
+                sentiment: Type.Optional(Type.String({ minLength: 1, description: 'Sentiment model directory for this language.', ...hint('a directory holding manifest.json') })),
+              },
+              { additionalProperties: false },
+            ),
+            {
+              additionalProperties: false,
+              description:
+                'Model directories per language, e.g. `{"de": {"intent": "models/de/intent", "sentiment": "models/de/sentiment"}}`. Absent: English from models.intent / models.sentiment plus every shipped `models/<lang>/{intent,sentiment}` that exists. A language left out (or a task missing for it) answers `unknown` with reason `unsupported_language`.',
+              ...hint('an object language → {intent?, sentiment?}, e.g. {"de": {"intent": "models/de/intent"}}'),
+            },
+          ),
+        ),
+        defaultLanguage: Type.String({
+          default: 'en',
+          pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$',
+          description: 'Language of inputs that name none and that detection is unsure about (or when detection is off). English uses models.intent / models.sentiment.',
+          ...hint('a language tag with models, e.g. "en"'),
+        }),
+        detectLanguage: Type.Boolean({
+          default: true,
+          description: 'Detect the language of inputs without `lang` (payload or route) with the models.langid model. Off: such inputs are models.defaultLanguage.',
+          ...hint('true or false'),
+        }),
+        langid: Type.String({ default: 'models/langid', description: 'Language identification model directory.', ...hint('a directory holding a langid manifest.json, or set models.detectLanguage to false') }),
+        detectThreshold: Type.Optional(
+          Type.Number({
+            minimum: 0,
+            maximum: 1,
+            description: 'Calibrated confidence a detected language other than the default needs; below it the input is the default language. Absent: the langid model\'s own.',
+            ...hint('a number between 0 and 1, e.g. 0.8; raise it if default-language inputs get routed elsewhere'),
+          }),
+        ),
         unknownThreshold: Type.Optional(
           Type.Number({
             minimum: 0,

@@ -242,7 +242,7 @@ export class BridgeExtension implements Extension {
   }
 
   private info(): Record<string, unknown> {
-    const models = this.ctx.models.loadedModels().map((m) => ({ ...m, labels: this.ctx.models.labels(m.task) }));
+    const models = this.ctx.models.loadedModels().map((m) => ({ ...m, labels: m.task === 'langid' ? [] : this.ctx.models.labels(m.task) }));
     return {
       version: this.ctx.version,
       models,

@@ -82,7 +82,7 @@ export interface AnalysedInput {
 export interface ModelsView {
   loadedModels(): readonly ModelRef[];
   /** Labels a task's model can produce (the intent labels become Home Assistant event types). */
-  labels(task: ModelRef['task']): readonly string[];
+  labels(task: TaskName): readonly string[];
 }
 
 export interface Extension {

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 import { checkFeaturizerSettings, type FeaturizerSettings } from './features.js';
-import { TASKS, type TaskName } from './types.js';
+import { MODEL_TASKS, type ModelTask } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'hubnlu-model/1';
@@ -86,7 +86,7 @@ export interface ModelFiles {
 
 export interface ModelManifest {
   readonly format: typeof MANIFEST_FORMAT;
-  readonly task: TaskName;
+  readonly task: ModelTask;
   readonly name: string;
   readonly version: string;
   /** BCP 47 tag, e.g. `en`. */
@@ -132,7 +132,7 @@ export function validateManifest(m: unknown, dir?: string): string[] {
   if (m.format !== MANIFEST_FORMAT) {
     errors.push(`format: expected "${MANIFEST_FORMAT}", got ${JSON.stringify(m.format)} (made by a different hubnlu version; ${RETRAIN})`);
   }
-  if (!TASKS.includes(m.task as TaskName)) errors.push(`task: must be one of ${TASKS.join(', ')}, got ${JSON.stringify(m.task)}`);
+  if (!MODEL_TASKS.includes(m.task as ModelTask)) errors.push(`task: must be one of ${MODEL_TASKS.join(', ')}, got ${JSON.stringify(m.task)}`);
   for (const k of ['name', 'version', 'language'] as const) {
     if (typeof m[k] !== 'string' || !m[k]) errors.push(`${k}: must be a non-empty string`);
   }
@@ -239,6 +239,6 @@ export function loadManifest(dir: string): ModelManifest {
  * under the package root). The root is found from the module's own location,
  * so this works from `src/` and `dist/src/` and from any working directory.
  */
-export function defaultModelDir(task: TaskName): string {
+export function defaultModelDir(task: ModelTask): string {
   return join(packageRoot(), 'models', task);
 }

@@ -9,12 +9,19 @@
 export type TaskName = 'intent' | 'sentiment';
 export const TASKS: readonly TaskName[] = ['intent', 'sentiment'];
 
+/**
+ * What a model directory can hold: an analysis task, or `langid` (language
+ * identification, run by the language router before the task models).
+ */
+export type ModelTask = TaskName | 'langid';
+export const MODEL_TASKS: readonly ModelTask[] = ['intent', 'sentiment', 'langid'];
+
 export type SentimentLabel = 'negative' | 'neutral' | 'positive';
 export const SENTIMENT_LABELS: readonly SentimentLabel[] = ['negative', 'neutral', 'positive'];
 
 /** Name and version of a model that produced (part of) a result. */
 export interface ModelRef {
-  readonly task: TaskName;
+  readonly task: ModelTask;
   readonly name: string;
   readonly version: string;
 }

@@ -79,6 +79,8 @@ export interface Completion {
   readonly sentimentModel?: string;
   readonly latencyMs: number;
   readonly inferenceMs?: number;
+  /** The language the input was analysed as (replaces the payload's tag in `inputs.lang`; absent: left as it was). */
+  readonly lang?: string;
   readonly error?: Rejection;
   readonly messages: readonly OutgoingMessage[];
 }
@@ -192,7 +194,8 @@ export class LogStore {
       UPDATE inputs SET status = @status, completed_at = @completedAt, intent = @intent, confidence = @confidence,
         alternatives = @alternatives, slots = @slots, sentiment = @sentiment, sentiment_score = @sentimentScore,
         sentiment_scores = @sentimentScores, intent_model = @intentModel, sentiment_model = @sentimentModel,
-        latency_ms = @latencyMs, inference_ms = @inferenceMs, error_code = @errorCode, error_message = @errorMessage
+        latency_ms = @latencyMs, inference_ms = @inferenceMs, error_code = @errorCode, error_message = @errorMessage,
+        lang = COALESCE(@lang, lang)
       WHERE seq = @seq AND status = 'pending'`);
     this.selectPending = db.prepare(`
       SELECT seq, id, received_at AS receivedAt, topic, site_id AS siteId, session_id AS sessionId, lang, text, tasks,
@@ -290,6 +293,7 @@ export class LogStore {
           sentimentModel: c.sentimentModel ?? null,
           latencyMs: c.latencyMs,
           inferenceMs: c.inferenceMs ?? null,
+          lang: c.lang ?? null,
           errorCode: c.error?.code ?? null,
           errorMessage: safe(c.error?.message),
         }).changes;

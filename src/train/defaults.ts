@@ -24,6 +24,8 @@ import { ModelRegistry } from '../model/registry.js';
 import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
 import { readRows } from './data.js';
 import { RECIPES } from './recipes.js';
+import { trainLangid, type LangidResult } from './langid.js';
+import { haCommandSource } from './langid-commands.js';
 import { LANGUAGES, trainLanguage, type Language, type LanguageResult } from './languages.js';
 
 export interface DefaultsOptions {
@@ -33,7 +35,7 @@ export interface DefaultsOptions {
   readonly outDir?: string;
   readonly seed?: number;
   /** One English task, or one language (its intent and sentiment models). */
-  readonly only?: 'intent' | 'sentiment' | Language;
+  readonly only?: 'intent' | 'sentiment' | Language | 'langid';
   readonly progress?: ProgressReporter;
   readonly version?: string;
 }
@@ -51,6 +53,7 @@ export function resolveDatasets(dir?: string): string {
 export interface DefaultsResult {
   readonly intent?: { readonly heldOut: TrainResult; readonly shipped: TrainResult };
   readonly sentiment?: TrainResult;
+  readonly langid?: LangidResult;
   /** The non-English models (models/<lang>/intent, models/<lang>/sentiment). */
   readonly languages?: Readonly<Partial<Record<Language, LanguageResult>>>;
   readonly seconds: Readonly<Record<string, number>>;
@@ -84,7 +87,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
   const seed = opts.seed ?? 1;
   const version = opts.version ?? '1.0.0';
   const seconds: Record<string, number> = {};
-  const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult } = {};
+  const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult; langid?: LangidResult } = {};
   const english = opts.only === undefined || opts.only === 'intent' || opts.only === 'sentiment';
   const I = (f: string): string => join(ds, 'intent', f);
   const S = (f: string): string => join(ds, 'sentiment', f);
@@ -228,6 +231,12 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     progress.log(`${lang}: intent + slots from Home Assistant templates, sentiment`);
     languages[lang] = await trainLanguage(lang, { datasets: ds, outDir: out, seed, version, progress });
     seconds[lang] = (performance.now() - t0) / 1000;
+  }
+  if (opts.only === undefined || opts.only === 'langid') {
+    const t0 = performance.now();
+    progress.log('langid: en (hwu64, mindmeld, snips, goemotions, semeval, sst3) + de/fr/es (UMSAB, templates) + zh-cn (templates)');
+    result.langid = await trainLangid({ datasets: ds, out: join(out, 'langid'), commands: haCommandSource(ds), seed, version, progress });
+    seconds.langid = (performance.now() - t0) / 1000;
   }
   return { ...result, languages, seconds };
 }

@@ -12,7 +12,7 @@
 import { basename } from 'node:path';
 import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings, type Lexicon } from '../model/features.js';
 import { normalizeText, tokenize } from '../model/text.js';
-import type { TaskName } from '../model/types.js';
+import type { ModelTask } from '../model/types.js';
 import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
 import type { Dataset, LabelledRow } from './data.js';
 import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
@@ -28,7 +28,7 @@ export interface SelfTrainingOptions {
 }
 
 export interface ClassifierTrainConfig {
-  readonly task: TaskName;
+  readonly task: ModelTask;
   readonly train: readonly Dataset[];
   /** Dev sets: the first gives the per-epoch dev accuracy; all are used for bias tuning and calibration. */
   readonly dev?: readonly Dataset[];
@@ -61,7 +61,7 @@ export interface ClassifierTrainConfig {
 }
 
 export interface TrainedClassifier {
-  readonly task: TaskName;
+  readonly task: ModelTask;
   readonly labels: readonly string[];
   readonly featurizer: FeaturizerSettings;
   /** Present when `featurizer.lexicon` is set: written to the model directory next to the graph. */

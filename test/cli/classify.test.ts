@@ -16,7 +16,10 @@ test('classify prints the same JSON as the result topic', { timeout: 60_000 }, (
   assert.equal(temperature.raw, 'twenty one degrees');
   assert.ok(result.slots.some((s: { type: string; value: unknown }) => s.type === 'house_place' && s.value === 'bedroom'));
   assert.deepEqual(Object.keys(result.sentiment.scores).sort(), ['negative', 'neutral', 'positive']);
-  assert.deepEqual(result.models.map((m: { task: string }) => m.task), ['intent', 'sentiment']);
+  // The language identifier chose the models, so it is listed too (issue 11).
+  assert.deepEqual(result.models.map((m: { task: string }) => m.task), ['intent', 'sentiment', 'langid']);
+  assert.equal(result.lang, 'en');
+  assert.equal(result.langSource, 'detected');
 });
 
 test('--tasks sentiment runs only the sentiment model', { timeout: 60_000 }, () => {
@@ -25,7 +28,7 @@ test('--tasks sentiment runs only the sentiment model', { timeout: 60_000 }, () 
   const result = JSON.parse(r.stdout);
   assert.equal(result.intent, undefined);
   assert.equal(result.sentiment.label, 'positive');
-  assert.deepEqual(result.models.map((m: { task: string }) => m.task), ['sentiment']);
+  assert.deepEqual(result.models.map((m: { task: string }) => m.task), ['sentiment', 'langid']);
 });
 
 test('usage errors exit 2 with the reason', { timeout: 60_000 }, () => {
@@ -35,4 +38,19 @@ test('usage errors exit 2 with the reason', { timeout: 60_000 }, () => {
   const badTask = runCli(['classify', '--tasks', 'mood', 'hello']);
   assert.equal(badTask.status, 2);
   assert.match(badTask.stderr, /--tasks/);
+});
+
+test('--lang names the language: a language without models is unknown with reason unsupported_language', { timeout: 60_000 }, () => {
+  const r = runCli(['classify', '--compact', '--lang', 'xx', 'turn off the kitchen lights']);
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.lang, 'xx');
+  assert.equal(result.langSource, 'payload');
+  assert.equal(result.reason, 'unsupported_language');
+  assert.equal(result.intent.name, 'unknown');
+  assert.equal(result.sentiment, undefined, 'no sentiment from another language\'s model');
+  const en = JSON.parse(runCli(['classify', '--compact', '--lang', 'en-GB', 'turn off the kitchen lights']).stdout);
+  assert.equal(en.lang, 'en');
+  assert.equal(en.intent.name, 'iot_hue_lightoff');
+  assert.equal(en.reason, undefined);
 });

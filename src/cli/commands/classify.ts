@@ -13,8 +13,9 @@ export function registerClassify(program: Command): void {
     .argument('<text...>', 'the utterance (quote it, or pass several words)')
     .option('--site <siteId>', 'site id to put in the result', 'cli')
     .option('--tasks <list>', 'comma-separated tasks: intent,sentiment', 'intent,sentiment')
+    .option('--lang <tag>', 'the language of the text (as a payload `lang`: wins over detection), e.g. de or zh-CN')
     .option('--compact', 'print on one line')
-    .action(async (words: string[], opts: { site: string; tasks: string; compact?: boolean }, command: Command) => {
+    .action(async (words: string[], opts: { site: string; tasks: string; lang?: string; compact?: boolean }, command: Command) => {
       const { config } = configFor(command);
       const text = words.join(' ');
       const problem = checkText(text, { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars });
@@ -27,9 +28,9 @@ export function registerClassify(program: Command): void {
       try {
         const receivedAt = Date.now();
         const started = performance.now();
-        const analysis = await models.analyze(text, tasks);
+        const analysis = await models.analyze(text, tasks, opts.lang !== undefined ? { lang: opts.lang, langSource: 'payload' } : undefined);
         const result = buildResult(
-          { id: 'cli', siteId: opts.site, sessionId: null, lang: null, text, topic: 'cli', receivedAt, request: {} },
+          { id: 'cli', siteId: opts.site, sessionId: null, lang: opts.lang ?? null, text, topic: 'cli', receivedAt, request: {} },
           analysis,
           performance.now() - started,
         );

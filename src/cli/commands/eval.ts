@@ -1,5 +1,5 @@
 /**
- * `hubnlu eval --task intent|sentiment --data FILE.jsonl [--model DIR] [--json]`:
+ * `hubnlu eval --task intent|sentiment --data FILE.jsonl [--model DIR | --lang TAG] [--json]`:
  * scores a model directory on any file in the dataset format through the same
  * path the agent uses (registry → featurizer → ONNX → calibration → slots).
  */
@@ -10,6 +10,8 @@ import { defaultModelDir, loadManifest, trainingFileMatch } from '../../model/ma
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../train/data.js';
 import { CliError, EXIT } from '../exit-codes.js';
+import { configFor, languageDirs } from '../context.js';
+import { normalizeLang } from '../../model/language.js';
 
 interface EvalOpts {
   task: string;
@@ -17,6 +19,7 @@ interface EvalOpts {
   model?: string;
   json?: boolean;
   threshold?: string;
+  lang?: string;
   perLabel: boolean;
 }
 
@@ -26,11 +29,12 @@ export function registerEval(program: Command): void {
     .description('evaluate a model on a dataset file: accuracy, macro-F1/recall, per-label P/R/F1, confusions, slot F1, ECE, latency')
     .requiredOption('--task <task>', 'intent or sentiment')
     .requiredOption('--data <file>', 'JSONL file: {"text", "intent"|"sentiment", "slots"?} per line')
-    .option('--model <dir>', 'model directory (default: the shipped models/<task>)')
+    .option('--model <dir>', 'model directory (default: the configured model of --lang, else the shipped models/<task>)')
+    .option('--lang <tag>', 'evaluate the model configured for this language (models.languages, or the shipped models/<lang>/<task>)')
     .option('--threshold <p>', 'intent: unknown threshold (default: the one in the manifest)')
     .option('--json', 'print one JSON object instead of the report')
     .option('--no-per-label', 'leave the per-label table out of the report')
-    .action(async (opts: EvalOpts) => {
+    .action(async (opts: EvalOpts, command: Command) => {
       if (opts.task !== 'intent' && opts.task !== 'sentiment') {
         throw new CliError(`--task: expected intent or sentiment, got ${JSON.stringify(opts.task)}`, EXIT.usage);
       }
@@ -40,7 +44,15 @@ export function registerEval(program: Command): void {
         threshold = Number(opts.threshold);
         if (!(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold: expected a number in [0, 1], got ${JSON.stringify(opts.threshold)}`, EXIT.usage);
       }
-      const dir = opts.model ? resolve(opts.model) : defaultModelDir(task);
+      let dir = opts.model ? resolve(opts.model) : defaultModelDir(task);
+      if (!opts.model && opts.lang !== undefined) {
+        const lang = normalizeLang(opts.lang);
+        if (!lang) throw new CliError(`--lang: ${JSON.stringify(opts.lang)} is not a language tag; use e.g. de or zh-CN`, EXIT.usage);
+        const dirs = Object.entries(languageDirs(configFor(command).config)).find(([k]) => normalizeLang(k) === lang)?.[1];
+        const chosen = dirs?.[task];
+        if (!chosen) throw new CliError(`no ${task} model for language ${lang}: set models.languages.${lang}.${task} in the config, or pass --model DIR`, EXIT.usage);
+        dir = chosen;
+      }
       let rows;
       let sha256: string | undefined;
       try {

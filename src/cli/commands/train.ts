@@ -3,7 +3,7 @@
  * shipped models, used by `npm run train:models`).
  */
 import type { Command } from 'commander';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatTrainSummary, trainModel } from '../../train/pipeline.js';
 import { trainDefaults } from '../../train/defaults.js';
 import { LANGUAGES, type Language } from '../../train/languages.js';
@@ -140,11 +140,11 @@ export function registerTrain(program: Command): void {
     .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
     .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
-    .option('--only <what>', 'train only intent or only sentiment (English), or one language: de, fr, es, zh-cn')
+    .option('--only <what>', 'train only intent or only sentiment (English), one language (de, fr, es, zh-cn), or langid (language identification)')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
     .action(async (opts: { datasets?: string; outDir?: string; only?: string; seed: string; progress: boolean }) => {
-      const only = opts.only === undefined ? undefined : (LANGUAGES as readonly string[]).includes(opts.only) ? (opts.only as Language) : taskOpt(opts.only);
+      const only = opts.only === undefined ? undefined : opts.only === 'langid' ? 'langid' : (LANGUAGES as readonly string[]).includes(opts.only) ? (opts.only as Language) : taskOpt(opts.only);
       const t0 = performance.now();
       let r;
       try {
@@ -166,6 +166,10 @@ export function registerTrain(program: Command): void {
       if (r.sentiment) {
         const parts = Object.entries(r.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
         lines.push(`  sentiment: ${r.sentiment.dir} (${r.seconds.sentiment.toFixed(1)} s); ${parts.join(', ')}`);
+      }
+      if (r.langid) {
+        const cmp = Object.values(r.langid.written.comparison)[0];
+        lines.push(`  langid: ${join(opts.outDir ?? 'models', 'langid')} (${r.seconds.langid.toFixed(1)} s); threshold ${r.langid.threshold}; held-out template sentences accuracy ${cmp ? (cmp.int8.accuracy * 100).toFixed(2) : '-'} %`);
       }
       for (const [lang, l] of Object.entries(r.languages ?? {})) {
         const dev = Object.entries(l.intent.dev).map(([k, e]) => `${k} acc ${(e.accuracy * 100).toFixed(2)} %${e.slot_f1 !== undefined ? ` slot F1 ${e.slot_f1.toFixed(4)}` : ''}`);

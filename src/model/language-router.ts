@@ -1,0 +1,163 @@
+/**
+ * One model set per language, and the choice of which one reads an input.
+ *
+ * The language comes from, in order: the caller (the payload's `lang`, else the
+ * route's `lang`), language detection (when a langid model is loaded and sure),
+ * the default language. A language without a model for a task gets no
+ * confident guess from another language's model: the intent is `unknown` with
+ * `reason: "unsupported_language"`, and sentiment is left out (there is no
+ * "unknown" sentiment label, and a neutral guess would read as a real answer).
+ *
+ * The router is itself an `Analyzer`, so whatever wraps the live analyzer
+ * (the agent, a model slot that swaps it) needs no language logic.
+ */
+import { LanguageDetector, normalizeLang, type Detection } from './language.js';
+import { ModelRegistry } from './registry.js';
+import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type Analyzer, type ModelRef, type TaskName } from './types.js';
+
+export const UNSUPPORTED_LANGUAGE = 'unsupported_language';
+
+export interface LanguageModelDirs {
+  /** Intent (+ slots) model directory, or null for none. */
+  readonly intent: string | null;
+  /** Sentiment model directory, or null for none. */
+  readonly sentiment: string | null;
+}
+
+export interface RouterOptions {
+  /** Language → model directories. Keys are normalised (`de-DE` → `de`); two keys naming one language are an error. */
+  readonly languages: Readonly<Record<string, LanguageModelDirs>>;
+  readonly defaultLanguage: string;
+  /** langid model directory, or null to skip detection (then every input without a language is the default). */
+  readonly langidDir: string | null;
+  /** Overrides the langid model's own threshold. */
+  readonly detectThreshold?: number;
+  /** Overrides every intent model's own unknown threshold. */
+  readonly unknownThreshold?: number;
+}
+
+export type LangSource = NonNullable<Analysis['langSource']>;
+
+export interface ResolvedLanguage {
+  readonly lang: string;
+  readonly source: LangSource;
+  readonly detection?: Detection;
+}
+
+export class LanguageRouter implements Analyzer {
+  private closed = false;
+
+  private constructor(
+    private readonly registries: ReadonlyMap<string, ModelRegistry>,
+    private readonly detector: LanguageDetector | null,
+    readonly defaultLanguage: string,
+  ) {}
+
+  /** Loads every language's models and the detector; releases what loaded if a later load fails. */
+  static async load(opts: RouterOptions): Promise<LanguageRouter> {
+    const def = normalizeLang(opts.defaultLanguage);
+    if (!def) throw new Error(`models.defaultLanguage ${JSON.stringify(opts.defaultLanguage)} is not a language tag; use e.g. "en"`);
+    const dirs = new Map<string, LanguageModelDirs>();
+    for (const [key, value] of Object.entries(opts.languages)) {
+      const lang = normalizeLang(key);
+      if (!lang) throw new Error(`models.languages: ${JSON.stringify(key)} is not a language tag; use e.g. "de" or "zh-cn"`);
+      if (dirs.has(lang)) throw new Error(`models.languages: two entries name the language ${lang}; keep one`);
+      dirs.set(lang, value);
+    }
+    if (!dirs.has(def)) {
+      throw new Error(`models.defaultLanguage is ${def}, but models.languages has no models for it; add models.languages.${def} or choose one of ${[...dirs.keys()].join(', ') || '(none)'}`);
+    }
+    const registries = new Map<string, ModelRegistry>();
+    let detector: LanguageDetector | null = null;
+    try {
+      for (const [lang, d] of dirs) {
+        if (d.intent === null && d.sentiment === null) continue;
+        registries.set(lang, await ModelRegistry.load({ intentDir: d.intent, sentimentDir: d.sentiment, unknownThreshold: opts.unknownThreshold }));
+      }
+      if (opts.langidDir !== null) detector = await LanguageDetector.load(opts.langidDir, { defaultLanguage: def, threshold: opts.detectThreshold });
+    } catch (err) {
+      await Promise.allSettled([...registries.values()].map((r) => r.close()));
+      throw err;
+    }
+    return new LanguageRouter(registries, detector, def);
+  }
+
+  /** Languages with at least one model loaded. */
+  get languages(): readonly string[] {
+    return [...this.registries.keys()];
+  }
+
+  /** The unknown threshold of the default language's intent model (what a Hermes intentFilter reapplies). */
+  get unknownThreshold(): number | undefined {
+    return this.registries.get(this.defaultLanguage)?.unknownThreshold;
+  }
+
+  /** The models of one language (for `hubnlu eval --lang`), or undefined. */
+  registry(lang: string): ModelRegistry | undefined {
+    const l = normalizeLang(lang);
+    return l ? this.registries.get(l) : undefined;
+  }
+
+  get hasDetector(): boolean {
+    return this.detector !== null;
+  }
+
+  loadedModels(): readonly ModelRef[] {
+    const refs = [...this.registries.values()].flatMap((r) => r.loadedModels());
+    if (this.detector) refs.push(this.detector.ref);
+    return refs;
+  }
+
+  /**
+   * Every label a task can produce in any language: the default language's
+   * first, in its model's order, then the others' new ones (Home Assistant's
+   * event types and `bridge/info` list what any input may yield).
+   */
+  labels(task: TaskName): readonly string[] {
+    const ordered = [this.registries.get(this.defaultLanguage), ...this.registries.values()];
+    return [...new Set(ordered.flatMap((r) => (r ? r.labels(task) : [])))];
+  }
+
+  /** Which language an input is read as, and why. */
+  async resolveLanguage(text: string, options?: AnalyzeOptions): Promise<ResolvedLanguage> {
+    if (options?.lang !== undefined) {
+      // An unparseable tag is still the caller's word: it cannot name a model we have.
+      const lang = normalizeLang(options.lang) ?? options.lang.trim().toLowerCase();
+      return { lang, source: options.langSource ?? 'payload' };
+    }
+    if (!this.detector) return { lang: this.defaultLanguage, source: 'default' };
+    const detection = await this.detector.detect(text);
+    return { lang: detection.lang, source: detection.sure ? 'detected' : 'default', detection };
+  }
+
+  async analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
+    if (this.closed) throw new Error('LanguageRouter is closed; load it again');
+    const { lang, source, detection } = await this.resolveLanguage(text, options);
+    const detectorRef = detection && this.detector ? [this.detector.ref] : [];
+    const reg = this.registries.get(lang);
+    const canIntent = reg?.classifier('intent') != null;
+    const canSentiment = reg?.classifier('sentiment') != null;
+    const wantIntent = tasks.includes('intent');
+    const wantSentiment = tasks.includes('sentiment');
+    const supported: TaskName[] = [];
+    if (wantIntent && canIntent) supported.push('intent');
+    if (wantSentiment && canSentiment) supported.push('sentiment');
+    const base = supported.length > 0 ? await reg!.analyze(text, supported) : { models: [] as ModelRef[] };
+    const missing = (wantIntent && !canIntent) || (wantSentiment && !canSentiment);
+    return {
+      ...base,
+      ...(wantIntent && !canIntent ? { intent: { name: UNKNOWN_INTENT, confidence: 0, alternatives: [], slots: [] } } : {}),
+      models: [...base.models, ...detectorRef],
+      lang,
+      langSource: source,
+      ...(missing ? { reason: UNSUPPORTED_LANGUAGE } : {}),
+    };
+  }
+
+  /** Releases every session. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...[...this.registries.values()].map((r) => r.close()), this.detector?.dispose()]);
+  }
+}

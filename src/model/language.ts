@@ -1,0 +1,121 @@
+/**
+ * Language codes and language identification.
+ *
+ * Codes: hubnlu names a language by a lower-case BCP 47 primary subtag (`en`,
+ * `de`), except Chinese, whose script matters: `zh`, `zh-CN`, `zh-Hans`,
+ * `zh-SG` → `zh-cn` (Simplified, the shipped model); `zh-TW`, `zh-HK`,
+ * `zh-Hant` → `zh-tw` (not shipped). Region variants of other languages share
+ * one model (`de-DE`, `de-AT` → `de`).
+ *
+ * Detection: a hashed character n-gram classifier (the project's fastText
+ * trainer, int8 ONNX, task `langid`) over the languages hubnlu ships models
+ * for. It answers only when it is sure: a top language other than the default
+ * needs `threshold` calibrated confidence, else the default wins ("unsure →
+ * the default language"). English dev sets routed elsewhere stay under 0.5 %
+ * with the shipped threshold (README, bench/langid.ts).
+ */
+import { TextClassifier } from './classifier.js';
+import { loadManifest } from './manifest.js';
+import { tokenize } from './text.js';
+import type { ModelRef, ScoredLabel } from './types.js';
+
+/** The languages hubnlu ships (or can ship) models for, in label order of the langid model. */
+export const LANGUAGES = ['en', 'de', 'fr', 'es', 'zh-cn'] as const;
+
+const SIMPLIFIED = new Set(['zh', 'zh-cn', 'zh-hans', 'zh-sg', 'zh-hans-cn', 'zh-my', 'cmn', 'cmn-hans']);
+const TRADITIONAL = new Set(['zh-tw', 'zh-hk', 'zh-mo', 'zh-hant', 'zh-hant-tw', 'zh-hant-hk', 'cmn-hant']);
+
+/**
+ * `de-DE` → `de`, `zh`/`zh-CN` → `zh-cn`, `EN_us` → `en`. Returns null for
+ * something that is not a language tag (empty, digits, spaces).
+ */
+export function normalizeLang(code: string): string | null {
+  const c = code.trim().toLowerCase().replace(/_/g, '-');
+  if (!/^[a-z]{2,3}(-[a-z0-9]{1,8})*$/.test(c)) return null;
+  if (SIMPLIFIED.has(c)) return 'zh-cn';
+  if (TRADITIONAL.has(c)) return 'zh-tw';
+  if (c.startsWith('zh-')) return c.includes('hant') ? 'zh-tw' : 'zh-cn';
+  return c.split('-')[0];
+}
+
+export interface Detection {
+  /** The language chosen: the top label when sure, else the default language. */
+  readonly lang: string;
+  /** True when `lang` is the model's top label with enough confidence (or the top label is the default). */
+  readonly sure: boolean;
+  /** Calibrated probabilities, most likely first. */
+  readonly ranked: readonly ScoredLabel[];
+}
+
+export interface DetectorOptions {
+  /** Answer when unsure, and the language a top label must beat the threshold against. */
+  readonly defaultLanguage: string;
+  /** Calibrated confidence a language other than the default needs (default: the model's manifest). */
+  readonly threshold?: number;
+}
+
+/** Runs a `langid` model directory. Load with `LanguageDetector.load`. */
+export class LanguageDetector {
+  private constructor(
+    private readonly clf: TextClassifier,
+    readonly defaultLanguage: string,
+    readonly threshold: number,
+    readonly minLetters: number,
+  ) {}
+
+  static async load(dir: string, opts: DetectorOptions): Promise<LanguageDetector> {
+    const manifest = loadManifest(dir);
+    if (manifest.task !== 'langid') {
+      throw new Error(`${dir}: manifest.json says task "${manifest.task}", but it is configured as the language identification model (models.langid); point models.langid at a langid model directory, or set models.detectLanguage to false`);
+    }
+    const threshold = opts.threshold ?? manifest.calibration.threshold;
+    if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`detection threshold ${threshold} is outside [0, 1]; set models.detectThreshold to e.g. 0.8`);
+    const minLetters = typeof manifest.calibration.minLetters === 'number' ? manifest.calibration.minLetters : 0;
+    const clf = await TextClassifier.load(dir, manifest);
+    return new LanguageDetector(clf, opts.defaultLanguage, threshold, minLetters);
+  }
+
+  get ref(): ModelRef {
+    return this.clf.ref;
+  }
+
+  /** The languages the model can tell apart. */
+  get labels(): readonly string[] {
+    return this.clf.labels;
+  }
+
+  /** The model's calibrated ranking, without the default-language rule. */
+  async rank(text: string): Promise<readonly ScoredLabel[]> {
+    return (await this.clf.classify(tokenize(text), text)).ranked;
+  }
+
+  async detect(text: string): Promise<Detection> {
+    const tokens = tokenize(text);
+    const { ranked } = await this.clf.classify(tokens, text);
+    return decide(ranked, this.defaultLanguage, this.threshold, text, this.minLetters);
+  }
+
+  async dispose(): Promise<void> {
+    await this.clf.dispose();
+  }
+}
+
+/**
+ * The "unsure → default" rule, separate so the bench can sweep it without
+ * reloading. The top language wins when it is the default, or when its
+ * confidence reaches `threshold` and the text has at least `minLetters`
+ * letters: one or two short words ("Jen.", "Hmph.", "indie") are names and
+ * interjections more often than evidence, and the model is overconfident on
+ * them. Han characters are evidence enough for Chinese at any length.
+ */
+export function decide(ranked: readonly ScoredLabel[], defaultLanguage: string, threshold: number, text: string, minLetters = 0): Detection {
+  const top = ranked[0];
+  const letters = text.match(/\p{L}/gu)?.length ?? 0;
+  if (!top || letters === 0) return { lang: defaultLanguage, sure: false, ranked };
+  if (top.name === defaultLanguage) return { lang: top.name, sure: true, ranked };
+  const enough = letters >= minLetters || (top.name.startsWith('zh') && HAN_RE.test(text));
+  if (enough && top.confidence >= threshold) return { lang: top.name, sure: true, ranked };
+  return { lang: defaultLanguage, sure: false, ranked };
+}
+
+const HAN_RE = /\p{Script=Han}/u;
