@@ -7,6 +7,17 @@
  * one transaction; an outgoing message is marked published only on PUBACK.
  */
 import type { Db, Statement } from './database.js';
+import { databaseFailure, isFatalDatabaseError, type DatabaseFailure } from './failure.js';
+
+/** How the agent watches the store: a check after each commit, and who to tell of an error no retry can fix. */
+export interface StoreGuard {
+  /** The database file, for messages. */
+  readonly path: string;
+  /** Runs after each write commits, before the caller acknowledges anything; throws a DatabaseFailure if the file is gone. */
+  readonly afterWrite?: () => void;
+  /** Told (before the error is thrown to the caller) of every DatabaseFailure. */
+  readonly onFatal?: (err: DatabaseFailure) => void;
+}
 
 export type InputStatus = 'pending' | 'done' | 'rejected' | 'error';
 
@@ -96,7 +107,10 @@ export class LogStore {
   private readonly markPublishedStmt: Statement;
   private readonly countAttempt: Statement;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: StoreGuard = { path: 'database' },
+  ) {
     this.insertInput = db.prepare(`
       INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
                           result_topic, request, status, payload_excerpt, error_code, error_message, completed_at)
@@ -140,17 +154,17 @@ export class LogStore {
 
   /** Records an accepted input as `pending`; commits before returning. */
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
-    return this.db.transaction((): RecordOutcome => {
+    return this.write('storing an input', () => this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
       if (existing !== undefined) return { seq: existing, duplicate: true };
       const info = this.insertInput.run(this.inputParams(input, 'pending'));
       return { seq: Number(info.lastInsertRowid), duplicate: false };
-    })();
+    })());
   }
 
   /** Records a rejected input and its error messages in one transaction. */
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
-    return this.db.transaction((): RecordOutcome => {
+    return this.write('storing a rejected input', () => this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
       if (existing !== undefined) return { seq: existing, duplicate: true };
       const info = this.insertInput.run({
@@ -162,12 +176,12 @@ export class LogStore {
       const seq = Number(info.lastInsertRowid);
       for (const m of messages) this.insertOutbox.run(seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt);
       return { seq, duplicate: false };
-    })();
+    })());
   }
 
   /** Stores results and queues their messages, all in one transaction. */
   completeMany(completions: readonly Completion[]): void {
-    this.db.transaction(() => {
+    this.write('storing results', () => this.db.transaction(() => {
       for (const c of completions) {
         const changed = this.completeInput.run({
           seq: c.seq,
@@ -191,11 +205,11 @@ export class LogStore {
         if (changed === 0) continue;
         for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, c.completedAt);
       }
-    })();
+    })());
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {
-    const rows = this.selectPending.all(afterSeq, limit) as Array<Record<string, unknown>>;
+    const rows = this.read('reading unanswered inputs', () => this.selectPending.all(afterSeq, limit)) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       seq: r.seq as number,
       id: r.id as string,
@@ -212,19 +226,46 @@ export class LogStore {
   }
 
   unpublished(afterSeq: number, limit: number): OutboxRow[] {
-    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number }>;
+    const rows = this.read('reading the outbox', () => this.selectUnpublished.all(afterSeq, limit)) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number }>;
     return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 }));
   }
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
-    this.db.transaction(() => {
-      for (const seq of seqs) this.markPublishedStmt.run(at, seq);
-    })();
+    this.write('marking messages published', () =>
+      this.db.transaction(() => {
+        for (const seq of seqs) this.markPublishedStmt.run(at, seq);
+      })(),
+    );
   }
 
   noteAttempt(seq: number): void {
-    this.countAttempt.run(seq);
+    this.write('counting a publish attempt', () => this.countAttempt.run(seq));
+  }
+
+  /** A write: an error no retry can fix becomes a DatabaseFailure (told to the guard); after the commit, the guard's check. */
+  private write<T>(doing: string, fn: () => T): T {
+    const result = this.read(doing, fn);
+    try {
+      this.guard.afterWrite?.();
+    } catch (err) {
+      throw this.fatal(err, doing);
+    }
+    return result;
+  }
+
+  private read<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw isFatalDatabaseError(err) ? this.fatal(err, doing) : err;
+    }
+  }
+
+  private fatal(err: unknown, doing: string): DatabaseFailure {
+    const failure = databaseFailure(err, this.guard.path, doing);
+    this.guard.onFatal?.(failure);
+    return failure;
   }
 
   private inputParams(input: NewInput, status: InputStatus): Record<string, unknown> {

@@ -75,6 +75,13 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM inputs;
     `,
   },
+  {
+    version: 2,
+    description: 'index outbox.input_seq: retention deletes an input\'s messages by it (without it each delete scans the outbox)',
+    sql: `
+      CREATE INDEX IF NOT EXISTS outbox_input_seq ON outbox (input_seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -14,7 +14,7 @@ function input(id: string, receivedAt: number): NewInput {
   return { id, idSource: 'payload', deliveryKey: id, receivedAt, topic: 'hubnlu/k/utterance', siteId: 'k', text: 'hi', tasks: ['intent'], resultTopic: 'hubnlu/k/result' };
 }
 
-test('retention deletes only old, finished, fully published rows', () => {
+test('retention deletes only old, finished, fully published rows', async () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db'));
   const store = new LogStore(db);
   const oldDone = store.recordInput(input('old-done', NOW - 40 * DAY)).seq;
@@ -26,7 +26,7 @@ test('retention deletes only old, finished, fully published rows', () => {
   const outbox = store.unpublished(0, 10);
   store.markPublished(outbox.filter((m) => m.seq !== outbox[1].seq).map((m) => m.seq), NOW); // old-unsent's message stays unpublished
 
-  const result = runMaintenance(db, { retentionDays: 30, now: NOW });
+  const result = await runMaintenance(db, { retentionDays: 30, now: NOW });
   assert.equal(result.deletedInputs, 1);
   assert.equal(result.deletedMessages, 1);
   const left = (db.prepare('SELECT id FROM inputs ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id);
@@ -35,12 +35,12 @@ test('retention deletes only old, finished, fully published rows', () => {
   db.close();
 });
 
-test('without retentionDays nothing is deleted', () => {
+test('without retentionDays nothing is deleted', async () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db'));
   const store = new LogStore(db);
   const seq = store.recordInput(input('ancient', NOW - 3650 * DAY)).seq;
   store.completeMany([{ seq, status: 'done', completedAt: NOW, latencyMs: 1, messages: [] }]);
-  assert.equal(runMaintenance(db, { now: NOW }).deletedInputs, 0);
+  assert.equal((await runMaintenance(db, { now: NOW })).deletedInputs, 0);
   assert.equal((db.prepare('SELECT count(*) AS n FROM inputs').get() as { n: number }).n, 1);
   db.close();
 });
