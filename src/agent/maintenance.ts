@@ -3,6 +3,7 @@
  * A run deletes in small batches that yield to the event loop (see store/maintenance.ts);
  * `stop()` ends a run between two batches.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../util/logger.js';
 import type { Db } from '../store/database.js';
@@ -29,13 +30,18 @@ export class MaintenanceSchedule {
   /** One run; resolves with its result (undefined when it failed, or when one is already running or the schedule stopping). */
   runOnce(): Promise<MaintenanceResult | undefined> {
     if (this.running || this.stopping) return this.running ?? Promise.resolve(undefined);
+    // How late the event loop ran timers meanwhile: what an acknowledgement or a keepalive could have waited (10 ms resolution).
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     this.running = runMaintenance(this.db, { retentionDays: this.retentionDays, shouldStop: () => this.stopping })
       .then(
         (result) => {
-          this.log.info(result, result.stopped ? 'maintenance interrupted by stop; the next run goes on' : 'maintenance done');
+          delay.disable();
+          this.log.info({ ...result, eventLoopDelayMaxMs: delay.max / 1e6 }, result.stopped ? 'maintenance interrupted by stop; the next run goes on' : 'maintenance done');
           return result;
         },
         (err: Error) => {
+          delay.disable();
           if ((err as { fatal?: boolean }).fatal) this.onFatal?.(err);
           // A busy or full disk today is not a reason to stop the agent; the next run tries again.
           else this.log.warn({ err: err.message, code: (err as { code?: string }).code }, 'maintenance failed');
