@@ -93,7 +93,7 @@ test('retention stops between batches when asked, and the next run finishes the 
   seedBulk(path, { total: 3000, expired: 3000, oldAt: NOW - 40 * DAY, recentAt: NOW });
   const db = openDatabase(path);
   let batches = 0;
-  const first = await runMaintenance(db, { retentionDays: 30, now: NOW, batchSize: 100, shouldStop: () => ++batches > 3 });
+  const first = await runMaintenance(db, { retentionDays: 30, now: NOW, batchSize: 100, batchMs: 60_000, shouldStop: () => ++batches > 3 });
   assert.equal(first.stopped, true);
   assert.equal(first.deletedInputs, 300);
   const second = await runMaintenance(db, { retentionDays: 30, now: NOW, batchSize: 100 });
