@@ -7,6 +7,7 @@ import { configFor, loadModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { DatabaseFailure } from '../../store/failure.js';
+import { SchemaTooNewError } from '../../store/database.js';
 
 /** Longest a stop may take before the process exits anyway (the unit's TimeoutStopSec is 10 s). */
 const STOP_DEADLINE_MS = 8000;
@@ -55,7 +56,7 @@ export function registerRun(program: Command): void {
         log.fatal({ err: (err as Error).message }, 'cannot start');
         await agent.stop().catch(() => undefined);
         flushLogger(log);
-        if (err instanceof DatabaseFailure) throw new CliError(err.message, EXIT.needsAttention);
+        if (err instanceof DatabaseFailure || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.needsAttention);
         throw err;
       }
       // A corrupt, read-only, deleted or replaced database: stop, and exit 78 so that systemd does not restart into it.
