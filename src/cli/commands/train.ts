@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { formatTrainSummary, trainModel } from '../../train/pipeline.js';
 import { trainDefaults } from '../../train/defaults.js';
+import { LANGUAGES, type Language } from '../../train/languages.js';
 import { barProgress, silentProgress } from '../../train/progress.js';
 import type { TaskName } from '../../model/types.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -133,11 +134,11 @@ export function registerTrain(program: Command): void {
     .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
     .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
-    .option('--only <task>', 'train only intent or only sentiment')
+    .option('--only <what>', 'train only intent or only sentiment (English), or one language: de, fr, es, zh-cn')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
     .action(async (opts: { datasets?: string; outDir?: string; only?: string; seed: string; progress: boolean }) => {
-      const only = opts.only === undefined ? undefined : taskOpt(opts.only);
+      const only = opts.only === undefined ? undefined : (LANGUAGES as readonly string[]).includes(opts.only) ? (opts.only as Language) : taskOpt(opts.only);
       const t0 = performance.now();
       let r;
       try {
@@ -159,6 +160,11 @@ export function registerTrain(program: Command): void {
       if (r.sentiment) {
         const parts = Object.entries(r.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
         lines.push(`  sentiment: ${r.sentiment.dir} (${r.seconds.sentiment.toFixed(1)} s); ${parts.join(', ')}`);
+      }
+      for (const [lang, l] of Object.entries(r.languages ?? {})) {
+        const dev = Object.entries(l.intent.dev).map(([k, e]) => `${k} acc ${(e.accuracy * 100).toFixed(2)} %${e.slot_f1 !== undefined ? ` slot F1 ${e.slot_f1.toFixed(4)}` : ''}`);
+        const sent = Object.entries(l.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
+        lines.push(`  ${lang}: ${l.intent.dir}, ${l.sentiment.dir} (${(r.seconds[lang] ?? 0).toFixed(1)} s); ${[...dev, ...sent].join(', ')}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
