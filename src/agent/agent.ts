@@ -110,7 +110,10 @@ export class Agent {
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
-      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, this.child({ module: 'broker' }));
+      const persistence = config.mqtt.embedded.persistence;
+      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, this.child({ module: 'broker' }), {
+        persistence: persistence ? resolveFromCwd(persistence) : undefined,
+      });
       brokerUrl = await this.broker.start();
     }
 

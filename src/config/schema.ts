@@ -112,6 +112,14 @@ export const ConfigSchema = Type.Object(
           {
             host: Type.String({ default: '127.0.0.1', description: 'Address the embedded broker listens on.', ...hint('an IP address, e.g. 127.0.0.1') }),
             port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Embedded broker port (0: any free port).', ...hint('a port between 0 and 65535') }),
+            persistence: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description:
+                  'Directory where the embedded broker keeps sessions, queued QoS 1 messages and retained messages (LevelDB), so they survive a restart. Absent: in memory, lost when hubnlu stops.',
+                ...hint('a directory path, e.g. /var/lib/hubnlu/broker (relative paths are resolved from the working directory)'),
+              }),
+            ),
           },
           { default: {}, additionalProperties: false },
         ),

@@ -9,6 +9,8 @@ import { trainDefaults } from '../../train/defaults.js';
 import { LANGUAGES, type Language } from '../../train/languages.js';
 import { barProgress, silentProgress } from '../../train/progress.js';
 import type { TaskName } from '../../model/types.js';
+import { ModelDirExistsError } from '../../train/model-dir.js';
+import { InputFileError } from '../../train/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
 function list(v: string | undefined): string[] {
@@ -55,6 +57,7 @@ interface TrainOpts {
   threshold?: string;
   json?: boolean;
   progress: boolean;
+  force?: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -68,7 +71,8 @@ export function registerTrain(program: Command): void {
     .option('--unlabelled <file>', 'in-domain sentences, one a line, for self-training (intent)')
     .option('--holdout <share>', 'hold out this share of the training rows (stratified, seeded) as the first dev set, e.g. 0.1')
     .option('--holdout-file <file>', 'write the held-out rows there (JSONL) for `hubnlu eval`')
-    .requiredOption('--out <dir>', 'model directory to write, e.g. models/my-intents')
+    .requiredOption('--out <dir>', 'model directory to write, e.g. models/my-intents (written to a temporary directory, then renamed into place)')
+    .option('--force', 'replace --out when it is an existing model directory')
     .option('--name <name>', 'model name in the manifest (default: the directory name)')
     .option('--model-version <v>', 'model version in the manifest', '0.1.0')
     .option('--seed <n>', 'random seed (default 1)')
@@ -97,6 +101,7 @@ export function registerTrain(program: Command): void {
           holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
           out: opts.out,
+          force: opts.force,
           name: opts.name,
           version: opts.modelVersion,
           seed: intOpt('--seed', opts.seed),
@@ -111,6 +116,7 @@ export function registerTrain(program: Command): void {
         });
       } catch (err) {
         if (err instanceof CliError) throw err;
+        if (err instanceof ModelDirExistsError || err instanceof InputFileError) throw new CliError(err.message, EXIT.usage);
         throw new CliError((err as Error).message, EXIT.failure);
       }
       if (opts.json) {
