@@ -25,6 +25,8 @@ import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { MaintenanceSchedule } from './maintenance.js';
+import { DatabaseLock } from '../store/lock.js';
+import { DatabaseFileWatch } from '../store/file-watch.js';
 import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
 
@@ -72,6 +74,10 @@ export class Agent {
   private extensions: Extension[] = [];
   private readonly loggers: Logger[] = [];
   private info?: AgentInfo;
+  private lock?: DatabaseLock;
+  private fileWatch?: DatabaseFileWatch;
+  private fatalError?: Error;
+  private fatalListener?: (err: Error) => void;
 
   /** Does nothing: `start()` does the work (STYLE: constructors do nothing). */
   constructor(
@@ -90,8 +96,14 @@ export class Agent {
   async start(): Promise<AgentInfo> {
     const { config, log } = this;
     const dbPath = resolveFromCwd(config.storage.path);
+    // One agent per database (a second one exits 78), then open: quick_check and a write probe (damaged or read-only: exit 78).
+    if (dbPath !== ':memory:') this.lock = DatabaseLock.acquire(dbPath);
+    if (this.lock?.replacedStale) log.warn({ lock: this.lock.path, previous: this.lock.replacedStale }, 'took over a stale lock left by an agent that is no longer running');
     this.db = openDatabase(dbPath, { synchronous: config.storage.synchronous, busyTimeoutMs: config.storage.busyTimeoutMs });
-    const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000 });
+    const fileWatch = dbPath !== ':memory:' ? new DatabaseFileWatch(dbPath) : undefined;
+    this.fileWatch = fileWatch;
+    fileWatch?.start((err) => this.fail(err));
+    const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000, path: dbPath, afterWrite: fileWatch && (() => fileWatch.check()), onFatal: (err) => this.fail(err) });
 
     // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
     const slot = new ModelSlot(await this.loadModels(config), config.models.unknownThreshold ?? 0.5);
@@ -213,7 +225,7 @@ export class Agent {
     if (resumed > 0) log.info({ resumed }, 'resuming inputs stored by a previous run');
 
     publisher.start();
-    this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, this.child({ module: 'maintenance' }));
+    this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, this.child({ module: 'maintenance' }), (err) => this.fail(err));
     this.maintenance.start();
 
     // One inbound index: extension topics first, then the utterance intake.
@@ -244,6 +256,23 @@ export class Agent {
       extensions: this.extensions.map((e) => e.name).filter((name) => settings[name]?.enabled), // not those built only to clean up (createWhenDisabled)
     };
     return this.info;
+  }
+
+  /**
+   * `listener` is told once of an error a restart cannot fix (a corrupt, read-only, deleted or replaced database):
+   * intake has stopped acknowledging; the caller should stop the agent and exit with EXIT.needsAttention.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    this.fatalListener = listener;
+    if (this.fatalError) listener(this.fatalError);
+  }
+
+  private fail(err: Error): void {
+    if (this.fatalError) return;
+    this.fatalError = err;
+    this.intake?.close();
+    this.log.fatal({ err: err.message, code: (err as { code?: string }).code }, 'stopping: the database cannot be used');
+    this.fatalListener?.(err);
   }
 
   /** What the bridge may ask of the agent. */
@@ -318,6 +347,9 @@ export class Agent {
    * flush the outbox, end MQTT, close SQLite and the models, stop the embedded broker.
    */
   async stop(): Promise<void> {
+    // From here a write blocked by another process's lock gives up fast: stopping must not wait out busyTimeoutMs per write.
+    if (this.db?.open) this.db.pragma('busy_timeout = 250');
+    this.fileWatch?.stop();
     for (const e of [...this.extensions].reverse()) {
       try {
         await e.stop();
@@ -335,6 +367,7 @@ export class Agent {
     }
     await this.connection?.stop();
     this.db?.close();
+    this.lock?.release();
     await this.models?.close();
     await this.broker?.stop();
     this.log.info(this.stats(), 'stopped');

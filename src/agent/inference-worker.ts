@@ -41,6 +41,8 @@ export class InferenceWorker {
   private active = 0;
   private running = false;
   private stopped = false;
+  /** Set by stop(): a commit that keeps failing is given up after this time (ms since epoch); its inputs stay pending in the database. */
+  private giveUpAt = Infinity;
   private roomWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   readonly stats: WorkerStats = { processed: 0, failed: 0 };
@@ -79,8 +81,12 @@ export class InferenceWorker {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Finishes what is queued, then refuses more. */
-  async stop(): Promise<void> {
+  /**
+   * Finishes what is queued, then refuses more. A commit still failing after `graceMs` (database locked, disk full)
+   * is given up: those inputs stay `pending` in the database and are analysed again at the next start.
+   */
+  async stop(graceMs = 3000): Promise<void> {
+    this.giveUpAt = Date.now() + graceMs;
     await this.drain();
     this.stopped = true;
   }
@@ -95,7 +101,8 @@ export class InferenceWorker {
         const completions: Completion[] = [];
         for (const item of batch) completions.push(await this.analyze(item));
         await retryUntilDone(() => this.store.completeMany(completions), {
-          shouldStop: () => false, // results must not be dropped: keep trying until the disk takes them
+          // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay pending.
+          shouldStop: () => Date.now() > this.giveUpAt,
           onError: (err, attempt) => {
             if (attempt === 1 || attempt % 20 === 0) this.log.error({ err: err.message, code: (err as { code?: string }).code, attempt }, 'cannot store results; retrying');
           },
@@ -105,6 +112,12 @@ export class InferenceWorker {
         this.onCommitted();
         this.releaseRoom();
       }
+    } catch (err) {
+      // A database that cannot take the results (fatal, told to the agent by the store; or stopping): the inputs stay
+      // pending in the database and are analysed again at the next start.
+      this.log.error({ err: (err as Error).message, dropped: this.queue.length + this.active }, 'results not stored; their inputs stay pending');
+      this.queue.length = 0;
+      this.stopped = true;
     } finally {
       this.running = false;
       this.active = 0;

@@ -86,6 +86,8 @@ export class OutboxPublisher {
         if (rows.length === room) this.pumpAgain = true;
       } while (this.pumpAgain);
     } catch (err) {
+      // An error no retry can fix (fatal: the store told the agent, which stops) is not retried.
+      if ((err as { fatal?: boolean }).fatal) return;
       this.log.error({ err: (err as Error).message }, 'cannot read the outbox; retrying');
       setTimeout(() => this.kick(), 500);
     } finally {
@@ -116,6 +118,7 @@ export class OutboxPublisher {
     } catch (err) {
       // Not fatal: the rows are republished after a restart (at-least-once), so keep them for the next flush.
       this.acked.unshift(...seqs);
+      if ((err as { fatal?: boolean }).fatal) return;
       this.log.warn({ err: (err as Error).message, rows: seqs.length }, 'cannot mark messages published; retrying');
       this.flushTimer = setTimeout(() => this.flushAcks(), 500);
       return;

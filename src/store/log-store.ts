@@ -7,6 +7,17 @@
  * one transaction; an outgoing message is marked published only on PUBACK.
  */
 import type { Db, Statement } from './database.js';
+import { databaseFailure, isFatalDatabaseError, type DatabaseFailure } from './failure.js';
+
+/** How the agent watches the store: a check after each commit, and who to tell of an error no retry can fix. */
+export interface StoreGuard {
+  /** The database file, for messages. */
+  readonly path: string;
+  /** Runs after each write commits, before the caller acknowledges anything; throws a DatabaseFailure if the file is gone. */
+  readonly afterWrite?: () => void;
+  /** Told (before the error is thrown to the caller) of every DatabaseFailure. */
+  readonly onFatal?: (err: DatabaseFailure) => void;
+}
 import { wellFormed } from '../util/text-safety.js';
 
 export type InputStatus = 'pending' | 'done' | 'rejected' | 'error';
@@ -138,7 +149,7 @@ export type RecordOutcome =
   | { readonly seq: number; readonly duplicate: false }
   | { readonly seq: number; readonly duplicate: true; readonly reason: DuplicateReason };
 
-export interface LogStoreOptions {
+export interface LogStoreOptions extends Partial<StoreGuard> {
   /**
    * How long a payload `id` marks a repeat of the same request (same topic, site and content), in ms.
    * 0: payload ids never deduplicate (broker redeliveries still do). Default 600 000 (`input.dedupeWindowSeconds`).
@@ -169,12 +180,14 @@ export class LogStore {
   private readonly writeLabel: Statement;
 
   private readonly dedupeWindowMs: number;
+  private readonly guard: StoreGuard;
 
   constructor(
     private readonly db: Db,
     opts: LogStoreOptions = {},
   ) {
     this.dedupeWindowMs = opts.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+    this.guard = { path: opts.path ?? 'database', afterWrite: opts.afterWrite, onFatal: opts.onFatal };
     this.insertInput = db.prepare(`
       INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
                           result_topic, request, status, payload_excerpt, error_code, error_message, completed_at)
@@ -249,17 +262,17 @@ export class LogStore {
 
   /** Records an accepted input as `pending`; commits before returning. */
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
-    return this.db.transaction((): RecordOutcome => {
+    return this.write('storing an input', () => this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
       if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run(this.inputParams(input, 'pending'));
       return { seq: Number(info.lastInsertRowid), duplicate: false };
-    })();
+    })());
   }
 
   /** Records a rejected input and its error messages in one transaction. */
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
-    return this.db.transaction((): RecordOutcome => {
+    return this.write('storing a rejected input', () => this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
       if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run({
@@ -271,12 +284,12 @@ export class LogStore {
       const seq = Number(info.lastInsertRowid);
       for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
       return { seq, duplicate: false };
-    })();
+    })());
   }
 
   /** Stores results and queues their messages, all in one transaction. */
   completeMany(completions: readonly Completion[]): void {
-    this.db.transaction(() => {
+    this.write('storing results', () => this.db.transaction(() => {
       for (const c of completions) {
         const changed = this.completeInput.run({
           seq: c.seq,
@@ -301,11 +314,11 @@ export class LogStore {
         if (changed === 0) continue;
         for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
       }
-    })();
+    })());
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {
-    const rows = this.selectPending.all(afterSeq, limit) as Array<Record<string, unknown>>;
+    const rows = this.read('reading unanswered inputs', () => this.selectPending.all(afterSeq, limit)) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       seq: r.seq as number,
       id: r.id as string,
@@ -322,7 +335,7 @@ export class LogStore {
   }
 
   unpublished(afterSeq: number, limit: number): OutboxRow[] {
-    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number; properties: string | null }>;
+    const rows = this.read('reading the outbox', () => this.selectUnpublished.all(afterSeq, limit)) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number; properties: string | null }>;
     return rows.map((r) => ({
       seq: r.seq,
       topic: r.topic,
@@ -335,7 +348,7 @@ export class LogStore {
 
   /** Outbox rows not yet acknowledged by the broker (a queue depth for health reports). */
   unpublishedCount(): number {
-    return (this.countUnpublished.get() as { n: number }).n;
+    return (this.read('counting the outbox', () => this.countUnpublished.get()) as { n: number }).n;
   }
 
   /**
@@ -343,7 +356,7 @@ export class LogStore {
    * before (if any) are kept in `label_history`. One transaction.
    */
   label(id: string, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
-    return this.db.transaction(() => {
+    return this.write('storing a label', () => this.db.transaction(() => {
       const rows = this.findForLabel.all(id) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
       if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
       if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
@@ -360,18 +373,45 @@ export class LogStore {
         at: gold.at,
       });
       return { ok: true as const, seq: row.seq, previous };
-    })();
+    })());
   }
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
-    this.db.transaction(() => {
-      for (const seq of seqs) this.markPublishedStmt.run(at, seq);
-    })();
+    this.write('marking messages published', () =>
+      this.db.transaction(() => {
+        for (const seq of seqs) this.markPublishedStmt.run(at, seq);
+      })(),
+    );
   }
 
   noteAttempt(seq: number): void {
-    this.countAttempt.run(seq);
+    this.write('counting a publish attempt', () => this.countAttempt.run(seq));
+  }
+
+  /** A write: an error no retry can fix becomes a DatabaseFailure (told to the guard); after the commit, the guard's check. */
+  private write<T>(doing: string, fn: () => T): T {
+    const result = this.read(doing, fn);
+    try {
+      this.guard.afterWrite?.();
+    } catch (err) {
+      throw this.fatal(err, doing);
+    }
+    return result;
+  }
+
+  private read<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw isFatalDatabaseError(err) ? this.fatal(err, doing) : err;
+    }
+  }
+
+  private fatal(err: unknown, doing: string): DatabaseFailure {
+    const failure = databaseFailure(err, this.guard.path, doing);
+    this.guard.onFatal?.(failure);
+    return failure;
   }
 
   private inputParams(input: NewInput, status: InputStatus): Record<string, unknown> {

@@ -75,7 +75,13 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM inputs;
     `,
   },
-  // Version 2 (an index on outbox.input_seq) is another change's; this one builds on version 1 and does not touch the outbox.
+  {
+    version: 2,
+    description: 'index outbox.input_seq: retention deletes an input\'s messages by it (without it each delete scans the outbox)',
+    sql: `
+      CREATE INDEX IF NOT EXISTS outbox_input_seq ON outbox (input_seq);
+    `,
+  },
   {
     version: 3,
     description: 'payload ids are scoped to topic and site, deduplicated within a time window (not unique for ever)',

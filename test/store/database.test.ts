@@ -111,6 +111,32 @@ test('read-only open of a missing file fails and creates nothing', () => {
   assert.equal(existsSync(join(dir, 'not-there')), false);
 });
 
+test('migration 2: a version 1 file gains the outbox.input_seq index, and retention uses it', async () => {
+  const path = join(dir, 'v1-migration2.db');
+  const raw = new Database(path);
+  raw.exec(MIGRATIONS[0].sql);
+  raw.pragma('user_version = 1');
+  raw.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, status) VALUES ('a', 'payload', 'k', 1, 't', 's', 'done')`).run();
+  assert.equal(raw.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql LIKE '%input_seq%'`).pluck().get(), 0);
+  raw.close();
+
+  const db = openDatabase(path);
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    const index = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'outbox_input_seq'`).pluck().get();
+    assert.equal(index, 'outbox_input_seq');
+    assert.deepEqual(
+      (db.pragma('index_info(outbox_input_seq)') as Array<{ name: string }>).map((c) => c.name),
+      ['input_seq'],
+    );
+    const plan = (db.prepare('EXPLAIN QUERY PLAN DELETE FROM outbox WHERE input_seq = ?').all(1) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.match(plan, /USING (COVERING )?INDEX outbox_input_seq/, plan);
+    assert.equal(db.prepare('SELECT id FROM inputs').pluck().get(), 'a', 'rows kept');
+  } finally {
+    db.close();
+  }
+});
+
 /** A file as hubnlu left it at schema `version`: migration 1's tables, `extraSql` (e.g. migration 2's index), two rows. */
 function oldFile(name: string, version: number, extraSql = ''): string {
   const path = join(dir, name);

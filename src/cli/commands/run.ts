@@ -5,6 +5,12 @@ import { createLogger, flushLogger } from '../../util/logger.js';
 import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
 import { configFor, loadModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
+import { CliError, EXIT } from '../exit-codes.js';
+import { DatabaseFailure } from '../../store/failure.js';
+import { SchemaTooNewError } from '../../store/database.js';
+
+/** Longest a stop may take before the process exits anyway (the unit's TimeoutStopSec is 10 s). */
+const STOP_DEADLINE_MS = 8000;
 
 export function registerRun(program: Command): void {
   program
@@ -17,19 +23,25 @@ export function registerRun(program: Command): void {
       const agent = new Agent(config, log, loadModels);
 
       let stopping: Promise<void> | undefined;
-      const stop = (signal: string) => {
+      const stop = (signal: string, exitCode: number = EXIT.ok) => {
         if (stopping) return stopping;
         log.info({ signal }, 'stopping');
         notifySystemd('STOPPING=1');
+        // Every state must end: a stop still running after the deadline exits anyway (what it did not store stays with the broker).
+        setTimeout(() => {
+          log.error({ afterMs: STOP_DEADLINE_MS }, 'stopping took too long; exiting now');
+          flushLogger(log);
+          process.exit(exitCode === EXIT.ok ? EXIT.failure : exitCode);
+        }, STOP_DEADLINE_MS).unref();
         stopping = agent.stop().then(
           () => {
             flushLogger(log);
-            process.exitCode = 0;
+            process.exitCode = exitCode;
           },
           (err: Error) => {
             log.error({ err: err.message }, 'error while stopping');
             flushLogger(log);
-            process.exitCode = 1;
+            process.exitCode = exitCode === EXIT.ok ? EXIT.failure : exitCode;
           },
         );
         return stopping;
@@ -44,8 +56,11 @@ export function registerRun(program: Command): void {
         log.fatal({ err: (err as Error).message }, 'cannot start');
         await agent.stop().catch(() => undefined);
         flushLogger(log);
+        if (err instanceof DatabaseFailure || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.needsAttention);
         throw err;
       }
+      // A corrupt, read-only, deleted or replaced database: stop, and exit 78 so that systemd does not restart into it.
+      agent.onFatal(() => void stop('fatal', EXIT.needsAttention));
       const models = info.models.map((m) => `${m.task}=${m.name}@${m.version}`).join(', ');
       log.info(
         { broker: info.brokerUrl, embeddedBroker: info.embeddedBroker, database: info.databasePath, subscriptions: info.subscriptions, extensions: info.extensions, models: info.models, config: source },
