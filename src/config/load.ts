@@ -15,6 +15,7 @@ import { validate as isValidCron } from 'node-cron';
 import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
+import { checkBrokerChannel } from './broker-checks.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[], readonly source: string) {
@@ -222,6 +223,7 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if ((mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
     problems.push('mqtt.tls.cert: a client certificate needs its key and vice versa (set both mqtt.tls.cert and mqtt.tls.key, or neither)');
   }
+  problems.push(...checkBrokerChannel(config));
   if (!isValidCron(config.storage.maintenanceCron)) {
     problems.push(`storage.maintenanceCron: not a valid cron expression: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
   }

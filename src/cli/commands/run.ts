@@ -5,6 +5,8 @@ import { createLogger, flushLogger } from '../../util/logger.js';
 import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
 import { configFor, loadModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
+import { BrokerSetupError } from '../../transport/mqtt-connection.js';
+import { CliError, EXIT } from '../exit-codes.js';
 
 export function registerRun(program: Command): void {
   program
@@ -41,9 +43,17 @@ export function registerRun(program: Command): void {
       try {
         info = await agent.start();
       } catch (err) {
+        if (stopping) {
+          // SIGTERM/SIGINT while still waiting for the broker: a normal stop, not a failure.
+          await stopping;
+          return;
+        }
         log.fatal({ err: (err as Error).message }, 'cannot start');
         await agent.stop().catch(() => undefined);
         flushLogger(log);
+        // Refused credentials, an untrusted certificate, an unsupported protocol version: a restart cannot fix
+        // them, so exit 78 and let the unit's RestartPreventExitStatus=78 keep systemd from looping.
+        if (err instanceof BrokerSetupError) throw new CliError(`cannot connect to the broker: ${err.message}`, EXIT.needsAttention);
         throw err;
       }
       const models = info.models.map((m) => `${m.task}=${m.name}@${m.version}`).join(', ');
