@@ -132,6 +132,7 @@ export class ReconnectSupervisor {
       this.sessionError ??= failure;
       return;
     }
+    this.quickCloses = 0; // the broker could not be reached: an outage, not another client taking the session
     this.failed(failure);
   }
 
@@ -139,7 +140,10 @@ export class ReconnectSupervisor {
     if (this.phase === 'stopped') return;
     if (this.connectedAt === undefined) {
       // An attempt that ended without an error event (the broker hung up before CONNACK).
-      if (!this.scheduled) this.failed({ cause: 'net:closed', reason: 'the broker closed the connection before answering' });
+      if (!this.scheduled) {
+        this.quickCloses = 0;
+        this.failed({ cause: 'net:closed', reason: 'the broker closed the connection before answering' });
+      }
       return;
     }
     const lived = this.now - this.connectedAt;
@@ -157,11 +161,14 @@ export class ReconnectSupervisor {
       failure = this.sessionError;
     } else {
       failure = { cause: 'net:closed', reason: 'the broker closed the connection' };
-      if (!stable && ctx.protocolVersion === 4) {
+      // MQTT 3.1.1 has no DISCONNECT from the broker, and brokers such as mosquitto 2.0 send none on a takeover in
+      // MQTT 5 either: the old connection is just closed [MQTT-3.1.4-2]. Closes right after connecting, with the broker
+      // reachable again at once, are the sign.
+      if (!stable) {
         this.quickCloses++;
         if (this.quickCloses >= (this.opts.takeoverCloses ?? 3)) {
           takeover = true;
-          failure = { cause: TAKEOVER, reason: `the broker closed the connection ${this.quickCloses} times in a row right after it was made` };
+          failure = { cause: TAKEOVER, reason: `the broker closed the connection ${this.quickCloses} times in a row soon after it was made, and accepted the next one at once` };
         }
       }
     }
@@ -220,7 +227,7 @@ export class ReconnectSupervisor {
       if (takeover) {
         this.log.error(
           fields,
-          `session taken over: another client connected with client id "${ctx.clientId}" (${failure.reason}); two agents with one client id disconnect each other. ` +
+          `session ${failure.reasonCode === 142 ? '' : 'probably '}taken over: another client connected with client id "${ctx.clientId}" (${failure.reason}); two agents with one client id disconnect each other. ` +
             'Give each agent its own mqtt.clientId, or, to share the inputs between agents, subscribe them through a shared subscription ($share/<group>/<filter> in input.topics). ' +
             `Backing off: next attempt in ${formatDelay(delay)}`,
         );
