@@ -103,7 +103,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 /** Turns an environment string into the type the schema asks for; leaves it a string when it doesn't parse (validation then names the problem). */
 function coerce(setting: SettingDoc, raw: string): unknown {
   const type = setting.schema.type;
-  if (type === 'integer' || type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  // A choice of numbers (mqtt.protocolVersion: 5 | 4) has no `type`, only `anyOf` constants.
+  const numericChoice = Array.isArray(setting.schema.anyOf) && (setting.schema.anyOf as TSchema[]).every((s) => typeof s.const === 'number');
+  if (type === 'integer' || type === 'number' || numericChoice) return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (type === 'array' || type === 'object') {
     try {
