@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { startAgentProcess, type AgentProcess } from '../helpers/cli.js';
@@ -54,6 +55,20 @@ describe('a broker that refuses the agent at start-up', { skip: haveMosquitto ? 
       await agent.ready;
       const probe = await Recorder.connect(broker.url, ['hubnlu/+/result'], { protocolVersion: 5 }).catch(() => undefined);
       assert.equal(probe, undefined, 'the broker must refuse anonymous clients, or this test proves nothing');
+      const client = mqtt.connect(broker.url, { username: 'hub', password: PASSWORD, clientId: 'url-creds-probe' });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.once('connect', () => resolve());
+          client.once('error', reject);
+        });
+        const got: string[] = [];
+        client.on('message', (_t, p) => got.push(p.toString()));
+        await client.subscribeAsync('hubnlu/+/result', { qos: 1 });
+        await client.publishAsync('hubnlu/attic/utterance', 'turn on the attic light', { qos: 1 });
+        assert.ok(await waitFor(() => got.length > 0, 15_000), 'no answer');
+      } finally {
+        await client.endAsync(true);
+      }
     } finally {
       agent.child.kill('SIGTERM');
     }
