@@ -7,22 +7,31 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
-import type { Analyzer, ModelRef } from '../model/types.js';
+import type { Analyzer, ModelRef, TaskName } from '../model/types.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { LogStore } from '../store/log-store.js';
+import { LogStore, type OutgoingMessage } from '../store/log-store.js';
 import { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
-import { escapeSegment } from '../transport/topics.js';
-import { resolveFromPackage } from '../util/paths.js';
+import { packageVersion, resolveFromPackage } from '../util/paths.js';
 import { redactUrl } from '../util/redact.js';
+import { ModelSlot } from '../model/model-slot.js';
+import { EXTENSIONS } from '../extensions/index.js';
+import { TopicDispatcher } from '../extensions/dispatcher.js';
+import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage } from '../extensions/extension.js';
+import { redactConfig } from '../config/load.js';
+import { computeStats } from '../store/queries.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { MaintenanceSchedule } from './maintenance.js';
+import { HealthMonitor } from './health.js';
+import { applyIntentFilter } from './intent-filter.js';
 
 export interface LoadedModels extends Analyzer {
   /** The threshold in force (the configured one, else the model's own). */
   readonly unknownThreshold?: number;
+  /** Labels a task's model can produce. */
+  labels?(task: TaskName): readonly string[];
   close(): Promise<void>;
 }
 
@@ -34,6 +43,8 @@ export interface AgentInfo {
   readonly models: readonly ModelRef[];
   readonly databasePath: string;
   readonly subscriptions: readonly string[];
+  /** The extensions that are enabled, in registration order. */
+  readonly extensions: readonly string[];
 }
 
 export interface AgentStats {
@@ -49,13 +60,16 @@ export interface AgentStats {
 
 export class Agent {
   private db?: Db;
-  private models?: LoadedModels;
+  private models?: ModelSlot;
   private broker?: EmbeddedBroker;
   private connection?: MqttConnection;
   private worker?: InferenceWorker;
   private publisher?: OutboxPublisher;
   private intake?: Intake;
   private maintenance?: MaintenanceSchedule;
+  private health?: HealthMonitor;
+  private extensions: Extension[] = [];
+  private readonly loggers: Logger[] = [];
   private info?: AgentInfo;
 
   /** Does nothing: `start()` does the work (STYLE: constructors do nothing). */
@@ -65,27 +79,39 @@ export class Agent {
     private readonly loadModels: ModelLoader,
   ) {}
 
+  /** A module's logger; kept so `set_log_level` reaches every one (pino children keep their own level). */
+  private child(bindings: Record<string, string>): Logger {
+    const child = this.log.child(bindings);
+    this.loggers.push(child);
+    return child;
+  }
+
   async start(): Promise<AgentInfo> {
     const { config, log } = this;
     const dbPath = resolveFromCwd(config.storage.path);
     this.db = openDatabase(dbPath, { synchronous: config.storage.synchronous, busyTimeoutMs: config.storage.busyTimeoutMs });
-    const store = new LogStore(this.db);
+    const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000 });
 
-    this.models = await this.loadModels(config);
-    const models = this.models.loadedModels();
+    // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
+    const slot = new ModelSlot(await this.loadModels(config), config.models.unknownThreshold ?? 0.5);
+    this.models = slot;
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
-      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log.child({ module: 'broker' }));
+      const persistence = config.mqtt.embedded.persistence;
+      this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, this.child({ module: 'broker' }), {
+        persistence: persistence ? resolveFromCwd(persistence) : undefined,
+      });
       brokerUrl = await this.broker.start();
     }
 
     const base = config.mqtt.baseTopic;
+    const protocolVersion = config.mqtt.url ? config.mqtt.protocolVersion : 4; // aedes speaks MQTT 3.1.1
     const connection = new MqttConnection(
       {
         url: brokerUrl,
         clientId: config.mqtt.clientId,
-        protocolVersion: config.mqtt.url ? config.mqtt.protocolVersion : 4, // aedes speaks MQTT 3.1.1
+        protocolVersion,
         username: config.mqtt.username,
         password: config.mqtt.password,
         sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
@@ -96,26 +122,82 @@ export class Agent {
         stateTopic: `${base}/bridge/state`,
         separatePublisher: config.mqtt.separatePublishConnection,
       },
-      log.child({ module: 'mqtt' }),
+      this.child({ module: 'mqtt' }),
     );
     this.connection = connection;
-    const publisher = new OutboxPublisher(store, connection, log.child({ module: 'outbox' }));
+    const publisher = new OutboxPublisher(store, connection, this.child({ module: 'outbox' }));
     this.publisher = publisher;
-    const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic }));
-    const errorTopicFor = (siteId: string): string => `${base}/${escapeSegment(siteId)}/error`;
-    const worker = new InferenceWorker(store, this.models, () => publisher.kick(), log.child({ module: 'worker' }), {
+    const health = new HealthMonitor({
+      counts: () => {
+        const s = this.stats();
+        return { received: s.received, accepted: s.accepted, rejected: s.rejected, duplicates: s.duplicates, processed: s.processed, failed: s.failed, published: s.published };
+      },
+      inFlight: () => this.worker?.inFlight ?? 0,
+      outboxUnpublished: () => store.unpublishedCount(),
+      connected: () => connection.isOnline,
+      databasePath: dbPath,
+    });
+    this.health = health;
+
+    const version = packageVersion();
+    // Extensions (issue 8): built from the registered list and `extensions.<name>.enabled`.
+    let intakeRef: Intake | undefined;
+    const context = (name: string): ExtensionContext => ({
+      log: this.child({ module: `ext:${name}` }),
+      baseTopic: base,
+      version,
+      models: { loadedModels: () => slot.loadedModels(), labels: (task) => slot.labels(task) },
+      publish: (m: OutboundMessage) => connection.publish(m.topic, m.payload, { qos: m.qos ?? 1, retain: m.retain ?? false, properties: m.properties }),
+      health: () => health.snapshot(),
+      submit: (message, route) => intakeRef!.submit(message, route),
+      control: this.control(store),
+      mqtt5: protocolVersion === 5,
+      clientId: config.mqtt.clientId,
+    });
+    const settings = config.extensions as Record<string, { enabled: boolean }>;
+    this.extensions = Object.values(EXTENSIONS)
+      .filter((d) => settings[d.name]?.enabled || ('createWhenDisabled' in d && d.createWhenDisabled))
+      .map((d) => (d.create as (ctx: ExtensionContext, s: unknown) => Extension)(context(d.name), settings[d.name]));
+    const extLog = this.child({ module: 'extensions' });
+    // One extension's bug must not cost the others (or the result) their messages.
+    const outputs = (r: AnalysedInput): OutgoingMessage[] =>
+      this.extensions.flatMap((e) => {
+        if (!e.outputs) return [];
+        try {
+          return e.outputs(r);
+        } catch (err) {
+          extLog.error({ extension: e.name, err: (err as Error).message, id: r.input.id }, 'output adapter failed');
+          return [];
+        }
+      });
+    const failures = (f: FailedInput): OutgoingMessage[] =>
+      this.extensions.flatMap((e) => {
+        if (!e.failures) return [];
+        try {
+          return e.failures(f);
+        } catch (err) {
+          extLog.error({ extension: e.name, err: (err as Error).message, id: f.input.id }, 'error adapter failed');
+          return [];
+        }
+      });
+
+    const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic, payloadSiteId: t.payloadSiteId }));
+    const worker = new InferenceWorker(store, slot, () => publisher.kick(), this.child({ module: 'worker' }), {
       capacity: config.input.maxInFlight,
-      errorTopicFor,
-      unknownThreshold: this.models.unknownThreshold ?? config.models.unknownThreshold,
+      outputs,
+      failures,
+      onResult: (ms) => health.noteLatency(ms),
     });
     this.worker = worker;
-    const intake = new Intake(store, worker, () => publisher.kick(), log.child({ module: 'intake' }), {
+    const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
       baseTopic: base,
       limits: { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars },
-      errorTopicFor,
+      failures,
+      onAccepted: () => health.noteAccepted(),
     });
     this.intake = intake;
+    intakeRef = intake;
 
     // Resume: inputs a previous run stored but never answered.
     let resumed = 0;
@@ -129,12 +211,83 @@ export class Agent {
     if (resumed > 0) log.info({ resumed }, 'resuming inputs stored by a previous run');
 
     publisher.start();
-    this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, log.child({ module: 'maintenance' }));
+    this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, this.child({ module: 'maintenance' }));
     this.maintenance.start();
-    const subscriptions = routes.map((r) => r.topic);
-    await connection.start(subscriptions, intake.handle);
-    this.info = { brokerUrl: redactUrl(brokerUrl), embeddedBroker: !config.mqtt.url, models, databasePath: dbPath, subscriptions };
+
+    // One inbound index: extension topics first, then the utterance intake.
+    const dispatcher = new TopicDispatcher(this.child({ module: 'dispatch' }));
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    for (const e of this.extensions) {
+      if (e.topics().length === 0) continue;
+      const handle = e.handle?.bind(e);
+      if (!handle) throw new Error(`extension ${e.name} subscribes to ${e.topics().join(', ')} but has no handle()`);
+      // A message can arrive as soon as we subscribe; it waits until the extensions have started.
+      dispatcher.addTarget({ name: e.name, filters: e.topics(), handle: (m) => ready.then(() => handle(m)) });
+    }
+    dispatcher.addTarget({ name: 'intake', filters: routes.map((r) => r.topic), handle: intake.handle });
+    for (const o of dispatcher.overlaps()) {
+      log.warn(o, `topic ${o.filter} is owned by ${o.owner}; ${o.shadowed} will not see its messages`);
+    }
+    const subscriptions = dispatcher.subscriptions();
+    await connection.start(subscriptions, dispatcher.handle);
+    for (const e of this.extensions) await e.start();
+    markReady();
+    this.info = {
+      brokerUrl: redactUrl(brokerUrl),
+      embeddedBroker: !config.mqtt.url,
+      models: slot.loadedModels(),
+      databasePath: dbPath,
+      subscriptions,
+      extensions: this.extensions.map((e) => e.name).filter((name) => settings[name]?.enabled), // not those built only to clean up (createWhenDisabled)
+    };
     return this.info;
+  }
+
+  /** What the bridge may ask of the agent. */
+  private control(store: LogStore): AgentControl {
+    return {
+      classify: async (text, tasks, options = {}) => {
+        const lease = this.models!.acquire();
+        try {
+          let analysis = await lease.models.analyze(text, tasks, options.lang ? { lang: options.lang, langSource: 'payload' } : undefined);
+          if (analysis.intent && options.intentFilter && options.intentFilter.length > 0) {
+            analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, options.intentFilter, lease.unknownThreshold) };
+          }
+          return { analysis, unknownThreshold: lease.unknownThreshold };
+        } finally {
+          lease.release();
+        }
+      },
+      reloadModels: async () => {
+        const fresh = await this.loadModels(this.config);
+        const before = this.models!.loadedModels();
+        const retired = this.models!.swap(fresh);
+        const after = fresh.loadedModels();
+        this.log.info({ before, after }, 'models reloaded');
+        void retired.then(() => this.log.debug('previous models closed'));
+        return after;
+      },
+      setLogLevel: (level) => {
+        this.log.level = level;
+        for (const l of this.loggers) l.level = level;
+      },
+      logLevel: () => this.log.level,
+      label: (request): LabelOutcome => {
+        const r = store.label(request.id, { intent: request.intent, slots: request.slots, sentiment: request.sentiment, by: request.by, at: Date.now() });
+        if (r.ok) return r;
+        return r.code === 'not_found'
+          ? { ok: false, code: 'not_found', message: `no answered input with id ${JSON.stringify(request.id)}` }
+          : { ok: false, code: 'ambiguous', message: `more than one input has id ${JSON.stringify(request.id)}; label by a payload id` };
+      },
+      stats: (options = {}) => ({
+        agent: this.stats(),
+        models: this.models?.loadedModels() ?? [],
+        modelGeneration: this.models?.generation ?? 0,
+        log: computeStats(this.db!, { sinceMs: options.sinceMs }),
+      }),
+      config: () => redactConfig(this.config),
+    };
   }
 
   stats(): AgentStats {
@@ -152,12 +305,24 @@ export class Agent {
     };
   }
 
+  /** The live models (for tests and the bridge): swapped by `reload_models`. */
+  get modelSlot(): ModelSlot | undefined {
+    return this.models;
+  }
+
   /**
-   * Ordered stop: stop maintenance, stop accepting (unacknowledged messages stay with the broker's
-   * session), finish and store in-flight inferences, flush the outbox, end MQTT,
-   * close SQLite and the models, stop the embedded broker.
+   * Ordered stop: stop the extensions (they finish queued requests), stop maintenance, stop accepting
+   * (unacknowledged messages stay with the broker's session), finish and store in-flight inferences,
+   * flush the outbox, end MQTT, close SQLite and the models, stop the embedded broker.
    */
   async stop(): Promise<void> {
+    for (const e of [...this.extensions].reverse()) {
+      try {
+        await e.stop();
+      } catch (err) {
+        this.log.warn({ extension: e.name, err: (err as Error).message }, 'extension did not stop cleanly');
+      }
+    }
     await this.maintenance?.stop();
     this.intake?.close();
     await this.worker?.stop();
@@ -177,3 +342,4 @@ export class Agent {
 function resolveFromCwd(path: string): string {
   return path === ':memory:' ? path : resolveFromPackage(path, { preferCwd: true });
 }
+

@@ -8,19 +8,24 @@
  * waits for room (and so stops acknowledging) when it is full.
  */
 import type { Logger } from '../util/logger.js';
-import type { Analyzer, TaskName } from '../model/types.js';
-import type { Completion, LogStore, PendingInput } from '../store/log-store.js';
+import type { AnalyzeOptions, TaskName } from '../model/types.js';
+import type { ModelSlot } from '../model/model-slot.js';
+import type { AnalysedInput, FailedInput } from '../extensions/extension.js';
+import type { Completion, LogStore, OutgoingMessage, PendingInput } from '../store/log-store.js';
 import { retryUntilDone } from '../util/retry.js';
-import { buildError, buildResult } from './messages.js';
 import { applyIntentFilter } from './intent-filter.js';
+import { responseOf } from './response.js';
 
 export interface WorkerOptions {
   readonly capacity: number;
-  readonly errorTopicFor: (siteId: string) => string;
+  /** Every extension's messages for one answered input (the composition root joins the adapters). */
+  readonly outputs: (result: AnalysedInput) => readonly OutgoingMessage[];
+  /** Every extension's messages for an input the models failed on. */
+  readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
+  /** Called with each result's receipt-to-result latency (health reports). */
+  readonly onResult?: (latencyMs: number) => void;
   /** Most results committed in one transaction. */
   readonly batchSize?: number;
-  /** `models.unknownThreshold`, applied again when a Hermes intentFilter picks an alternative. */
-  readonly unknownThreshold?: number;
   readonly now?: () => number;
 }
 
@@ -40,7 +45,7 @@ export class InferenceWorker {
 
   constructor(
     private readonly store: LogStore,
-    private readonly analyzer: Analyzer,
+    private readonly models: ModelSlot,
     private readonly onCommitted: () => void,
     private readonly log: Logger,
     private readonly opts: WorkerOptions,
@@ -117,23 +122,45 @@ export class InferenceWorker {
   private async analyze(item: PendingInput): Promise<Completion> {
     const now = this.opts.now ?? Date.now;
     const started = performance.now();
+    const response = responseOf(item.request);
+    // The lease pins the models for this input: a swap during the analysis does not change them under it.
+    const lease = this.models.acquire();
     try {
       const tasks = item.tasks as TaskName[];
-      let analysis = await this.analyzer.analyze(item.text, tasks);
+      const options: AnalyzeOptions | undefined = item.lang ? { lang: item.lang, langSource: 'payload' } : undefined;
+      let analysis = await lease.models.analyze(item.text, tasks, options);
       const filter = item.request.intentFilter;
       if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
-        analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], this.opts.unknownThreshold) };
+        analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], lease.unknownThreshold) };
       }
       const inferenceMs = performance.now() - started;
       const completedAt = now();
       const latencyMs = item.arrivedAt !== undefined ? performance.now() - item.arrivedAt : Math.max(0, completedAt - item.receivedAt);
-      const result = buildResult(item, analysis, latencyMs);
+      const answered: AnalysedInput = {
+        input: {
+          id: item.id,
+          siteId: item.siteId,
+          sessionId: item.sessionId,
+          lang: item.lang,
+          text: item.text,
+          topic: item.topic,
+          receivedAt: item.receivedAt,
+          request: item.request,
+          resultTopic: item.resultTopic,
+          response,
+        },
+        analysis,
+        latencyMs,
+        unknownThreshold: lease.unknownThreshold,
+      };
+      const messages = this.opts.outputs(answered);
       const byTask = (task: TaskName) => analysis.models.find((m) => m.task === task);
       const ref = (task: TaskName) => {
         const m = byTask(task);
         return m ? `${m.name}@${m.version}` : undefined;
       };
       this.stats.processed++;
+      this.opts.onResult?.(latencyMs);
       return {
         seq: item.seq,
         status: 'done',
@@ -149,7 +176,7 @@ export class InferenceWorker {
         sentimentModel: ref('sentiment'),
         latencyMs,
         inferenceMs,
-        messages: [{ topic: item.resultTopic, payload: JSON.stringify(result) }],
+        messages,
       };
     } catch (err) {
       this.stats.failed++;
@@ -157,23 +184,30 @@ export class InferenceWorker {
       const message = (err as Error).message ?? String(err);
       this.log.error({ err: message, id: item.id, seq: item.seq }, 'inference failed');
       const error = { code: 'inference_failed', message: `the model could not process this input: ${message}` };
-      const payload = buildError({
-        id: item.id,
-        siteId: item.siteId,
-        sessionId: item.sessionId,
+      const failure: FailedInput = {
+        input: {
+          id: item.id,
+          siteId: item.siteId,
+          sessionId: item.sessionId,
+          topic: item.topic,
+          receivedAt: item.receivedAt,
+          excerpt: Array.from(item.text.slice(0, 240)).slice(0, 120).join(''), // whole code points: no half of a surrogate pair
+          request: item.request,
+          response,
+        },
+        stage: 'inference',
         ...error,
-        topic: item.topic,
-        receivedAt: item.receivedAt,
-        excerpt: item.text.slice(0, 120),
-      });
+      };
       return {
         seq: item.seq,
         status: 'error',
         completedAt,
         latencyMs: Math.max(0, completedAt - item.receivedAt),
         error,
-        messages: [{ topic: this.opts.errorTopicFor(item.siteId), payload: JSON.stringify(payload) }],
+        messages: this.opts.failures(failure),
       };
+    } finally {
+      lease.release();
     }
   }
 }

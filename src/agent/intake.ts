@@ -6,26 +6,36 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import type { TaskName } from '../model/types.js';
-import type { LogStore, NewInput, PendingInput } from '../store/log-store.js';
+import type { DuplicateReason, LogStore, NewInput, OutgoingMessage, PendingInput } from '../store/log-store.js';
+import type { FailedInput } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
-import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat } from '../transport/input-parser.js';
+import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
-import { buildError } from './messages.js';
 import type { InferenceWorker } from './inference-worker.js';
+import { responseOf, storedResponse } from './response.js';
 
 export interface Route {
   readonly topic: string;
   readonly format: PayloadFormat;
   readonly tasks: readonly TaskName[];
   readonly resultTopic: string;
+  /**
+   * On a topic with a site segment (`hubnlu/+/utterance`) the topic names the site; a payload `siteId`
+   * that disagrees is rejected (`site_mismatch`) unless this is true. Topics without a `+` (Hermes)
+   * always take the payload's siteId.
+   */
+  readonly payloadSiteId?: boolean;
 }
 
 export interface IntakeOptions {
   readonly routes: readonly Route[];
   readonly baseTopic: string;
   readonly limits: ParseLimits;
-  readonly errorTopicFor: (siteId: string) => string;
+  /** Every extension's messages for a rejected input (the native error, Hermes' error, ...). */
+  readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
+  /** Called for each accepted input (health: inputs per minute). */
+  readonly onAccepted?: () => void;
   readonly now?: () => number;
 }
 
@@ -50,22 +60,34 @@ export class Intake {
     private readonly opts: IntakeOptions,
   ) {}
 
-  private errorTopicFor(siteId: string): string {
-    return this.opts.errorTopicFor(siteId);
-  }
-
   /** Stop accepting: later messages are held unacknowledged, so the broker keeps them for the next run. */
   close(): void {
     this.closed = true;
   }
 
-  readonly handle = async (msg: InboundMessage): Promise<void> => {
+  /** Whether an `input.topics` entry matches this topic. */
+  owns(topic: string): boolean {
+    return this.opts.routes.some((r) => matchTopic(r.topic, topic) !== null);
+  }
+
+  /** The handler for `input.topics`: the route is the first entry whose filter matches. */
+  readonly handle = (msg: InboundMessage): Promise<void> => {
+    const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
+    return this.submit(msg, route);
+  };
+
+  /**
+   * Parses, stores and queues one message as `route` says; resolves once its row
+   * (accepted or rejected) is committed, so the caller may acknowledge it.
+   * Extensions that take utterances on their own topics (Hermes) come through here.
+   */
+  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<void> => {
     if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
     this.stats.received++;
     const arrivedAt = performance.now();
     const receivedAt = (this.opts.now ?? Date.now)();
-    const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
-    const captured = route ? matchTopic(route.topic, msg.topic) ?? [] : [];
+    const captured = route?.topic ? matchTopic(route.topic, msg.topic) ?? [] : [];
+    const response = storedResponse(msg);
     const deliveryKey = createHash('sha1')
       .update(msg.topic)
       .update('\0')
@@ -77,8 +99,17 @@ export class Intake {
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
     const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
-    let failure = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
-    const siteId = (parsed.ok ? parsed.value.siteId : parsed.siteId) ?? topicSite ?? DEFAULT_SITE;
+    let failure: { code: RejectionCode | 'site_mismatch'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
+    // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
+    const topicWins = topicSite !== undefined && !route?.payloadSiteId;
+    const siteId = (topicWins ? topicSite : payloadSite ?? topicSite) ?? DEFAULT_SITE;
+    if (!failure && topicWins && payloadSite !== undefined && payloadSite !== topicSite) {
+      failure = {
+        code: 'site_mismatch',
+        message: `the payload's siteId does not match the site of the topic (${msg.topic}); leave siteId out, or set payloadSiteId: true on this entry of input.topics to let payloads choose the site`,
+      };
+    }
     if (!failure && !isSafeSegment(siteId)) {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
     }
@@ -98,12 +129,15 @@ export class Intake {
         payloadExcerpt: excerpt,
       };
       const rejection = failure!;
-      const errorPayload = buildError({ id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId, ...rejection, topic: msg.topic, receivedAt, excerpt });
+      const request: Record<string, unknown> = response ? { response } : {};
+      const messages = this.opts.failures({
+        input: { id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId ?? null, topic: msg.topic, receivedAt, excerpt, request, response: responseOf(request) },
+        stage: 'rejected',
+        ...rejection,
+      });
       this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
-      const outcome = await this.persist(() =>
-        this.store.recordRejection(input, rejection, [{ topic: this.errorTopicFor(input.siteId), payload: JSON.stringify(errorPayload) }], msg.redelivered),
-      );
-      if (outcome.duplicate) this.stats.duplicates++;
+      const outcome = await this.persist(() => this.store.recordRejection({ ...input, request }, rejection, messages, msg.redelivered));
+      if (outcome.duplicate) this.countDuplicate(input, outcome.seq, outcome.reason);
       else {
         this.stats.rejected++;
         this.onRejected();
@@ -112,6 +146,7 @@ export class Intake {
     }
 
     const u = parsed.value;
+    const request = response ? { ...u.request, response } : u.request;
     const tasks = u.tasks ?? route?.tasks ?? ['intent', 'sentiment'];
     const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId });
     const input: NewInput = {
@@ -126,18 +161,18 @@ export class Intake {
       text: u.text,
       tasks,
       resultTopic,
-      request: u.request,
+      request,
       payloadExcerpt: undefined,
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
     await this.worker.waitForRoom();
     const outcome = await this.persist(() => this.store.recordInput(input, msg.redelivered));
     if (outcome.duplicate) {
-      this.stats.duplicates++;
-      this.log.debug({ id: input.id, seq: outcome.seq }, 'duplicate input ignored');
+      this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
     }
     this.stats.accepted++;
+    this.opts.onAccepted?.();
     const pending: PendingInput = {
       seq: outcome.seq,
       id: input.id,
@@ -149,11 +184,19 @@ export class Intake {
       text: u.text,
       tasks: [...tasks],
       resultTopic,
-      request: u.request,
+      request,
       arrivedAt,
     };
     this.worker.push(pending);
   };
+
+  private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {
+    this.stats.duplicates++;
+    this.log.debug(
+      { id: input.idSource === 'payload' ? input.id : null, topic: input.topic, siteId: input.siteId, seq, reason },
+      reason === 'redelivery' ? 'duplicate input ignored: a broker redelivery of a stored message' : 'duplicate input ignored: the same id and content from this topic and site within input.dedupeWindowSeconds',
+    );
+  }
 
   /** Commits with retries (database locked, disk full): the message stays unacknowledged until its row is written. */
   private persist<T>(write: () => T): Promise<T> {

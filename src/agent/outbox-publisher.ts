@@ -69,7 +69,7 @@ export class OutboxPublisher {
           this.cursor = Math.max(this.cursor, row.seq);
           if (this.inFlight.has(row.seq)) continue;
           this.inFlight.add(row.seq);
-          this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain }).then(
+          this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain, properties: row.properties }).then(
             () => this.onAck(row.seq),
             (err: Error) => {
               this.inFlight.delete(row.seq);

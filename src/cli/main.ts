@@ -32,7 +32,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `hubnlu logs --json | head`: when the reader of stdout goes away, stop
+ * quietly with 0, as Unix tools do, instead of dying on an unhandled EPIPE.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe(process.stdout);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { validate as isValidCron } from 'node-cron';
 import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
+import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
 
@@ -229,10 +230,17 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if (!isValidCron(config.storage.maintenanceCron)) {
     problems.push(`storage.maintenanceCron: not a valid cron expression: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
   }
+  if (!isValidCron(config.extensions.bridge.healthCron)) {
+    problems.push(`extensions.bridge.healthCron: not a valid cron expression: ${JSON.stringify(config.extensions.bridge.healthCron)} (e.g. "*/10 * * * *" for every 10 minutes)`);
+  }
+  if (!config.extensions.hermes.queryTasks.includes('intent')) {
+    problems.push('extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]');
+  }
   config.input.topics.forEach((t, i) => {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
+  problems.push(...checkHomeAssistantSettings(config.extensions.homeAssistant));
   return problems;
 }
 

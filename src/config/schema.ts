@@ -7,6 +7,7 @@
  * value; validation errors print it.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { extensionSettingsSchema } from '../extensions/index.js';
 
 const hint = (text: string) => ({ hint: text });
 
@@ -35,6 +36,12 @@ const InputTopic = Type.Object(
       default: '{baseTopic}/{siteId}/result',
       description: 'Where results go. Placeholders: `{baseTopic}`, `{siteId}`.',
       ...hint('a topic without + or #, e.g. "{baseTopic}/{siteId}/result"'),
+    }),
+    payloadSiteId: Type.Boolean({
+      default: false,
+      description:
+        'On a topic with a `+` site segment the topic names the site, and a payload `siteId` that differs is rejected (`site_mismatch`). `true`: the payload may choose the site (its results go to that site\'s topics: only where broker ACLs do not rely on per-site topics). Topics without `+` (Hermes) always use the payload\'s siteId.',
+      ...hint('true or false'),
     }),
   },
   { additionalProperties: false },
@@ -124,6 +131,14 @@ export const ConfigSchema = Type.Object(
           {
             host: Type.String({ default: '127.0.0.1', description: 'Address the embedded broker listens on.', ...hint('an IP address, e.g. 127.0.0.1') }),
             port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Embedded broker port (0: any free port).', ...hint('a port between 0 and 65535') }),
+            persistence: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description:
+                  'Directory where the embedded broker keeps sessions, queued QoS 1 messages and retained messages (LevelDB), so they survive a restart. Absent: in memory, lost when hubnlu stops.',
+                ...hint('a directory path, e.g. /var/lib/hubnlu/broker (relative paths are resolved from the working directory)'),
+              }),
+            ),
           },
           { default: {}, additionalProperties: false },
         ),
@@ -133,13 +148,10 @@ export const ConfigSchema = Type.Object(
     input: Type.Object(
       {
         topics: Type.Array(InputTopic, {
-          default: [
-            { topic: 'hubnlu/+/utterance' },
-            { topic: 'hermes/asr/textCaptured', format: 'hermes' },
-            { topic: 'hermes/nlu/query', format: 'hermes', tasks: ['intent'] },
-          ],
-          description: 'Subscriptions and, for each, the tasks to run and where results go.',
-          ...hint('a list of {topic, format?, tasks?, resultTopic?}'),
+          default: [{ topic: 'hubnlu/+/utterance' }],
+          description:
+            'Subscriptions and, for each, the tasks to run and where results go. The Hermes topics (`hermes/nlu/query`, `hermes/asr/textCaptured`) belong to `extensions.hermes`.',
+          ...hint('a list of {topic, format?, tasks?, resultTopic?, payloadSiteId?}'),
         }),
         maxPayloadBytes: Type.Integer({
           default: 16384,
@@ -154,6 +166,14 @@ export const ConfigSchema = Type.Object(
           maximum: 100000,
           description: 'Longer texts are rejected (`text_too_long`): an utterance is a sentence, not a document.',
           ...hint('characters between 16 and 100000'),
+        }),
+        dedupeWindowSeconds: Type.Integer({
+          default: 600,
+          minimum: 0,
+          maximum: 7 * 24 * 3600,
+          description:
+            'A payload `id` repeated with the same text on the same topic and site within this many seconds is a duplicate (no second row or result). 0: payload ids never deduplicate. Broker redeliveries (DUP flag) are always recognised.',
+          ...hint('seconds between 0 (off) and 604800, e.g. 600'),
         }),
         maxInFlight: Type.Integer({
           default: 256,
@@ -214,6 +234,7 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    extensions: extensionSettingsSchema(),
   },
   { additionalProperties: false },
 );

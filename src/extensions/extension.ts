@@ -10,8 +10,10 @@
  * This file is the contract between the agent and the extensions. Constructors
  * do nothing; `start()` does the work.
  */
-import type { Analysis, ModelRef } from '../model/types.js';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { Analysis, ModelRef, TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
+import type { PayloadFormat } from '../transport/input-parser.js';
 import type { Logger } from '../util/logger.js';
 
 /** MQTT 5 properties an outbound message may carry (request/response, [MQTT-4.10]). */
@@ -43,6 +45,28 @@ export interface AnalysedInputRequest {
   readonly receivedAt: number;
   /** Echoed request fields (meta, customData, intentFilter, Hermes fields, MQTT 5 response properties). */
   readonly request: Readonly<Record<string, unknown>>;
+  /** Where the native result goes (the route's `resultTopic`, rendered). */
+  readonly resultTopic?: string;
+  /** MQTT 5 request/response: the caller's response topic and correlation data, kept with the input. */
+  readonly response?: { readonly topic: string; readonly correlationData?: Buffer };
+}
+
+/** One input that got no analysis: rejected at intake, or the model failed on it. */
+export interface FailedInput {
+  readonly input: {
+    readonly id: string | null;
+    readonly siteId: string;
+    readonly sessionId: string | null;
+    readonly topic: string;
+    readonly receivedAt: number;
+    /** The text, or a printable excerpt of the payload when it could not be read. */
+    readonly excerpt: string;
+    readonly request: Readonly<Record<string, unknown>>;
+    readonly response?: { readonly topic: string; readonly correlationData?: Buffer };
+  };
+  readonly stage: 'rejected' | 'inference';
+  readonly code: string;
+  readonly message: string;
 }
 
 /** One answered input, handed to every extension's output adapter. */
@@ -80,7 +104,64 @@ export interface Extension {
    * are published at least once, like the native result.
    */
   outputs?(result: AnalysedInput): readonly OutboundMessage[];
+  /**
+   * Error adapter: the messages of this protocol for an input that was rejected or
+   * failed. Written to the outbox with the rejection (or the failed result).
+   */
+  failures?(failure: FailedInput): readonly OutboundMessage[];
 }
+
+/**
+ * How an extension is registered: its name, its settings (a TypeBox object that
+ * becomes `extensions.<name>` in the config schema; it must have `enabled`), and a
+ * factory. The list of definitions lives in src/extensions/index.ts, one line each.
+ */
+export interface ExtensionDefinition<S extends TObject = TObject> {
+  readonly name: string;
+  readonly settings: S;
+  create(context: ExtensionContext, settings: Static<S>): Extension;
+  /**
+   * Build the extension even when its `enabled` is false (it reads `enabled` itself), so that
+   * switching it off can undo what an enabled run left on the broker (Home Assistant discovery).
+   */
+  readonly createWhenDisabled?: boolean;
+}
+
+/** How `submit()` treats an inbound message: like an `input.topics` entry. */
+export interface SubmitRoute {
+  readonly format: PayloadFormat;
+  readonly tasks: readonly TaskName[];
+  /** Template for the native result topic (`{baseTopic}`, `{siteId}`); default `{baseTopic}/{siteId}/result`. */
+  readonly resultTopic?: string;
+}
+
+/** What the bridge may ask of the agent (Zigbee2MQTT's bridge requests). */
+export interface AgentControl {
+  /** Classifies on the live models; nothing is stored. */
+  classify(text: string, tasks: readonly TaskName[], options?: { lang?: string; intentFilter?: readonly string[] }): Promise<{ analysis: Analysis; unknownThreshold: number }>;
+  /** Loads the configured model directories again and swaps them in atomically; resolves with the new models. */
+  reloadModels(): Promise<readonly ModelRef[]>;
+  setLogLevel(level: string): void;
+  logLevel(): string;
+  /** Writes gold labels for a logged input; the previous labels go to the label history. */
+  label(request: LabelRequest): LabelOutcome;
+  /** Counters since start (`agent`) and figures from the input log (`log`, optionally since a time). */
+  stats(options?: { sinceMs?: number }): Record<string, unknown>;
+  /** The configuration with secrets removed. */
+  config(): unknown;
+}
+
+export interface LabelRequest {
+  readonly id: string;
+  readonly intent?: string | null;
+  readonly slots?: unknown;
+  readonly sentiment?: string | null;
+  readonly by: string;
+}
+
+export type LabelOutcome =
+  | { readonly ok: true; readonly seq: number; readonly previous: { intent: string | null; slots: unknown; sentiment: string | null; by: string | null; at: number | null } }
+  | { readonly ok: false; readonly code: 'not_found' | 'ambiguous'; readonly message: string };
 
 /** What `hubnlu/bridge/health` and the Home Assistant sensors report; one snapshot serves both. */
 export interface HealthSnapshot {
@@ -113,4 +194,17 @@ export interface ExtensionContext {
   /** Publish now, QoS 1 (bridge responses, discovery, state); not through the outbox. */
   publish(message: OutboundMessage): Promise<void>;
   health(): HealthSnapshot;
+  /**
+   * Feeds an inbound message into the utterance pipeline (parse, store, analyse,
+   * every extension's outputs). Resolves once the input (or its rejection) is
+   * committed: an extension that returns this from `handle()` keeps the
+   * lossless-delivery contract of `input.topics`.
+   */
+  submit(message: InboundMessage, route: SubmitRoute): Promise<void>;
+  /** Agent commands for the bridge; other extensions need not use them. */
+  readonly control: AgentControl;
+  /** Whether the MQTT connection speaks MQTT 5 (response topics, correlation data, user properties). */
+  readonly mqtt5: boolean;
+  /** `mqtt.clientId`: identifies this agent to platforms (the Home Assistant device). */
+  readonly clientId: string;
 }

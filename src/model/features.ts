@@ -76,6 +76,14 @@ export interface LexiconSettings {
 /** A loaded lexicon: normalised word → valence (VADER scale, −4 … 4). */
 export type Lexicon = ReadonlyMap<string, number>;
 
+/**
+ * At most this many feature ids per text (duplicates counted), whatever its
+ * length: with `MAX_TOKENS` (text.ts) it bounds the memory and time one input
+ * can cost. The longest training text yields 1,490, so models are unaffected;
+ * past the cap the remaining n-grams and cues are left out.
+ */
+export const MAX_FEATURES = 16384;
+
 export const DEFAULT_FEATURIZER: FeaturizerSettings = {
   kind: 'hashed-ngrams-v1',
   buckets: 1 << 21,
@@ -163,17 +171,18 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
   }
   const out: number[] = [];
   const buckets = s.buckets;
+  const more = (): boolean => out.length < MAX_FEATURES;
   const push = (h: number): void => {
-    out.push((h >>> 0) % buckets);
+    if (out.length < MAX_FEATURES) out.push((h >>> 0) % buckets);
   };
   const ww = s.wordWeight;
   const pushWord = (h: number): void => {
     const id = (h >>> 0) % buckets;
-    for (let k = 0; k < ww; k++) out.push(id);
+    for (let k = 0; k < ww && out.length < MAX_FEATURES; k++) out.push(id);
   };
   const cMin = s.charNgrams ? s.charNgrams[0] : 0;
   const cMax = s.charNgrams ? s.charNgrams[1] : -1;
-  for (let t = 0; t < tokens.length; t++) {
+  for (let t = 0; t < tokens.length && more(); t++) {
     const tok = tokens[t];
     const norm = tok.norm;
     pushWord(fnvString(NS_WORD, norm));
@@ -186,7 +195,7 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
     } else if (cMax > 0) {
       // Char n-grams of "<norm>" without building the padded string.
       const len = norm.length + 2;
-      for (let i = 0; i < len; i++) {
+      for (let i = 0; i < len && more(); i++) {
         let h = NS_CHAR;
         for (let n = 1; n <= cMax && i + n <= len; n++) {
           const k = i + n - 1;
@@ -206,10 +215,10 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
     const cw = s.cueWeight ?? ww;
     const pushCue = (h: number): void => {
       const id = (h >>> 0) % buckets;
-      for (let k = 0; k < cw; k++) out.push(id);
+      for (let k = 0; k < cw && out.length < MAX_FEATURES; k++) out.push(id);
     };
-    if (s.surface) {
-      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)));
+    if (s.surface && more()) {
+      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)), more);
     }
     if (s.negation) negatedTokens(text, tokens, (t) => pushCue(fnvString(NS_NEG, tokenKey(t))));
     if (s.lexicon && lexicon) lexiconFeatures(text, tokens, lexicon, (name) => pushCue(fnvString(NS_LEX, name)));
@@ -248,7 +257,13 @@ const SQUEEZE_RE = /(\p{L})\1{2,}/gu;
  * `cue` for named cues, `word` for the squeezed form of an elongated word
  * (hashed like a unigram, so "goood" shares evidence with "good").
  */
-export function surfaceFeatures(text: string, tokens: readonly Token[], cue: (name: string) => void, word: (norm: string) => void): void {
+export function surfaceFeatures(
+  text: string,
+  tokens: readonly Token[],
+  cue: (name: string) => void,
+  word: (norm: string) => void,
+  more: () => boolean = () => true,
+): void {
   let excl = 0;
   let quest = 0;
   for (let i = 0; i < text.length; i++) {
@@ -266,6 +281,7 @@ export function surfaceFeatures(text: string, tokens: readonly Token[], cue: (na
   const last = end.length ? end[end.length - 1] : '';
   cue(last === '!' || last === '?' || last === '.' ? `end${last}` : 'end');
   for (const t of tokens) {
+    if (!more()) return;
     if (t.isNumber) continue;
     const raw = text.slice(t.start, t.end);
     if (raw.length >= 2 && raw === raw.toUpperCase() && raw !== raw.toLowerCase()) cue('caps');
@@ -274,15 +290,19 @@ export function surfaceFeatures(text: string, tokens: readonly Token[], cue: (na
       word(t.norm.replace(SQUEEZE_RE, '$1$1'));
     }
   }
+  // The match loops stop once the feature budget is spent: 100,000 emoji must not cost 200,000 cues.
   for (const m of text.matchAll(EMOTICON_POS_RE)) {
+    if (!more()) return;
     cue('emo+');
     cue(`emo+${m[0].toLowerCase()}`);
   }
   for (const m of text.matchAll(EMOTICON_NEG_RE)) {
+    if (!more()) return;
     cue('emo-');
     cue(`emo-${m[0].toLowerCase()}`);
   }
   for (const m of text.matchAll(EMOJI_RE)) {
+    if (!more()) return;
     cue(`emoji ${m[0]}`);
     cue(`emoji-class ${EMOJI_CLASS.get(m[0].codePointAt(0)!) ?? 'other'}`);
   }

@@ -25,7 +25,35 @@ export interface DataSource {
   readonly rows: number;
   readonly source: string;
   readonly licence: string;
+  /** SHA-256 (hex) of the whole file, when all of its rows trained the model. */
+  readonly sha256?: string;
+  /** When the rows are a share of other files (`hubnlu train --holdout`): those files and their SHA-256. */
+  readonly partOf?: readonly { readonly file: string; readonly sha256: string }[];
 }
+
+/** A training file recognised by its content (see `trainingFileMatch`). */
+export interface TrainingFileMatch {
+  /** The file name recorded in the manifest. */
+  readonly file: string;
+  /** true: every row of the file trained the model; false: a share of it did (the rest was held out). */
+  readonly whole: boolean;
+}
+
+/**
+ * Whether a file with this SHA-256 trained the model (wholly or in part), from
+ * the hashes recorded in `training.data`. Manifests written before hashes were
+ * recorded match nothing.
+ */
+export function trainingFileMatch(m: ModelManifest, sha256: string): TrainingFileMatch | null {
+  for (const d of m.training.data) {
+    if (d.sha256 === sha256) return { file: d.file, whole: true };
+    const part = d.partOf?.find((p) => p.sha256 === sha256);
+    if (part) return { file: part.file, whole: false };
+  }
+  return null;
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
 
 export interface Calibration {
   /** Logits are divided by this before the softmax. */
@@ -165,6 +193,13 @@ export function validateManifest(m: unknown, dir?: string): string[] {
       t.data.forEach((d, i) => {
         if (!isObj(d) || typeof d.file !== 'string' || typeof d.rows !== 'number' || typeof d.source !== 'string' || typeof d.licence !== 'string') {
           errors.push(`training.data[${i}]: must be {file, rows, source, licence}`);
+          return;
+        }
+        if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !SHA256_RE.test(d.sha256))) {
+          errors.push(`training.data[${i}].sha256: must be 64 lowercase hex digits (the file's SHA-256) when present`);
+        }
+        if (d.partOf !== undefined && (!Array.isArray(d.partOf) || !d.partOf.every((p) => isObj(p) && typeof p.file === 'string' && typeof p.sha256 === 'string' && SHA256_RE.test(p.sha256)))) {
+          errors.push(`training.data[${i}].partOf: must list {file, sha256} when present`);
         }
       });
     }

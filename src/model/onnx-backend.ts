@@ -2,6 +2,8 @@
  * The only module that imports onnxruntime-node (STYLE: one file per runtime).
  * Everything else talks to `OnnxModel`, which takes and returns plain typed arrays.
  */
+// First: the environment onnxruntime reads when it loads (telemetry off).
+import './onnx-env.js';
 import * as ort from 'onnxruntime-node';
 
 export type FeedValue =

@@ -97,6 +97,11 @@ export class ModelRegistry implements Analyzer {
     return refs;
   }
 
+  /** Labels the task's model can produce (manifest order); empty when no model serves the task. */
+  labels(task: TaskName): readonly string[] {
+    return this.classifier(task)?.manifest.labels ?? [];
+  }
+
   /** The loaded classifier for a task (for `hubnlu eval` and benchmarks). */
   classifier(task: TaskName): TextClassifier | null {
     return task === 'intent' ? this.intent : this.sentiment;

@@ -38,7 +38,12 @@ const UNIT_WORDS: Readonly<Record<string, Unit>> = {
   degree: 'degrees', degrees: 'degrees', '°': 'degrees', deg: 'degrees',
   celsius: 'celsius', centigrade: 'celsius', fahrenheit: 'fahrenheit',
   percent: 'percent', percentage: 'percent', '%': 'percent', pct: 'percent',
+  // German, French, Spanish and Chinese unit words (issue 11).
+  grad: 'degrees', degré: 'degrees', degrés: 'degrees', grado: 'degrees', grados: 'degrees', 度: 'degrees',
+  prozent: 'percent', pourcent: 'percent', porciento: 'percent',
 };
+/** Two-word "per cent" in English, French and Spanish. */
+const PER_CENT: ReadonlySet<string> = new Set(['per cent', 'pour cent', 'por ciento']);
 const TRAILING_WORDS: ReadonlySet<string> = new Set(['levels', 'level', 'points', 'point', 'notches', 'notch', 'steps', 'step']);
 
 /**
@@ -62,6 +67,9 @@ function parseQuantity(raw: string): { value: number; unit?: Unit } | null {
   const toks = tokenize(raw);
   let i = 0;
   while (i < toks.length && !toks[i].isNumber && LEAD_WORDS.has(toks[i].norm)) i++;
+  // Chinese says the percentage first: 百分之五十 = 50 %.
+  const zhPercent = toks[i]?.norm === '百' && toks[i + 1]?.norm === '分' && toks[i + 2]?.norm === '之';
+  if (zhPercent) i += 3;
   if (i >= toks.length || !toks[i].isNumber) return null;
   const value = Number(toks[i].norm);
   if (!Number.isFinite(value)) return null;
@@ -70,7 +78,7 @@ function parseQuantity(raw: string): { value: number; unit?: Unit } | null {
   const rest: string[] = [];
   for (; i < toks.length; i++) {
     const w = toks[i].norm;
-    if (w === 'per' && toks[i + 1]?.norm === 'cent') {
+    if (toks[i + 1] && PER_CENT.has(`${w} ${toks[i + 1].norm}`)) {
       rest.push('percent');
       i++;
     } else {
@@ -93,6 +101,7 @@ function parseQuantity(raw: string): { value: number; unit?: Unit } | null {
       return null;
     }
   }
+  if (zhPercent) unit = 'percent';
   return unit ? { value, unit } : { value };
 }
 
@@ -131,7 +140,7 @@ export function unitTokensAfter(tokens: readonly Token[], last: number): number 
     if (u === 'degrees') sawDegree = true;
     else if (u) {
       // celsius / fahrenheit / percent
-    } else if (w === 'per' && tokens[i + 1]?.norm === 'cent') {
+    } else if (tokens[i + 1] && PER_CENT.has(`${w} ${tokens[i + 1].norm}`)) {
       k += 2;
       break;
     } else if (!((w === 'c' || w === 'f') && (sawDegree || i === last + 1))) break;

@@ -14,7 +14,26 @@
  * - Spelled-out numbers become digits ("twenty one degrees" and "21 degrees"
  *   yield the same tokens), with the merged token spanning the original words so
  *   slot offsets still point into the raw text.
+ * - Chinese (issue 11), written without spaces: every Han character is its own
+ *   token (the featurizer's word bigrams become character bigrams, and the slot
+ *   tagger labels characters), and a run of Chinese numerals becomes one number
+ *   token ("二十一度" → "21", "度"; 两 → 2). Full-width digits, letters and
+ *   `％` fold through NFKC. Text without Han characters tokenises exactly as before.
  */
+import { parseChineseNumber } from './zh-numbers.js';
+
+/**
+ * Caps that bound the work one text can cause, whatever `input.maxTextChars`
+ * allows: `tokenize()` stops after `MAX_TOKENS` tokens, and a token's `norm`
+ * keeps at most `MAX_TOKEN_CHARS` characters (its offsets still span the whole
+ * word). Every featurizer and the slot tagger read these tokens, so their cost
+ * is bounded too. Both sit far above any training text (the longest has 142
+ * tokens; the longest word 633 characters, a run of letters in GoEmotions), so
+ * training output is unchanged; a longer text is understood from its first 256
+ * tokens.
+ */
+export const MAX_TOKENS = 256;
+export const MAX_TOKEN_CHARS = 1024;
 
 export interface Token {
   /** Normalised form used for features ("21" for "twenty one"). */
@@ -38,7 +57,11 @@ const TENS: Record<string, number> = {
 const SCALES: Record<string, number> = { hundred: 100, thousand: 1000, million: 1_000_000 };
 
 /** Word characters, with apostrophes inside words ("don't", "o'clock"), or a decimal number, or % / °. */
-const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°]/gu;
+const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°％]/gu;
+
+const HAN_RE = /\p{Script=Han}/u;
+/** A Han character, or a run of anything else, inside one regex match. */
+const HAN_SPLIT_RE = /\p{Script=Han}|[^\p{Script=Han}]+/gu;
 
 /** Lower-cases and folds Unicode forms; keeps the string length stable where it can. */
 export function foldText(text: string): string {
@@ -47,13 +70,30 @@ export function foldText(text: string): string {
 
 interface RawToken { word: string; start: number; end: number }
 
+/** The first MAX_TOKEN_CHARS UTF-16 units of a word, not splitting a surrogate pair. */
+function capChars(word: string): string {
+  if (word.length <= MAX_TOKEN_CHARS) return word;
+  const high = word.charCodeAt(MAX_TOKEN_CHARS - 1);
+  return word.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_TOKEN_CHARS - 1 : MAX_TOKEN_CHARS);
+}
+
 function rawTokens(text: string): RawToken[] {
   const out: RawToken[] = [];
   // Offsets must refer to the caller's string; NFKC can change lengths, so the
   // regex runs on the original string and only each match is folded.
   for (const m of text.matchAll(TOKEN_RE)) {
     const start = m.index ?? 0;
-    out.push({ word: foldText(m[0]), start, end: start + m[0].length });
+    if (HAN_RE.test(m[0])) {
+      for (const part of m[0].matchAll(HAN_SPLIT_RE)) {
+        const s = start + (part.index ?? 0);
+        out.push({ word: foldText(capChars(part[0])), start: s, end: s + part[0].length });
+        if (out.length >= MAX_TOKENS) break;
+      }
+      if (out.length >= MAX_TOKENS) break;
+      continue;
+    }
+    out.push({ word: foldText(capChars(m[0])), start, end: start + m[0].length });
+    if (out.length >= MAX_TOKENS) break;
   }
   return out;
 }
@@ -110,6 +150,22 @@ function parseNumberWords(tokens: RawToken[], i: number): { value: number; used:
   return { value: total + current, used };
 }
 
+const ZH_NUMERAL_CHAR = /^[零〇一二两三四五六七八九十百千万]$/u;
+
+/**
+ * The longest run of adjacent Chinese numeral characters from `i` that parses
+ * as one number ("二十一", "一百零五"), or null.
+ */
+function parseChineseRun(tokens: RawToken[], i: number): { value: number; used: number } | null {
+  let j = i;
+  while (j < tokens.length && ZH_NUMERAL_CHAR.test(tokens[j].word) && (j === i || tokens[j].start === tokens[j - 1].end)) j++;
+  for (let n = j - i; n > 0; n--) {
+    const value = parseChineseNumber(tokens.slice(i, i + n).map((t) => t.word).join(''));
+    if (value !== null) return { value, used: n };
+  }
+  return null;
+}
+
 /** Splits `text` into normalised tokens with offsets into the original string. */
 export function tokenize(text: string): Token[] {
   const raw = rawTokens(text);
@@ -119,6 +175,13 @@ export function tokenize(text: string): Token[] {
     if (/^\d/.test(t.word)) {
       out.push({ norm: t.word.replace(',', '.'), start: t.start, end: t.end, isNumber: true });
       i++;
+      continue;
+    }
+    const zh = ZH_NUMERAL_CHAR.test(t.word) ? parseChineseRun(raw, i) : null;
+    if (zh) {
+      const last = raw[i + zh.used - 1];
+      out.push({ norm: String(zh.value), start: t.start, end: last.end, isNumber: true });
+      i += zh.used;
       continue;
     }
     const parsed = isNumberWord(t.word) ? parseNumberWords(raw, i) : null;

@@ -57,11 +57,24 @@ export interface Analysis {
   readonly intent?: IntentResult;
   readonly sentiment?: SentimentResult;
   readonly models: readonly ModelRef[];
+  /** The language the input was analysed as (BCP 47 as configured, e.g. `en`, `de`, `zh-cn`). */
+  readonly lang?: string;
+  /** Where `lang` came from: the payload, the route's setting, language detection, or the default. */
+  readonly langSource?: 'payload' | 'route' | 'detected' | 'default';
+  /** Why the intent is `unknown` when it is not low confidence, e.g. `unsupported_language`. */
+  readonly reason?: string;
+}
+
+/** Per-call hints from the caller (the payload or the route). */
+export interface AnalyzeOptions {
+  /** A language named by the payload (`lang`) or the route; wins over detection. */
+  readonly lang?: string;
+  readonly langSource?: 'payload' | 'route';
 }
 
 /** What the pipeline needs from the model layer. */
 export interface Analyzer {
-  analyze(text: string, tasks: readonly TaskName[]): Promise<Analysis>;
+  analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis>;
   loadedModels(): readonly ModelRef[];
 }
 

@@ -7,6 +7,7 @@
  * one transaction; an outgoing message is marked published only on PUBACK.
  */
 import type { Db, Statement } from './database.js';
+import { wellFormed } from '../util/text-safety.js';
 
 export type InputStatus = 'pending' | 'done' | 'rejected' | 'error';
 
@@ -26,11 +27,36 @@ export interface NewInput {
   readonly payloadExcerpt?: string;
 }
 
+/** MQTT 5 properties kept with an outbox row (correlation data as a Buffer here, base64 in the table). */
+export interface StoredProperties {
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly contentType?: string;
+  readonly userProperties?: Readonly<Record<string, string>>;
+}
+
 export interface OutgoingMessage {
   readonly topic: string;
   readonly payload: string;
   readonly qos?: 0 | 1 | 2;
   readonly retain?: boolean;
+  readonly properties?: StoredProperties;
+}
+
+export interface GoldLabel {
+  readonly intent?: string | null;
+  readonly slots?: unknown;
+  readonly sentiment?: string | null;
+  readonly by: string;
+  readonly at: number;
+}
+
+export interface PreviousLabel {
+  readonly intent: string | null;
+  readonly slots: unknown;
+  readonly sentiment: string | null;
+  readonly by: string | null;
+  readonly at: number | null;
 }
 
 export interface Rejection {
@@ -79,11 +105,51 @@ export interface OutboxRow {
   readonly payload: string;
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
+  readonly properties?: StoredProperties;
 }
 
-export type RecordOutcome = { readonly seq: number; readonly duplicate: false } | { readonly seq: number; readonly duplicate: true };
+function encodeProperties(p: StoredProperties | undefined): string | null {
+  if (!p) return null;
+  const out: Record<string, unknown> = {};
+  if (p.responseTopic) out.responseTopic = p.responseTopic;
+  if (p.correlationData) out.correlationData = p.correlationData.toString('base64');
+  if (p.contentType) out.contentType = p.contentType;
+  if (p.userProperties) out.userProperties = p.userProperties;
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : null;
+}
 
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+function decodeProperties(text: string | null): StoredProperties | undefined {
+  if (!text) return undefined;
+  const p = JSON.parse(text) as { responseTopic?: string; correlationData?: string; contentType?: string; userProperties?: Record<string, string> };
+  return {
+    responseTopic: p.responseTopic,
+    correlationData: p.correlationData !== undefined ? Buffer.from(p.correlationData, 'base64') : undefined,
+    contentType: p.contentType,
+    userProperties: p.userProperties,
+  };
+}
+
+/** Why an input was recognised as one already stored: a broker redelivery (DUP flag), or a payload id repeated within the window. */
+export type DuplicateReason = 'redelivery' | 'payload_id';
+
+export type RecordOutcome =
+  | { readonly seq: number; readonly duplicate: false }
+  | { readonly seq: number; readonly duplicate: true; readonly reason: DuplicateReason };
+
+export interface LogStoreOptions {
+  /**
+   * How long a payload `id` marks a repeat of the same request (same topic, site and content), in ms.
+   * 0: payload ids never deduplicate (broker redeliveries still do). Default 600 000 (`input.dedupeWindowSeconds`).
+   */
+  readonly dedupeWindowMs?: number;
+}
+
+export const DEFAULT_DEDUPE_WINDOW_MS = 600_000;
+
+/** Every stored string is valid UTF-8: lone surrogates (which SQLite would store as invalid bytes) become U+FFFD. */
+const safe = (value: string | undefined | null): string | null => (value === undefined || value === null ? null : wellFormed(value));
+
+const json = (value: unknown): string | null => (value === undefined ? null : wellFormed(JSON.stringify(value)));
 
 export class LogStore {
   private readonly insertInput: Statement;
@@ -95,17 +161,33 @@ export class LogStore {
   private readonly selectUnpublished: Statement;
   private readonly markPublishedStmt: Statement;
   private readonly countAttempt: Statement;
+  private readonly countUnpublished: Statement;
+  private readonly findForLabel: Statement;
+  private readonly keepLabel: Statement;
+  private readonly writeLabel: Statement;
 
-  constructor(private readonly db: Db) {
+  private readonly dedupeWindowMs: number;
+
+  constructor(
+    private readonly db: Db,
+    opts: LogStoreOptions = {},
+  ) {
+    this.dedupeWindowMs = opts.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.insertInput = db.prepare(`
       INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
                           result_topic, request, status, payload_excerpt, error_code, error_message, completed_at)
       VALUES (@id, @idSource, @deliveryKey, @receivedAt, @topic, @siteId, @sessionId, @lang, @text, @tasks,
               @resultTopic, @request, @status, @payloadExcerpt, @errorCode, @errorMessage, @completedAt)`);
-    this.findByPayloadId = db.prepare(`SELECT seq FROM inputs WHERE id = ? AND id_source = 'payload'`);
+    // The same request again: same payload id, topic, site and content (text, or for a rejection the payload excerpt),
+    // received within the window. Served by the partial index inputs_payload_scope (migration 3).
+    this.findByPayloadId = db.prepare(`
+      SELECT seq FROM inputs
+      WHERE id = @id AND id_source = 'payload' AND site_id = @siteId AND topic = @topic AND received_at >= @since
+        AND text IS @text AND payload_excerpt IS @payloadExcerpt
+      ORDER BY seq DESC LIMIT 1`);
     this.findByDeliveryKey = db.prepare(`SELECT seq FROM inputs WHERE delivery_key = ? ORDER BY seq DESC LIMIT 1`);
     this.insertOutbox = db.prepare(`
-      INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
+      INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.completeInput = db.prepare(`
       UPDATE inputs SET status = @status, completed_at = @completedAt, intent = @intent, confidence = @confidence,
         alternatives = @alternatives, slots = @slots, sentiment = @sentiment, sentiment_score = @sentimentScore,
@@ -117,23 +199,47 @@ export class LogStore {
              result_topic AS resultTopic, request
       FROM inputs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`);
     this.selectUnpublished = db.prepare(`
-      SELECT seq, topic, payload, qos, retain FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
+      SELECT seq, topic, payload, qos, retain, properties FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
     this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq = ?`);
     this.countAttempt = db.prepare(`UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?`);
+    this.countUnpublished = db.prepare(`SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`);
+    this.findForLabel = db.prepare(`
+      SELECT seq, gold_intent AS intent, gold_slots AS slots, gold_sentiment AS sentiment, gold_by AS by, gold_at AS at
+      FROM inputs WHERE id = ? AND status IN ('done', 'error', 'rejected') ORDER BY seq DESC LIMIT 2`);
+    this.keepLabel = db.prepare(`
+      INSERT INTO label_history (input_seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, replaced_at, replaced_by)
+      SELECT seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, @at, @by FROM inputs WHERE seq = @seq`);
+    this.writeLabel = db.prepare(`
+      UPDATE inputs SET gold_intent = @intent, gold_slots = @slots, gold_sentiment = @sentiment, gold_by = @by, gold_at = @at WHERE seq = @seq`);
   }
 
   /**
-   * Finds an earlier row for the same input: the same payload `id`, or (for a
-   * broker redelivery, which carries the DUP flag [MQTT-3.3.1-1]) the same delivery key.
+   * Finds an earlier row for the same input: for a broker redelivery (which
+   * carries the DUP flag [MQTT-3.3.1-1]) the same delivery key, whenever it was
+   * stored; otherwise the same payload `id` from the same topic and site, with
+   * the same content, within the dedupe window. A payload id is the
+   * publisher's name for one request, not a key for ever: the same `req-1`
+   * from two sites, a button that always sends the same id, or an id reused
+   * for a different text are each a new input.
    */
-  findDuplicate(input: Pick<NewInput, 'id' | 'idSource' | 'deliveryKey'>, redelivered: boolean): number | undefined {
-    if (input.idSource === 'payload') {
-      const row = this.findByPayloadId.get(input.id) as { seq: number } | undefined;
-      if (row) return row.seq;
-    }
+  findDuplicate(
+    input: Pick<NewInput, 'id' | 'idSource' | 'deliveryKey' | 'topic' | 'siteId' | 'receivedAt' | 'text' | 'payloadExcerpt'>,
+    redelivered: boolean,
+  ): { seq: number; reason: DuplicateReason } | undefined {
     if (redelivered) {
       const row = this.findByDeliveryKey.get(input.deliveryKey) as { seq: number } | undefined;
-      if (row) return row.seq;
+      if (row) return { seq: row.seq, reason: 'redelivery' };
+    }
+    if (input.idSource === 'payload' && this.dedupeWindowMs > 0) {
+      const row = this.findByPayloadId.get({
+        id: safe(input.id),
+        siteId: safe(input.siteId),
+        topic: safe(input.topic),
+        since: input.receivedAt - this.dedupeWindowMs,
+        text: safe(input.text),
+        payloadExcerpt: safe(input.payloadExcerpt),
+      }) as { seq: number } | undefined;
+      if (row) return { seq: row.seq, reason: 'payload_id' };
     }
     return undefined;
   }
@@ -142,7 +248,7 @@ export class LogStore {
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
     return this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing, duplicate: true };
+      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run(this.inputParams(input, 'pending'));
       return { seq: Number(info.lastInsertRowid), duplicate: false };
     })();
@@ -152,15 +258,15 @@ export class LogStore {
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
     return this.db.transaction((): RecordOutcome => {
       const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing, duplicate: true };
+      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
       const info = this.insertInput.run({
         ...this.inputParams(input, 'rejected'),
         errorCode: rejection.code,
-        errorMessage: rejection.message,
+        errorMessage: safe(rejection.message),
         completedAt: input.receivedAt,
       });
       const seq = Number(info.lastInsertRowid);
-      for (const m of messages) this.insertOutbox.run(seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt);
+      for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
       return { seq, duplicate: false };
     })();
   }
@@ -185,11 +291,11 @@ export class LogStore {
           latencyMs: c.latencyMs,
           inferenceMs: c.inferenceMs ?? null,
           errorCode: c.error?.code ?? null,
-          errorMessage: c.error?.message ?? null,
+          errorMessage: safe(c.error?.message),
         }).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
         if (changed === 0) continue;
-        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, m.payload, m.qos ?? 1, m.retain ? 1 : 0, c.completedAt);
+        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
       }
     })();
   }
@@ -212,8 +318,45 @@ export class LogStore {
   }
 
   unpublished(afterSeq: number, limit: number): OutboxRow[] {
-    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number }>;
-    return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 }));
+    const rows = this.selectUnpublished.all(afterSeq, limit) as Array<{ seq: number; topic: string; payload: string; qos: number; retain: number; properties: string | null }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      topic: r.topic,
+      payload: r.payload,
+      qos: r.qos as 0 | 1 | 2,
+      retain: r.retain === 1,
+      properties: decodeProperties(r.properties),
+    }));
+  }
+
+  /** Outbox rows not yet acknowledged by the broker (a queue depth for health reports). */
+  unpublishedCount(): number {
+    return (this.countUnpublished.get() as { n: number }).n;
+  }
+
+  /**
+   * Sets the gold labels of the answered input with this payload id; the labels it had
+   * before (if any) are kept in `label_history`. One transaction.
+   */
+  label(id: string, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
+    return this.db.transaction(() => {
+      const rows = this.findForLabel.all(id) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
+      if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
+      if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
+      const row = rows[0];
+      const previous: PreviousLabel = { intent: row.intent, slots: row.slots ? JSON.parse(row.slots) : null, sentiment: row.sentiment, by: row.by, at: row.at };
+      if (row.at !== null || row.intent !== null || row.slots !== null || row.sentiment !== null) this.keepLabel.run({ seq: row.seq, at: gold.at, by: gold.by });
+      // A field left out keeps its current gold value; null clears it.
+      this.writeLabel.run({
+        seq: row.seq,
+        intent: gold.intent === undefined ? row.intent : gold.intent,
+        slots: gold.slots === undefined ? row.slots : gold.slots === null ? null : JSON.stringify(gold.slots),
+        sentiment: gold.sentiment === undefined ? row.sentiment : gold.sentiment,
+        by: gold.by,
+        at: gold.at,
+      });
+      return { ok: true as const, seq: row.seq, previous };
+    })();
   }
 
   markPublished(seqs: readonly number[], at: number): void {
@@ -229,20 +372,20 @@ export class LogStore {
 
   private inputParams(input: NewInput, status: InputStatus): Record<string, unknown> {
     return {
-      id: input.id,
+      id: safe(input.id),
       idSource: input.idSource,
       deliveryKey: input.deliveryKey,
       receivedAt: input.receivedAt,
-      topic: input.topic,
-      siteId: input.siteId,
-      sessionId: input.sessionId ?? null,
-      lang: input.lang ?? null,
-      text: input.text ?? null,
+      topic: safe(input.topic),
+      siteId: safe(input.siteId),
+      sessionId: safe(input.sessionId),
+      lang: safe(input.lang),
+      text: safe(input.text),
       tasks: JSON.stringify(input.tasks),
-      resultTopic: input.resultTopic ?? null,
-      request: input.request && Object.keys(input.request).length > 0 ? JSON.stringify(input.request) : null,
+      resultTopic: safe(input.resultTopic),
+      request: input.request && Object.keys(input.request).length > 0 ? json(input.request) : null,
       status,
-      payloadExcerpt: input.payloadExcerpt ?? null,
+      payloadExcerpt: safe(input.payloadExcerpt),
       errorCode: null,
       errorMessage: null,
       completedAt: null,

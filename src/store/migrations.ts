@@ -75,6 +75,37 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM inputs;
     `,
   },
+  // Version 2 (an index on outbox.input_seq) is another change's; this one builds on version 1 and does not touch the outbox.
+  {
+    version: 3,
+    description: 'payload ids are scoped to topic and site, deduplicated within a time window (not unique for ever)',
+    sql: `
+      DROP INDEX IF EXISTS inputs_payload_id;
+      CREATE INDEX inputs_payload_scope ON inputs (id, site_id, topic, received_at) WHERE id_source = 'payload';
+    `,
+  },
+  {
+    version: 4,
+    description: 'outbox MQTT 5 properties; label history (issue 8)',
+    sql: `
+      -- JSON {responseTopic?, correlationData? (base64), contentType?, userProperties?}: sent on MQTT 5 connections.
+      ALTER TABLE outbox ADD COLUMN properties TEXT;
+
+      -- Every gold label an input had before it was relabelled (the current one stays in inputs.gold_*).
+      CREATE TABLE label_history (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        input_seq      INTEGER NOT NULL REFERENCES inputs (seq),
+        gold_intent    TEXT,
+        gold_slots     TEXT,
+        gold_sentiment TEXT,
+        gold_by        TEXT,
+        gold_at        INTEGER,
+        replaced_at    INTEGER NOT NULL,                -- ms since epoch, when a newer label replaced this one
+        replaced_by    TEXT
+      );
+      CREATE INDEX label_history_input ON label_history (input_seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

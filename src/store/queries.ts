@@ -53,7 +53,22 @@ export function openLogDatabase(path: string): Db {
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/i;
 /** ISO 8601 date or date-time; `Date.parse` alone would also accept "1" or "May 5". */
-const ISO_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/i;
+
+/** What is impossible about an ISO date matched by `ISO_RE` (month 13, February 30, hour 24, …), or null. */
+function impossibleDate(m: RegExpExecArray): string | null {
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12) return `month ${m[2]} does not exist`;
+  const last = new Date(0);
+  last.setUTCFullYear(year, month, 0); // day 0 of the next month: the last day of this one (setUTCFullYear keeps years < 100 as they are)
+  const days = last.getUTCDate();
+  if (day < 1 || day > days) return `${m[1]}-${m[2]} has ${days} days, not ${day}`;
+  if (m[4] !== undefined && Number(m[4]) > 23) return `hour ${m[4]} (00–23)`;
+  if (m[5] !== undefined && Number(m[5]) > 59) return `minute ${m[5]} (00–59)`;
+  if (m[6] !== undefined && Number(m[6]) > 59) return `second ${m[6]} (00–59)`;
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return `time zone offset ${m[7]}:${m[8]}`;
+  return null;
+}
 
 /**
  * `--since` → a cutoff in ms since the epoch: a duration back from `now`
@@ -70,7 +85,11 @@ export function parseSince(value: string, now: number = Date.now()): number {
     if (amount <= 0) throw new Error(`since ${JSON.stringify(value)}: the duration must be greater than zero (${expected})`);
     return now - amount * UNIT_MS[duration[2].toLowerCase()];
   }
-  if (ISO_RE.test(text)) {
+  const iso = ISO_RE.exec(text);
+  if (iso) {
+    // Date.parse rolls impossible dates over (2024-02-31 → March 2): check each field first.
+    const problem = impossibleDate(iso);
+    if (problem) throw new Error(`since ${JSON.stringify(value)}: not a real date: ${problem} (${expected})`);
     const ms = Date.parse(text.replace(' ', 'T'));
     if (Number.isNaN(ms)) throw new Error(`since ${JSON.stringify(value)}: not a real date (${expected})`);
     return ms;

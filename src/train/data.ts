@@ -2,9 +2,9 @@
  * Reading labelled rows in the shared dataset format (one JSON object a line)
  * and splitting them. Errors name the file, the line and the fix.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { TaskName } from '../model/types.js';
+import { INPUT_LIMITS, readFileLines, type InputLimits } from './input-file.js';
 
 export interface GoldSlot {
   readonly type: string;
@@ -24,62 +24,78 @@ export interface LabelledRow {
 export interface Dataset {
   readonly file: string;
   readonly rows: readonly LabelledRow[];
+  /** SHA-256 of the file the rows were read from (absent for rows made in memory). */
+  readonly sha256?: string;
 }
 
 /** Field holding the label for each task. */
 export const LABEL_FIELD: Record<TaskName, 'intent' | 'sentiment'> = { intent: 'intent', sentiment: 'sentiment' };
 
-export function parseRows(text: string, task: TaskName, file: string): LabelledRow[] {
+/** One line of a dataset file → a row; `null` for a blank line. Errors name the file and line, never the line's content. */
+export function parseRow(text: string, n: number, task: TaskName, file: string): LabelledRow | null {
   const field = LABEL_FIELD[task];
+  const line = text.trim();
+  if (!line) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (e) {
+    // V8's message quotes the text it could not parse: keep only the position.
+    const at = /position (\d+)/.exec((e as Error).message);
+    throw new Error(`${file}:${n}: not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; each line must be one JSON object`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${file}:${n}: not a JSON object; each line must be one JSON object such as {"text": "...", "${field}": "..."}`);
+  }
+  const o = parsed as Record<string, unknown>;
+  if (typeof o.text !== 'string') throw new Error(`${file}:${n}: missing string field "text"`);
+  if (typeof o[field] !== 'string' || !o[field]) {
+    throw new Error(`${file}:${n}: missing string field "${field}"; is this a ${task} file? (use --task ${task === 'intent' ? 'sentiment' : 'intent'} otherwise)`);
+  }
+  const slots: GoldSlot[] = [];
+  if (Array.isArray(o.slots)) {
+    for (const s of o.slots as Record<string, unknown>[]) {
+      if (typeof s?.type === 'string' && typeof s.value === 'string' && typeof s.start === 'number' && typeof s.end === 'number') {
+        slots.push({ type: s.type, value: s.value, start: s.start, end: s.end });
+      } else {
+        throw new Error(`${file}:${n}: each slot needs {type, value, start, end}`);
+      }
+    }
+  }
+  return { text: o.text, label: o[field] as string, slots, source: typeof o.source === 'string' ? o.source : basename(file) };
+}
+
+export function parseRows(text: string, task: TaskName, file: string): LabelledRow[] {
   const rows: LabelledRow[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
-    }
-    if (typeof o.text !== 'string') throw new Error(`${file}:${i + 1}: missing string field "text"`);
-    if (typeof o[field] !== 'string' || !o[field]) {
-      throw new Error(`${file}:${i + 1}: missing string field "${field}"; is this a ${task} file? (use --task ${task === 'intent' ? 'sentiment' : 'intent'} otherwise)`);
-    }
-    const slots: GoldSlot[] = [];
-    if (Array.isArray(o.slots)) {
-      for (const s of o.slots as Record<string, unknown>[]) {
-        if (typeof s?.type === 'string' && typeof s.value === 'string' && typeof s.start === 'number' && typeof s.end === 'number') {
-          slots.push({ type: s.type, value: s.value, start: s.start, end: s.end });
-        } else {
-          throw new Error(`${file}:${i + 1}: each slot needs {type, value, start, end}`);
-        }
-      }
-    }
-    rows.push({ text: o.text, label: o[field] as string, slots, source: typeof o.source === 'string' ? o.source : basename(file) });
+    const row = parseRow(lines[i], i + 1, task, file);
+    if (row) rows.push(row);
   }
   return rows;
 }
 
-export function readRows(file: string, task: TaskName): Dataset {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path or set --datasets / HUBNLU_DATASETS`);
-  }
-  return { file, rows: parseRows(text, task, file) };
+/**
+ * Reads a dataset file: regular files only, bounded in size and line length
+ * (see input-file.ts), streamed, with the file's SHA-256.
+ */
+export function readRows(file: string, task: TaskName, limits: InputLimits = INPUT_LIMITS): Dataset {
+  const rows: LabelledRow[] = [];
+  const digest = readFileLines(file, (line, n) => {
+    const row = parseRow(line, n, task, file);
+    if (row) rows.push(row);
+  }, limits);
+  return { file, rows, sha256: digest.sha256 };
 }
 
-/** Plain text, one sentence a line (for unlabelled in-domain text). */
-export function readLines(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`);
-  }
-  return text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+/** Plain text, one sentence a line (for unlabelled in-domain text), read with the same bounds. */
+export function readLines(file: string, limits: InputLimits = INPUT_LIMITS): string[] {
+  const out: string[] = [];
+  readFileLines(file, (line) => {
+    const t = line.trim();
+    if (t) out.push(t);
+  }, limits);
+  return out;
 }
 
 /** Small, fast, seeded PRNG (mulberry32): training must be reproducible. */

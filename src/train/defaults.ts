@@ -10,6 +10,8 @@
  *            step 1's numbers recorded as its honest accuracy.
  * sentiment: train on goemotions + semeval + sst3; tune class offsets and the
  *            temperature on meld.dev + goemotions.dev (never train on meld).
+ * languages: de, fr, es, zh-cn (src/train/languages.ts), after the English models;
+ *            `only: 'de'` trains one language, `only: 'intent' | 'sentiment'` no language.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { renderModelCard, type CardExtras } from './model-card.js';
@@ -22,6 +24,7 @@ import { ModelRegistry } from '../model/registry.js';
 import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
 import { readRows } from './data.js';
 import { RECIPES } from './recipes.js';
+import { LANGUAGES, trainLanguage, type Language, type LanguageResult } from './languages.js';
 
 export interface DefaultsOptions {
   /** Dataset directory (holding intent/ and sentiment/). */
@@ -29,7 +32,8 @@ export interface DefaultsOptions {
   /** Where the model directories go (default `<package>/models`). */
   readonly outDir?: string;
   readonly seed?: number;
-  readonly only?: 'intent' | 'sentiment';
+  /** One English task, or one language (its intent and sentiment models). */
+  readonly only?: 'intent' | 'sentiment' | Language;
   readonly progress?: ProgressReporter;
   readonly version?: string;
 }
@@ -47,6 +51,8 @@ export function resolveDatasets(dir?: string): string {
 export interface DefaultsResult {
   readonly intent?: { readonly heldOut: TrainResult; readonly shipped: TrainResult };
   readonly sentiment?: TrainResult;
+  /** The non-English models (models/<lang>/intent, models/<lang>/sentiment). */
+  readonly languages?: Readonly<Partial<Record<Language, LanguageResult>>>;
   readonly seconds: Readonly<Record<string, number>>;
 }
 
@@ -79,10 +85,11 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
   const version = opts.version ?? '1.0.0';
   const seconds: Record<string, number> = {};
   const result: { intent?: DefaultsResult['intent']; sentiment?: TrainResult } = {};
+  const english = opts.only === undefined || opts.only === 'intent' || opts.only === 'sentiment';
   const I = (f: string): string => join(ds, 'intent', f);
   const S = (f: string): string => join(ds, 'sentiment', f);
 
-  if (opts.only !== 'sentiment') {
+  if (english && opts.only !== 'sentiment') {
     const t0 = performance.now();
     const scratch = mkdtempSync(join(tmpdir(), 'hubnlu-intent-heldout-'));
     try {
@@ -114,6 +121,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
         trainFiles: [I('hwu64.train.jsonl'), I('mindmeld.train.jsonl'), I('slurp.devel.jsonl')],
         unlabelledFile: I('slurp.train.unlabelled.txt'),
         out: join(out, 'intent'),
+        force: true,
         name: 'hubnlu-intent-en',
         version,
         seed,
@@ -168,7 +176,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     seconds.intent = (performance.now() - t0) / 1000;
   }
 
-  if (opts.only !== 'intent') {
+  if (english && opts.only !== 'intent') {
     const t0 = performance.now();
     progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev)');
     const sentimentCard: CardExtras = {
@@ -182,6 +190,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
       devFiles: [S('meld.dev.jsonl'), S('goemotions.dev.jsonl')],
       reportFiles: [S('sst3.dev.jsonl')],
       out: join(out, 'sentiment'),
+      force: true,
       name: 'hubnlu-sentiment-en',
       version,
       seed,
@@ -212,5 +221,13 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     result.sentiment = sentiment;
     seconds.sentiment = (performance.now() - t0) / 1000;
   }
-  return { ...result, seconds };
+  const languages: Partial<Record<Language, LanguageResult>> = {};
+  for (const lang of LANGUAGES) {
+    if (opts.only !== undefined && opts.only !== lang) continue;
+    const t0 = performance.now();
+    progress.log(`${lang}: intent + slots from Home Assistant templates, sentiment`);
+    languages[lang] = await trainLanguage(lang, { datasets: ds, outDir: out, seed, version, progress });
+    seconds[lang] = (performance.now() - t0) / 1000;
+  }
+  return { ...result, languages, seconds };
 }

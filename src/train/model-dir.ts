@@ -4,8 +4,8 @@
  * export is written to a scratch directory, evaluated through onnxruntime
  * next to the int8 one, and removed, so the manifest and card report both.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TextClassifier } from '../model/classifier.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, validateManifest, type DataSource, type ModelManifest } from '../model/manifest.js';
 import { evaluateClassifier, type ClassifierEval } from '../eval/evaluate.js';
@@ -183,4 +183,72 @@ export function modelDirBytes(dir: string, manifest: ModelManifest): number {
   for (const f of files) total += statSync(join(dir, f)).size;
   const size = (manifest.metrics as { sizeBytes?: { slots?: number } }).sizeBytes?.slots ?? 0;
   return total + size;
+}
+
+/** `--out` names a directory that must not be replaced (exists without `--force`, or is not a model directory). */
+export class ModelDirExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelDirExistsError';
+  }
+}
+
+/** A model directory being written: everything goes to `dir` (a hidden sibling of the target), then `commit()` moves it into place. */
+export interface StagedModelDir {
+  /** Where to write the files now. */
+  readonly dir: string;
+  /** The final path. */
+  readonly target: string;
+  /** Moves the finished directory to `target` (replacing the old one when allowed). */
+  commit(): void;
+  /** Removes the unfinished directory (after a failure). */
+  abort(): void;
+}
+
+/**
+ * Checks that `target` may be written and creates a temporary directory next to
+ * it (same file system, so the final `rename` is atomic): a model directory is
+ * never seen half written, and a failed run leaves the old one untouched.
+ *
+ * An existing non-empty `target` is replaced only with `force`, and only when
+ * it holds a `manifest.json` (so `--out ~ --force` cannot wipe a home
+ * directory). Replacing moves the old directory aside, renames the new one
+ * into place, then deletes the old one; if that rename fails the old one is
+ * put back.
+ */
+export function stageModelDir(target: string, opts: { readonly force?: boolean } = {}): StagedModelDir {
+  const out = resolve(target);
+  if (existsSync(out)) {
+    const st = statSync(out);
+    if (!st.isDirectory()) throw new ModelDirExistsError(`--out ${target}: exists and is not a directory; choose another --out`);
+    if (readdirSync(out).length > 0) {
+      if (!opts.force) throw new ModelDirExistsError(`--out ${target}: already exists; pass --force to replace it, or choose another --out`);
+      if (!existsSync(join(out, MANIFEST_FILE))) {
+        throw new ModelDirExistsError(`--out ${target}: exists and holds no ${MANIFEST_FILE}, so it is not a model directory; --force replaces model directories only (remove it yourself or choose another --out)`);
+      }
+    }
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const dir = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`));
+  return {
+    dir,
+    target: out,
+    commit(): void {
+      let old: string | null = null;
+      if (existsSync(out)) {
+        old = `${dir}.old`;
+        renameSync(out, old);
+      }
+      try {
+        renameSync(dir, out);
+      } catch (err) {
+        if (old) renameSync(old, out);
+        throw err;
+      }
+      if (old) rmSync(old, { recursive: true, force: true });
+    },
+    abort(): void {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

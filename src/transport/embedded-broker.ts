@@ -1,21 +1,55 @@
 /**
  * The embedded broker (aedes) used when no `mqtt.url` is configured, so a fresh
- * install works with nothing else running. Sessions live in memory: they survive
- * agent reconnects, not a restart of the process that hosts the broker.
+ * install works with nothing else running. It lives in the agent's process:
+ * while hubnlu is stopped there is no broker, so publishers cannot connect and
+ * what they send then is lost (README, Delivery).
+ *
+ * Without `persistence` its sessions, queued QoS 1 messages and retained
+ * messages live in memory: they survive the agent's reconnects, not a restart.
+ * With `persistence: <dir>` they are kept in a LevelDB database in that
+ * directory (aedes-persistence-level) and survive a restart: inputs queued for
+ * hubnlu's session when it stopped, results queued for persistent subscribers,
+ * retained messages.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
+import aedesPersistenceLevel from 'aedes-persistence-level';
+import { Level } from 'level';
 import type { Logger } from '../util/logger.js';
+
+export interface EmbeddedBrokerOptions {
+  /** Directory for the broker's LevelDB store; absent: in memory. */
+  readonly persistence?: string;
+}
 
 export class EmbeddedBroker {
   private broker?: Aedes;
   private server?: Server;
+  private persistence?: ReturnType<typeof aedesPersistenceLevel>;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly log: Logger) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly log: Logger,
+    private readonly options: EmbeddedBrokerOptions = {},
+  ) {}
 
   /** Starts listening; resolves with the URL clients should use. */
   async start(): Promise<string> {
-    const broker = await Aedes.createBroker();
+    const dir = this.options.persistence;
+    if (dir) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const db = new Level(dir);
+      try {
+        await db.open();
+      } catch (err) {
+        const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+        throw new Error(`mqtt.embedded.persistence: cannot open the broker store in ${dir} (${cause}); is another hubnlu using it? (choose another directory, or stop the other process)`);
+      }
+      this.persistence = aedesPersistenceLevel(db);
+    }
+    const broker = await Aedes.createBroker(this.persistence ? { persistence: this.persistence } : {});
     this.broker = broker;
     broker.on('clientError', (client, err) => this.log.debug({ clientId: client?.id, err: err.message }, 'client error'));
     const server = createServer(broker.handle);
@@ -32,7 +66,7 @@ export class EmbeddedBroker {
     });
     const address = server.address() as AddressInfo;
     const url = `mqtt://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-    this.log.info({ url }, 'embedded broker listening');
+    this.log.info({ url, persistence: dir ?? 'memory' }, 'embedded broker listening');
     return url;
   }
 
@@ -41,5 +75,8 @@ export class EmbeddedBroker {
     const broker = this.broker;
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // aedes does not close its persistence; the LevelDB lock must go for the next start.
+    if (this.persistence) await this.persistence.destroy();
+    this.persistence = undefined;
   }
 }

@@ -7,6 +7,8 @@
  * either accepted or rejected with a code; nothing here throws.
  */
 import type { TaskName } from '../model/types.js';
+import { wellFormedDeep } from '../util/text-safety.js';
+import { scanJson } from './json-scan.js';
 import { isSafeSegment } from './topics.js';
 
 export type PayloadFormat = 'auto' | 'text' | 'json' | 'hermes';
@@ -77,11 +79,14 @@ function depthOf(value: unknown, limit: number): number {
   return max;
 }
 
-function optionalString(obj: Record<string, unknown>, key: string, maxLength: number): { value?: string; error?: string } {
+function optionalString(obj: Record<string, unknown>, key: string, maxLength: number, rawNumber?: string): { value?: string; error?: string } {
   const v = obj[key];
   // An empty id is no id: the agent assigns one, so results stay distinguishable.
   if (v === undefined || v === null || (v === '' && key === 'id')) return {};
-  if (typeof v === 'number' && Number.isFinite(v) && key === 'id') return { value: String(v) };
+  // A numeric id is kept exactly as written: 12345678901234567890123 would otherwise become 1.2345678901234568e+22 and collide with …124.
+  if (typeof v === 'number' && key === 'id' && rawNumber !== undefined) {
+    return rawNumber.length > maxLength ? { error: `${key} is longer than ${maxLength} characters` } : { value: rawNumber };
+  }
   if (typeof v !== 'string') return { error: `${key} must be a string (got ${Array.isArray(v) ? 'array' : typeof v})` };
   if (v.length > maxLength) return { error: `${key} is longer than ${maxLength} characters` };
   if (CONTROL_RE.test(v)) return { error: `${key} contains control characters` };
@@ -117,19 +122,32 @@ export function parsePayload(payload: Uint8Array, format: PayloadFormat, limits:
   let data: unknown;
   try {
     data = JSON.parse(body);
-  } catch (err) {
-    return fail('invalid_json', `payload is not valid JSON: ${(err as Error).message.slice(0, 120)}`);
+  } catch {
+    // A fixed reason and a position: V8's message would quote the payload, escapes and all, into the stored error.
+    const scan = scanJson(body);
+    return fail('invalid_json', scan.ok ? 'payload is not valid JSON' : `payload is not valid JSON: ${scan.reason} at position ${scan.position}`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return fail('json_not_object', `a JSON payload must be an object with a "text" field (got ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data})`);
   }
   const maxDepth = limits.maxDepth ?? 8;
   if (depthOf(data, maxDepth) > maxDepth) return fail('too_deeply_nested', `JSON nests deeper than ${maxDepth} levels`);
-  return parseObject(data as Record<string, unknown>, limits);
+  // "\ud800" decodes to a lone surrogate, which no stored or published text may hold: each becomes U+FFFD.
+  if (LONE_SURROGATE_ESCAPE.test(body)) data = wellFormedDeep(data);
+  const obj = data as Record<string, unknown>;
+  let rawId: string | undefined;
+  if (typeof obj.id === 'number') {
+    const scan = scanJson(body);
+    rawId = scan.ok ? scan.topLevelNumbers.get('id') : undefined;
+  }
+  return parseObject(obj, limits, rawId);
 }
 
-function parseObject(obj: Record<string, unknown>, limits: ParseLimits): ParseResult {
-  const id = optionalString(obj, 'id', 128);
+/** A `\uD800`–`\uDFFF` escape: the only way a payload that decoded as UTF-8 can yield a lone surrogate. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string): ParseResult {
+  const id = optionalString(obj, 'id', 128, rawId);
   const siteId = optionalString(obj, 'siteId', 64);
   const sessionId = optionalString(obj, 'sessionId', 128);
   const partial = { id: id.value, siteId: siteId.value && isSafeSegment(siteId.value) ? siteId.value : undefined, sessionId: sessionId.value };

@@ -49,6 +49,20 @@ export interface InboundMessage {
   readonly qos: 0 | 1 | 2;
   /** The broker's DUP flag: this is a redelivery of a message it sent before [MQTT-3.3.1-1]. */
   readonly redelivered: boolean;
+  /** MQTT 5 request/response properties of the PUBLISH [MQTT-4.10]; absent on 3.1.1. */
+  readonly properties?: {
+    readonly responseTopic?: string;
+    readonly correlationData?: Buffer;
+    readonly userProperties?: Readonly<Record<string, string | string[]>>;
+  };
+}
+
+/** MQTT 5 properties a publish may carry; dropped on an MQTT 3.1.1 connection. */
+export interface PublishProperties {
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly contentType?: string;
+  readonly userProperties?: Readonly<Record<string, string>>;
 }
 
 /** Resolves when the message may be acknowledged. Must not reject: hold it instead. */
@@ -163,12 +177,21 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
 
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       const generation = this.generation;
+      const props = packet.properties;
       const message: InboundMessage = {
         topic: packet.topic,
         payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
         messageId: packet.messageId,
         qos: packet.qos,
         redelivered: packet.dup === true,
+        properties:
+          props && (props.responseTopic || props.correlationData || props.userProperties)
+            ? {
+                responseTopic: props.responseTopic,
+                correlationData: props.correlationData ? Buffer.from(props.correlationData) : undefined,
+                userProperties: props.userProperties as Record<string, string | string[]> | undefined,
+              }
+            : undefined,
       };
       handler(message).then(
         () => {
@@ -195,7 +218,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
           'connected to broker',
         );
         this.publishState('online');
-        const ready = connack.sessionPresent ? Promise.resolve() : this.subscribeAll();
+        // At start, subscribe even to a resumed session: the configuration may name topics the stored session
+        // lacks (an extension switched on), and extensions read retained messages that are only sent on SUBSCRIBE.
+        // Re-subscribing replaces a subscription without interrupting its queued messages [MQTT-3.8.4-3].
+        const ready = connack.sessionPresent && !first ? Promise.resolve() : this.subscribeAll();
         ready.then(
           () => {
             if (!this.out) this.emit('online');
@@ -263,13 +289,28 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  /** Publishes and resolves on PUBACK (QoS 1). Refuses wildcard topics. */
-  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean } = {}): Promise<void> {
+  /** Whether this connection speaks MQTT 5 (publish properties are sent only then). */
+  get mqtt5(): boolean {
+    return this.settings.protocolVersion === 5;
+  }
+
+  /** Publishes and resolves on PUBACK (QoS 1). Refuses wildcard topics. MQTT 5 properties are dropped on 3.1.1. */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean; properties?: PublishProperties } = {}): Promise<void> {
     assertPublishTopic(topic);
     const client = this.out ?? this.client;
     if (!client) return Promise.reject(new Error('not started'));
+    const p = opts.properties;
+    const properties =
+      p && this.mqtt5
+        ? {
+            ...(p.responseTopic ? { responseTopic: p.responseTopic } : {}),
+            ...(p.correlationData ? { correlationData: p.correlationData } : {}),
+            ...(p.contentType ? { contentType: p.contentType } : {}),
+            ...(p.userProperties ? { userProperties: { ...p.userProperties } } : {}),
+          }
+        : undefined;
     return new Promise((resolve, reject) => {
-      client.publish(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) => (err ? reject(err) : resolve()));
+      client.publish(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false, ...(properties ? { properties } : {}) }, (err) => (err ? reject(err) : resolve()));
     });
   }
 

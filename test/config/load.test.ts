@@ -42,12 +42,13 @@ describe('loadConfig', () => {
     assert.deepEqual(config.mqtt.embedded, { host: '127.0.0.1', port: 1883 });
     assert.deepEqual(
       config.input.topics.map((t) => [t.topic, t.format, t.tasks]),
-      [
-        ['hubnlu/+/utterance', 'auto', ['intent', 'sentiment']],
-        ['hermes/asr/textCaptured', 'hermes', ['intent', 'sentiment']],
-        ['hermes/nlu/query', 'hermes', ['intent']],
-      ],
+      [['hubnlu/+/utterance', 'auto', ['intent', 'sentiment']]],
     );
+    // The Hermes topics moved to the Hermes extension (issue 8), on by default.
+    assert.equal(config.extensions.hermes.enabled, true);
+    assert.equal(config.extensions.hermes.textCaptured, 'native');
+    assert.deepEqual(config.extensions.hermes.queryTasks, ['intent']);
+    assert.equal(config.extensions.native.enabled, true);
     assert.equal(config.input.topics[0].resultTopic, '{baseTopic}/{siteId}/result');
     assert.equal(config.input.maxPayloadBytes, 16384);
     assert.equal(config.models.unknownThreshold, undefined, 'absent: the model decides');

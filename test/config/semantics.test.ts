@@ -28,3 +28,15 @@ test('a result topic with a wildcard is refused', () => {
   const problems = problemsOf({ 'input.topics': [{ topic: 'a/+/b', resultTopic: 'out/#' }] });
   assert.ok(problems.some((p) => p.startsWith('input.topics.0.resultTopic: contains a wildcard')), problems.join('\n'));
 });
+
+test('extension settings are checked like the rest: a bad health schedule, an unknown command, Hermes query tasks without intent', () => {
+  const problems = problemsOf({ 'extensions.bridge.healthCron': 'hourly' });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /^extensions\.bridge\.healthCron: not a valid cron expression.*\*\/10 \* \* \* \*/);
+  const more = problemsOf({ 'extensions.bridge.allow': ['info', 'self_destruct'], 'extensions.hermse': {} });
+  assert.ok(more.some((p) => p.startsWith('extensions.bridge.allow.1:') && p.includes('health_check')), more.join('\n'));
+  assert.ok(more.some((p) => p.startsWith('extensions.hermse: unknown setting (did you mean extensions.hermes?')), more.join('\n'));
+  assert.deepEqual(problemsOf({ 'extensions.hermes.queryTasks': ['sentiment'] }), [
+    'extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]',
+  ]);
+});

@@ -50,7 +50,10 @@ test('topic safety: hostile site ids never reach a publish topic; a # listener s
 
   const agentTopics = [...all.topics.keys()].filter((topic) => !inputTopics.has(topic));
   const unsafe = agentTopics.filter((topic) => {
-    if (topic === 'hubnlu/bridge/state') return false;
+    if (['hubnlu/bridge/state', 'hubnlu/bridge/info', 'hubnlu/bridge/health'].includes(topic)) return false;
+    // The Hermes extension's answers (issue 8): fixed topics, and an intent name the model produced.
+    if (['hermes/nlu/intentParsed', 'hermes/nlu/intentNotRecognized', 'hermes/error/nlu'].includes(topic)) return false;
+    if (/^hermes\/intent\/[A-Za-z0-9_.-]+$/.test(topic)) return false;
     const parts = topic.split('/');
     return !(parts.length === 3 && parts[0] === 'hubnlu' && SAFE_SEGMENT.test(parts[1]) && (parts[2] === 'result' || parts[2] === 'error'));
   });

@@ -114,17 +114,54 @@ describe('LogStore', () => {
     assert.equal(r.intent, null);
   });
 
-  test('the same payload id again is a duplicate: same seq, no second row', () => {
-    const first = store.recordInput(input({ id: 'req-1', idSource: 'payload' }));
-    const again = store.recordInput(input({ id: 'req-1', idSource: 'payload', text: 'something else' }));
-    assert.deepEqual(again, { seq: first.seq, duplicate: true });
+  test('the same payload id, topic, site and text again within the window is a duplicate: same seq, no second row', () => {
+    const first = store.recordInput(input({ id: 'req-1', idSource: 'payload', receivedAt: 1_000_000 }));
+    const again = store.recordInput(input({ id: 'req-1', idSource: 'payload', receivedAt: 1_000_000 + 599_999 }));
+    assert.deepEqual(again, { seq: first.seq, duplicate: true, reason: 'payload_id' });
     assert.equal(count(`SELECT count(*) FROM inputs WHERE id = 'req-1'`), 1);
   });
 
-  test('a redelivered (DUP) message with the same delivery key is a duplicate', () => {
-    const first = store.recordInput(input({ deliveryKey: 'same' }));
-    const redelivery = store.recordInput(input({ deliveryKey: 'same' }), true);
-    assert.deepEqual(redelivery, { seq: first.seq, duplicate: true });
+  test('a payload id is scoped: another site, another topic, another text or a time past the window is a new input', () => {
+    const t0 = 2_000_000;
+    const first = store.recordInput(input({ id: 'req-1', idSource: 'payload', receivedAt: t0 }));
+    const cases: Array<[string, Partial<NewInput>]> = [
+      ['another site', { siteId: 'hall', topic: 'hubnlu/hall/utterance', resultTopic: 'hubnlu/hall/result' }],
+      ['another topic, same site', { topic: 'hermes/nlu/query' }],
+      ['the same id with another text (a different request)', { text: 'turn on the kitchen lights' }],
+      ['the button pressed again after the window', { receivedAt: t0 + 600_001 }],
+    ];
+    for (const [what, over] of cases) {
+      const rec = store.recordInput(input({ id: 'req-1', idSource: 'payload', receivedAt: t0 + 1, ...over }));
+      assert.equal(rec.duplicate, false, what);
+      assert.notEqual(rec.seq, first.seq, what);
+    }
+    assert.equal(count(`SELECT count(*) FROM inputs WHERE id = 'req-1'`), 5);
+    // Within the window of the latest press, that press is the one repeated.
+    assert.equal(store.recordInput(input({ id: 'req-1', idSource: 'payload', receivedAt: t0 + 600_002 })).duplicate, true);
+  });
+
+  test('ids that differ only past double precision stay two inputs', () => {
+    const a = store.recordInput(input({ id: '12345678901234567890123', idSource: 'payload', receivedAt: 5 }));
+    const b = store.recordInput(input({ id: '12345678901234567890124', idSource: 'payload', receivedAt: 6 }));
+    assert.equal(b.duplicate, false);
+    assert.notEqual(a.seq, b.seq);
+  });
+
+  test('dedupeWindowMs 0: payload ids never deduplicate, broker redeliveries still do', () => {
+    const noWindow = new LogStore(db, { dedupeWindowMs: 0 });
+    const first = noWindow.recordInput(input({ id: 'btn', idSource: 'payload', deliveryKey: 'k-btn', receivedAt: 10 }));
+    assert.equal(noWindow.recordInput(input({ id: 'btn', idSource: 'payload', receivedAt: 11 })).duplicate, false);
+    assert.deepEqual(noWindow.recordInput(input({ id: 'btn', idSource: 'payload', deliveryKey: 'k-btn', receivedAt: 12 }), true), {
+      seq: first.seq,
+      duplicate: true,
+      reason: 'redelivery',
+    });
+  });
+
+  test('a redelivered (DUP) message with the same delivery key is a duplicate, however old', () => {
+    const first = store.recordInput(input({ deliveryKey: 'same', receivedAt: 1 }));
+    const redelivery = store.recordInput(input({ deliveryKey: 'same', receivedAt: 1 + 86_400_000 }), true);
+    assert.deepEqual(redelivery, { seq: first.seq, duplicate: true, reason: 'redelivery' });
     assert.equal(count('SELECT count(*) FROM inputs'), 1);
   });
 
@@ -159,7 +196,7 @@ describe('LogStore', () => {
     assert.equal(JSON.parse(msg.payload).code, 'invalid_field');
 
     const again = store.recordRejection(rejected, { code: 'invalid_field', message: 'x' }, [{ topic: 'hubnlu/kitchen/error', payload }]);
-    assert.deepEqual(again, { seq: rec.seq, duplicate: true });
+    assert.deepEqual(again, { seq: rec.seq, duplicate: true, reason: 'payload_id' });
     assert.equal(count('SELECT count(*) FROM outbox'), 1, 'a duplicate rejection queues no second error');
     assert.deepEqual(store.pending(0, 10), [], 'rejections are never pending');
   });

@@ -184,6 +184,53 @@ describe('parsePayload accepted forms', () => {
     assert.equal(accepted(parse({ text: 'hi', id: '' })).id, undefined);
   });
 
+  test('a numeric id is kept exactly as written: no precision lost, no collision', () => {
+    const a = accepted(parse('{"text": "hi", "id": 12345678901234567890123}')).id;
+    const b = accepted(parse('{"text": "hi", "id": 12345678901234567890124}')).id;
+    assert.equal(a, '12345678901234567890123');
+    assert.equal(b, '12345678901234567890124');
+    assert.equal(accepted(parse('{"id": 1.50, "text": "hi"}')).id, '1.50');
+    assert.equal(accepted(parse('{"id": -2e3, "text": "hi"}')).id, '-2e3');
+    // The top-level id only; the last of repeated keys, as JSON.parse takes it.
+    assert.equal(accepted(parse('{"meta": {"id": 7}, "id": 1, "id": 99999999999999999999, "text": "hi"}')).id, '99999999999999999999');
+    assert.equal(accepted(parse('{"\\u0069d": 123456789012345678901, "text": "hi"}')).id, '123456789012345678901', 'an escaped key is the same key');
+    assert.equal(rejected(parse(`{"text": "hi", "id": ${'9'.repeat(129)}}`)).code, 'invalid_field');
+    assert.equal(rejected(parse({ text: 'hi', id: true })).code, 'invalid_field');
+  });
+
+  test('invalid JSON: a fixed reason and a position, never the payload itself', () => {
+    const cases: Array<[payload: string, reason: RegExp]> = [
+      ['{"text": "a\\qsecret"}', /bad escape sequence at position 11$/],
+      ['{"text": "secret\u0001"}', /control character inside a string at position 16$/],
+      ['{"text": "secret", }', /expected a property name in double quotes at position 19$/],
+      ['{"text": secret}', /unexpected character where a value should start at position 9$/],
+      ['{"text": "secret"', /unexpected end of input at position 17$/],
+      ['{"text": "secret"} {"x"', /unexpected characters after the JSON value at position 19$/],
+      ['{"text": "\\ud800\\u12"}', /bad unicode escape at position 16$/],
+      ['[1, 2,]', /unexpected character where a value should start at position 6$/],
+      ['{"a": 01}', /expected ',' or '}' after a property value at position 7$/],
+    ];
+    for (const [payload, reason] of cases) {
+      const r = rejected(parse(payload, 'json'));
+      assert.equal(r.code, 'invalid_json', payload);
+      assert.match(r.message, /^payload is not valid JSON: /, payload);
+      assert.match(r.message, reason, payload);
+      assert.doesNotMatch(r.message, /secret|\\|ud800|"/, `the message quotes the payload: ${r.message}`);
+    }
+  });
+
+  test('lone surrogates become U+FFFD in every string, keys included; valid pairs are kept', () => {
+    const v = accepted(parse('{"text": "a\\ud800b \\ud83d\\ude00", "sessionId": "s\\udc00", "id": "i\\udbff", "meta": {"k\\ud800": ["v\\udfff", {"x": "\\ud800"}]}, "customData": "\\ud800"}'));
+    assert.equal(v.text, 'a\ufffdb \u{1f600}');
+    assert.equal(v.sessionId, 's\ufffd');
+    assert.equal(v.id, 'i\ufffd');
+    assert.deepEqual(v.request.meta, { 'k\ufffd': ['v\ufffd', { x: '\ufffd' }] });
+    assert.equal(v.request.customData, '\ufffd');
+    const proto = accepted(parse('{"text": "hi \\ud800", "meta": {"__proto__": {"polluted": 1}}}'));
+    assert.deepEqual(Object.keys(proto.request.meta as object), ['__proto__'], '"__proto__" stays an own key');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   test('a byte-order mark is not part of the text', () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     assert.equal(accepted(parse(Buffer.concat([bom, Buffer.from('hello there')]))).text, 'hello there');

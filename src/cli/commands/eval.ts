@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { evaluate, formatReport } from '../../eval/evaluate.js';
-import { defaultModelDir } from '../../model/manifest.js';
+import { defaultModelDir, loadManifest, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../train/data.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -42,8 +42,9 @@ export function registerEval(program: Command): void {
       }
       const dir = opts.model ? resolve(opts.model) : defaultModelDir(task);
       let rows;
+      let sha256: string | undefined;
       try {
-        rows = readRows(opts.data, task).rows;
+        ({ rows, sha256 } = readRows(opts.data, task));
       } catch (err) {
         throw new CliError((err as Error).message, EXIT.usage);
       }
@@ -58,12 +59,30 @@ export function registerEval(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, EXIT.failure);
       }
+      const warnings = trainingDataWarnings(dir, sha256);
+      for (const w of warnings) process.stderr.write(`hubnlu eval: warning: ${w}\n`);
       try {
         const report = await evaluate(registry, task, rows, { file: opts.data });
-        if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, warnings })}\n`);
         else process.stdout.write(`${formatReport(report, { perLabel: opts.perLabel })}\n`);
       } finally {
         await registry.close();
       }
     });
+}
+
+/**
+ * A warning when the evaluated file (by its SHA-256) trained the model: the
+ * score then measures memory, not generalisation. The hashes come from the
+ * manifest's `training.data`.
+ */
+export function trainingDataWarnings(modelDir: string, sha256: string | undefined): string[] {
+  if (!sha256) return [];
+  const match = trainingFileMatch(loadManifest(modelDir), sha256);
+  if (!match) return [];
+  return [
+    match.whole
+      ? `this file is the model's training file ${match.file} (same SHA-256): the score measures what the model memorised, not how it does on new text; evaluate on a file it was not trained on`
+      : `the model was trained on part of this file (${match.file}, same SHA-256; the rest was held out): most rows here were seen in training, so the score is inflated; evaluate on the held-out rows (--holdout-file) instead`,
+  ];
 }

@@ -58,7 +58,7 @@ export function registerRun(program: Command): void {
       }
       const models = info.models.map((m) => `${m.task}=${m.name}@${m.version}`).join(', ');
       log.info(
-        { broker: info.brokerUrl, embeddedBroker: info.embeddedBroker, database: info.databasePath, subscriptions: info.subscriptions, models: info.models, config: source },
+        { broker: info.brokerUrl, embeddedBroker: info.embeddedBroker, database: info.databasePath, subscriptions: info.subscriptions, extensions: info.extensions, models: info.models, config: source },
         `hubnlu listening on ${info.brokerUrl}${info.embeddedBroker ? ' (embedded broker)' : ''}; models: ${models}; database: ${info.databasePath}`,
       );
       notifySystemd('READY=1');

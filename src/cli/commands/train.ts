@@ -6,8 +6,11 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { formatTrainSummary, trainModel } from '../../train/pipeline.js';
 import { trainDefaults } from '../../train/defaults.js';
+import { LANGUAGES, type Language } from '../../train/languages.js';
 import { barProgress, silentProgress } from '../../train/progress.js';
 import type { TaskName } from '../../model/types.js';
+import { ModelDirExistsError } from '../../train/model-dir.js';
+import { InputFileError } from '../../train/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
 function list(v: string | undefined): string[] {
@@ -54,6 +57,7 @@ interface TrainOpts {
   threshold?: string;
   json?: boolean;
   progress: boolean;
+  force?: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -67,7 +71,8 @@ export function registerTrain(program: Command): void {
     .option('--unlabelled <file>', 'in-domain sentences, one a line, for self-training (intent)')
     .option('--holdout <share>', 'hold out this share of the training rows (stratified, seeded) as the first dev set, e.g. 0.1')
     .option('--holdout-file <file>', 'write the held-out rows there (JSONL) for `hubnlu eval`')
-    .requiredOption('--out <dir>', 'model directory to write, e.g. models/my-intents')
+    .requiredOption('--out <dir>', 'model directory to write, e.g. models/my-intents (written to a temporary directory, then renamed into place)')
+    .option('--force', 'replace --out when it is an existing model directory')
     .option('--name <name>', 'model name in the manifest (default: the directory name)')
     .option('--model-version <v>', 'model version in the manifest', '0.1.0')
     .option('--seed <n>', 'random seed (default 1)')
@@ -96,6 +101,7 @@ export function registerTrain(program: Command): void {
           holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
           out: opts.out,
+          force: opts.force,
           name: opts.name,
           version: opts.modelVersion,
           seed: intOpt('--seed', opts.seed),
@@ -110,6 +116,7 @@ export function registerTrain(program: Command): void {
         });
       } catch (err) {
         if (err instanceof CliError) throw err;
+        if (err instanceof ModelDirExistsError || err instanceof InputFileError) throw new CliError(err.message, EXIT.usage);
         throw new CliError((err as Error).message, EXIT.failure);
       }
       if (opts.json) {
@@ -133,11 +140,11 @@ export function registerTrain(program: Command): void {
     .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
     .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
-    .option('--only <task>', 'train only intent or only sentiment')
+    .option('--only <what>', 'train only intent or only sentiment (English), or one language: de, fr, es, zh-cn')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
     .action(async (opts: { datasets?: string; outDir?: string; only?: string; seed: string; progress: boolean }) => {
-      const only = opts.only === undefined ? undefined : taskOpt(opts.only);
+      const only = opts.only === undefined ? undefined : (LANGUAGES as readonly string[]).includes(opts.only) ? (opts.only as Language) : taskOpt(opts.only);
       const t0 = performance.now();
       let r;
       try {
@@ -159,6 +166,11 @@ export function registerTrain(program: Command): void {
       if (r.sentiment) {
         const parts = Object.entries(r.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
         lines.push(`  sentiment: ${r.sentiment.dir} (${r.seconds.sentiment.toFixed(1)} s); ${parts.join(', ')}`);
+      }
+      for (const [lang, l] of Object.entries(r.languages ?? {})) {
+        const dev = Object.entries(l.intent.dev).map(([k, e]) => `${k} acc ${(e.accuracy * 100).toFixed(2)} %${e.slot_f1 !== undefined ? ` slot F1 ${e.slot_f1.toFixed(4)}` : ''}`);
+        const sent = Object.entries(l.sentiment.dev).map(([k, e]) => `${k} macro-F1 ${e.macro_f1.toFixed(4)}`);
+        lines.push(`  ${lang}: ${l.intent.dir}, ${l.sentiment.dir} (${(r.seconds[lang] ?? 0).toFixed(1)} s); ${[...dev, ...sent].join(', ')}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -1,0 +1,140 @@
+/**
+ * Loads hassil sentence files (Home Assistant's `sentences/<lang>/*.yaml` with `_common.yaml`, or a household's
+ * `custom_sentences/<lang>/*.yaml`) into one Grammar: lists, expansion rules, skip words and the templates of
+ * each intent with their context. Templates are parsed here, once; errors name the file and the template.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseTemplate, type Node } from './syntax.js';
+
+export type ListDef =
+  | { readonly kind: 'values'; readonly values: readonly { readonly in: Node; readonly out?: string | number }[] }
+  | { readonly kind: 'range'; readonly from: number; readonly to: number; readonly step: number; readonly type?: string }
+  | { readonly kind: 'wildcard' };
+
+export interface TemplateSentence {
+  /** Stable id: `<file>#<intent>/<data index>/<sentence index>` (used to hold out whole templates). */
+  readonly id: string;
+  readonly template: string;
+  readonly node: Node;
+}
+
+export interface TemplateGroup {
+  readonly intent: string;
+  readonly file: string;
+  readonly sentences: readonly TemplateSentence[];
+  /** `requires_context` (e.g. `{ domain: 'light' }` or `{ domain: ['cover'] }`). */
+  readonly requires: Readonly<Record<string, unknown>>;
+  readonly excludes: Readonly<Record<string, unknown>>;
+  /** Fixed `slots:` of the data block (e.g. `{ domain: 'light' }`). */
+  readonly fixedSlots: Readonly<Record<string, unknown>>;
+  /** Expansion rules and lists local to the data block (they shadow the common ones). */
+  readonly rules: ReadonlyMap<string, Node>;
+  readonly lists: ReadonlyMap<string, ListDef>;
+}
+
+export interface Grammar {
+  readonly language: string;
+  readonly rules: ReadonlyMap<string, Node>;
+  readonly lists: ReadonlyMap<string, ListDef>;
+  readonly skipWords: readonly string[];
+  readonly groups: readonly TemplateGroup[];
+}
+
+export interface YamlDoc {
+  readonly file: string;
+  readonly text: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseOrThrow(file: string, template: string): Node {
+  try {
+    return parseTemplate(template);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+}
+
+function parseList(file: string, name: string, def: unknown): ListDef {
+  if (!isObj(def)) throw new Error(`${file}: list "${name}" must be a mapping with values, range or wildcard`);
+  if (def.wildcard === true) return { kind: 'wildcard' };
+  if (isObj(def.range)) {
+    const r = def.range;
+    const from = Number(r.from);
+    const to = Number(r.to);
+    if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) throw new Error(`${file}: list "${name}" has a range without numeric from ≤ to`);
+    return { kind: 'range', from, to, step: Number(r.step ?? 1) || 1, type: typeof r.type === 'string' ? r.type : undefined };
+  }
+  if (Array.isArray(def.values)) {
+    const values = def.values.map((v) => {
+      if (typeof v === 'string' || typeof v === 'number') return { in: parseOrThrow(file, String(v)) };
+      if (isObj(v) && (typeof v.in === 'string' || typeof v.in === 'number')) {
+        const out = typeof v.out === 'number' || typeof v.out === 'string' ? v.out : undefined;
+        return { in: parseOrThrow(file, String(v.in)), out };
+      }
+      throw new Error(`${file}: list "${name}" has a value that is neither text nor {in, out}`);
+    });
+    return { kind: 'values', values };
+  }
+  throw new Error(`${file}: list "${name}" needs values, range or wildcard: true`);
+}
+
+function parseRules(file: string, rules: unknown): Map<string, Node> {
+  const out = new Map<string, Node>();
+  if (isObj(rules)) for (const [k, v] of Object.entries(rules)) out.set(k, parseOrThrow(file, String(v)));
+  return out;
+}
+
+function parseLists(file: string, lists: unknown): Map<string, ListDef> {
+  const out = new Map<string, ListDef>();
+  if (isObj(lists)) for (const [k, v] of Object.entries(lists)) out.set(k, parseList(file, k, v));
+  return out;
+}
+
+/** Builds a grammar from YAML documents (common files and intent files, in any order). */
+export function parseGrammar(docs: readonly YamlDoc[]): Grammar {
+  let language = '';
+  const rules = new Map<string, Node>();
+  const lists = new Map<string, ListDef>();
+  const skipWords: string[] = [];
+  const groups: TemplateGroup[] = [];
+  for (const doc of docs) {
+    const y: unknown = parseYaml(doc.text);
+    if (!isObj(y)) throw new Error(`${doc.file}: not a YAML mapping`);
+    if (typeof y.language === 'string' && !language) language = y.language;
+    for (const [k, v] of parseRules(doc.file, y.expansion_rules)) rules.set(k, v);
+    for (const [k, v] of parseLists(doc.file, y.lists)) lists.set(k, v);
+    if (Array.isArray(y.skip_words)) skipWords.push(...y.skip_words.map(String));
+    if (!isObj(y.intents)) continue;
+    for (const [intent, body] of Object.entries(y.intents)) {
+      if (!isObj(body) || !Array.isArray(body.data)) throw new Error(`${doc.file}: intent ${intent} needs a data: list`);
+      body.data.forEach((block: unknown, d: number) => {
+        if (!isObj(block) || !Array.isArray(block.sentences)) throw new Error(`${doc.file}: ${intent} data[${d}] needs sentences:`);
+        groups.push({
+          intent,
+          file: basename(doc.file),
+          sentences: block.sentences.map((s: unknown, j: number) => ({
+            id: `${basename(doc.file)}#${intent}/${d}/${j}`,
+            template: String(s),
+            node: parseOrThrow(doc.file, String(s)),
+          })),
+          requires: isObj(block.requires_context) ? block.requires_context : {},
+          excludes: isObj(block.excludes_context) ? block.excludes_context : {},
+          fixedSlots: isObj(block.slots) ? block.slots : {},
+          rules: parseRules(doc.file, block.expansion_rules),
+          lists: parseLists(doc.file, block.lists),
+        });
+      });
+    }
+  }
+  return { language, rules, lists, skipWords, groups };
+}
+
+/** Reads every `*.yaml` in a directory (`_common.yaml` first) into one grammar. */
+export function loadGrammar(dir: string): Grammar {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort((a, b) => (a.startsWith('_') === b.startsWith('_') ? a.localeCompare(b) : a.startsWith('_') ? -1 : 1));
+  return parseGrammar(files.map((f) => ({ file: join(dir, f), text: readFileSync(join(dir, f), 'utf8') })));
+}

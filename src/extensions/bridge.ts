@@ -1,0 +1,276 @@
+/**
+ * The bridge, in the Zigbee2MQTT manner (REFERENCE.md): `<base>/bridge/info`
+ * (retained), `<base>/bridge/health` on a cron schedule (retained), and requests
+ * on `<base>/bridge/request/<command>` answered on `<base>/bridge/response/<command>`
+ * as `{status, data, error?, transaction?}`.
+ *
+ * Requests are acknowledged at once and worked off a queue (work-queue.ts): MQTT.js
+ * handles inbound packets one at a time, so a model reload awaited in `handle()`
+ * would hold up every utterance behind it. The price: a request that arrives just
+ * before a crash is lost (the caller sees no response and may ask again), which
+ * is fine for commands and not acceptable for utterances, which keep the
+ * store-then-acknowledge path.
+ *
+ * MQTT 5 callers that set a Response Topic get the response there instead, with
+ * their Correlation Data [MQTT-4.10].
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import cron, { type ScheduledTask } from 'node-cron';
+import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
+import type { InboundMessage } from '../transport/mqtt-connection.js';
+import { escapeSegment, isSafeSegment } from '../transport/topics.js';
+import { parseSince } from '../store/queries.js';
+import { WorkQueue } from './work-queue.js';
+import type { Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from './extension.js';
+
+export const BRIDGE_COMMANDS = ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'] as const;
+export type BridgeCommand = (typeof BRIDGE_COMMANDS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Requests are commands, not documents. */
+const MAX_REQUEST_BYTES = 65536;
+
+const settings = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Publish `bridge/info` and `bridge/health`; answer `bridge/request/<command>`.', hint: 'true or false' }),
+    allow: Type.Array(Type.Union(BRIDGE_COMMANDS.map((c) => Type.Literal(c))), {
+      default: ['health_check', 'info', 'stats', 'classify', 'set_log_level'],
+      uniqueItems: true,
+      description:
+        'Commands the bridge answers; others get an error response. `reload_models` and `label` change state and are off by default: anyone who may publish to the request topics could use them (restrict the topics with broker ACLs before allowing them).',
+      hint: `a list drawn from [${BRIDGE_COMMANDS.join(', ')}]`,
+    }),
+    healthCron: Type.String({
+      default: '*/10 * * * *',
+      description: 'When `bridge/health` is published (cron syntax, local time; a sixth leading field counts seconds).',
+      hint: 'a cron expression such as "*/10 * * * *" (every 10 minutes)',
+    }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
+type Settings = Static<typeof settings>;
+
+export interface BridgeResponse {
+  status: 'ok' | 'error';
+  data: unknown;
+  error?: string;
+  transaction?: unknown;
+}
+
+class RequestError extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export class BridgeExtension implements Extension {
+  readonly name = 'bridge';
+  private queue?: WorkQueue;
+  private health?: ScheduledTask;
+
+  constructor(private readonly ctx: ExtensionContext, private readonly settings: Settings) {}
+
+  private get prefix(): string {
+    return `${this.ctx.baseTopic}/bridge`;
+  }
+
+  topics(): readonly string[] {
+    return [`${this.prefix}/request/+`];
+  }
+
+  async start(): Promise<void> {
+    this.queue = new WorkQueue(this.ctx.log);
+    await this.publishInfo();
+    await this.publishHealth();
+    this.health = cron.schedule(this.settings.healthCron, () => void this.publishHealth(), { name: 'hubnlu-bridge-health', noOverlap: true });
+  }
+
+  async stop(): Promise<void> {
+    await this.health?.destroy();
+    this.health = undefined;
+    await this.queue?.stop();
+  }
+
+  /** Acknowledges at once; the work happens on the queue (see the file comment). */
+  async handle(message: InboundMessage): Promise<void> {
+    const command = message.topic.slice(`${this.prefix}/request/`.length);
+    const queued = this.queue?.push(() => this.answer(command, message));
+    if (!queued) {
+      void this.respond(command, message, { status: 'error', data: {}, error: 'the bridge is busy (too many queued requests) or stopping; try again' });
+    }
+  }
+
+  private async answer(command: string, message: InboundMessage): Promise<void> {
+    let transaction: unknown;
+    let response: BridgeResponse;
+    try {
+      const body = this.parse(message.payload);
+      transaction = body.transaction;
+      const data = await this.run(command, body);
+      response = { status: 'ok', data };
+    } catch (err) {
+      const known = err instanceof RequestError;
+      if (!known) this.ctx.log.error({ command, err: (err as Error).message }, 'bridge request failed');
+      response = { status: 'error', data: {}, error: known ? err.message : `${command} failed: ${(err as Error).message}` };
+    }
+    if (transaction !== undefined) response.transaction = transaction;
+    await this.respond(command, message, response);
+  }
+
+  private parse(payload: Buffer): Record<string, unknown> {
+    if (payload.byteLength > MAX_REQUEST_BYTES) throw new RequestError(`request payload is ${payload.byteLength} bytes; at most ${MAX_REQUEST_BYTES}`);
+    const text = payload.toString('utf8').trim();
+    if (text === '') return {};
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
+    }
+    if (!isObject(body)) throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
+    return body;
+  }
+
+  private async respond(command: string, message: InboundMessage, response: BridgeResponse): Promise<void> {
+    const payload = JSON.stringify(response);
+    const props = message.properties;
+    const out: OutboundMessage = props?.responseTopic
+      ? { topic: props.responseTopic, payload, properties: props.correlationData ? { correlationData: props.correlationData } : undefined }
+      : { topic: `${this.prefix}/response/${isSafeSegment(command) ? command : escapeSegment(command)}`, payload };
+    try {
+      await this.ctx.publish(out);
+    } catch (err) {
+      this.ctx.log.warn({ command, topic: out.topic, err: (err as Error).message }, 'cannot publish bridge response');
+    }
+  }
+
+  private async run(command: string, body: Record<string, unknown>): Promise<unknown> {
+    if (!(BRIDGE_COMMANDS as readonly string[]).includes(command)) {
+      throw new RequestError(`unknown command ${JSON.stringify(command)}; known: ${BRIDGE_COMMANDS.join(', ')}`);
+    }
+    if (!(this.settings.allow as readonly string[]).includes(command)) {
+      throw new RequestError(`command ${command} is not allowed here; add it to extensions.bridge.allow`);
+    }
+    switch (command as BridgeCommand) {
+      case 'health_check': {
+        const health = this.ctx.health();
+        return { healthy: health.connected, ...health };
+      }
+      case 'info':
+        return this.info();
+      case 'stats': {
+        let sinceMs: number | undefined;
+        if (body.since !== undefined) {
+          if (typeof body.since !== 'string') throw new RequestError('since must be a string such as "24h" or an ISO date');
+          try {
+            sinceMs = parseSince(body.since);
+          } catch (err) {
+            throw new RequestError((err as Error).message);
+          }
+        }
+        return { ...this.ctx.control.stats({ sinceMs }), health: this.ctx.health() };
+      }
+      case 'classify':
+        return this.classify(body);
+      case 'reload_models': {
+        const models = await this.ctx.control.reloadModels();
+        await this.publishInfo();
+        return { models };
+      }
+      case 'set_log_level': {
+        if (typeof body.level !== 'string' || !LOG_LEVELS.includes(body.level)) throw new RequestError(`level must be one of ${LOG_LEVELS.join(', ')}`);
+        this.ctx.control.setLogLevel(body.level);
+        await this.publishInfo();
+        return { level: body.level };
+      }
+      case 'label':
+        return this.label(body);
+    }
+  }
+
+  private async classify(body: Record<string, unknown>): Promise<unknown> {
+    const text = body.text;
+    if (typeof text !== 'string' || text.trim() === '') throw new RequestError('text must be a non-empty string');
+    if (text.length > 10000) throw new RequestError('text is longer than 10000 characters');
+    let tasks: TaskName[] = ['intent', 'sentiment'];
+    if (body.tasks !== undefined) {
+      if (!Array.isArray(body.tasks) || body.tasks.length === 0 || !body.tasks.every((t) => (TASKS as readonly unknown[]).includes(t))) {
+        throw new RequestError(`tasks must be a non-empty list drawn from [${TASKS.join(', ')}]`);
+      }
+      tasks = [...new Set(body.tasks as TaskName[])];
+    }
+    if (body.lang !== undefined && typeof body.lang !== 'string') throw new RequestError('lang must be a string');
+    if (body.intentFilter !== undefined && body.intentFilter !== null && !(Array.isArray(body.intentFilter) && body.intentFilter.every((x) => typeof x === 'string'))) {
+      throw new RequestError('intentFilter must be a list of intent names or null');
+    }
+    if (body.store !== undefined && typeof body.store !== 'boolean') throw new RequestError('store must be true or false');
+    const { analysis } = await this.ctx.control.classify(text, tasks, {
+      lang: body.lang as string | undefined,
+      intentFilter: (body.intentFilter as string[] | null | undefined) ?? undefined,
+    });
+    const data: Record<string, unknown> = { text: text.trim(), ...analysis };
+    if (body.store === true) {
+      // Asked to keep it: it goes through the utterance pipeline like any input (row, native result).
+      const id = typeof body.id === 'string' && body.id ? body.id : undefined;
+      const payload = JSON.stringify({ text, tasks, ...(id ? { id } : {}), ...(typeof body.siteId === 'string' ? { siteId: body.siteId } : {}), ...(body.lang ? { lang: body.lang } : {}) });
+      await this.ctx.submit({ topic: `${this.prefix}/request/classify`, payload: Buffer.from(payload), qos: 1, redelivered: false }, { format: 'json', tasks });
+      data.stored = true;
+    }
+    return data;
+  }
+
+  private label(body: Record<string, unknown>): unknown {
+    if (typeof body.id !== 'string' || body.id === '') throw new RequestError('id must be the id of a logged input');
+    const has = (k: string) => body[k] !== undefined;
+    if (!has('intent') && !has('slots') && !has('sentiment')) throw new RequestError('give at least one of intent, slots, sentiment (null clears a label)');
+    if (has('intent') && body.intent !== null && (typeof body.intent !== 'string' || body.intent === '')) throw new RequestError('intent must be an intent name or null');
+    if (has('sentiment') && body.sentiment !== null && !(SENTIMENT_LABELS as readonly unknown[]).includes(body.sentiment)) {
+      throw new RequestError(`sentiment must be one of ${SENTIMENT_LABELS.join(', ')} or null`);
+    }
+    if (has('slots') && body.slots !== null) {
+      const ok = Array.isArray(body.slots) && body.slots.every((s) => isObject(s) && typeof s.type === 'string' && (typeof s.value === 'string' || typeof s.value === 'number'));
+      if (!ok) throw new RequestError('slots must be a list of {type, value, raw?, start?, end?} or null');
+    }
+    if (has('by') && (typeof body.by !== 'string' || body.by.length > 64)) throw new RequestError('by must be a short string (who labelled it)');
+    const outcome = this.ctx.control.label({
+      id: body.id,
+      intent: body.intent as string | null | undefined,
+      slots: body.slots,
+      sentiment: body.sentiment as string | null | undefined,
+      by: (body.by as string | undefined) ?? 'bridge',
+    });
+    if (!outcome.ok) throw new RequestError(outcome.message);
+    return { id: body.id, previous: outcome.previous };
+  }
+
+  private info(): Record<string, unknown> {
+    const models = this.ctx.models.loadedModels().map((m) => ({ ...m, labels: this.ctx.models.labels(m.task) }));
+    return {
+      version: this.ctx.version,
+      models,
+      logLevel: this.ctx.control.logLevel(),
+      commands: this.settings.allow,
+      config: this.ctx.control.config(),
+    };
+  }
+
+  private async publishInfo(): Promise<void> {
+    try {
+      await this.ctx.publish({ topic: `${this.prefix}/info`, payload: JSON.stringify(this.info()), retain: true });
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'cannot publish bridge/info');
+    }
+  }
+
+  private async publishHealth(): Promise<void> {
+    try {
+      await this.ctx.publish({ topic: `${this.prefix}/health`, payload: JSON.stringify(this.ctx.health()), retain: true });
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'cannot publish bridge/health');
+    }
+  }
+}
+
+export const bridgeExtension: ExtensionDefinition<typeof settings> = {
+  name: 'bridge',
+  settings,
+  create: (ctx, s) => new BridgeExtension(ctx, s),
+};

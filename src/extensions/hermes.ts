@@ -1,0 +1,162 @@
+/**
+ * Hermes NLU service: a drop-in for Rhasspy's NLU (rhasspy-hermes field names,
+ * REFERENCE.md). hubnlu owns the Hermes topics through this extension:
+ *
+ * - `hermes/nlu/query` → `hermes/nlu/intentParsed` and `hermes/intent/<intentName>`,
+ *   or `hermes/nlu/intentNotRecognized` when the intent is `unknown` (below the
+ *   model's threshold, or outside the query's `intentFilter`); a query that is
+ *   rejected (bad JSON, no `input`, …) or that the model fails on → `hermes/error/nlu`.
+ * - `hermes/asr/textCaptured`: Rhasspy's NLU service does not answer it (its
+ *   dialogue manager turns the transcription into an `nlu/query`), so by default
+ *   hubnlu analyses it (intent and sentiment) for its own result and log only,
+ *   and sends no Hermes intent: a dialogue manager's query is answered once.
+ *   `textCaptured: intent` also answers it the Hermes way (no dialogue manager);
+ *   `ignore` does not subscribe.
+ *
+ * Queries go through the utterance pipeline (`ctx.submit`): stored before they
+ * are acknowledged, answered from the outbox, so a Hermes answer is as durable
+ * as a native result (which is published too, on `<base>/<siteId>/result`).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { UNKNOWN_INTENT, type SlotResult } from '../model/types.js';
+import type { InboundMessage } from '../transport/mqtt-connection.js';
+import { escapeSegment, isSafeSegment } from '../transport/topics.js';
+import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage } from './extension.js';
+
+export const HERMES_QUERY = 'hermes/nlu/query';
+export const HERMES_TEXT_CAPTURED = 'hermes/asr/textCaptured';
+
+const onOff = (description: string) => Type.Boolean({ default: true, description, hint: 'true or false' });
+
+const settings = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Answer Rhasspy/Hermes NLU queries (`hermes/nlu/query`).', hint: 'true or false' }),
+    textCaptured: Type.Union([Type.Literal('native'), Type.Literal('intent'), Type.Literal('ignore')], {
+      default: 'native',
+      description:
+        '`hermes/asr/textCaptured`: `native` analyses it (intent + sentiment) for the native result only, as Rhasspy\'s NLU leaves it to the dialogue manager; `intent` also publishes the Hermes intent messages (setups without a dialogue manager); `ignore` does not subscribe.',
+      hint: 'one of native, intent, ignore',
+    }),
+    queryTasks: Type.Array(Type.Union([Type.Literal('intent'), Type.Literal('sentiment')]), {
+      default: ['intent'],
+      minItems: 1,
+      uniqueItems: true,
+      description: 'Models run on an `nlu/query` (the Hermes answer needs only `intent`; add `sentiment` for the native result and log).',
+      hint: 'a list drawn from [intent, sentiment] containing intent',
+    }),
+    intentParsed: onOff('Publish `hermes/nlu/intentParsed`.'),
+    intent: onOff('Publish `hermes/intent/<intentName>`.'),
+    intentNotRecognized: onOff('Publish `hermes/nlu/intentNotRecognized` for an `unknown` intent.'),
+    error: onOff('Publish `hermes/error/nlu` for rejected queries and model failures.'),
+  },
+  { default: {}, additionalProperties: false },
+);
+
+type Settings = Static<typeof settings>;
+
+/** A Hermes slot (Rhasspy `rhasspyhermes/intent.py` Slot). */
+export interface HermesSlot {
+  entity: string;
+  slotName: string;
+  rawValue: string;
+  value: { kind: 'Number' | 'Unknown'; value: number | string };
+  range: { start: number; end: number };
+  confidence: number;
+}
+
+const round = (x: number): number => Number(x.toFixed(4));
+
+export function toHermesSlot(slot: SlotResult): HermesSlot {
+  return {
+    entity: slot.type,
+    slotName: slot.type,
+    rawValue: slot.raw,
+    value: typeof slot.value === 'number' ? { kind: 'Number', value: slot.value } : { kind: 'Unknown', value: slot.value },
+    range: { start: slot.start, end: slot.end },
+    confidence: round(slot.confidence),
+  };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export class HermesExtension implements Extension {
+  readonly name = 'hermes';
+
+  constructor(private readonly ctx: ExtensionContext, private readonly settings: Settings) {}
+
+  topics(): readonly string[] {
+    return this.settings.textCaptured === 'ignore' ? [HERMES_QUERY] : [HERMES_QUERY, HERMES_TEXT_CAPTURED];
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  handle(message: InboundMessage): Promise<void> {
+    if (message.topic === HERMES_TEXT_CAPTURED) return this.ctx.submit(message, { format: 'hermes', tasks: ['intent', 'sentiment'] });
+    return this.ctx.submit(message, { format: 'hermes', tasks: this.settings.queryTasks });
+  }
+
+  /** Inputs this protocol answers: queries, and textCaptured when asked to. */
+  private answers(topic: string): boolean {
+    return topic === HERMES_QUERY || (topic === HERMES_TEXT_CAPTURED && this.settings.textCaptured === 'intent');
+  }
+
+  outputs(r: AnalysedInput): readonly OutboundMessage[] {
+    const { input, analysis } = r;
+    if (!this.answers(input.topic) || !analysis.intent) return [];
+    const req = input.request;
+    const common = { input: input.text, id: input.id, siteId: input.siteId, sessionId: input.sessionId };
+    const intent = analysis.intent;
+    const out: OutboundMessage[] = [];
+    if (intent.name === UNKNOWN_INTENT) {
+      if (this.settings.intentNotRecognized) {
+        out.push({
+          topic: 'hermes/nlu/intentNotRecognized',
+          payload: JSON.stringify({ ...common, customData: str(req.customData), wakewordId: str(req.wakewordId), lang: input.lang }),
+        });
+      }
+      return out;
+    }
+    const hermesIntent = { intentName: intent.name, confidenceScore: round(intent.confidence) };
+    const slots = intent.slots.map(toHermesSlot);
+    if (this.settings.intentParsed) {
+      out.push({ topic: 'hermes/nlu/intentParsed', payload: JSON.stringify({ ...common, intent: hermesIntent, slots }) });
+    }
+    if (this.settings.intent) {
+      // The intent name becomes a topic segment: a model label is safe, but check rather than trust [MQTT-3.3.2-2].
+      const segment = isSafeSegment(intent.name) ? intent.name : escapeSegment(intent.name);
+      out.push({
+        topic: `hermes/intent/${segment}`,
+        payload: JSON.stringify({
+          ...common,
+          intent: hermesIntent,
+          slots,
+          customData: str(req.customData),
+          asrTokens: Array.isArray(req.asrTokens) ? req.asrTokens : [],
+          asrConfidence: typeof req.asrConfidence === 'number' ? req.asrConfidence : null,
+          rawInput: input.text,
+          wakewordId: str(req.wakewordId),
+          lang: input.lang,
+        }),
+      });
+    }
+    return out;
+  }
+
+  failures(f: FailedInput): readonly OutboundMessage[] {
+    if (!this.settings.error || !this.answers(f.input.topic)) return [];
+    // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.
+    return [
+      {
+        topic: 'hermes/error/nlu',
+        payload: JSON.stringify({ error: `${f.code}: ${f.message}`, context: f.input.excerpt, siteId: f.input.siteId, sessionId: f.input.sessionId }),
+      },
+    ];
+  }
+}
+
+export const hermesExtension: ExtensionDefinition<typeof settings> = {
+  name: 'hermes',
+  settings,
+  create: (ctx, s) => new HermesExtension(ctx, s),
+};

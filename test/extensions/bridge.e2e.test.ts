@@ -1,0 +1,249 @@
+/**
+ * Bridge requests through real brokers: the embedded aedes broker with the
+ * default allow-list, and mosquitto with MQTT 5 (response topic, correlation
+ * data) and every command allowed.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { startAgent, type RunningAgent } from '../helpers/agent.js';
+import { BridgeCaller, type Got } from '../helpers/bridge.js';
+import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/net.js';
+import { packageVersion } from '../../src/util/paths.js';
+
+const REQ = 'hubnlu/bridge/request';
+const RES = 'hubnlu/bridge/response';
+
+function rowCount(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM inputs').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Sends a request with a transaction and waits for the response that echoes it. */
+async function ask(caller: BridgeCaller, command: string, body: Record<string, unknown>, transaction: string): Promise<Got> {
+  await caller.send(`${REQ}/${command}`, { ...body, transaction });
+  const found = () => caller.on(`${RES}/${command}`).find((g) => g.body.transaction === transaction);
+  assert.ok(await waitFor(() => found() !== undefined, 10_000), `no response to ${command} (${transaction})`);
+  return found()!;
+}
+
+/** Sends a request without a transaction and waits for one more response on the command's topic. */
+async function askBare(caller: BridgeCaller, command: string, payload: unknown): Promise<Got> {
+  const before = caller.on(`${RES}/${command}`).length;
+  await caller.send(`${REQ}/${command}`, payload);
+  assert.ok(await waitFor(() => caller.on(`${RES}/${command}`).length > before, 10_000), `no response to ${command}`);
+  return caller.on(`${RES}/${command}`)[before];
+}
+
+describe('bridge with the default allow-list (embedded broker)', () => {
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    running = await startAgent({ 'mqtt.username': 'hubnlu', 'mqtt.password': 'hunter2-secret' });
+    caller = await BridgeCaller.connect(running.brokerUrl, [`${RES}/#`, 'hubnlu/bridge/info', 'hubnlu/bridge/health', 'hubnlu/+/result']);
+  });
+  after(async () => {
+    await caller?.close();
+    await running?.stop();
+  });
+
+  test('bridge/info is retained: version, models with versions and labels, config without secrets', async () => {
+    assert.ok(await waitFor(() => caller.on('hubnlu/bridge/info').length > 0, 5000));
+    const info = caller.on('hubnlu/bridge/info')[0];
+    assert.equal(info.retain, true, 'a late subscriber gets the retained info');
+    assert.equal(info.body.version, packageVersion());
+    const intent = info.body.models.find((m: { task: string }) => m.task === 'intent');
+    assert.equal(intent.name, 'hubnlu-intent-en');
+    assert.match(intent.version, /^\d+\.\d+\.\d+/);
+    assert.ok(intent.labels.includes('iot_hue_lightoff') && intent.labels.length > 20);
+    assert.deepEqual(info.body.models.find((m: { task: string }) => m.task === 'sentiment').labels, ['negative', 'neutral', 'positive']);
+    assert.equal(info.body.config.mqtt.password, '[redacted]');
+    assert.equal(info.body.config.mqtt.username, 'hubnlu');
+    assert.ok(!JSON.stringify(info.body).includes('hunter2-secret'));
+    assert.deepEqual(info.body.commands, ['health_check', 'info', 'stats', 'classify', 'set_log_level']);
+  });
+
+  test('bridge/health is retained with the health snapshot', async () => {
+    assert.ok(await waitFor(() => caller.on('hubnlu/bridge/health').length > 0, 5000));
+    const h = caller.on('hubnlu/bridge/health')[0];
+    assert.equal(h.retain, true);
+    for (const key of ['uptimeSeconds', 'memory', 'queues', 'counts', 'inputsPerMinute', 'latencyMs', 'databaseBytes', 'connected']) assert.ok(key in h.body, key);
+    assert.ok(h.body.databaseBytes > 0);
+    assert.equal(h.body.connected, true);
+  });
+
+  test('health_check, info, stats, set_log_level: with and without transaction', async () => {
+    for (const [command, body] of [
+      ['health_check', {}],
+      ['info', {}],
+      ['stats', { since: '1h' }],
+      ['set_log_level', { level: 'silent' }],
+    ] as const) {
+      const withT = await ask(caller, command, body, `t-${command}`);
+      assert.equal(withT.body.status, 'ok', JSON.stringify(withT.body));
+      const bare = await askBare(caller, command, body);
+      assert.equal(bare.body.status, 'ok');
+      assert.equal('transaction' in bare.body, false, 'no transaction asked, none echoed');
+      assert.deepEqual(Object.keys(bare.body).sort(), ['data', 'status']);
+    }
+    const health = await ask(caller, 'health_check', {}, 'hc-2');
+    assert.equal(health.body.data.healthy, true);
+    const stats = await ask(caller, 'stats', {}, 'st-2');
+    assert.equal(typeof stats.body.data.agent.received, 'number');
+    assert.equal(typeof stats.body.data.log.total, 'number');
+    const level = await ask(caller, 'set_log_level', { level: 'loud' }, 'lvl-bad');
+    assert.equal(level.body.status, 'error');
+    assert.match(level.body.error, /level must be one of/);
+  });
+
+  test('classify answers at once and stores nothing; store: true logs it as an utterance', async () => {
+    const before = rowCount(running.dbPath);
+    const r = await ask(caller, 'classify', { text: 'turn off the kitchen lights', tasks: ['intent'] }, 'c-1');
+    assert.equal(r.body.status, 'ok');
+    assert.equal(r.body.data.intent.name, 'iot_hue_lightoff');
+    assert.equal(r.body.data.sentiment, undefined, 'only the tasks asked for');
+    assert.ok(r.body.data.models.every((m: { version: string }) => typeof m.version === 'string'));
+    const bare = await askBare(caller, 'classify', { text: 'play some jazz' });
+    assert.equal(bare.body.status, 'ok');
+    assert.ok(bare.body.data.sentiment.label);
+    assert.equal(rowCount(running.dbPath), before, 'classify stored a row');
+
+    const stored = await ask(caller, 'classify', { text: 'lock the front door', store: true, id: 'stored-1', siteId: 'hall' }, 'c-store');
+    assert.equal(stored.body.data.stored, true);
+    assert.ok(await waitFor(() => caller.on('hubnlu/hall/result').some((g) => g.body.id === 'stored-1'), 5000));
+    assert.equal(rowCount(running.dbPath), before + 1);
+
+    const bad = await ask(caller, 'classify', { text: '' }, 'c-bad');
+    assert.equal(bad.body.status, 'error');
+    assert.match(bad.body.error, /text must be a non-empty string/);
+  });
+
+  test('reload_models and label are off by default: an error response that says how to allow them', async () => {
+    for (const command of ['reload_models', 'label']) {
+      const r = await ask(caller, command, { id: 'x', intent: 'y' }, `off-${command}`);
+      assert.equal(r.body.status, 'error');
+      assert.match(r.body.error, new RegExp(`command ${command} is not allowed here; add it to extensions.bridge.allow`));
+    }
+  });
+
+  test('unknown commands and malformed requests get an error response, never silence', async () => {
+    const unknown = await ask(caller, 'self_destruct', {}, 'u-1');
+    assert.equal(unknown.body.status, 'error');
+    assert.match(unknown.body.error, /unknown command "self_destruct"; known: health_check/);
+    assert.deepEqual(unknown.body.data, {});
+    const bareUnknown = await askBare(caller, 'self_destruct', '');
+    assert.equal(bareUnknown.body.status, 'error');
+    for (const payload of ['{"transaction": 1', '[1, 2]', '"info"', 'null']) {
+      const r = await askBare(caller, 'info', payload);
+      assert.equal(r.body.status, 'error', payload);
+      assert.match(r.body.error, /request payload must be a JSON object/);
+    }
+    // Still answering.
+    assert.equal((await ask(caller, 'info', {}, 'after-bad')).body.status, 'ok');
+  });
+});
+
+describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosquittoPath() ? false : 'mosquitto not installed' }, () => {
+  let broker: Mosquitto;
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    running = await startAgent({
+      'mqtt.url': broker.url,
+      'mqtt.clientId': `hubnlu-bridge-${Date.now()}`,
+      'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
+      'extensions.bridge.healthCron': '* * * * * *',
+    });
+    caller = await BridgeCaller.connect(running.brokerUrl, [`${RES}/#`, 'caller/inbox/#', 'hubnlu/+/result', 'hubnlu/bridge/health'], 5);
+  });
+  after(async () => {
+    await caller?.close();
+    await running?.stop();
+    await broker?.stop();
+  });
+
+  test('every command honours the response topic and correlation data, with and without transaction', async () => {
+    const bodies: Record<string, Record<string, unknown>> = {
+      health_check: {},
+      info: {},
+      stats: {},
+      classify: { text: 'turn off the kitchen lights' },
+      reload_models: {},
+      set_log_level: { level: 'silent' },
+      label: { id: 'does-not-exist', intent: 'iot_hue_lightoff' },
+    };
+    let n = 0;
+    for (const [command, body] of Object.entries(bodies)) {
+      for (const transaction of [`m5-${command}`, undefined]) {
+        const correlationData = Buffer.from([0, 1, 2, n++, 255]);
+        const responseTopic = `caller/inbox/${command}/${transaction ?? 'bare'}`;
+        await caller.send(`${REQ}/${command}`, transaction ? { ...body, transaction } : body, { responseTopic, correlationData });
+        assert.ok(await waitFor(() => caller.on(responseTopic).length === 1, 15_000), `no response to ${command} on ${responseTopic}`);
+        const got = caller.on(responseTopic)[0];
+        assert.deepEqual(got.correlationData, correlationData, `${command}: correlation data not echoed`);
+        assert.equal(got.body.transaction, transaction);
+        const expected = command === 'label' ? 'error' : 'ok'; // no such input id
+        assert.equal(got.body.status, expected, `${command}: ${JSON.stringify(got.body)}`);
+      }
+    }
+    assert.equal(caller.got.filter((g) => g.topic.startsWith(`${RES}/`)).length, 0, 'the response went to the default topic as well');
+  });
+
+  test('an utterance with a response topic: the result also goes there, with its correlation data (stored with the input)', async () => {
+    const correlationData = Buffer.from('req-7f3a');
+    await caller.send('hubnlu/porch/utterance', { text: 'turn off the kitchen lights', id: 'utt-m5' }, { responseTopic: 'caller/inbox/utterance', correlationData });
+    assert.ok(await waitFor(() => caller.on('caller/inbox/utterance').length === 1 && caller.on('hubnlu/porch/result').some((g) => g.body.id === 'utt-m5'), 10_000));
+    const got = caller.on('caller/inbox/utterance')[0];
+    assert.deepEqual(got.correlationData, correlationData);
+    assert.equal(got.body.id, 'utt-m5');
+    assert.equal(got.body.intent.name, 'iot_hue_lightoff');
+    const db = new Database(running.dbPath, { readonly: true });
+    const row = db.prepare(`SELECT request FROM inputs WHERE id = 'utt-m5'`).get() as { request: string };
+    const outbox = db.prepare(`SELECT topic, properties FROM outbox WHERE properties IS NOT NULL`).all() as Array<{ topic: string; properties: string }>;
+    db.close();
+    assert.deepEqual(JSON.parse(row.request).response, { topic: 'caller/inbox/utterance', correlationData: correlationData.toString('base64') });
+    assert.ok(outbox.some((o) => o.topic === 'caller/inbox/utterance' && JSON.parse(o.properties).correlationData === correlationData.toString('base64')));
+  });
+
+  test('label writes the gold columns and keeps the previous label in label_history', async () => {
+    await caller.send('hubnlu/office/utterance', { text: 'turn the lights off please', id: 'lab-1' });
+    assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-1'), 10_000));
+    const first = await ask(caller, 'label', { id: 'lab-1', intent: 'iot_hue_lightoff', sentiment: 'neutral', by: 'alice' }, 'l-1');
+    assert.equal(first.body.status, 'ok', JSON.stringify(first.body));
+    assert.equal(first.body.data.previous.intent, null);
+    const slots = [{ type: 'house_place', value: 'office' }];
+    const second = await ask(caller, 'label', { id: 'lab-1', intent: 'iot_hue_lightoff', slots, by: 'bob' }, 'l-2');
+    assert.equal(second.body.data.previous.by, 'alice');
+    const db = new Database(running.dbPath, { readonly: true });
+    const row = db.prepare(`SELECT seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at FROM inputs WHERE id = 'lab-1'`).get() as Record<string, unknown>;
+    const history = db.prepare(`SELECT * FROM label_history WHERE input_seq = ? ORDER BY seq`).all(row.seq) as Array<Record<string, unknown>>;
+    db.close();
+    assert.equal(row.gold_intent, 'iot_hue_lightoff');
+    assert.deepEqual(JSON.parse(row.gold_slots as string), slots);
+    assert.equal(row.gold_sentiment, 'neutral', 'a field left out keeps its value');
+    assert.equal(row.gold_by, 'bob');
+    assert.ok(typeof row.gold_at === 'number' && row.gold_at > 0);
+    assert.equal(history.length, 1);
+    assert.deepEqual(
+      { intent: history[0].gold_intent, sentiment: history[0].gold_sentiment, by: history[0].gold_by, replacedBy: history[0].replaced_by },
+      { intent: 'iot_hue_lightoff', sentiment: 'neutral', by: 'alice', replacedBy: 'bob' },
+    );
+    const bad = await ask(caller, 'label', { id: 'lab-1', sentiment: 'ecstatic' }, 'l-bad');
+    assert.equal(bad.body.status, 'error');
+    assert.match(bad.body.error, /sentiment must be one of negative, neutral, positive/);
+  });
+
+  test('bridge/health follows its cron schedule', async () => {
+    const before = caller.on('hubnlu/bridge/health').length;
+    assert.ok(await waitFor(() => caller.on('hubnlu/bridge/health').length >= before + 2, 5000));
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * The Hermes NLU service through a real broker, with the payloads Rhasspy sends
+ * (rhasspyhermes NluQuery / AsrTextCaptured field names, REFERENCE.md).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startAgent, type RunningAgent } from '../helpers/agent.js';
+import { Recorder } from '../helpers/mqtt.js';
+import { sleep, waitFor } from '../helpers/net.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+describe('Hermes NLU service (embedded broker)', () => {
+  let running: RunningAgent;
+  let rec: Recorder;
+
+  before(async () => {
+    running = await startAgent();
+    rec = await Recorder.connect(running.brokerUrl, ['hermes/intent/#', 'hermes/nlu/intentParsed', 'hermes/nlu/intentNotRecognized', 'hermes/error/nlu', 'hubnlu/+/result']);
+  });
+  after(async () => {
+    await rec?.close();
+    await running?.stop();
+  });
+
+  /** Messages on `topic` whose payload has this id (or sessionId, for errors). */
+  const on = (topic: string | RegExp, key: string, value: string): Json[] =>
+    rec.messages
+      .filter((m) => (typeof topic === 'string' ? m.topic === topic : topic.test(m.topic)))
+      .map((m): Json => ({ topic: m.topic, ...(JSON.parse(m.payload.toString()) as Json) }))
+      .filter((p) => p[key] === value);
+
+  test('nlu/query → intentParsed and hermes/intent/<name> with the Rhasspy fields echoed', async () => {
+    const query = {
+      input: 'turn off the kitchen lights',
+      intentFilter: null,
+      id: 'q-1',
+      siteId: 'kitchen',
+      sessionId: 'sess-1',
+      wakewordId: 'porcupine',
+      lang: null,
+      customData: 'from-dialogue',
+      asrConfidence: 0.93,
+    };
+    await rec.publish('hermes/nlu/query', JSON.stringify(query));
+    assert.ok(await waitFor(() => on(/^hermes\/intent\//, 'id', 'q-1').length === 1 && on('hermes/nlu/intentParsed', 'id', 'q-1').length === 1, 5000));
+    const intent = on(/^hermes\/intent\//, 'id', 'q-1')[0];
+    assert.equal(intent.topic, 'hermes/intent/iot_hue_lightoff');
+    assert.equal(intent.input, 'turn off the kitchen lights');
+    assert.equal(intent.intent.intentName, 'iot_hue_lightoff');
+    assert.ok(intent.intent.confidenceScore > 0 && intent.intent.confidenceScore <= 1);
+    assert.equal(intent.siteId, 'kitchen');
+    assert.equal(intent.sessionId, 'sess-1');
+    assert.equal(intent.customData, 'from-dialogue');
+    assert.equal(intent.wakewordId, 'porcupine');
+    assert.equal(intent.asrConfidence, 0.93);
+    assert.deepEqual(intent.asrTokens, []);
+    const place = intent.slots.find((s: Json) => s.slotName === 'house_place');
+    assert.ok(place, JSON.stringify(intent.slots));
+    assert.equal(place.entity, 'house_place');
+    assert.equal(place.rawValue, 'kitchen');
+    assert.deepEqual(place.value, { kind: 'Unknown', value: 'kitchen' });
+    assert.deepEqual(place.range, { start: 13, end: 20 });
+    assert.equal(query.input.slice(place.range.start, place.range.end), 'kitchen');
+    assert.ok(place.confidence > 0 && place.confidence <= 1);
+
+    const parsed = on('hermes/nlu/intentParsed', 'id', 'q-1')[0];
+    assert.deepEqual(
+      { input: parsed.input, intent: parsed.intent, slots: parsed.slots, siteId: parsed.siteId, sessionId: parsed.sessionId },
+      { input: intent.input, intent: intent.intent, slots: intent.slots, siteId: 'kitchen', sessionId: 'sess-1' },
+    );
+    // The native result is published as well (Node-RED, Home Assistant and the log see Hermes traffic too).
+    assert.ok(await waitFor(() => on('hubnlu/kitchen/result', 'id', 'q-1').length === 1, 2000));
+  });
+
+  test('a number slot has kind Number', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'set the volume to 50', id: 'q-num', siteId: 'den' }));
+    assert.ok(await waitFor(() => on(/^hermes\/(intent\/|nlu\/intentNotRecognized)/, 'id', 'q-num').length === 1, 5000));
+    const [answer] = on(/^hermes\/intent\//, 'id', 'q-num');
+    assert.ok(answer, 'the volume query was not recognised');
+    const numbers = answer.slots.filter((s: Json) => typeof s.value.value === 'number');
+    assert.ok(numbers.length > 0, JSON.stringify(answer.slots));
+    assert.ok(numbers.every((s: Json) => s.value.kind === 'Number'));
+  });
+
+  test('intentFilter: the answer is an allowed intent, or intentNotRecognized', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-allow', intentFilter: ['iot_hue_lightoff', 'weather_query'] }));
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-deny', intentFilter: ['weather_query', 'music_query'], sessionId: 's-deny' }));
+    assert.ok(await waitFor(() => on(/^hermes\//, 'id', 'q-allow').length >= 1 && on(/^hermes\//, 'id', 'q-deny').length >= 1, 5000));
+    assert.equal(on(/^hermes\/intent\//, 'id', 'q-allow')[0]?.topic, 'hermes/intent/iot_hue_lightoff');
+    const deny = on(/^hermes\//, 'id', 'q-deny');
+    assert.equal(on(/^hermes\/intent\/iot_hue_lightoff$/, 'id', 'q-deny').length, 0, 'a filtered-out intent was published');
+    const notRecognized = deny.filter((m) => m.topic === 'hermes/nlu/intentNotRecognized');
+    const allowed = deny.filter((m) => /^hermes\/intent\/(weather_query|music_query)$/.test(m.topic));
+    assert.equal(notRecognized.length + allowed.length, 1, JSON.stringify(deny));
+    if (notRecognized.length === 1) {
+      assert.deepEqual(
+        { input: notRecognized[0].input, siteId: notRecognized[0].siteId, sessionId: notRecognized[0].sessionId, customData: notRecognized[0].customData },
+        { input: 'turn off the kitchen lights', siteId: 'default', sessionId: 's-deny', customData: null },
+      );
+    }
+  });
+
+  test('below the threshold: intentNotRecognized (and no intent message)', async () => {
+    // Nothing left after normalisation: confidence 0, below any threshold.
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: '?!', id: 'q-low', siteId: 'hall', sessionId: 's-low', customData: 'x' }));
+    assert.ok(await waitFor(() => on('hermes/nlu/intentNotRecognized', 'id', 'q-low').length === 1, 5000));
+    const msg = on('hermes/nlu/intentNotRecognized', 'id', 'q-low')[0];
+    assert.deepEqual({ input: msg.input, siteId: msg.siteId, sessionId: msg.sessionId, customData: msg.customData }, { input: '?!', siteId: 'hall', sessionId: 's-low', customData: 'x' });
+    assert.ok(await waitFor(() => on('hubnlu/hall/result', 'id', 'q-low').length === 1, 2000));
+    const native = on('hubnlu/hall/result', 'id', 'q-low')[0];
+    assert.equal(native.intent.name, 'unknown');
+    assert.equal(on(/^hermes\/(intent\/|nlu\/intentParsed)/, 'id', 'q-low').length, 0);
+  });
+
+  test('rejected queries → hermes/error/nlu with error, context, siteId, sessionId; the agent keeps answering', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ siteId: 'attic', sessionId: 's-err-1', id: 'q-err-1' }));
+    await rec.publish('hermes/nlu/query', '{"input": "turn on', 1);
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'x'.repeat(5000), siteId: 'attic', sessionId: 's-err-3' }));
+    assert.ok(await waitFor(() => rec.messages.filter((m) => m.topic === 'hermes/error/nlu').length >= 3, 5000));
+    const errors = rec.messages.filter((m) => m.topic === 'hermes/error/nlu').map((m) => JSON.parse(m.payload.toString()) as Json);
+    const missing = errors.find((e) => e.sessionId === 's-err-1')!;
+    assert.match(missing.error, /^missing_text: /);
+    assert.equal(missing.siteId, 'attic');
+    assert.ok(typeof missing.context === 'string' && missing.context.includes('q-err-1'));
+    assert.deepEqual(Object.keys(missing).sort(), ['context', 'error', 'sessionId', 'siteId']);
+    const invalid = errors.find((e) => /^invalid_json: /.test(e.error))!;
+    assert.equal(invalid.siteId, 'default');
+    assert.equal(invalid.sessionId, null);
+    assert.match(errors.find((e) => e.sessionId === 's-err-3')!.error, /^text_too_long: /);
+
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-after' }));
+    assert.ok(await waitFor(() => on(/^hermes\/intent\//, 'id', 'q-after').length === 1, 5000));
+  });
+
+  test('textCaptured: analysed for the native result (intent + sentiment), no Hermes intent (the dialogue manager asks nlu/query)', async () => {
+    await rec.publish('hermes/asr/textCaptured', JSON.stringify({ text: 'turn off the kitchen lights', likelihood: 0.9, seconds: 1.2, siteId: 'kitchen', sessionId: 's-asr', id: 'asr-1' }));
+    assert.ok(await waitFor(() => on('hubnlu/kitchen/result', 'id', 'asr-1').length === 1, 5000));
+    const native = on('hubnlu/kitchen/result', 'id', 'asr-1')[0];
+    assert.equal(native.intent.name, 'iot_hue_lightoff');
+    assert.ok(native.sentiment);
+    await sleep(200);
+    assert.equal(on(/^hermes\//, 'id', 'asr-1').length, 0);
+  });
+});
+
+describe('Hermes outputs can be switched off; textCaptured: intent', () => {
+  test('intentParsed off, textCaptured answered the Hermes way', async () => {
+    const running = await startAgent({ 'extensions.hermes.intentParsed': false, 'extensions.hermes.textCaptured': 'intent' });
+    const rec = await Recorder.connect(running.brokerUrl, ['hermes/#']);
+    try {
+      await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'off-1' }));
+      await rec.publish('hermes/asr/textCaptured', JSON.stringify({ text: 'turn off the kitchen lights', id: 'off-2', siteId: 'kitchen' }));
+      const ids = () => rec.json((t) => t.startsWith('hermes/intent/')).map((p) => p.id);
+      assert.ok(await waitFor(() => ids().includes('off-1') && ids().includes('off-2'), 5000));
+      await sleep(200);
+      assert.equal(rec.messages.filter((m) => m.topic === 'hermes/nlu/intentParsed').length, 0);
+    } finally {
+      await rec.close();
+      await running.stop();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The embedded broker with `mqtt.embedded.persistence` (issue 7, defect 14):
+ * retained messages and the QoS 1 messages queued for a persistent (clean:
+ * false) subscriber survive a restart of the broker. Without persistence they
+ * do not: the control case shows the test can fail. Real aedes, real LevelDB
+ * files, real MQTT clients.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { createLogger } from '../../src/util/logger.js';
+
+const log = createLogger({ level: 'silent' });
+let dir: string;
+before(() => (dir = mkdtempSync(join(tmpdir(), 'hubnlu-broker-store-'))));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function connect(url: string, clientId: string, clean: boolean): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { clientId, clean, protocolVersion: 4, reconnectPeriod: 0 });
+}
+
+/** Collects what a client receives for `ms` milliseconds after it connects. */
+async function receive(url: string, clientId: string, clean: boolean, subscribeTo: string | null, ms: number): Promise<Array<{ topic: string; payload: string; retain: boolean }>> {
+  const got: Array<{ topic: string; payload: string; retain: boolean }> = [];
+  const client = mqtt.connect(url, { clientId, clean, protocolVersion: 4, reconnectPeriod: 0, manualConnect: true });
+  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  client.connect();
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  if (subscribeTo) await client.subscribeAsync(subscribeTo, { qos: 1 });
+  await new Promise((r) => setTimeout(r, ms));
+  await client.endAsync();
+  return got;
+}
+
+/** One broker lifetime: a persistent subscriber goes offline, then retained and queued messages are published. */
+async function publishWhileSubscriberAway(broker: EmbeddedBroker): Promise<void> {
+  const url = await broker.start();
+  const sub = await connect(url, 'kitchen-display', false);
+  await sub.subscribeAsync('hubnlu/kitchen/result', { qos: 1 });
+  await sub.endAsync();
+  const pub = await connect(url, 'publisher', true);
+  await pub.publishAsync('hubnlu/bridge/state', '{"state":"online"}', { qos: 1, retain: true });
+  await pub.publishAsync('hubnlu/kitchen/result', 'r1', { qos: 1 });
+  await pub.publishAsync('hubnlu/kitchen/result', 'r2', { qos: 1 });
+  await pub.endAsync();
+  await broker.stop();
+}
+
+test('with persistence: retained and queued QoS 1 messages survive a broker restart', async () => {
+  const store = join(dir, 'broker');
+  await publishWhileSubscriberAway(new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store }));
+
+  const restarted = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store });
+  const url = await restarted.start();
+  try {
+    // The persistent subscriber reconnects without subscribing again: its session and queue were kept.
+    const queued = await receive(url, 'kitchen-display', false, null, 500);
+    assert.deepEqual(queued.map((m) => m.payload), ['r1', 'r2']);
+    const retained = await receive(url, 'dashboard', true, 'hubnlu/bridge/state', 300);
+    assert.deepEqual(retained, [{ topic: 'hubnlu/bridge/state', payload: '{"state":"online"}', retain: true }]);
+  } finally {
+    await restarted.stop();
+  }
+});
+
+test('without persistence (the default) the same restart loses both', async () => {
+  await publishWhileSubscriberAway(new EmbeddedBroker('127.0.0.1', 0, log));
+  const restarted = new EmbeddedBroker('127.0.0.1', 0, log);
+  const url = await restarted.start();
+  try {
+    assert.deepEqual(await receive(url, 'kitchen-display', false, null, 300), []);
+    assert.deepEqual(await receive(url, 'dashboard', true, 'hubnlu/bridge/state', 300), []);
+  } finally {
+    await restarted.stop();
+  }
+});
+
+test('a store another broker holds open: a clear error naming the setting', async () => {
+  const store = join(dir, 'locked');
+  const first = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store });
+  await first.start();
+  try {
+    const second = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store });
+    await assert.rejects(second.start(), /mqtt\.embedded\.persistence: cannot open the broker store/);
+  } finally {
+    await first.stop();
+  }
+});
