@@ -130,6 +130,7 @@ export class Agent {
         sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
         keepaliveSeconds: config.mqtt.keepaliveSeconds,
         reconnectPeriodMs: config.mqtt.reconnectPeriodMs,
+        reconnectMaxMs: config.mqtt.reconnectMaxMs,
         tls: config.mqtt.tls.ca || config.mqtt.tls.cert ? { ...config.mqtt.tls } : undefined,
         stateTopic: `${base}/bridge/state`,
         separatePublisher: config.mqtt.separatePublishConnection,

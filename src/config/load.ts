@@ -16,6 +16,7 @@ import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
+import { checkBrokerChannel } from './broker-checks.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[], readonly source: string) {
@@ -103,7 +104,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 /** Turns an environment string into the type the schema asks for; leaves it a string when it doesn't parse (validation then names the problem). */
 function coerce(setting: SettingDoc, raw: string): unknown {
   const type = setting.schema.type;
-  if (type === 'integer' || type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  // A choice of numbers (mqtt.protocolVersion: 5 | 4) has no `type`, only `anyOf` constants.
+  const numericChoice = Array.isArray(setting.schema.anyOf) && (setting.schema.anyOf as TSchema[]).every((s) => typeof s.const === 'number');
+  if (type === 'integer' || type === 'number' || numericChoice) return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (type === 'array' || type === 'object') {
     try {
@@ -223,6 +226,7 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if ((mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
     problems.push('mqtt.tls.cert: a client certificate needs its key and vice versa (set both mqtt.tls.cert and mqtt.tls.key, or neither)');
   }
+  problems.push(...checkBrokerChannel(config));
   if (!isValidCron(config.storage.maintenanceCron)) {
     problems.push(`storage.maintenanceCron: not a valid cron expression: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
   }

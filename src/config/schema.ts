@@ -105,7 +105,26 @@ export const ConfigSchema = Type.Object(
           ...hint('a whole number of seconds >= 1, e.g. 604800 (a week)'),
         }),
         keepaliveSeconds: Type.Integer({ default: 30, minimum: 5, maximum: 3600, ...hint('seconds between 5 and 3600') }),
-        reconnectPeriodMs: Type.Integer({ default: 1000, minimum: 100, maximum: 60000, ...hint('milliseconds between 100 and 60000') }),
+        reconnectPeriodMs: Type.Integer({
+          default: 1000,
+          minimum: 100,
+          maximum: 60000,
+          description: 'First reconnect delay. Each failed attempt doubles it (with jitter) up to mqtt.reconnectMaxMs; a connection that held for a while starts over.',
+          ...hint('milliseconds between 100 and 60000'),
+        }),
+        reconnectMaxMs: Type.Integer({
+          default: 60000,
+          minimum: 100,
+          maximum: 3600000,
+          description: 'Longest delay between reconnect attempts (the backoff cap), at start-up and while running.',
+          ...hint('milliseconds between 100 and 3600000, not below mqtt.reconnectPeriodMs'),
+        }),
+        allowPlaintextPassword: Type.Boolean({
+          default: false,
+          description:
+            'Allow sending the broker password over plain mqtt://, tcp:// or ws:// to a broker that is not on this machine. Off: that is a configuration error (use mqtts://).',
+          ...hint('true or false; better: use mqtts:// with mqtt.tls.ca'),
+        }),
         tls: Type.Object(
           {
             ca: Type.Optional(Type.String({ description: 'CA certificate file (PEM).', ...hint('a readable PEM file path') })),

@@ -14,6 +14,10 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import type { Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
 import { assertPublishTopic } from './topics.js';
+import { parseBrokerUrl, type BrokerUrl } from './broker-url.js';
+import { BrokerSetupError, ReconnectSupervisor } from './reconnect-supervisor.js';
+
+export { BrokerSetupError };
 
 export interface ConnectionSettings {
   readonly url: string;
@@ -24,7 +28,9 @@ export interface ConnectionSettings {
   readonly password?: string;
   readonly sessionExpirySeconds: number;
   readonly keepaliveSeconds: number;
+  /** First reconnect delay; doubled per failed attempt (with jitter) up to `reconnectMaxMs`. */
   readonly reconnectPeriodMs: number;
+  readonly reconnectMaxMs?: number;
   readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean };
   /** Retained availability topic: `{"state":"online"}` on connect, `offline` as the Last Will and on stop. */
   readonly stateTopic: string;
@@ -77,6 +83,9 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
   /** Bumped when a connection closes; a handler that outlives its connection must not ack on the next one (its packet id means another message there). */
   private generation = 0;
   private stopping = false;
+  private readonly supervisors: ReconnectSupervisor[] = [];
+  /** Rejects a start still waiting for the broker when stop() is called. */
+  private abortStart?: (err: Error) => void;
 
   constructor(private readonly settings: ConnectionSettings, private readonly log: Logger) {
     super();
@@ -87,15 +96,32 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     return this.out ? this.outConnected : this.connected;
   }
 
+  private brokerUrl(): BrokerUrl {
+    return parseBrokerUrl(this.settings.url);
+  }
+
+  /**
+   * The URL is parsed here (WHATWG) and handed over in parts: MQTT.js would re-read a string with the legacy
+   * `url.parse`, which splits a password holding '@' differently, and take a `clientId` from its query.
+   */
   private baseOptions(): IClientOptions {
     const s = this.settings;
+    const url = this.brokerUrl();
     const options: IClientOptions = {
+      protocol: url.protocol === 'tls' ? 'mqtts' : url.protocol, // the same TLS transport; MQTT.js types lack 'tls'
+      hostname: url.hostname,
+      host: url.hostname,
+      port: url.port,
+      path: url.path,
       protocolVersion: s.protocolVersion,
       keepalive: s.keepaliveSeconds,
       reconnectPeriod: s.reconnectPeriodMs,
+      // MQTT.js gives up after one refused CONNACK unless told otherwise (issue 7, defect 2); the supervisor
+      // decides what a refusal means and how long to wait.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
-      username: s.username,
-      password: s.password,
+      username: s.username ?? url.username,
+      password: s.password ?? url.password,
     };
     if (s.tls) {
       if (s.tls.ca) options.ca = readFileSync(s.tls.ca);
@@ -106,10 +132,38 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     return options;
   }
 
+  /** Watches one client's connection attempts: backoff, log lines, start-up failures that need a person. */
+  private supervise(client: MqttClient, connection: string, clientId: string, fail: (err: Error) => void): ReconnectSupervisor {
+    const s = this.settings;
+    const url = this.brokerUrl();
+    const supervisor = new ReconnectSupervisor(
+      client,
+      {
+        connection,
+        context: { clientId, protocolVersion: s.protocolVersion, hostname: url.hostname, username: s.username ?? url.username, tls: url.tls },
+        baseDelayMs: s.reconnectPeriodMs,
+        maxDelayMs: Math.max(s.reconnectPeriodMs, s.reconnectMaxMs ?? 60_000),
+      },
+      this.log,
+    );
+    this.supervisors.push(supervisor);
+    supervisor.start((err) => {
+      this.log.fatal({ connection, setting: err.setting, reason: err.reason, reasonCode: err.reasonCode }, `cannot connect to the broker: ${err.message}`);
+      fail(err);
+    });
+    return supervisor;
+  }
+
   start(subscriptions: readonly string[], handler: InboundHandler): Promise<void> {
     this.subscriptions = subscriptions;
     const s = this.settings;
-    const client = mqtt.connect(s.url, {
+    let failStart: (err: Error) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+      failStart = reject;
+    });
+    failed.catch(() => undefined);
+    this.abortStart = failStart;
+    const client = mqtt.connect({
       ...this.baseOptions(),
       clientId: s.clientId,
       clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
@@ -119,6 +173,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       will: { topic: s.stateTopic, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
     });
     this.client = client;
+    const inbound = this.supervise(client, 'inbound', s.clientId, (err) => failStart(err));
 
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       const generation = this.generation;
@@ -158,7 +213,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       let first = true;
       client.on('connect', (connack) => {
         this.connected = true;
-        this.log.info({ url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent }, 'connected to broker');
+        this.log.info(
+          { url: redactUrl(s.url), clientId: s.clientId, sessionPresent: connack.sessionPresent, failedAttempts: inbound.failedAttempts },
+          'connected to broker',
+        );
         this.publishState('online');
         // At start, subscribe even to a resumed session: the configuration may name topics the stored session
         // lacks (an extension switched on), and extensions read retained messages that are only sent on SUBSCRIBE.
@@ -169,6 +227,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
             if (!this.out) this.emit('online');
             if (first) {
               first = false;
+              inbound.markRunning();
               resolve();
             }
           },
@@ -183,27 +242,24 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         // emits 'connect', and those must still be acknowledged on the connection they came on.
         this.generation++;
         if (this.connected) {
-          this.connected = false;
-          if (!this.stopping) this.log.warn('disconnected from broker; reconnecting');
+          this.connected = false; // the supervisor logs the disconnection and the retry delay
           if (!this.out) this.emit('offline');
         }
       });
-      this.onConnectError(client, () => first, (err) => {
-        first = false;
-        reject(err);
-      });
     });
-    if (!s.separatePublisher) return inboundReady;
+    if (!s.separatePublisher) return Promise.race([inboundReady, failed]).finally(() => (this.abortStart = undefined));
 
-    const out = mqtt.connect(s.url, { ...this.baseOptions(), clientId: `${s.clientId}-out`, clean: true });
+    const out = mqtt.connect({ ...this.baseOptions(), clientId: `${s.clientId}-out`, clean: true });
     this.out = out;
-    const outboundReady = new Promise<void>((resolve, reject) => {
+    const outbound = this.supervise(out, 'outbound', `${s.clientId}-out`, (err) => failStart(err));
+    const outboundReady = new Promise<void>((resolve) => {
       let first = true;
       out.on('connect', () => {
         this.outConnected = true;
         this.emit('online');
         if (first) {
           first = false;
+          outbound.markRunning();
           resolve();
         }
       });
@@ -212,21 +268,8 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         this.outConnected = false;
         this.emit('offline');
       });
-      this.onConnectError(out, () => first, (err) => {
-        first = false;
-        reject(err);
-      });
     });
-    return Promise.all([inboundReady, outboundReady]).then(() => undefined);
-  }
-
-  /** Logs errors; a CONNACK refusal (bad credentials, not authorised) at start is final, not worth retrying. */
-  private onConnectError(client: MqttClient, starting: () => boolean, refuse: (err: Error) => void): void {
-    client.on('error', (err) => {
-      const code = (err as { code?: unknown }).code;
-      this.log.error({ err: { message: err.message, code } }, 'mqtt error');
-      if (starting() && typeof code === 'number') refuse(err);
-    });
+    return Promise.race([Promise.all([inboundReady, outboundReady]).then(() => undefined), failed]).finally(() => (this.abortStart = undefined));
   }
 
   private subscribeAll(): Promise<void> {
@@ -280,6 +323,8 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
+    for (const supervisor of this.supervisors) supervisor.stop();
+    this.abortStart?.(new Error('stopped before the broker connection was made'));
     if (this.connected) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);

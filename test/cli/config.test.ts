@@ -43,7 +43,7 @@ test('the environment counts too: a bad HUBNLU_* value is reported by its settin
 });
 
 test('a valid config: exit 0, "configuration ok", secrets never printed', () => {
-  const good = file('good.yaml', ['mqtt:', '  url: mqtt://hub:hunter2@192.168.1.10:1883', '  password: hunter2', 'storage:', '  path: data/x.db', ''].join('\n'));
+  const good = file('good.yaml', ['mqtt:', '  url: mqtt://hub:hunter2@192.168.1.10:1883', '  password: hunter2', '  allowPlaintextPassword: true', 'storage:', '  path: data/x.db', ''].join('\n'));
   const r = runCli(['--config', good, 'config', 'check'], { cwd: dir });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^configuration ok \(.*good\.yaml\)/);

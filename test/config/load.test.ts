@@ -137,7 +137,7 @@ describe('loadConfig', () => {
 
   test('passwordFile is read (trailing newline dropped); a missing one is an error', () => {
     writeFileSync(join(dir, 'secret'), 's3cr3t\n');
-    const file = yamlFile('pw.yaml', 'mqtt:\n  url: mqtt://broker:1883\n  username: hub\n  passwordFile: secret\n');
+    const file = yamlFile('pw.yaml', 'mqtt:\n  url: mqtts://broker:8883\n  username: hub\n  passwordFile: secret\n');
     const { config } = loadConfig({ file, env: {}, cwd: dir });
     assert.equal(config.mqtt.password, 's3cr3t');
 

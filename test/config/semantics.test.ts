@@ -19,7 +19,7 @@ test('a bad maintenance schedule is refused with an example of a good one', () =
 });
 
 test('password and passwordFile together, a missing CA file and a lone client key are each named', () => {
-  const problems = problemsOf({ 'mqtt.password': 'x', 'mqtt.passwordFile': '/nope/pw', 'mqtt.tls.ca': '/nope/ca.crt', 'mqtt.tls.key': '/nope/k.key' });
+  const problems = problemsOf({ 'mqtt.url': 'mqtts://broker.local:8883', 'mqtt.password': 'x', 'mqtt.passwordFile': '/nope/pw', 'mqtt.tls.ca': '/nope/ca.crt', 'mqtt.tls.key': '/nope/k.key' });
   const paths = problems.map((p) => p.split(':')[0]).sort();
   assert.deepEqual(paths, ['mqtt.password', 'mqtt.passwordFile', 'mqtt.tls.ca', 'mqtt.tls.cert', 'mqtt.tls.key']);
 });

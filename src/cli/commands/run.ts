@@ -5,6 +5,7 @@ import { createLogger, flushLogger } from '../../util/logger.js';
 import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
 import { configFor, loadModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
+import { BrokerSetupError } from '../../transport/mqtt-connection.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { DatabaseFailure } from '../../store/failure.js';
 import { SchemaTooNewError } from '../../store/database.js';
@@ -53,10 +54,18 @@ export function registerRun(program: Command): void {
       try {
         info = await agent.start();
       } catch (err) {
+        if (stopping) {
+          // SIGTERM/SIGINT while still waiting for the broker: a normal stop, not a failure.
+          await stopping;
+          return;
+        }
         log.fatal({ err: (err as Error).message }, 'cannot start');
         await agent.stop().catch(() => undefined);
         flushLogger(log);
         if (err instanceof DatabaseFailure || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.needsAttention);
+        // Refused credentials, an untrusted certificate, an unsupported protocol version: a restart cannot fix
+        // them, so exit 78 and let the unit's RestartPreventExitStatus=78 keep systemd from looping.
+        if (err instanceof BrokerSetupError) throw new CliError(`cannot connect to the broker: ${err.message}`, EXIT.needsAttention);
         throw err;
       }
       // A corrupt, read-only, deleted or replaced database: stop, and exit 78 so that systemd does not restart into it.
