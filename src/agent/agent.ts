@@ -18,7 +18,7 @@ import { redactUrl } from '../util/redact.js';
 import { ModelSlot } from '../model/model-slot.js';
 import { EXTENSIONS } from '../extensions/index.js';
 import { TopicDispatcher } from '../extensions/dispatcher.js';
-import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage } from '../extensions/extension.js';
+import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage, ProcessingCounts } from '../extensions/extension.js';
 import { redactConfig } from '../config/load.js';
 import { computeStats } from '../store/queries.js';
 import { InferenceWorker } from './inference-worker.js';
@@ -50,14 +50,7 @@ export interface AgentInfo {
   readonly extensions: readonly string[];
 }
 
-export interface AgentStats {
-  readonly received: number;
-  readonly accepted: number;
-  readonly rejected: number;
-  readonly duplicates: number;
-  readonly processed: number;
-  readonly failed: number;
-  readonly published: number;
+export interface AgentStats extends ProcessingCounts {
   readonly inFlight: number;
 }
 

@@ -13,7 +13,7 @@ export interface ResultInput {
   readonly text: string;
   readonly topic: string;
   readonly receivedAt: number;
-  readonly request: Record<string, unknown>;
+  readonly request: Readonly<Record<string, unknown>>;
 }
 
 export interface ResultMessage {

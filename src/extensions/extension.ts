@@ -12,6 +12,7 @@
  */
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Analysis, ModelRef, TaskName } from '../model/types.js';
+import type { ResultInput } from '../agent/messages.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import type { PayloadFormat } from '../transport/input-parser.js';
 import type { Logger } from '../util/logger.js';
@@ -34,17 +35,7 @@ export interface OutboundMessage {
 }
 
 /** The input as output adapters see it (what was asked, by whom, where). */
-export interface AnalysedInputRequest {
-  readonly id: string;
-  readonly siteId: string;
-  readonly sessionId: string | null;
-  readonly lang: string | null;
-  readonly text: string;
-  /** The topic the input arrived on. */
-  readonly topic: string;
-  readonly receivedAt: number;
-  /** Echoed request fields (meta, customData, intentFilter, Hermes fields, MQTT 5 response properties). */
-  readonly request: Readonly<Record<string, unknown>>;
+export interface AnalysedInputRequest extends ResultInput {
   /** Where the native result goes (the route's `resultTopic`, rendered). */
   readonly resultTopic?: string;
   /** MQTT 5 request/response: the caller's response topic and correlation data, kept with the input. */
@@ -163,20 +154,23 @@ export type LabelOutcome =
   | { readonly ok: true; readonly seq: number; readonly previous: { intent: string | null; slots: unknown; sentiment: string | null; by: string | null; at: number | null } }
   | { readonly ok: false; readonly code: 'not_found' | 'ambiguous'; readonly message: string };
 
+/** Inputs and messages counted since start (the agent's stats, health and bridge `stats`). */
+export interface ProcessingCounts {
+  readonly received: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+  readonly processed: number;
+  readonly failed: number;
+  readonly published: number;
+}
+
 /** What `hubnlu/bridge/health` and the Home Assistant sensors report; one snapshot serves both. */
 export interface HealthSnapshot {
   readonly uptimeSeconds: number;
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
   readonly queues: { readonly inFlight: number; readonly outboxUnpublished: number };
-  readonly counts: {
-    readonly received: number;
-    readonly accepted: number;
-    readonly rejected: number;
-    readonly duplicates: number;
-    readonly processed: number;
-    readonly failed: number;
-    readonly published: number;
-  };
+  readonly counts: ProcessingCounts;
   /** Inputs accepted in the last 60 s. */
   readonly inputsPerMinute: number;
   /** Receipt-to-result latency over a recent window; null before the first result. */
