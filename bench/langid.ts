@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { percentile } from '../src/eval/metrics.js';
 import { decide, LANGUAGES, LanguageDetector } from '../src/model/language.js';
 import { loadManifest } from '../src/model/manifest.js';
-import { readRows } from '../src/train/data.js';
+import { readRows } from '../src/data/rows.js';
 import { resolveDatasets } from '../src/train/defaults.js';
 import { haCommandSource } from '../src/train/langid-commands.js';
 import { langidCorpus } from '../src/train/langid.js';

@@ -18,7 +18,7 @@ import { defaultModelDir, loadManifest } from '../src/model/manifest.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { tokenize } from '../src/model/text.js';
 import { percentile } from '../src/eval/metrics.js';
-import { readRows } from '../src/train/data.js';
+import { readRows } from '../src/data/rows.js';
 import { resolveDatasets } from '../src/train/defaults.js';
 import { packageRoot } from '../src/util/paths.js';
 

@@ -21,7 +21,7 @@ import { encodeTokens } from '../src/model/features.js';
 import { SlotTagger } from '../src/model/slot-tagger.js';
 import { normalizeText, tokenize, type Token } from '../src/model/text.js';
 import type { SlotResult } from '../src/model/types.js';
-import { readRows } from '../src/train/data.js';
+import { readRows } from '../src/data/rows.js';
 import { FastTextScorer } from '../src/train/fasttext.js';
 import { RECIPES } from '../src/train/recipes.js';
 import { exportSlotTagger, goldSlots, readIntentRows, trainSlotTagger, type IntentRow } from '../src/train/tagger.js';

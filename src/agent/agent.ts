@@ -31,10 +31,6 @@ import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
 
 export interface LoadedModels extends Analyzer {
-  /** The threshold in force (the configured one, else the model's own). */
-  readonly unknownThreshold?: number;
-  /** Labels a task's model can produce. */
-  labels?(task: TaskName): readonly string[];
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
-import type { TaskName } from '../model/types.js';
+import { TASKS, type TaskName } from '../model/tasks.js';
 import type { DuplicateReason, LogStore, NewInput, OutgoingMessage, PendingInput } from '../store/log-store.js';
 import type { FailedInput } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
@@ -147,7 +147,7 @@ export class Intake {
 
     const u = parsed.value;
     const request = response ? { ...u.request, response } : u.request;
-    const tasks = u.tasks ?? route?.tasks ?? ['intent', 'sentiment'];
+    const tasks = u.tasks ?? route?.tasks ?? TASKS;
     const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId });
     const input: NewInput = {
       id: u.id ?? randomUUID(),

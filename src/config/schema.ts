@@ -8,10 +8,11 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { extensionSettingsSchema } from '../extensions/index.js';
+import { TASKS } from '../model/tasks.js';
 
 const hint = (text: string) => ({ hint: text });
 
-export const TASK_NAMES = ['intent', 'sentiment'] as const;
+export const TASK_NAMES = TASKS;
 
 const InputTopic = Type.Object(
   {

@@ -8,7 +8,7 @@ import { hubnluIntentFor, hubnluSlotFor } from './ha-intents.js';
 import { fixtureHousehold, HOUSEHOLDS } from './households.js';
 import { loadGrammar } from './templates/grammar.js';
 import { sampleSentence, type Household, type SampledSentence, type SampleOptions } from './templates/sample.js';
-import { mulberry32 } from '../train/data.js';
+import { mulberry32 } from '../data/random.js';
 import { formatChineseNumber } from '../model/zh-numbers.js';
 
 export interface DatasetRow {

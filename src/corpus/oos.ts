@@ -4,7 +4,7 @@
  * the UMSAB tweets add thousands of everyday sentences; Chinese has no such corpus here, so its list is longer
  * and is crossed with topics. Hand-written for hubnlu; none of it is in the hand-written evaluation files.
  */
-import { mulberry32 } from '../train/data.js';
+import { mulberry32 } from '../data/random.js';
 
 const OOS: Readonly<Record<string, readonly string[]>> = {
   de: [

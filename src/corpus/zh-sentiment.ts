@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { mulberry32, shuffleInPlace } from '../train/data.js';
+import { mulberry32, shuffleInPlace } from '../data/random.js';
 
 const FRAMES = ['{w}', '真{w}', '太{w}了', '我觉得很{w}', '今天{w}', '这个{w}', '感觉{w}', '有点{w}', '实在是{w}', '他们说很{w}', '这部电影{w}', '服务{w}', '{w}啊', '真的{w}', '我很{w}', '这次{w}'];
 const NEUTRAL = ['今天星期三', '我在家', '明天上午开会', '他坐地铁上班', '晚饭七点开始', '这本书有三百页', '快递放在门口', '会议改到下午', '我们住在三楼', '孩子在写作业', '外面在下雨', '车停在楼下', '我刚到公司', '水在桌子上', '电梯在维修', '超市九点关门'];

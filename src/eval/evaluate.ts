@@ -1,15 +1,16 @@
 /**
- * Runs a loaded model over labelled rows and computes every metric `hubnlu
+ * Runs an analyzer over labelled rows and computes every metric `hubnlu
  * eval` reports. Each utterance goes through the same path the agent uses
- * (`ModelRegistry.analyze`: tokenize → featurize → ONNX → calibration → slots),
- * timed one at a time.
+ * (`Analyzer.analyze`: whatever backend serves the task, calibration, the
+ * unknown threshold, slots), timed one at a time. Written against the
+ * Analyzer interface, so a registry, a language router, a live model slot or
+ * a household candidate are all evaluated the same way.
  */
-import type { LabelledRow } from '../train/data.js';
+import type { LabelledRow } from '../data/rows.js';
 import type { TextClassifier } from '../model/classifier.js';
-import type { ModelRegistry } from '../model/registry.js';
 import { tokenize } from '../model/text.js';
 import { normalizeSlotValue, slotKey } from '../model/slot-values.js';
-import type { TaskName } from '../model/types.js';
+import type { Analyzer, TaskName } from '../model/types.js';
 import {
   classificationMetrics,
   countSlots,
@@ -46,19 +47,43 @@ export interface EvalReport {
   readonly unproducible_rows: number;
   readonly per_label: ClassificationMetrics['perLabel'];
   readonly confused: ClassificationMetrics['confused'];
+  /** Each row's outcome, in row order (only with `keepPredictions`): for paired tests, reports and error analysis. */
+  readonly predictions?: readonly EvalPrediction[];
+}
+
+export interface EvalPrediction {
+  readonly text: string;
+  readonly gold: string;
+  /** Top-1 label (before the unknown threshold). */
+  readonly predicted: string;
+  /** What the agent would have reported (`unknown` below the threshold). */
+  readonly reported: string;
+  readonly confidence: number;
+  readonly correct: boolean;
+  readonly latency_ms: number;
 }
 
 export interface EvaluateOptions {
   readonly file?: string;
   /** Warm-up utterances before timing (first ONNX runs allocate). */
   readonly warmup?: number;
+  /** The language to analyse every row as (a language router otherwise detects it). */
+  readonly lang?: string;
+  /** Overrides the analyzer's unknown threshold in the report. */
+  readonly threshold?: number;
+  /** Keep each row's outcome in `predictions`. */
+  readonly keepPredictions?: boolean;
 }
 
-export async function evaluate(registry: ModelRegistry, task: TaskName, rows: readonly LabelledRow[], opts: EvaluateOptions = {}): Promise<EvalReport> {
-  const clf = registry.classifier(task);
-  if (!clf) throw new Error(`no ${task} model is loaded; pass --model DIR`);
-  const labels = new Set(clf.labels);
-  for (const r of rows.slice(0, opts.warmup ?? 20)) await registry.analyze(r.text, [task]);
+export async function evaluate(analyzer: Analyzer, task: TaskName, rows: readonly LabelledRow[], opts: EvaluateOptions = {}): Promise<EvalReport> {
+  const labels = new Set(analyzer.labels(task));
+  if (labels.size === 0) throw new Error(`no ${task} model is loaded; pass --model DIR`);
+  const analyzeOptions = opts.lang ? { lang: opts.lang, langSource: 'route' as const } : undefined;
+  const analyze = (text: string) => analyzer.analyze(text, [task], analyzeOptions);
+  for (const r of rows.slice(0, opts.warmup ?? 20)) await analyze(r.text);
+  const threshold = opts.threshold ?? analyzer.unknownThreshold;
+  const modelRefs = new Map<string, { name: string; version: string }>();
+  const predictions: EvalPrediction[] = [];
 
   const gold: string[] = [];
   const pred: string[] = [];
@@ -70,24 +95,32 @@ export async function evaluate(registry: ModelRegistry, task: TaskName, rows: re
   let acceptedCorrect = 0;
   for (const r of rows) {
     const t0 = performance.now();
-    const a = await registry.analyze(r.text, [task]);
-    latency.push(performance.now() - t0);
+    const a = await analyze(r.text);
+    const ms = performance.now() - t0;
+    latency.push(ms);
+    for (const m of a.models) if (m.task === task) modelRefs.set(`${m.name}@${m.version}`, { name: m.name, version: m.version });
     let top: string;
     let confidence: number;
+    let reported: string;
     if (task === 'intent') {
-      const it = a.intent!;
+      if (!a.intent) throw new Error(`no intent model serves ${JSON.stringify(r.text)} (${a.reason ?? 'no result'}); pass --lang or a model for its language`);
+      const it = a.intent;
       top = it.alternatives[0]?.name ?? it.name;
       confidence = it.alternatives[0]?.confidence ?? it.confidence;
+      reported = it.name;
       if (it.name === 'unknown') rejected++;
       else if (it.name === r.label) acceptedCorrect++;
       const goldKeys = r.slots.map((s) => slotKey(s.type, normalizeSlotValue(s.type, r.text.slice(s.start, s.end))));
       const predKeys = it.slots.map((s) => slotKey(s.type, s.unit ? { value: s.value, unit: s.unit } : { value: s.value }));
       slots = countSlots(goldKeys, predKeys, slots);
     } else {
-      const s = a.sentiment!;
+      if (!a.sentiment) throw new Error(`no sentiment model serves ${JSON.stringify(r.text)} (${a.reason ?? 'no result'}); pass --lang or a model for its language`);
+      const s = a.sentiment;
       top = s.label;
       confidence = s.score;
+      reported = top;
     }
+    if (opts.keepPredictions) predictions.push({ text: r.text, gold: r.label, predicted: top, reported, confidence, correct: top === r.label, latency_ms: ms });
     gold.push(r.label);
     pred.push(top);
     conf.push(confidence);
@@ -98,7 +131,7 @@ export async function evaluate(registry: ModelRegistry, task: TaskName, rows: re
   const base = {
     task,
     file: opts.file,
-    model: { name: clf.manifest.name, version: clf.manifest.version },
+    model: modelOf(modelRefs),
     n: m.n,
     accuracy: m.accuracy,
     macro_f1: m.macroF1,
@@ -113,6 +146,7 @@ export async function evaluate(registry: ModelRegistry, task: TaskName, rows: re
     unproducible_rows: gold.filter((g) => !labels.has(g)).length,
     per_label: m.perLabel,
     confused: m.confused,
+    ...(opts.keepPredictions ? { predictions } : {}),
   };
   if (task !== 'intent') return base;
   const sf = slotF1(slots);
@@ -123,10 +157,18 @@ export async function evaluate(registry: ModelRegistry, task: TaskName, rows: re
     slot_precision: sf.precision,
     slot_recall: sf.recall,
     slot_counts: slots,
-    threshold: registry.unknownThreshold,
+    threshold,
     rejected: m.n > 0 ? rejected / m.n : 0,
     accepted_accuracy: accepted > 0 ? acceptedCorrect / accepted : 0,
   };
+}
+
+/** The model that answered; several (a language router over mixed rows) are listed together. */
+function modelOf(refs: ReadonlyMap<string, { name: string; version: string }>): { name: string; version: string } {
+  const all = [...refs.values()];
+  if (all.length === 1) return all[0];
+  if (all.length === 0) return { name: 'none', version: '-' };
+  return { name: all.map((r) => r.name).join('+'), version: all.map((r) => r.version).join('+') };
 }
 
 const pct = (x: number): string => (x * 100).toFixed(2);

@@ -5,8 +5,8 @@
  * Used to choose and document the default `models.unknownThreshold`.
  */
 import type { ModelRegistry } from '../model/registry.js';
-import type { LabelledRow } from '../train/data.js';
-import { mulberry32 } from '../train/data.js';
+import type { LabelledRow } from '../data/rows.js';
+import { mulberry32 } from '../data/random.js';
 
 export interface ThresholdPoint {
   readonly threshold: number;

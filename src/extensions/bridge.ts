@@ -190,7 +190,7 @@ export class BridgeExtension implements Extension {
     const text = body.text;
     if (typeof text !== 'string' || text.trim() === '') throw new RequestError('text must be a non-empty string');
     if (text.length > 10000) throw new RequestError('text is longer than 10000 characters');
-    let tasks: TaskName[] = ['intent', 'sentiment'];
+    let tasks: TaskName[] = [...TASKS];
     if (body.tasks !== undefined) {
       if (!Array.isArray(body.tasks) || body.tasks.length === 0 || !body.tasks.every((t) => (TASKS as readonly unknown[]).includes(t))) {
         throw new RequestError(`tasks must be a non-empty list drawn from [${TASKS.join(', ')}]`);

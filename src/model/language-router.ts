@@ -135,8 +135,8 @@ export class LanguageRouter implements Analyzer {
     const { lang, source, detection } = await this.resolveLanguage(text, options);
     const detectorRef = detection && this.detector ? [this.detector.ref] : [];
     const reg = this.registries.get(lang);
-    const canIntent = reg?.classifier('intent') != null;
-    const canSentiment = reg?.classifier('sentiment') != null;
+    const canIntent = reg?.model('intent') != null;
+    const canSentiment = reg?.model('sentiment') != null;
     const wantIntent = tasks.includes('intent');
     const wantSentiment = tasks.includes('sentiment');
     const supported: TaskName[] = [];

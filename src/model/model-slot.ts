@@ -12,10 +12,6 @@ import type { Analysis, AnalyzeOptions, Analyzer, ModelRef, TaskName } from './t
 
 /** A loaded set of models as the slot holds it (ModelRegistry satisfies this). */
 export interface SlotModels extends Analyzer {
-  /** The threshold in force for these models (the configured one, else the model's own). */
-  readonly unknownThreshold?: number;
-  /** Labels a task's model can produce; absent when the models cannot say. */
-  labels?(task: TaskName): readonly string[];
   close(): Promise<void>;
 }
 
@@ -86,7 +82,7 @@ export class ModelSlot implements Analyzer {
   }
 
   labels(task: TaskName): readonly string[] {
-    return this.current.models.labels?.(task) ?? [];
+    return this.current.models.labels(task);
   }
 
   /**

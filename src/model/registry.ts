@@ -6,10 +6,10 @@
  * One utterance is tokenised once; the intent classifier, the slot tagger and
  * the sentiment classifier all read the same tokens.
  */
-import { TextClassifier } from './classifier.js';
-import { defaultModelDir, loadManifest } from './manifest.js';
-import { SlotTagger } from './slot-tagger.js';
-import { tokenize, type Token } from './text.js';
+import type { PreparedText, TaskModel } from './backend.js';
+import { loadTaskModel } from './backends.js';
+import { defaultModelDir } from './manifest.js';
+import { tokenize } from './text.js';
 import {
   UNKNOWN_INTENT,
   type Analysis,
@@ -18,7 +18,6 @@ import {
   type ModelRef,
   type SentimentLabel,
   type SentimentResult,
-  type SlotResult,
   type TaskName,
 } from './types.js';
 
@@ -40,14 +39,14 @@ export class ModelRegistry implements Analyzer {
   private closed = false;
 
   private constructor(
-    private readonly intent: TextClassifier | null,
-    private readonly slots: SlotTagger | null,
-    private readonly sentiment: TextClassifier | null,
+    private readonly intent: TaskModel | null,
+    private readonly sentiment: TaskModel | null,
     readonly unknownThreshold: number,
   ) {}
 
   /**
-   * Loads the models. Sessions that did load are released if a later one fails,
+   * Loads the models, each with the backend its directory belongs to
+   * (backends.ts). Models that did load are released if a later one fails,
    * so a failed start leaks nothing.
    */
   static async load(opts: RegistryOptions = {}): Promise<ModelRegistry> {
@@ -57,33 +56,14 @@ export class ModelRegistry implements Analyzer {
     if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) {
       throw new RangeError(`unknownThreshold ${threshold} is outside [0, 1]; set models.unknownThreshold to e.g. 0.5`);
     }
-    const opened: { dispose(): Promise<void> }[] = [];
+    const opened: TaskModel[] = [];
     try {
-      let intent: TextClassifier | null = null;
-      let slots: SlotTagger | null = null;
-      let sentiment: TextClassifier | null = null;
-      if (intentDir !== null) {
-        const manifest = loadManifest(intentDir);
-        if (manifest.task !== 'intent') {
-          throw new Error(`${intentDir}: manifest.json says task "${manifest.task}", but it is configured as the intent model (models.intent)`);
-        }
-        intent = await TextClassifier.load(intentDir, manifest);
-        opened.push(intent);
-        if (manifest.files.slots) {
-          slots = await SlotTagger.load(intentDir, manifest);
-          opened.push(slots);
-        }
-      }
-      if (sentimentDir !== null) {
-        const manifest = loadManifest(sentimentDir);
-        if (manifest.task !== 'sentiment') {
-          throw new Error(`${sentimentDir}: manifest.json says task "${manifest.task}", but it is configured as the sentiment model (models.sentiment)`);
-        }
-        sentiment = await TextClassifier.load(sentimentDir, manifest);
-        opened.push(sentiment);
-      }
-      const t = threshold ?? intent?.manifest.calibration.threshold ?? 0.5;
-      return new ModelRegistry(intent, slots, sentiment, t);
+      const intent = intentDir === null ? null : await loadTaskModel('intent', intentDir);
+      if (intent) opened.push(intent);
+      const sentiment = sentimentDir === null ? null : await loadTaskModel('sentiment', sentimentDir);
+      if (sentiment) opened.push(sentiment);
+      const t = threshold ?? intent?.recommendedThreshold ?? 0.5;
+      return new ModelRegistry(intent, sentiment, t);
     } catch (err) {
       await Promise.allSettled(opened.map((m) => m.dispose()));
       throw err;
@@ -97,66 +77,66 @@ export class ModelRegistry implements Analyzer {
     return refs;
   }
 
-  /** Labels the task's model can produce (manifest order); empty when no model serves the task. */
+  /** Labels the task's model can produce (its own order); empty when no model serves the task. */
   labels(task: TaskName): readonly string[] {
-    return this.classifier(task)?.manifest.labels ?? [];
+    return this.model(task)?.labels ?? [];
   }
 
-  /** The loaded classifier for a task (for `hubnlu eval` and benchmarks). */
-  classifier(task: TaskName): TextClassifier | null {
+  /** The loaded model for a task, or null. */
+  model(task: TaskName): TaskModel | null {
     return task === 'intent' ? this.intent : this.sentiment;
   }
 
   get hasSlots(): boolean {
-    return this.slots !== null;
+    return this.intent?.hasSlots ?? false;
   }
 
   async analyze(text: string, tasks: readonly TaskName[]): Promise<Analysis> {
     if (this.closed) throw new Error('ModelRegistry is closed; load it again');
-    const tokens = tokenize(text);
+    const input: PreparedText = { text, tokens: tokenize(text) };
     const models: ModelRef[] = [];
     let intent: IntentResult | undefined;
     let sentiment: SentimentResult | undefined;
     if (tasks.includes('intent')) {
       if (!this.intent) throw new Error('no intent model is loaded; set models.intent to a model directory');
-      intent = await this.analyzeIntent(text, tokens);
+      intent = await this.analyzeIntent(input);
       models.push(this.intent.ref);
     }
     if (tasks.includes('sentiment')) {
       if (!this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
-      sentiment = await this.analyzeSentiment(tokens, text);
+      sentiment = await this.analyzeSentiment(input);
       models.push(this.sentiment.ref);
     }
     return { intent, sentiment, models };
   }
 
   /** Intent and slots for already tokenised text. */
-  async analyzeIntent(text: string, tokens: readonly Token[]): Promise<IntentResult> {
-    const c = await this.intent!.classify(tokens, text);
-    const alternatives = c.ranked.slice(0, 3);
+  async analyzeIntent(input: PreparedText): Promise<IntentResult> {
+    const ranked = await this.intent!.classify(input);
+    const alternatives = ranked.slice(0, 3);
     const top = alternatives[0];
     // Nothing left after normalisation ("?!", emoji only): nothing to understand.
-    const known = tokens.length > 0 && top.confidence >= this.unknownThreshold;
+    const meaningful = input.tokens.length > 0;
+    const known = meaningful && top.confidence >= this.unknownThreshold;
     const name = known ? top.name : UNKNOWN_INTENT;
-    let slots: SlotResult[] = [];
-    if (this.slots && tokens.length > 0) slots = await this.slots.tag(text, tokens, known ? name : null);
-    return { name, confidence: tokens.length > 0 ? top.confidence : 0, alternatives, slots };
+    const slots = meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, known ? name : null) : [];
+    return { name, confidence: meaningful ? top.confidence : 0, alternatives, slots };
   }
 
-  /** Sentiment of already tokenised text; `text` is the sentence the tokens came from (raw-text cues). */
-  async analyzeSentiment(tokens: readonly Token[], text?: string): Promise<SentimentResult> {
-    const c = await this.sentiment!.classify(tokens, text);
+  /** Sentiment of already tokenised text. */
+  async analyzeSentiment(input: PreparedText): Promise<SentimentResult> {
+    const ranked = await this.sentiment!.classify(input);
     const scores = { negative: 0, neutral: 0, positive: 0 } as Record<SentimentLabel, number>;
-    for (const s of c.ranked) scores[s.name as SentimentLabel] = s.confidence;
-    const top = c.ranked[0];
+    for (const s of ranked) scores[s.name as SentimentLabel] = s.confidence;
+    const top = ranked[0];
     return { label: top.name as SentimentLabel, score: top.confidence, scores };
   }
 
-  /** Releases every ONNX session. Idempotent. */
+  /** Releases every model. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [this.intent, this.slots, this.sentiment].filter((m): m is NonNullable<typeof m> => m !== null);
+    const all = [this.intent, this.sentiment].filter((m): m is TaskModel => m !== null);
     await Promise.allSettled(all.map((m) => m.dispose()));
   }
 }

@@ -6,8 +6,9 @@
  * registry's business.
  */
 
-export type TaskName = 'intent' | 'sentiment';
-export const TASKS: readonly TaskName[] = ['intent', 'sentiment'];
+import type { TaskName } from './tasks.js';
+
+export { TASKS, TASK_SPECS, type TaskName, type TaskSpec } from './tasks.js';
 
 /**
  * What a model directory can hold: an analysis task, or `langid` (language
@@ -83,6 +84,10 @@ export interface AnalyzeOptions {
 export interface Analyzer {
   analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis>;
   loadedModels(): readonly ModelRef[];
+  /** Every label the analyzer can produce for a task (empty when no model serves it). */
+  labels(task: TaskName): readonly string[];
+  /** The calibrated confidence below which the intent is `unknown` (absent: no intent model, or it varies by language). */
+  readonly unknownThreshold?: number;
 }
 
 export const UNKNOWN_INTENT = 'unknown';

@@ -22,7 +22,7 @@ import { silentProgress, type ProgressReporter } from './progress.js';
 import { formatTrainSummary, summarizeReport, trainModel, type TrainResult } from './pipeline.js';
 import { ModelRegistry } from '../model/registry.js';
 import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
-import { readRows } from './data.js';
+import { readRows } from '../data/rows.js';
 import { RECIPES } from './recipes.js';
 import { trainLangid, type LangidResult } from './langid.js';
 import { haCommandSource } from './langid-commands.js';

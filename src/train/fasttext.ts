@@ -9,7 +9,7 @@
  * matmul (tens of microseconds), training is minutes on two cores in plain
  * TypeScript, and the same code can retrain on a user's corrections on the hub.
  */
-import { mulberry32, shuffleInPlace } from './data.js';
+import { mulberry32, shuffleInPlace } from '../data/random.js';
 
 export interface FastTextOptions {
   /** Embedding size. */

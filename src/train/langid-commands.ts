@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fixtureHousehold, HOUSEHOLDS } from '../corpus/households.js';
 import { loadGrammar } from '../corpus/templates/grammar.js';
 import { sampleSentence } from '../corpus/templates/sample.js';
-import { mulberry32 } from './data.js';
+import { mulberry32 } from '../data/random.js';
 import type { CommandSentence, CommandSource } from './langid.js';
 
 /** `draws` seeded samples of every template of every intent file of a language. */

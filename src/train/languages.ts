@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import { ModelRegistry } from '../model/registry.js';
 import { renderModelCard, type CardExtras } from './model-card.js';
-import { readRows } from './data.js';
+import { readRows } from '../data/rows.js';
 import { expandLanguage, type DatasetRow } from '../corpus/ha-dataset.js';
 import { outOfScopeSentences } from '../corpus/oos.js';
 import { DEFAULT_FEATURIZER } from '../model/features.js';

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { TextClassifier } from '../model/classifier.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, validateManifest, type DataSource, type ModelManifest } from '../model/manifest.js';
 import { evaluateClassifier, type ClassifierEval } from '../eval/evaluate.js';
-import type { Dataset } from './data.js';
+import type { Dataset } from '../data/rows.js';
 import { buildClassifierGraph, type Precision } from './export.js';
 import { renderModelCard, type CardExtras } from './model-card.js';
 import type { TrainedClassifier } from './trainer.js';

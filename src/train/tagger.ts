@@ -28,7 +28,7 @@ import type { SlotResult } from '../model/types.js';
 import { OnnxGraphBuilder } from './onnx-writer.js';
 import { BioCrf, pathScore } from './tagger-crf.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
-import { mulberry32 } from './data.js';
+import { mulberry32 } from '../data/random.js';
 
 export interface GoldSlot {
   readonly type: string;

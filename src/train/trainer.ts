@@ -14,7 +14,7 @@ import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, ty
 import { normalizeText, tokenize } from '../model/text.js';
 import type { ModelTask } from '../model/types.js';
 import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
-import type { Dataset, LabelledRow } from './data.js';
+import type { Dataset, LabelledRow } from '../data/rows.js';
 import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 

@@ -6,7 +6,7 @@
  * fields `customData`, `intentFilter`. Everything a publisher can send is
  * either accepted or rejected with a code; nothing here throws.
  */
-import type { TaskName } from '../model/types.js';
+import { TASKS, type TaskName } from '../model/tasks.js';
 import { wellFormedDeep } from '../util/text-safety.js';
 import { scanJson } from './json-scan.js';
 import { isSafeSegment } from './topics.js';
@@ -59,7 +59,7 @@ export interface ParseLimits {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /** C0 and C1 controls other than tab, line feed and carriage return. */
 const CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-const KNOWN_TASKS: readonly string[] = ['intent', 'sentiment'];
+const KNOWN_TASKS: readonly string[] = TASKS;
 
 function fail(code: RejectionCode, message: string, partial: Partial<ParseFailure> = {}): ParseResult {
   return { ok: false, code, message, ...partial };

@@ -5,7 +5,7 @@
  * valid utterances. The same seed gives the same messages, so a failure can be
  * replayed with HUBNLU_FUZZ_SEED.
  */
-import { mulberry32 } from '../../src/train/data.js';
+import { mulberry32 } from '../../src/data/random.js';
 import { UTTERANCES } from './delivery.js';
 
 /** The project's seeded PRNG (mulberry32) with the helpers the generator needs. */

@@ -12,7 +12,7 @@ import { LanguageRouter, UNSUPPORTED_LANGUAGE } from '../../src/model/language-r
 import { packageRoot } from '../../src/util/paths.js';
 import { trainClassifier } from '../../src/train/trainer.js';
 import { writeModelDir } from '../../src/train/model-dir.js';
-import type { LabelledRow } from '../../src/train/data.js';
+import type { LabelledRow } from '../../src/data/rows.js';
 import { tinyDataset } from '../train/tiny-data.js';
 
 let root: string;

@@ -62,7 +62,7 @@ test('swap: in-flight work finishes on the old models, later work uses the new, 
 test('swap with nothing in flight closes the old models at once; a threshold-less model gets the fallback', async () => {
   const v1 = new GatedModels('1', 0.4);
   const slot = new ModelSlot(v1, 0.33);
-  const noThreshold: SlotModels = { analyze: async () => ({ models: [] }), loadedModels: () => [], close: async () => undefined };
+  const noThreshold: SlotModels = { analyze: async () => ({ models: [] }), loadedModels: () => [], labels: () => [], close: async () => undefined };
   await slot.swap(noThreshold);
   assert.equal(v1.closed, true);
   assert.equal(slot.unknownThreshold, 0.33);

@@ -19,7 +19,7 @@ import { encodeForTraining, trainClassifier } from '../../src/train/trainer.js';
 import { FastTextScorer } from '../../src/train/fasttext.js';
 import { writeModelDir } from '../../src/train/model-dir.js';
 import { RECIPES } from '../../src/train/recipes.js';
-import type { LabelledRow } from '../../src/train/data.js';
+import type { LabelledRow } from '../../src/data/rows.js';
 
 const LEX = new Map<string, number>([['love', 3.2], ['good', 1.9], ['bad', -2.5], ['hate', -2.7], ['great', 3.1], ['awful', -2.0], ['sad', -2.1]]);
 const SENT: FeaturizerSettings = {

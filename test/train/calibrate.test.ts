@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { calibrationStats, fitTemperature, macroF1WithBias, tuneClassBiases, type ScoredSet } from '../../src/train/calibrate.js';
-import { mulberry32 } from '../../src/train/data.js';
+import { mulberry32 } from '../../src/data/random.js';
 
 /** Overconfident synthetic classifier: 70 % accurate but logits scaled so it claims ~99 %. */
 function overconfident(n: number, k: number, seed: number): ScoredSet {

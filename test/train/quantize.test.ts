@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dequantizeRows, quantizeRows } from '../../src/train/quantize.js';
-import { mulberry32 } from '../../src/train/data.js';
+import { mulberry32 } from '../../src/data/random.js';
 import { trainClassifier } from '../../src/train/trainer.js';
 import { writeModelDir } from '../../src/train/model-dir.js';
 import { TextClassifier } from '../../src/model/classifier.js';

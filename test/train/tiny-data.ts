@@ -1,5 +1,5 @@
 /** A tiny labelled intent set for fast training tests (seconds, not minutes). */
-import type { Dataset, LabelledRow } from '../../src/train/data.js';
+import type { Dataset, LabelledRow } from '../../src/data/rows.js';
 
 const TEMPLATES: Record<string, string[]> = {
   iot_hue_lightoff: ['turn off the {room} lights', 'switch the lights off in the {room}', 'lights off in the {room}', 'kill the {room} light', 'turn the {room} lamp off'],

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { trainClassifier } from '../../src/train/trainer.js';
 import { FastTextScorer } from '../../src/train/fasttext.js';
 import { encodeForTraining } from '../../src/train/trainer.js';
-import { stratifiedSplit, parseRows } from '../../src/train/data.js';
+import { parseRows } from '../../src/data/rows.js';
+import { stratifiedSplit } from '../../src/data/random.js';
 import { tinyDataset, TINY_DEV } from './tiny-data.js';
 
 test('training is reproducible for a seed and differs across seeds', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scanJson } from '../../src/transport/json-scan.js';
-import { mulberry32 } from '../../src/train/data.js';
+import { mulberry32 } from '../../src/data/random.js';
 
 const SEEDS = [
   '{"text": "turn off the lights", "id": "req-1", "siteId": "kitchen"}',

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { evaluate, formatReport } from '../../eval/evaluate.js';
 import { defaultModelDir, loadManifest, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
-import { readRows } from '../../train/data.js';
+import { readRows } from '../../data/rows.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor, languageDirs } from '../context.js';
 import { normalizeLang } from '../../model/language.js';

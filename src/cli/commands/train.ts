@@ -10,7 +10,7 @@ import { LANGUAGES, type Language } from '../../train/languages.js';
 import { barProgress, silentProgress } from '../../train/progress.js';
 import type { TaskName } from '../../model/types.js';
 import { ModelDirExistsError } from '../../train/model-dir.js';
-import { InputFileError } from '../../train/input-file.js';
+import { InputFileError } from '../../data/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
 function list(v: string | undefined): string[] {

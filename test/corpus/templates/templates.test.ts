@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseTemplate, TemplateSyntaxError } from '../../../src/corpus/templates/syntax.js';
 import { parseGrammar, type Grammar } from '../../../src/corpus/templates/grammar.js';
 import { sampleSentence, type Household, type SampledSentence } from '../../../src/corpus/templates/sample.js';
-import { mulberry32 } from '../../../src/train/data.js';
+import { mulberry32 } from '../../../src/data/random.js';
 
 const home: Household = {
   name: 'test',

@@ -1,10 +1,12 @@
 /**
- * Reading labelled rows in the shared dataset format (one JSON object a line)
- * and splitting them. Errors name the file, the line and the fix.
+ * Labelled rows in the dataset format (one JSON object a line), the one row
+ * type that training, evaluation, export and the log's labels share, and the
+ * one reader that validates them. Errors name the file, the line and the fix.
  */
 import { basename } from 'node:path';
-import type { TaskName } from '../model/types.js';
+import type { TaskName } from '../model/tasks.js';
 import { INPUT_LIMITS, readFileLines, type InputLimits } from './input-file.js';
+import { TASK_SPECS, otherTasks } from '../model/tasks.js';
 
 export interface GoldSlot {
   readonly type: string;
@@ -28,12 +30,10 @@ export interface Dataset {
   readonly sha256?: string;
 }
 
-/** Field holding the label for each task. */
-export const LABEL_FIELD: Record<TaskName, 'intent' | 'sentiment'> = { intent: 'intent', sentiment: 'sentiment' };
 
 /** One line of a dataset file → a row; `null` for a blank line. Errors name the file and line, never the line's content. */
 export function parseRow(text: string, n: number, task: TaskName, file: string): LabelledRow | null {
-  const field = LABEL_FIELD[task];
+  const field = TASK_SPECS[task].labelField;
   const line = text.trim();
   if (!line) return null;
   let parsed: unknown;
@@ -50,7 +50,7 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
   const o = parsed as Record<string, unknown>;
   if (typeof o.text !== 'string') throw new Error(`${file}:${n}: missing string field "text"`);
   if (typeof o[field] !== 'string' || !o[field]) {
-    throw new Error(`${file}:${n}: missing string field "${field}"; is this a ${task} file? (use --task ${task === 'intent' ? 'sentiment' : 'intent'} otherwise)`);
+    throw new Error(`${file}:${n}: missing string field "${field}"; is this a ${task} file? (use --task ${otherTasks(task)} otherwise)`);
   }
   const slots: GoldSlot[] = [];
   if (Array.isArray(o.slots)) {
@@ -96,52 +96,4 @@ export function readLines(file: string, limits: InputLimits = INPUT_LIMITS): str
     if (t) out.push(t);
   }, limits);
   return out;
-}
-
-/** Small, fast, seeded PRNG (mulberry32): training must be reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-  return a;
-}
-
-/**
- * Stratified split: `heldOut` of each label's rows (at least one when a label
- * has two or more rows) go to the second part. Seeded; row order is kept
- * within each part.
- */
-export function stratifiedSplit<T extends { label: string }>(rows: readonly T[], heldOut: number, seed: number): [T[], T[]] {
-  const byLabel = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    const l = byLabel.get(r.label);
-    if (l) l.push(i);
-    else byLabel.set(r.label, [i]);
-  });
-  const rand = mulberry32(seed);
-  const held = new Set<number>();
-  for (const label of [...byLabel.keys()].sort()) {
-    const idx = shuffleInPlace([...byLabel.get(label)!], rand);
-    let k = Math.round(idx.length * heldOut);
-    if (k === 0 && idx.length >= 2 && heldOut > 0) k = 1;
-    for (let i = 0; i < k; i++) held.add(idx[i]);
-  }
-  const a: T[] = [];
-  const b: T[] = [];
-  rows.forEach((r, i) => (held.has(i) ? b : a).push(r));
-  return [a, b];
 }

@@ -1,0 +1,75 @@
+/**
+ * The shipped models' backend: hashed n-gram features → int8 embedding bag →
+ * linear layer in ONNX (TextClassifier), plus the slot tagger for intent
+ * models that carry one. A directory of this backend holds `manifest.json`.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend, PreparedText, TaskModel } from './backend.js';
+import { TextClassifier } from './classifier.js';
+import { loadManifest } from './manifest.js';
+import { SlotTagger } from './slot-tagger.js';
+import type { ModelRef, ScoredLabel, SlotResult, TaskName } from './types.js';
+
+export class FastTextTaskModel implements TaskModel {
+  private constructor(
+    readonly task: TaskName,
+    readonly classifier: TextClassifier,
+    private readonly slots: SlotTagger | null,
+  ) {}
+
+  static async load(task: TaskName, dir: string): Promise<FastTextTaskModel> {
+    const manifest = loadManifest(dir);
+    if (manifest.task !== task) {
+      throw new Error(`${dir}: manifest.json says task "${manifest.task}", but it is configured as the ${task} model (models.${task})`);
+    }
+    const classifier = await TextClassifier.load(dir, manifest);
+    let slots: SlotTagger | null = null;
+    if (task === 'intent' && manifest.files.slots) {
+      try {
+        slots = await SlotTagger.load(dir, manifest);
+      } catch (err) {
+        await classifier.dispose();
+        throw err;
+      }
+    }
+    return new FastTextTaskModel(task, classifier, slots);
+  }
+
+  get ref(): ModelRef {
+    return this.classifier.ref;
+  }
+
+  get labels(): readonly string[] {
+    return this.classifier.labels;
+  }
+
+  get recommendedThreshold(): number | undefined {
+    return this.task === 'intent' ? this.classifier.manifest.calibration.threshold : undefined;
+  }
+
+  get hasSlots(): boolean {
+    return this.slots !== null;
+  }
+
+  async classify(input: PreparedText): Promise<readonly ScoredLabel[]> {
+    return (await this.classifier.classify(input.tokens, input.text)).ranked;
+  }
+
+  async tagSlots(input: PreparedText, intent: string | null): Promise<SlotResult[]> {
+    if (!this.slots || input.tokens.length === 0) return [];
+    return this.slots.tag(input.text, input.tokens, intent);
+  }
+
+  async dispose(): Promise<void> {
+    const all = [this.classifier, this.slots].filter((m): m is NonNullable<typeof m> => m !== null);
+    await Promise.allSettled(all.map((m) => m.dispose()));
+  }
+}
+
+export const fastTextBackend: Backend = {
+  name: 'fasttext-onnx',
+  expects: 'a directory holding manifest.json (trained by `hubnlu train`)',
+  recognizes: (dir) => existsSync(join(dir, 'manifest.json')),
+  load: (task, dir) => FastTextTaskModel.load(task, dir),
+};
