@@ -19,7 +19,7 @@ import { captureLogger } from '../helpers/log-capture.js';
 import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { haveOpenssl, makeCa, makeServerCert } from '../helpers/pki.js';
-import { Recorder } from '../helpers/mqtt.js';
+import { askAndCollect, connectClient, Recorder } from '../helpers/mqtt.js';
 
 const haveMosquitto = mosquittoPath() !== undefined;
 const PASSWORD = 'P5q@Z1s:W7v/R2d';
@@ -55,17 +55,10 @@ describe('a broker that refuses the agent at start-up', { skip: haveMosquitto ? 
       await agent.ready;
       const probe = await Recorder.connect(broker.url, ['hubnlu/+/result'], { protocolVersion: 5 }).catch(() => undefined);
       assert.equal(probe, undefined, 'the broker must refuse anonymous clients, or this test proves nothing');
-      const client = mqtt.connect(broker.url, { username: 'hub', password: PASSWORD, clientId: 'url-creds-probe' });
+      const client = await connectClient(broker.url, { username: 'hub', password: PASSWORD, clientId: 'url-creds-probe' });
       try {
-        await new Promise<void>((resolve, reject) => {
-          client.once('connect', () => resolve());
-          client.once('error', reject);
-        });
-        const got: string[] = [];
-        client.on('message', (_t, p) => got.push(p.toString()));
-        await client.subscribeAsync('hubnlu/+/result', { qos: 1 });
-        await client.publishAsync('hubnlu/attic/utterance', 'turn on the attic light', { qos: 1 });
-        assert.ok(await waitFor(() => got.length > 0, 15_000), 'no answer');
+        const got = await askAndCollect(client, 'hubnlu/attic/utterance', 'turn on the attic light');
+        assert.ok(got.length > 0, 'no answer');
       } finally {
         await client.endAsync(true);
       }

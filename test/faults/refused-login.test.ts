@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import { askAndCollect, connectClient } from '../helpers/mqtt.js';
 import { FaultAgent } from '../helpers/agent-process.js';
 import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
@@ -29,17 +29,10 @@ after(() => broker?.stop());
 
 /** Publishes one utterance as a test client and waits for its result. */
 async function answered(text: string, id: string): Promise<boolean> {
-  const client = mqtt.connect(broker.url, { username: 'hub', password: PASSWORD, protocolVersion: 5, clientId: `probe-${id}` });
+  const client = await connectClient(broker.url, { username: 'hub', password: PASSWORD, protocolVersion: 5, clientId: `probe-${id}` });
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
-    const got: string[] = [];
-    client.on('message', (_t, p) => got.push(p.toString()));
-    await client.subscribeAsync('hubnlu/+/result', { qos: 1 });
-    await client.publishAsync('hubnlu/hall/utterance', JSON.stringify({ id, text }), { qos: 1 });
-    return await waitFor(() => got.some((g) => (JSON.parse(g) as { id?: string }).id === id), 15_000);
+    const got = await askAndCollect(client, 'hubnlu/hall/utterance', JSON.stringify({ id, text }), (r) => r.id === id);
+    return got.some((r) => r.id === id);
   } finally {
     await client.endAsync(true);
   }

@@ -1,5 +1,5 @@
 /** A test-side MQTT client that records everything it receives. */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface Received {
   readonly topic: string;
@@ -43,4 +43,47 @@ export class Recorder {
   async close(): Promise<void> {
     await this.client.endAsync();
   }
+}
+
+/** Connects a test client with any MQTT.js options; resolves on CONNACK, rejects on the first error (a refused login). */
+export async function connectClient(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, options);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+  } catch (err) {
+    client.end(true);
+    throw err;
+  }
+  return client;
+}
+
+/**
+ * Publishes one input on `topic` through a connected client and collects the
+ * results (`hubnlu/+/result`, parsed) until one satisfies `done` or the time
+ * runs out. Returns every result seen; the caller asserts on them.
+ */
+export async function askAndCollect(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  done: (result: Record<string, unknown>) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<Array<Record<string, unknown>>> {
+  const got: Array<Record<string, unknown>> = [];
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  client.on('message', (_t, p) => {
+    const result = JSON.parse(p.toString()) as Record<string, unknown>;
+    got.push(result);
+    if (done(result)) finish();
+  });
+  await client.subscribeAsync('hubnlu/+/result', { qos: 1 });
+  await client.publishAsync(topic, payload, { qos: 1 });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  return got;
 }

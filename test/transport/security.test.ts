@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import { askAndCollect, connectClient } from '../helpers/mqtt.js';
 import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
 import { runCli, startAgentProcess, type AgentProcess } from '../helpers/cli.js';
-import { waitFor } from '../helpers/net.js';
 
 const PASSWORD = 'S3cret-Sauce-9f2c';
 const haveTools = (() => {
@@ -83,23 +82,16 @@ describe('TLS, client certificates and passwords', { skip: haveTools ? false : '
   test('the agent connects over mqtts with a client certificate and a password file, and answers', { timeout: 60_000 }, async () => {
     agent = startAgentProcess(env);
     await agent.ready;
-    const client = mqtt.connect(`mqtts://127.0.0.1:${broker.port}`, {
+    const client = await connectClient(`mqtts://127.0.0.1:${broker.port}`, {
       username: 'hubnlu',
       password: PASSWORD,
       ca: readFileSync(join(broker.dir, 'ca.crt')),
       cert: readFileSync(join(broker.dir, 'client.crt')),
       key: readFileSync(join(broker.dir, 'client.key')),
     });
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
-    const got: string[] = [];
-    client.on('message', (_t, p) => got.push(p.toString()));
-    await client.subscribeAsync('hubnlu/+/result', { qos: 1 });
-    await client.publishAsync('hubnlu/office/utterance', 'turn on the office lights', { qos: 1 });
-    assert.ok(await waitFor(() => got.length > 0, 10_000), 'no result over TLS');
-    assert.equal(JSON.parse(got[0]).siteId, 'office');
+    const got = await askAndCollect(client, 'hubnlu/office/utterance', 'turn on the office lights', () => true, 10_000);
+    assert.ok(got.length > 0, 'no result over TLS');
+    assert.equal(got[0].siteId, 'office');
     await client.endAsync();
     agent.child.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
