@@ -11,7 +11,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { startAgentProcess, type AgentProcess } from '../helpers/cli.js';
