@@ -12,7 +12,7 @@
  * [-1, 1) when it indexes none.
  */
 import { statSync } from 'node:fs';
-import { mulberry32 } from '../train/data.js';
+import { mulberry32 } from '../data/random.js';
 import { DATA_TYPE, type OnnxModelProto, type OnnxValueInfo } from '../train/onnx-proto.js';
 import { OnnxModel, type FeedValue } from '../model/onnx-backend.js';
 import { GraphIndex, parameterCount } from './graph.js';

@@ -18,7 +18,7 @@
  * count (`[0, 0, heads, headDim]`), so structured head pruning can rewrite a
  * layer's count without touching the others.
  */
-import { mulberry32 } from './data.js';
+import { mulberry32 } from '../data/random.js';
 import { float, OnnxGraphBuilder } from './onnx-writer.js';
 
 export type BertHead = 'sequence-classification' | 'token-classification';
