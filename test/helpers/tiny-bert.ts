@@ -118,7 +118,8 @@ function steerTokenHead(shape: BertShape, w: BertWeights, vocab: ReadonlyMap<str
   bias.fill(0);
   const o = labels.indexOf('O');
   if (o < 0) throw new Error('tagWords needs an "O" label');
-  bias[o] = 6;
+  // Tagged words score about 4·√hidden on their label; others stay near 0 ± 4·√(words per label).
+  bias[o] = 2 * Math.sqrt(h);
   for (const [word, label] of Object.entries(tagWords)) {
     const id = vocab.get(word);
     const j = labels.indexOf(label);
@@ -191,4 +192,41 @@ export function writeTinyBert(dir: string, opts: TinyBertOptions): TinyBert {
   const onnxFile = opts.onnxFile ?? 'model.onnx';
   put(`onnx/${onnxFile}`, buildBertGraph(shape, weights));
   return { dir, vocab, shape, weights, onnxPath: join(dir, 'onnx', onnxFile) };
+}
+
+/** Logits computed directly with onnxruntime-node (hubnlu's OnnxModel), no padding: the tests' reference. */
+export async function directLogits(onnxPath: string, ids: readonly number[], typeIds?: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const { OnnxModel } = await import('../../src/model/onnx-backend.js');
+  const m = await OnnxModel.load(onnxPath);
+  try {
+    const n = ids.length;
+    const i64 = (xs: readonly number[]) => ({ type: 'int64' as const, data: BigInt64Array.from(xs.map(BigInt)), dims: [1, n] });
+    const out = await m.run({ input_ids: i64(ids), attention_mask: i64(ids.map(() => 1)), token_type_ids: i64(typeIds ?? ids.map(() => 0)) });
+    return out.logits;
+  } finally {
+    await m.dispose();
+  }
+}
+
+/** Softmax in float64. */
+export function softmaxRef(xs: ArrayLike<number>): number[] {
+  const max = Math.max(...Array.from(xs));
+  const e = Array.from(xs, (x) => Math.exp(x - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+/** The standard fixtures: a 3-label sentiment model, an NLI model, a slot tagger (room, device). */
+export function writeFixtureSet(root: string): { sentiment: TinyBert; nli: TinyBert; slots: TinyBert } {
+  return {
+    sentiment: writeTinyBert(join(root, 'sentiment'), { kind: 'sequence-classification', labels: ['NEGATIVE', 'NEUTRAL', 'POSITIVE'] }),
+    nli: writeTinyBert(join(root, 'nli'), { kind: 'sequence-classification', labels: ['contradiction', 'neutral', 'entailment'], seed: 3 }),
+    slots: writeTinyBert(join(root, 'slots'), {
+      kind: 'token-classification',
+      labels: ['O', 'B-room', 'I-room', 'B-device', 'I-device'],
+      seed: 5,
+      shape: { hidden: 128, heads: 4, intermediate: 128 },
+      tagWords: { kitchen: 'B-room', living: 'B-room', bedroom: 'B-room', bathroom: 'B-room', room: 'I-room', light: 'B-device', lights: 'B-device', lamp: 'B-device', fan: 'B-device', tv: 'B-device' },
+    }),
+  };
 }
