@@ -108,6 +108,8 @@ async function loadHf(task: TaskName, dir: string, kind: 'sequence' | 'token', s
       throw new Error(`${setting}: ${dir} lacks ${missing.join(', ')}${hint}; a transformer model directory holds config.json, tokenizer.json, tokenizer_config.json and ${HF_ONNX.fp32} or ${HF_ONNX.quantized}`);
     }
   }
+  // config.json first (cheap, and its errors are clearer than the library's).
+  const localConfig = remote ? null : readHfConfig(dir);
   const options = {
     local_files_only: !remote,
     dtype: quantized ? ('q8' as const) : ('fp32' as const),
@@ -122,7 +124,13 @@ async function loadHf(task: TaskName, dir: string, kind: 'sequence' | 'token', s
   } catch (err) {
     throw new Error(`${setting}: could not load ${dir}: ${(err as Error).message}`);
   }
-  const config = remote ? parseHfConfig(JSON.stringify(model.config), `${dir} config.json`) : readHfConfig(dir);
+  let config;
+  try {
+    config = localConfig ?? parseHfConfig(JSON.stringify(model.config), `${dir} config.json`);
+  } catch (err) {
+    await model.dispose().catch(() => undefined);
+    throw err;
+  }
   const onnxFile = quantized ? HF_ONNX.quantized : HF_ONNX.fp32;
   const version = remote ? `hf-${id}` : hfVersion(dir, onnxFile);
   const tokMax = Number(tokenizer.model_max_length);

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -276,6 +276,13 @@ describe('files and the network', () => {
       assert.match(err.message, /^models\.sentiment: .*no-tokenizer lacks tokenizer_config\.json; a transformer model directory holds config\.json, tokenizer\.json/);
       return true;
     });
+  });
+
+  test('a config.json without id2label is an error naming the file', async () => {
+    const dir = join(root, 'no-labels');
+    writeTinyBert(dir, { kind: 'sequence-classification', labels: ['a', 'b'] });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert' }));
+    await assert.rejects(loadTaskModel('intent', dir, undefined, settings()), /no-labels\/config\.json: no id2label; hubnlu needs a classification model's config\.json/);
   });
 
   test('a hub model name with downloading off is refused before anything is fetched', async () => {
