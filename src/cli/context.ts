@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LANGUAGES, normalizeLang } from '../model/language.js';
 import { LanguageRouter, type LanguageModelDirs } from '../model/language-router.js';
 import { MANIFEST_FILE } from '../model/manifest.js';
+import type { BackendSettings } from '../model/backend.js';
+import { HF_REF_PREFIX } from '../model/hf-layout.js';
 import type { LoadedModels } from '../agent/agent.js';
 import { packageRoot, resolveFromPackage } from '../util/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -33,11 +35,33 @@ export async function loadModels(config: Config): Promise<LoadedModels> {
     langidDir: m.detectLanguage ? resolveFromPackage(m.langid) : null,
     detectThreshold: m.detectThreshold,
     unknownThreshold: m.unknownThreshold,
+    backendSettings: backendSettings(config),
   });
   // The first run of an ONNX session allocates and plans (~10 ms); pay that at start, not on the first utterance.
   for (const lang of router.languages) await router.analyze('turn on the light', ['intent', 'sentiment'], { lang, langSource: 'route' });
   await router.analyze('turn on the light', ['intent']);
   return router;
+}
+
+/** A model setting as a path: `hf:owner/name` (a hub model, see models.transformers.allowDownload) stays as it is. */
+function modelPath(p: string): string {
+  return p.startsWith(HF_REF_PREFIX) ? p : resolveFromPackage(p);
+}
+
+/** `models.transformers` with its paths resolved (the download cache defaults to `transformers/` beside the database). */
+export function backendSettings(config: Config): BackendSettings {
+  const t = config.models.transformers;
+  const fromCwd = (p: string) => resolveFromPackage(p, { preferCwd: true });
+  const db = fromCwd(config.storage.path === ':memory:' ? 'data/hubnlu.db' : config.storage.path);
+  const task = (s: typeof t.intent) => (s ? { ...s, ...(s.slotsFrom ? { slotsFrom: modelPath(s.slotsFrom) } : {}) } : undefined);
+  return {
+    transformers: {
+      allowDownload: t.allowDownload,
+      cacheDir: t.cacheDir ? fromCwd(t.cacheDir) : join(dirname(db), 'transformers'),
+      intent: task(t.intent),
+      sentiment: task(t.sentiment),
+    },
+  };
 }
 
 /**
@@ -51,10 +75,10 @@ export function languageDirs(config: Config): Record<string, LanguageModelDirs> 
   const out: Record<string, LanguageModelDirs> = {};
   const configured = m.languages ?? null;
   const hasEnglish = configured !== null && Object.keys(configured).some((k) => normalizeLang(k) === 'en');
-  if (!hasEnglish) out.en = { intent: resolveFromPackage(m.intent), sentiment: resolveFromPackage(m.sentiment) };
+  if (!hasEnglish) out.en = { intent: modelPath(m.intent), sentiment: modelPath(m.sentiment) };
   if (configured) {
     for (const [lang, d] of Object.entries(configured)) {
-      out[lang] = { intent: d.intent ? resolveFromPackage(d.intent) : null, sentiment: d.sentiment ? resolveFromPackage(d.sentiment) : null };
+      out[lang] = { intent: d.intent ? modelPath(d.intent) : null, sentiment: d.sentiment ? modelPath(d.sentiment) : null };
     }
     return out;
   }

@@ -55,6 +55,45 @@ const InputTopic = Type.Object(
   { additionalProperties: false },
 );
 
+/** `models.transformers.<task>`: how a Hugging Face model directory serves the task (src/model/transformers-settings.ts). */
+const TransformerTask = Type.Object(
+  {
+    task: Type.Optional(
+      Type.Union([Type.Literal('text-classification'), Type.Literal('zero-shot-classification')], {
+        description:
+          '`text-classification`: the model\'s own labels (id2label), mapped by labelMap. `zero-shot-classification` (intent only): an NLI model scores one hypothesis per entry of candidateLabels. Default text-classification.',
+        ...hint('text-classification or zero-shot-classification'),
+      }),
+    ),
+    labelMap: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), {
+        description:
+          'Model label (config.json id2label) → hubnlu label; several may map to one (their probabilities add). Sentiment: each must map to negative, neutral or positive (labels already named so need no entry).',
+        ...hint('an object such as {"LABEL_0": "negative", "LABEL_1": "positive"}'),
+      }),
+    ),
+    candidateLabels: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.String(), {
+        description: 'Zero-shot: intent → description put into the hypothesis ("": the intent name itself).',
+        ...hint('an object such as {"lights_on": "turning the lights on", "weather_query": "the weather"}'),
+      }),
+    ),
+    hypothesisTemplate: Type.Optional(
+      Type.String({ pattern: '\\{\\}', description: 'Zero-shot hypothesis; `{}` becomes the description. Default "This example is {}."', ...hint('a sentence containing {}, e.g. "This request is about {}."') }),
+    ),
+    slotsFrom: Type.Optional(
+      Type.String({ minLength: 1, description: 'Intent: a token-classification model directory (Hugging Face layout, BIO labels such as B-room) whose entities become the slots.', ...hint('a directory holding config.json, tokenizer.json and onnx/model.onnx') }),
+    ),
+    slotMap: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'Entity type of the slot model → hubnlu slot type.', ...hint('an object such as {"LOC": "house_place"}') }),
+    ),
+    quantized: Type.Optional(
+      Type.Boolean({ description: 'true: load onnx/model_quantized.onnx; false: onnx/model.onnx. Absent: model.onnx where it exists, else the quantized one.', ...hint('true or false') }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     mqtt: Type.Object(
@@ -195,8 +234,8 @@ export const ConfigSchema = Type.Object(
     ),
     models: Type.Object(
       {
-        intent: Type.String({ default: 'models/intent', description: 'Intent + slot model directory (relative to the package or absolute).', ...hint('a directory holding manifest.json') }),
-        sentiment: Type.String({ default: 'models/sentiment', description: 'Sentiment model directory.', ...hint('a directory holding manifest.json') }),
+        intent: Type.String({ default: 'models/intent', description: 'Intent + slot model directory (relative to the package or absolute): a hubnlu model, or a Hugging Face model directory (see models.transformers).', ...hint('a directory holding manifest.json, or config.json + tokenizer.json + onnx/model.onnx') }),
+        sentiment: Type.String({ default: 'models/sentiment', description: 'Sentiment model directory (a hubnlu model or a Hugging Face model directory).', ...hint('a directory holding manifest.json, or config.json + tokenizer.json + onnx/model.onnx') }),
         languages: Type.Optional(
           Type.Record(
             Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$' }),
@@ -234,6 +273,26 @@ export const ConfigSchema = Type.Object(
             description: 'Calibrated confidence a detected language other than the default needs; below it the input is the default language. Absent: the langid model\'s own.',
             ...hint('a number between 0 and 1, e.g. 0.8; raise it if default-language inputs get routed elsewhere'),
           }),
+        ),
+        transformers: Type.Object(
+          {
+            allowDownload: Type.Boolean({
+              default: false,
+              description:
+                'Let a model setting name a Hugging Face hub model (`hf:owner/name`) and fetch it into models.transformers.cacheDir. Off: nothing is ever downloaded; transformer models are local directories.',
+              ...hint('true or false'),
+            }),
+            cacheDir: Type.Optional(
+              Type.String({ minLength: 1, description: 'Where downloaded models are kept. Absent: `transformers/` beside storage.path.', ...hint('a directory path, e.g. /var/lib/hubnlu/transformers') }),
+            ),
+            intent: Type.Optional(TransformerTask),
+            sentiment: Type.Optional(TransformerTask),
+          },
+          {
+            default: {},
+            additionalProperties: false,
+            description: 'Settings for Hugging Face model directories (config.json, tokenizer.json, onnx/model.onnx) given as models.intent / models.sentiment.',
+          },
         ),
         unknownThreshold: Type.Optional(
           Type.Number({

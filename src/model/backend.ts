@@ -8,6 +8,7 @@
  * are added to the list in backends.ts.
  */
 import type { Token } from './text.js';
+import type { TransformersSettings } from './transformers-settings.js';
 import type { ModelRef, ScoredLabel, SlotResult, TaskName } from './types.js';
 
 /** One utterance as every task model of a registry sees it: tokenised once, shared. */
@@ -41,5 +42,12 @@ export interface Backend {
   readonly expects: string;
   /** Whether `dir` looks like one of this backend's model directories (cheap: file names only). */
   recognizes(dir: string): boolean;
-  load(task: TaskName, dir: string): Promise<TaskModel>;
+  /** `dir`: a model directory (or a reference the backend recognises, e.g. `hf:owner/name`). */
+  load(task: TaskName, dir: string, settings?: BackendSettings): Promise<TaskModel>;
+}
+
+/** Settings from the config that backends read (each its own part; absent: defaults). */
+export interface BackendSettings {
+  /** `models.transformers` (transformers-backend.ts), paths resolved. */
+  readonly transformers?: TransformersSettings;
 }

@@ -12,6 +12,7 @@
  * (the agent, a model slot that swaps it) needs no language logic.
  */
 import { LanguageDetector, normalizeLang, type Detection } from './language.js';
+import type { BackendSettings } from './backend.js';
 import { ModelRegistry } from './registry.js';
 import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type Analyzer, type ModelRef, type TaskName } from './types.js';
 
@@ -34,6 +35,8 @@ export interface RouterOptions {
   readonly detectThreshold?: number;
   /** Overrides every intent model's own unknown threshold. */
   readonly unknownThreshold?: number;
+  /** Backend settings from the config (`models.transformers`), for every language's models. */
+  readonly backendSettings?: BackendSettings;
 }
 
 export type LangSource = NonNullable<Analysis['langSource']>;
@@ -72,7 +75,7 @@ export class LanguageRouter implements Analyzer {
     try {
       for (const [lang, d] of dirs) {
         if (d.intent === null && d.sentiment === null) continue;
-        registries.set(lang, await ModelRegistry.load({ intentDir: d.intent, sentimentDir: d.sentiment, unknownThreshold: opts.unknownThreshold }));
+        registries.set(lang, await ModelRegistry.load({ intentDir: d.intent, sentimentDir: d.sentiment, unknownThreshold: opts.unknownThreshold, backendSettings: opts.backendSettings }));
       }
       if (opts.langidDir !== null) detector = await LanguageDetector.load(opts.langidDir, { defaultLanguage: def, threshold: opts.detectThreshold });
     } catch (err) {

@@ -6,7 +6,7 @@
  * One utterance is tokenised once; the intent classifier, the slot tagger and
  * the sentiment classifier all read the same tokens.
  */
-import type { PreparedText, TaskModel } from './backend.js';
+import type { BackendSettings, PreparedText, TaskModel } from './backend.js';
 import { loadTaskModel } from './backends.js';
 import { defaultModelDir } from './manifest.js';
 import { tokenize } from './text.js';
@@ -33,6 +33,8 @@ export interface RegistryOptions {
    * threshold recorded in the intent model's manifest.
    */
   readonly unknownThreshold?: number;
+  /** Backend settings from the config (`models.transformers`). */
+  readonly backendSettings?: BackendSettings;
 }
 
 export class ModelRegistry implements Analyzer {
@@ -58,9 +60,9 @@ export class ModelRegistry implements Analyzer {
     }
     const opened: TaskModel[] = [];
     try {
-      const intent = intentDir === null ? null : await loadTaskModel('intent', intentDir);
+      const intent = intentDir === null ? null : await loadTaskModel('intent', intentDir, undefined, opts.backendSettings);
       if (intent) opened.push(intent);
-      const sentiment = sentimentDir === null ? null : await loadTaskModel('sentiment', sentimentDir);
+      const sentiment = sentimentDir === null ? null : await loadTaskModel('sentiment', sentimentDir, undefined, opts.backendSettings);
       if (sentiment) opened.push(sentiment);
       const t = threshold ?? intent?.recommendedThreshold ?? 0.5;
       return new ModelRegistry(intent, sentiment, t);

@@ -2,28 +2,27 @@
  * A small typed ONNX graph builder and serialiser.
  *
  * hubnlu writes its own models (no model hub, no Python on a hub), so it needs to
- * emit ONNX `ModelProto` bytes from TypeScript. Only the subset of onnx.proto
- * that our graphs use is encoded, by hand, as protobuf wire format: no .proto
- * file or code generator is needed, and the field numbers below are the ones
- * from onnx/onnx.proto (IR version 8, which onnxruntime accepts with opset ≥ 13).
+ * emit ONNX `ModelProto` bytes from TypeScript. The builder checks names as
+ * they are added and hands plain objects to onnx-proto.ts, the module that
+ * knows the protobuf wire format (and reads model files back). IR version 8,
+ * which onnxruntime accepts with opset ≥ 13.
  *
  * Tensors are always written as little-endian `raw_data`, which onnxruntime
  * reads for every numeric type.
  */
 
+import { DATA_TYPE as PROTO_TYPE, encodeModel, type OnnxAttributeValue, type OnnxModelProto, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.js';
+
 export type OnnxElemType = 'float32' | 'int8' | 'uint8' | 'int32' | 'int64';
 
-/** TensorProto.DataType values (onnx.proto). */
+/** TensorProto.DataType values of the element types the builder writes. */
 const DATA_TYPE: Record<OnnxElemType, number> = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  int32: 6,
-  int64: 7,
+  float32: PROTO_TYPE.float32,
+  uint8: PROTO_TYPE.uint8,
+  int8: PROTO_TYPE.int8,
+  int32: PROTO_TYPE.int32,
+  int64: PROTO_TYPE.int64,
 };
-
-/** AttributeProto.AttributeType values (onnx.proto). */
-const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
 /** Tensor data accepted for each element type. */
 export type TensorData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
@@ -52,123 +51,6 @@ export function tensorAttr(type: OnnxElemType, dims: readonly number[], data: Te
 
 /** A dimension: a fixed size, or -1 / a string for a symbolic (dynamic) one. */
 export type Dim = number | string;
-
-// ---------------------------------------------------------------------------
-// Protobuf wire format
-
-class Writer {
-  private chunks: Uint8Array[] = [];
-  private buf = new Uint8Array(256);
-  private pos = 0;
-  length = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.flush();
-    if (n > this.buf.length) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
-  }
-
-  private flush(): void {
-    if (this.pos > 0) {
-      this.chunks.push(this.buf.slice(0, this.pos));
-      this.pos = 0;
-    }
-  }
-
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-    this.length++;
-  }
-
-  /** Unsigned or two's-complement varint (int64 semantics: negative numbers take 10 bytes). */
-  varint(v: number | bigint): void {
-    let x = BigInt.asUintN(64, BigInt(v));
-    if (x < 0x80n) {
-      this.byte(Number(x));
-      return;
-    }
-    while (x >= 0x80n) {
-      this.byte(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.byte(Number(x));
-  }
-
-  bytes(data: Uint8Array): void {
-    this.flush();
-    this.chunks.push(data);
-    this.length += data.length;
-  }
-
-  tag(field: number, wireType: number): void {
-    this.varint((field << 3) | wireType);
-  }
-
-  finish(): Uint8Array {
-    this.flush();
-    const out = new Uint8Array(this.length);
-    let off = 0;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
-  }
-}
-
-const enc = new TextEncoder();
-
-/** A protobuf message under construction: fields appended in order. */
-class Msg {
-  readonly w = new Writer();
-
-  int(field: number, v: number | bigint): this {
-    this.w.tag(field, 0);
-    this.w.varint(v);
-    return this;
-  }
-
-  float(field: number, v: number): this {
-    this.w.tag(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.w.bytes(b);
-    return this;
-  }
-
-  bytes(field: number, data: Uint8Array): this {
-    this.w.tag(field, 2);
-    this.w.varint(data.length);
-    this.w.bytes(data);
-    return this;
-  }
-
-  string(field: number, s: string): this {
-    return this.bytes(field, enc.encode(s));
-  }
-
-  msg(field: number, m: Msg): this {
-    return this.bytes(field, m.w.finish());
-  }
-
-  packedInts(field: number, values: readonly (number | bigint)[]): this {
-    const inner = new Writer();
-    for (const v of values) inner.varint(v);
-    return this.bytes(field, inner.finish());
-  }
-
-  packedFloats(field: number, values: readonly number[]): this {
-    const b = new Uint8Array(values.length * 4);
-    const dv = new DataView(b.buffer);
-    values.forEach((v, i) => dv.setFloat32(i * 4, v, true));
-    return this.bytes(field, b);
-  }
-
-  finish(): Uint8Array {
-    return this.w.finish();
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Graph builder
@@ -224,53 +106,37 @@ function rawBytes(data: TensorData): Uint8Array {
   return out;
 }
 
-function tensorProto(name: string, type: OnnxElemType, dims: readonly number[], data: TensorData): Msg {
-  const t = new Msg();
-  if (dims.length > 0) t.packedInts(1, dims); // dims
-  t.int(2, DATA_TYPE[type]); // data_type
-  if (name) t.string(8, name); // name
-  t.bytes(9, rawBytes(data)); // raw_data
-  return t;
+function tensor(name: string, type: OnnxElemType, dims: readonly number[], data: TensorData): OnnxTensor {
+  return { name, dataType: DATA_TYPE[type], dims: [...dims], raw: rawBytes(data) };
 }
 
-function valueInfoProto(v: ValueInfo): Msg {
-  const shape = new Msg();
-  v.dims.forEach((d, i) => {
-    const dim = new Msg();
-    if (typeof d === 'number' && d >= 0) dim.int(1, d); // dim_value
-    else dim.string(2, typeof d === 'string' ? d : `${v.name}_d${i}`); // dim_param
-    shape.msg(1, dim);
-  });
-  const tensorType = new Msg().int(1, DATA_TYPE[v.type]).msg(2, shape); // elem_type, shape
-  const type = new Msg().msg(1, tensorType); // TypeProto.tensor_type
-  return new Msg().string(1, v.name).msg(2, type);
+function valueInfo(v: ValueInfo): OnnxValueInfo {
+  const dims = v.dims.map((d, i) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : `${v.name}_d${i}`));
+  return { name: v.name, tensor: { elemType: DATA_TYPE[v.type], dims } };
 }
 
-function attributeProto(name: string, value: AttributeValue): Msg {
-  const a = new Msg().string(1, name);
+function attribute(name: string, value: AttributeValue): OnnxAttributeValue {
   if (typeof value === 'number' || typeof value === 'bigint') {
     if (typeof value === 'number' && !Number.isInteger(value)) {
       throw new TypeError(`attribute ${name}: ${value} is not an integer; wrap it in float() for a FLOAT attribute`);
     }
-    a.int(3, value).int(20, ATTR_TYPE.INT);
-  } else if (typeof value === 'string') {
-    a.string(4, value).int(20, ATTR_TYPE.STRING);
-  } else if (Array.isArray(value)) {
+    return { kind: 'int', value };
+  }
+  if (typeof value === 'string') return { kind: 'string', value: enc.encode(value) };
+  if (Array.isArray(value)) {
     for (const v of value) {
       if (!Number.isInteger(v)) throw new TypeError(`attribute ${name}: ${v} is not an integer; use floats() for FLOATS`);
     }
-    a.packedInts(8, value).int(20, ATTR_TYPE.INTS);
-  } else {
-    const v = value as Exclude<AttributeValue, number | bigint | string | readonly number[]>;
-    if (v.kind === 'float') a.float(2, v.value).int(20, ATTR_TYPE.FLOAT);
-    else if (v.kind === 'floats') a.packedFloats(7, v.value).int(20, ATTR_TYPE.FLOATS);
-    else {
-      checkData(`attribute ${name}`, v.type, v.dims, v.data);
-      a.msg(5, tensorProto('', v.type, v.dims, v.data)).int(20, ATTR_TYPE.TENSOR);
-    }
+    return { kind: 'ints', value: [...value] };
   }
-  return a;
+  const v = value as Exclude<AttributeValue, number | bigint | string | readonly number[]>;
+  if (v.kind === 'float') return { kind: 'float', value: v.value };
+  if (v.kind === 'floats') return { kind: 'floats', value: [...v.value] };
+  checkData(`attribute ${name}`, v.type, v.dims, v.data);
+  return { kind: 'tensor', value: tensor('', v.type, v.dims, v.data) };
 }
+
+const enc = new TextEncoder();
 
 export interface ToBytesOptions {
   /** Default-domain opset version (default 17). */
@@ -355,33 +221,37 @@ export class OnnxGraphBuilder {
     return this.inits.reduce((a, t) => a + t.data.byteLength, 0);
   }
 
-  toBytes(options: ToBytesOptions = {}): Uint8Array {
+  /** The model as plain objects (what `encodeModel` writes and `decodeModel` reads). */
+  toProto(options: ToBytesOptions = {}): OnnxModelProto {
     if (this.outputs.length === 0) throw new Error('graph has no outputs; call output() first');
-    const graph = new Msg();
-    for (const n of this.nodes) {
-      const node = new Msg();
-      for (const i of n.inputs) node.string(1, i);
-      for (const o of n.outputs) node.string(2, o);
-      node.string(3, n.name).string(4, n.opType);
-      for (const [k, v] of Object.entries(n.attrs)) node.msg(5, attributeProto(k, v));
-      if (n.domain) node.string(7, n.domain);
-      graph.msg(1, node); // GraphProto.node
-    }
-    graph.string(2, this.name); // GraphProto.name
-    for (const t of this.inits) graph.msg(5, tensorProto(t.name, t.type, t.dims, t.data)); // initializer
-    for (const v of this.inputs) graph.msg(11, valueInfoProto(v)); // input
-    for (const v of this.outputs) graph.msg(12, valueInfoProto(v)); // output
+    return {
+      irVersion: options.irVersion ?? 8,
+      opsetImports: [{ domain: '', version: options.opset ?? 17 }],
+      producerName: options.producerName ?? 'hubnlu',
+      producerVersion: options.producerVersion ?? '',
+      domain: '',
+      modelVersion: 0,
+      docString: options.docString ?? '',
+      metadata: new Map(Object.entries(options.metadata ?? {})),
+      graph: {
+        name: this.name,
+        nodes: this.nodes.map((n) => ({
+          opType: n.opType,
+          domain: n.domain,
+          name: n.name,
+          inputs: [...n.inputs],
+          outputs: [...n.outputs],
+          attributes: new Map(Object.entries(n.attrs).map(([k, v]) => [k, attribute(k, v)])),
+        })),
+        initializers: this.inits.map((t) => tensor(t.name, t.type, t.dims, t.data)),
+        inputs: this.inputs.map(valueInfo),
+        outputs: this.outputs.map(valueInfo),
+        valueInfo: [],
+      },
+    };
+  }
 
-    const model = new Msg();
-    model.int(1, options.irVersion ?? 8); // ir_version
-    model.string(2, options.producerName ?? 'hubnlu'); // producer_name
-    if (options.producerVersion) model.string(3, options.producerVersion); // producer_version
-    if (options.docString) model.string(6, options.docString); // doc_string
-    model.msg(7, graph); // graph
-    model.msg(8, new Msg().string(1, '').int(2, options.opset ?? 17)); // opset_import
-    for (const [k, v] of Object.entries(options.metadata ?? {})) {
-      model.msg(14, new Msg().string(1, k).string(2, v)); // metadata_props
-    }
-    return model.finish();
+  toBytes(options: ToBytesOptions = {}): Uint8Array {
+    return encodeModel(this.toProto(options));
   }
 }

@@ -26,6 +26,7 @@ import {
 import { normalizeText, tokenize, type Token } from '../model/text.js';
 import type { SlotResult } from '../model/types.js';
 import { OnnxGraphBuilder } from './onnx-writer.js';
+import { dequantizeRows, quantizeRows } from './quantize.js';
 import { BioCrf, pathScore } from './tagger-crf.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
 import { mulberry32 } from '../data/random.js';
@@ -611,41 +612,14 @@ function trainOnce(
 // ---------------------------------------------------------------------------
 // Quantisation and export
 
-export interface QuantizedRows {
-  readonly q: Int8Array;
-  /** One scale per row: value ≈ q * scale. */
-  readonly scale: Float32Array;
-}
-
-/** Symmetric int8 quantisation with one scale per row (max |x| ↦ 127). */
-export function quantizeRows(x: Float32Array, rows: number, cols: number): QuantizedRows {
-  const q = new Int8Array(rows * cols);
-  const scale = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let max = 0;
-    for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(x[r * cols + c]));
-    const sc = max / 127;
-    scale[r] = sc;
-    if (sc === 0) continue;
-    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(x[r * cols + c] / sc)));
-  }
-  return { q, scale };
-}
-
-function dequantizeRows(qr: QuantizedRows, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = qr.q[r * cols + c] * qr.scale[r];
-  return out;
-}
-
 /** The weights as the int8 graph computes them (for measuring int8 accuracy in TypeScript). */
 export function int8View(m: SlotTaggerWeights): SlotTaggerWeights {
   const R = m.kept.length + 1;
   const nTags = m.tags.length;
   return {
     ...m,
-    emb: dequantizeRows(quantizeRows(m.emb, R, m.dim), R, m.dim),
-    w: dequantizeRows(quantizeRows(m.w, nTags, m.dim), nTags, m.dim),
+    emb: dequantizeRows(quantizeRows(m.emb, R, m.dim)),
+    w: dequantizeRows(quantizeRows(m.w, nTags, m.dim)),
   };
 }
 
@@ -666,9 +640,9 @@ export function buildSlotGraph(m: SlotTaggerWeights, precision: 'int8' | 'fp32')
     const e = quantizeRows(m.emb, R, d);
     const wq = quantizeRows(m.w, nTags, d);
     g.initializer('emb_q', 'int8', [R, d], e.q);
-    g.initializer('emb_scale', 'float32', [R, 1], e.scale);
+    g.initializer('emb_scale', 'float32', [R, 1], e.scales);
     g.initializer('w_q', 'int8', [nTags, d], wq.q);
-    g.initializer('w_scale', 'float32', [nTags, 1], wq.scale);
+    g.initializer('w_scale', 'float32', [nTags, 1], wq.scales);
     // Gather int8 rows first and dequantise only those: the table stays int8 in memory.
     const gq = g.node('Gather', ['emb_q', 'ids'], ['rows_q'], { axis: 0 });
     const gf = g.node('Cast', [gq], ['rows_f'], { to: 1 });

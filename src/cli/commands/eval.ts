@@ -4,13 +4,14 @@
  * path the agent uses (registry → featurizer → ONNX → calibration → slots).
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { evaluate, formatReport } from '../../eval/evaluate.js';
-import { defaultModelDir, loadManifest, trainingFileMatch } from '../../model/manifest.js';
+import { defaultModelDir, loadManifest, MANIFEST_FILE, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../data/rows.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { configFor, languageDirs } from '../context.js';
+import { backendSettings, configFor, languageDirs } from '../context.js';
 import { normalizeLang } from '../../model/language.js';
 
 interface EvalOpts {
@@ -89,7 +90,7 @@ export function registerEval(program: Command): void {
  * manifest's `training.data`.
  */
 export function trainingDataWarnings(modelDir: string, sha256: string | undefined): string[] {
-  if (!sha256) return [];
+  if (!sha256 || !existsSync(join(modelDir, MANIFEST_FILE))) return [];
   const match = trainingFileMatch(loadManifest(modelDir), sha256);
   if (!match) return [];
   return [
