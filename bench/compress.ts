@@ -113,6 +113,22 @@ async function measure(model: string, inputsFile: string, rounds: number): Promi
   };
 }
 
+/** How the model's top-1 answers split over its classes (so an agreement of 100 % can be seen not to be one constant answer). */
+function classShares(outputs: Measured['outputs']): number[] {
+  const width = outputs[0]?.dims.at(-1) ?? 1;
+  const counts = new Array<number>(width).fill(0);
+  let rows = 0;
+  for (const o of outputs) {
+    for (let off = 0; off < o.data.length; off += width) {
+      let best = 0;
+      for (let i = 1; i < width; i++) if (o.data[off + i] > o.data[off + best]) best = i;
+      counts[best]++;
+      rows++;
+    }
+  }
+  return counts.map((c) => c / rows);
+}
+
 function saveInputs(inputs: InputSet, file: string): void {
   writeFileSync(file, JSON.stringify(inputs.map((feeds) => Object.entries(feeds).map(([name, f]) => ({ name, type: f.type, dims: f.dims, data: Array.from(f.data as ArrayLike<number | bigint>, Number) })))));
 }
@@ -217,6 +233,7 @@ async function main(): Promise<void> {
         p50Ms: m.p50Ms,
         p99Ms: m.p99Ms,
         rssMiB: m.rssMiB,
+        top1ClassShares: classShares(m.outputs),
         top1Agreement: cmp?.agreement ?? null,
         maxLogitDiff: cmp?.maxDiff ?? null,
       };
