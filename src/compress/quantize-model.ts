@@ -4,12 +4,16 @@
  * - MatMul / Gemm with a constant float32 weight [in, out]: the weight is
  *   stored int8 with one scale per output channel (src/train/quantize.ts,
  *   the quantiser the shipped models use). Two ways to run it:
- *   `matmul-integer` (default): the activation is quantised at run time
+ *   `matmul-integer`: the activation is quantised at run time
  *   (DynamicQuantizeLinear → uint8, scale, zero point) and multiplied as
  *   integers (MatMulInteger → int32), then rescaled by activation scale ×
  *   channel scales; onnxruntime fuses this into one integer kernel.
  *   `dequantize`: DequantizeLinear turns the int8 weight back into float32 at
- *   run time and the float MatMul stays. Smaller file, same arithmetic as fp32.
+ *   run time and the float MatMul stays. Smaller file, float arithmetic.
+ *   `auto` (the default) uses integer kernels for large weights and
+ *   `dequantize` for small ones (INTEGER_MIN_ELEMENTS). MatMulInteger with
+ *   int8 weights ran fastest of the variants on this project's x86-64 machine
+ *   (bench/compress.ts).
  * - Gather on a constant float32 table (embeddings): the table is stored int8
  *   with one scale per row, the rows are gathered as int8 and only the
  *   gathered rows are dequantised (the shipped models do the same).
