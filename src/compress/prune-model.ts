@@ -97,7 +97,7 @@ export function zeroSmallest(values: Float32Array | Int8Array, share: number): n
 }
 
 function pruneMagnitude(model: OnnxModelProto, sparsity: number): { tensors: number; zeroed: number; elements: number } {
-  const idx = new GraphIndex(model);
+  const idx = GraphIndex.of(model);
   let tensors = 0;
   let zeroed = 0;
   let elements = 0;
@@ -235,8 +235,8 @@ function findMerge(idx: GraphIndex, start: string): OnnxNode | undefined {
 }
 
 function pruneHeads(model: OnnxModelProto, remove: number): PruneSummary['heads'] {
-  const idx = new GraphIndex(model);
-  const names = new NameAllocator(model);
+  const idx = GraphIndex.of(model);
+  const names = NameAllocator.of(model);
   const blocks = findAttention(model, idx);
   if (blocks.length === 0) {
     throw new Error('--heads: found no attention block whose head count the graph states as a constant (query/key/value MatMul → Reshape by a constant [.., .., heads, headDim] shape); this graph computes its shapes at run time, so heads cannot be removed from it: use --ffn or --sparsity');
@@ -341,8 +341,8 @@ function findFfn(model: OnnxModelProto, idx: GraphIndex): FfnBlock[] {
 }
 
 function pruneFfn(model: OnnxModelProto, share: number): PruneSummary['ffn'] {
-  const idx = new GraphIndex(model);
-  const names = new NameAllocator(model);
+  const idx = GraphIndex.of(model);
+  const names = NameAllocator.of(model);
   const blocks = findFfn(model, idx);
   if (blocks.length === 0) {
     throw new Error('--ffn: found no feed-forward block (MatMul with a float32 weight → element-wise activation → MatMul with a float32 weight); a quantised model cannot be pruned this way: prune the fp32 model, then quantise it');

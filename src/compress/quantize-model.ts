@@ -83,8 +83,8 @@ export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptio
   }
   const range = options.reduceRange ? 63 : 127;
   const minElements = options.minElements ?? 0;
-  const idx = new GraphIndex(model);
-  const names = new NameAllocator(model);
+  const idx = GraphIndex.of(model);
+  const names = NameAllocator.of(model);
   const newInits = model.graph.initializers;
   const out: OnnxNode[] = [];
   const skipped: { node: string; why: string }[] = [];

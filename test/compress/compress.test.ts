@@ -49,7 +49,7 @@ for (const [label, shape] of [
       assert.equal(s.gemm, seqHead ? 2 : 0);
       assert.equal(s.gather, 3);
       assert.equal(s.dequantized, format === 'dequantize' ? s.matmul + s.gemm : 0);
-      const idx = new GraphIndex(m);
+      const idx = GraphIndex.of(m);
       for (const n of m.graph.nodes) {
         if (n.opType === 'MatMul' || n.opType === 'Gemm' || n.opType === 'Gather') {
           const w = idx.init(n.inputs[n.opType === 'Gather' ? 0 : 1]);
@@ -101,7 +101,7 @@ test('prune --sparsity 0.5 zeroes half of every weight matrix and still runs', a
   const m = decodeModel(bytes);
   const s = pruneModel(m, { sparsity: 0.5 });
   assert.equal(s.unstructured!.tensors, SEQ.layers * 6 + 2);
-  const idx = new GraphIndex(m);
+  const idx = GraphIndex.of(m);
   const wo = floatValues(idx.init('encoder.layer.1.attention.output.dense.weight')!);
   assert.equal(wo.filter((x) => x === 0).length, wo.length / 2);
   const emb = floatValues(idx.init('embeddings.word_embeddings.weight')!);
@@ -151,7 +151,7 @@ for (const shape of [SEQ, TOK]) {
     const s = pruneModel(m, { heads: 1, ffn: 0.25 });
     assert.deepEqual(s.heads, { blocks: shape.layers, removedPerBlock: 1, headsBefore: 4, headsAfter: 3 });
     assert.deepEqual(s.ffn, { blocks: shape.layers, unitsBefore: shape.layers * shape.intermediate, unitsAfter: shape.layers * shape.intermediate * 0.75 });
-    const idx = new GraphIndex(m);
+    const idx = GraphIndex.of(m);
     const q0 = m.graph.nodes.find((n) => n.opType === 'MatMul' && n.outputs[0] === '/encoder.layer.0/query_mm')!;
     assert.deepEqual(idx.init(q0.inputs[1])!.dims, [shape.hidden, (shape.hidden * 3) / 4]);
     const up = m.graph.nodes.find((n) => n.outputs[0] === '/encoder.layer.1/inter_mm')!;
