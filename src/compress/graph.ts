@@ -27,24 +27,31 @@ export function writeOnnxFile(path: string, model: OnnxModelProto): number {
 
 /** Producer and consumers of every tensor name, and the initializers by name. */
 export class GraphIndex {
-  readonly producer = new Map<string, OnnxNode>();
-  readonly consumers = new Map<string, OnnxNode[]>();
-  readonly initializers = new Map<string, OnnxTensor>();
-  readonly graphOutputs: Set<string>;
+  private constructor(
+    readonly model: OnnxModelProto,
+    readonly producer: Map<string, OnnxNode>,
+    readonly consumers: Map<string, OnnxNode[]>,
+    readonly initializers: Map<string, OnnxTensor>,
+    readonly graphOutputs: Set<string>,
+  ) {}
 
-  constructor(readonly model: OnnxModelProto) {
+  /** Indexes the model as it is now (rebuild after rewriting nodes). */
+  static of(model: OnnxModelProto): GraphIndex {
     const g = model.graph;
-    for (const t of g.initializers) this.initializers.set(t.name, t);
+    const producer = new Map<string, OnnxNode>();
+    const consumers = new Map<string, OnnxNode[]>();
+    const initializers = new Map<string, OnnxTensor>();
+    for (const t of g.initializers) initializers.set(t.name, t);
     for (const n of g.nodes) {
-      for (const o of n.outputs) if (o) this.producer.set(o, n);
+      for (const o of n.outputs) if (o) producer.set(o, n);
       for (const i of n.inputs) {
         if (!i) continue;
-        const list = this.consumers.get(i);
+        const list = consumers.get(i);
         if (list) list.push(n);
-        else this.consumers.set(i, [n]);
+        else consumers.set(i, [n]);
       }
     }
-    this.graphOutputs = new Set(g.outputs.map((o) => o.name));
+    return new GraphIndex(model, producer, consumers, initializers, new Set(g.outputs.map((o) => o.name)));
   }
 
   consumersOf(name: string): OnnxNode[] {
@@ -59,15 +66,18 @@ export class GraphIndex {
 
 /** A fresh name not used by any tensor or node in the model. */
 export class NameAllocator {
-  private readonly used = new Set<string>();
-  constructor(model: OnnxModelProto) {
+  private constructor(private readonly used: Set<string>) {}
+
+  static of(model: OnnxModelProto): NameAllocator {
+    const used = new Set<string>();
     const g = model.graph;
-    for (const t of g.initializers) this.used.add(t.name);
-    for (const v of g.inputs) this.used.add(v.name);
+    for (const t of g.initializers) used.add(t.name);
+    for (const v of g.inputs) used.add(v.name);
     for (const n of g.nodes) {
-      this.used.add(n.name);
-      for (const x of [...n.inputs, ...n.outputs]) this.used.add(x);
+      used.add(n.name);
+      for (const x of [...n.inputs, ...n.outputs]) used.add(x);
     }
+    return new NameAllocator(used);
   }
 
   fresh(base: string): string {

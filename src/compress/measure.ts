@@ -68,7 +68,7 @@ function feed(elemType: number, dims: number[], value: (i: number) => number): F
 }
 
 export function makeInputSet(model: OnnxModelProto, options: InputSetOptions = {}): InputSet {
-  const idx = new GraphIndex(model);
+  const idx = GraphIndex.of(model);
   const rand = mulberry32(options.seed ?? 12);
   const cap = maxPositions(model);
   const lengths = (options.lengths ?? [8, 16, 32, 64]).map((l) => Math.min(l, cap));

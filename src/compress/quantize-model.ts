@@ -4,12 +4,16 @@
  * - MatMul / Gemm with a constant float32 weight [in, out]: the weight is
  *   stored int8 with one scale per output channel (src/train/quantize.ts,
  *   the quantiser the shipped models use). Two ways to run it:
- *   `matmul-integer` (default): the activation is quantised at run time
+ *   `matmul-integer`: the activation is quantised at run time
  *   (DynamicQuantizeLinear → uint8, scale, zero point) and multiplied as
  *   integers (MatMulInteger → int32), then rescaled by activation scale ×
  *   channel scales; onnxruntime fuses this into one integer kernel.
  *   `dequantize`: DequantizeLinear turns the int8 weight back into float32 at
- *   run time and the float MatMul stays. Smaller file, same arithmetic as fp32.
+ *   run time and the float MatMul stays. Smaller file, float arithmetic.
+ *   `auto` (the default) uses integer kernels for large weights and
+ *   `dequantize` for small ones (INTEGER_MIN_ELEMENTS). MatMulInteger with
+ *   int8 weights ran fastest of the variants on this project's x86-64 machine
+ *   (bench/compress.ts).
  * - Gather on a constant float32 table (embeddings): the table is stored int8
  *   with one scale per row, the rows are gathered as int8 and only the
  *   gathered rows are dequantised (the shipped models do the same).
@@ -19,10 +23,19 @@ import { quantizeColumns, quantizeRows } from '../train/quantize.js';
 import { DATA_TYPE, type OnnxAttributeValue, type OnnxModelProto, type OnnxNode } from '../train/onnx-proto.js';
 import { defaultOpset, elementCount, floatTensor, floatValues, GraphIndex, int8Tensor, NameAllocator, removeUnusedInitializers, uint8Tensor } from './graph.js';
 
-export type WeightFormat = 'matmul-integer' | 'dequantize';
+export type WeightFormat = 'auto' | 'matmul-integer' | 'dequantize';
+
+/**
+ * `auto`: weights of at least this many elements (128 × 128) run as
+ * integer kernels; smaller ones are stored int8 and dequantised. In a small
+ * layer the run-time quantisation of the activation costs more accuracy than
+ * the integer kernel saves time (hubnlu's shipped classifiers lose 1-2 points
+ * of sentiment accuracy with it; dequantised, none).
+ */
+export const INTEGER_MIN_ELEMENTS = 16384;
 
 export interface QuantizeModelOptions {
-  /** How quantised MatMul/Gemm weights run (see the module comment). Default `matmul-integer`. */
+  /** How quantised MatMul/Gemm weights run (see the module comment and INTEGER_MIN_ELEMENTS). Default `auto`. */
   readonly format?: WeightFormat;
   /** Weights as uint8 with zero point 128 instead of int8 (onnxruntime's u8u8 kernels). Default false. */
   readonly uint8Weights?: boolean;
@@ -38,6 +51,8 @@ export interface QuantizeSummary {
   readonly matmul: number;
   readonly gemm: number;
   readonly gather: number;
+  /** Of the MatMul/Gemm weights, how many run dequantised (float compute) rather than as integer kernels. */
+  readonly dequantized: number;
   /** Nodes that already read int8 / uint8 weights. */
   readonly alreadyQuantized: number;
   /** Weight-reading nodes left in float, with the reason. */
@@ -61,15 +76,15 @@ function node(opType: string, name: string, inputs: string[], outputs: string[],
 
 /** Quantises `model` in place; returns what it changed. */
 export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptions = {}): QuantizeSummary {
-  const format = options.format ?? 'matmul-integer';
+  const format = options.format ?? 'auto';
   const opset = defaultOpset(model);
   if (opset < 13) {
     throw new Error(`the model imports ONNX opset ${opset}; quantisation needs opset 13 or later (per-channel DequantizeLinear, DynamicQuantizeLinear): re-export it with opset ≥ 13`);
   }
   const range = options.reduceRange ? 63 : 127;
   const minElements = options.minElements ?? 0;
-  const idx = new GraphIndex(model);
-  const names = new NameAllocator(model);
+  const idx = GraphIndex.of(model);
+  const names = NameAllocator.of(model);
   const newInits = model.graph.initializers;
   const out: OnnxNode[] = [];
   const skipped: { node: string; why: string }[] = [];
@@ -77,6 +92,7 @@ export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptio
   let gemm = 0;
   let gather = 0;
   let alreadyQuantized = 0;
+  let dequantized = 0;
   // One DynamicQuantizeLinear per activation (Q, K and V read the same one).
   const dynamicQuant = new Map<string, [string, string, string]>();
   // One quantised copy per weight, whatever number of nodes read it.
@@ -117,9 +133,10 @@ export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptio
   /** Emits nodes computing `y = a · W` with W quantised; returns nothing, `y` is produced. */
   const quantizedMatMul = (a: string, wName: string, transpose: boolean, y: string, label: string): void => {
     const w = quantizedWeight(wName, transpose, `${wName}|${transpose}`);
-    if (format === 'dequantize') {
+    if (format === 'dequantize' || (format === 'auto' && w.k * w.n < INTEGER_MIN_ELEMENTS)) {
       const wf = names.fresh(`${w.q}_dequantized`);
       out.push(node('DequantizeLinear', names.fresh(`${label}_weight_dequantize`), [w.q, w.scale, w.zp], [wf], { axis: { kind: 'int', value: 1 } }));
+      dequantized++;
       out.push(node('MatMul', names.fresh(`${label}_matmul`), [a, wf], [y]));
       return;
     }
@@ -206,7 +223,8 @@ export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptio
       gemm++;
       continue;
     }
-    if (n.domain === '' && n.opType === 'Gather' && isFloatMatrix(n.inputs[0]) && (options.embeddings ?? true)) {
+    // Tables narrower than 8 columns are not embeddings (the shipped models gather per-row int8 scales from [rows, 1]).
+    if (n.domain === '' && n.opType === 'Gather' && isFloatMatrix(n.inputs[0]) && idx.init(n.inputs[0])!.dims[1] >= 8 && (options.embeddings ?? true)) {
       if (attrInt(n, 'axis', 0) !== 0) {
         skipped.push({ node: label, why: 'Gather along axis 1' });
         out.push(n);
@@ -252,5 +270,5 @@ export function quantizeModel(model: OnnxModelProto, options: QuantizeModelOptio
   }
   model.graph.nodes = out;
   removeUnusedInitializers(model);
-  return { matmul, gemm, gather, alreadyQuantized, skipped };
+  return { matmul, gemm, gather, dequantized, alreadyQuantized, skipped };
 }

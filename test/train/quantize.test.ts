@@ -66,3 +66,26 @@ test('the int8 ONNX graph agrees with the fp32 weights within the quantisation b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('per-column int8 (MatMul weights [in, out]): one scale per output channel, each column within half a step; 7-bit range', async () => {
+  const { quantizeColumns } = await import('../../src/train/quantize.js');
+  const rand = mulberry32(3);
+  const rows = 9;
+  const cols = 5;
+  const x = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) x[r * cols + c] = (rand() * 2 - 1) * 10 ** (c - 2);
+  for (const range of [127, 63]) {
+    const { q, scales } = quantizeColumns(x, rows, cols, { range });
+    assert.equal(scales.length, cols);
+    for (let c = 0; c < cols; c++) {
+      let max = 0;
+      for (let r = 0; r < rows; r++) max = Math.max(max, Math.abs(x[r * cols + c]));
+      assert.ok(Math.abs(scales[c] - max / range) <= 1e-6 * max, `column ${c} scale`);
+      for (let r = 0; r < rows; r++) {
+        assert.ok(Math.abs(q[r * cols + c]) <= range);
+        assert.ok(Math.abs(q[r * cols + c] * scales[c] - x[r * cols + c]) <= scales[c] / 2 + 1e-9, `(${r}, ${c})`);
+      }
+    }
+  }
+  assert.throws(() => quantizeColumns(new Float32Array(5), 2, 2), /not 2 × 2/);
+});
