@@ -28,7 +28,7 @@ import { pruneModel } from '../src/compress/prune-model.js';
 import { compareOutputs, makeInputSet, percentile, runInputSet, type InputSet } from '../src/compress/measure.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { readRows } from '../src/train/data.js';
+import { readRows } from '../src/data/rows.js';
 import { packageRoot } from '../src/util/paths.js';
 
 const SELF = fileURLToPath(import.meta.url);
