@@ -13,6 +13,9 @@ import { registerLogs } from './commands/logs.js';
 import { registerStats } from './commands/stats.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerLabel } from './commands/label.js';
+import { registerReview } from './commands/review.js';
+import { registerExport } from './commands/export.js';
 import { EXIT } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -29,6 +32,9 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrain(program);
   registerEval(program);
+  registerLabel(program);
+  registerReview(program);
+  registerExport(program);
   return program;
 }
 
