@@ -39,7 +39,14 @@ export function registerExport(program: Command): void {
       const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: opts.since, task: opts.task };
       const out = opts.out ? resolve(opts.out) : undefined;
       const tmp = out ? `${out}.${process.pid}.tmp` : undefined;
-      let fd = tmp ? openSync(tmp, 'w', 0o600) : 1;
+      let fd = 1;
+      if (tmp) {
+        try {
+          fd = openSync(tmp, 'w', 0o600);
+        } catch (err) {
+          throw new CliError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (does its directory exist?)`, EXIT.failure);
+        }
+      }
       let n = 0;
       let gold = 0;
       try {
