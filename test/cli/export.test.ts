@@ -37,7 +37,7 @@ test('jsonl: gold labels where labelled, the live answer only with --predicted, 
   assert.deepEqual(rows.map((r) => r.id), ['old', 'lab', 'sent', 'raw']); // answered inputs with text, oldest first
   const lab = rows[1];
   assert.equal(lab.intent, 'iot_garage_open');
-  assert.deepEqual(lab.slots, [{ type: 'device_type', value: 'garage door', start: 5, end: 16 }]);
+  assert.deepEqual(lab.slots, [{ type: 'device_type', value: 'garage door', start: 9, end: 20 }]);
   assert.equal(lab.label_source, 'gold');
   assert.equal(lab.labelled_by, 'anna');
   assert.deepEqual(lab.live, { intent: 'unknown', confidence: 0.3, sentiment: 'neutral', model: 'hubnlu-intent@1' });
@@ -76,7 +76,7 @@ test('--out: a file train/eval --data read, written whole (no temporary file lef
     ['turn on the lights', 'iot_hue_lighton', 'log#1'],
     ['open the garage door', 'iot_garage_open', 'log#2'],
   ]);
-  assert.deepEqual(ds.rows[1].slots, [{ type: 'device_type', value: 'garage door', start: 5, end: 16 }]);
+  assert.deepEqual(ds.rows[1].slots, [{ type: 'device_type', value: 'garage door', start: 9, end: 20 }]);
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
   assert.equal(existsSync(out), false);
 });
@@ -152,6 +152,6 @@ test('an exported file, corrected by hand, imports back with label --import', ()
   assert.equal(JSON.parse(imp.stdout).rows, 1);
   const again = jsonl(cli('export', '--labelled-only', '--task', 'intent', '--since', '30d', '--db', db).stdout);
   assert.equal(again[0].intent, 'iot_door_open');
-  assert.deepEqual(again[0].slots, [{ type: 'device_type', value: 'garage door', start: 5, end: 16 }]);
+  assert.deepEqual(again[0].slots, [{ type: 'device_type', value: 'garage door', start: 9, end: 20 }]);
   assert.equal(again[0].labelled_by, 'fixer');
 });
