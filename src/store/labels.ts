@@ -37,23 +37,48 @@ export type FindOutcome =
 
 const COLUMNS = `seq, id, status, text, lang, site_id AS siteId, received_at AS receivedAt, intent, confidence, sentiment, intent_model AS intentModel`;
 
+function outcomeOf(ref: InputRef, rows: readonly LabelTarget[]): FindOutcome {
+  if (rows.length === 0) return { ok: false, code: 'not_found', message: `no logged input with ${describeRef(ref)} (hubnlu logs --json shows ids and seq numbers)` };
+  const answered = rows.filter((r) => r.status !== 'pending');
+  if (answered.length === 0) return { ok: false, code: 'pending', message: `the input with ${describeRef(ref)} has not been answered yet; label it once it has` };
+  if (answered.length > 1) {
+    const seqs = answered.map((r) => r.seq).sort((a, b) => b - a);
+    return { ok: false, code: 'ambiguous', seqs, message: `${answered.length} inputs have ${describeRef(ref)} (${seqs.map((s) => `#${s}`).join(', ')}); name one by its sequence number, e.g. #${seqs[0]}` };
+  }
+  return { ok: true, target: answered[0] };
+}
+
 /**
  * The input a label names. Only answered inputs (done, error, rejected) take
  * labels, as in `LogStore.label`; an id that several inputs share is
  * ambiguous (the message lists their `#seq` so the caller can pick one).
  */
 export function findLabelTarget(db: Db, ref: InputRef): FindOutcome {
-  const rows = (
-    typeof ref === 'string' ? db.prepare(`SELECT ${COLUMNS} FROM inputs WHERE id = ? ORDER BY seq DESC LIMIT 10`).all(ref) : db.prepare(`SELECT ${COLUMNS} FROM inputs WHERE seq = ?`).all(ref.seq)
-  ) as LabelTarget[];
-  if (rows.length === 0) return { ok: false, code: 'not_found', message: `no logged input with ${describeRef(ref)} (hubnlu logs --json shows ids and seq numbers)` };
-  const answered = rows.filter((r) => r.status !== 'pending');
-  if (answered.length === 0) return { ok: false, code: 'pending', message: `the input with ${describeRef(ref)} has not been answered yet; label it once it has` };
-  if (answered.length > 1) {
-    const seqs = answered.map((r) => r.seq);
-    return { ok: false, code: 'ambiguous', seqs, message: `${answered.length} inputs have ${describeRef(ref)} (${seqs.map((s) => `#${s}`).join(', ')}); name one by its sequence number, e.g. #${seqs[0]}` };
+  return findLabelTargets(db, [ref]).get(keyOf(ref))!;
+}
+
+export const keyOf = (ref: InputRef): string => (typeof ref === 'string' ? `id:${ref}` : `#${ref.seq}`);
+
+/**
+ * Many at once (an import): ids are not indexed for every input (assigned
+ * ids are not), so each lookup alone would scan the table; batches of ids
+ * cost one scan each. Keyed by `keyOf(ref)`.
+ */
+export function findLabelTargets(db: Db, refs: readonly InputRef[], batch = 5000): Map<string, FindOutcome> {
+  const found = new Map<string, LabelTarget[]>();
+  const ids = [...new Set(refs.filter((r): r is string => typeof r === 'string'))];
+  const seqs = [...new Set(refs.filter((r): r is { seq: number } => typeof r !== 'string').map((r) => r.seq))];
+  for (const [column, values] of [['id', ids], ['seq', seqs]] as const) {
+    for (let i = 0; i < values.length; i += batch) {
+      const chunk = values.slice(i, i + batch);
+      const rows = db.prepare(`SELECT ${COLUMNS} FROM inputs WHERE ${column} IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as LabelTarget[];
+      for (const r of rows) {
+        const key = column === 'id' ? `id:${r.id}` : `#${r.seq}`;
+        found.set(key, [...(found.get(key) ?? []), r]);
+      }
+    }
   }
-  return { ok: true, target: answered[0] };
+  return new Map(refs.map((ref) => [keyOf(ref), outcomeOf(ref, found.get(keyOf(ref)) ?? [])]));
 }
 
 export interface LabelVersion {

@@ -14,9 +14,8 @@
  */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import type { Db } from '../../store/database.js';
 import { LogStore, type GoldLabel } from '../../store/log-store.js';
-import { describeRef, findLabelTarget, labelHistory, loggedGoldIntents, parseInputRef, type LabelTarget, type LabelVersion } from '../../store/labels.js';
+import { describeRef, findLabelTarget, findLabelTargets, keyOf, labelHistory, loggedGoldIntents, parseInputRef, type FindOutcome, type LabelTarget, type LabelVersion } from '../../store/labels.js';
 import { checkLabel, LabelError, parseSlotArg, readLabelFile, type CheckedLabel, type LabelInput, type LabelVocabulary, type SlotInput } from '../../data/label-check.js';
 import { InputFileError } from '../../data/input-file.js';
 import { configFor } from '../context.js';
@@ -117,8 +116,7 @@ function goldOf(checked: CheckedLabel, by: string, at: number): GoldLabel {
 }
 
 /** Finds, checks and stores one label inside the caller's transaction; throws LabelError for what cannot be stored. */
-function applyLabel(db: Db, store: LogStore, vocab: LabelVocabulary, ref: string, input: LabelInput, by: string, at: number): { target: LabelTarget; checked: CheckedLabel; previous: LabelVersion | null } {
-  const found = findLabelTarget(db, parseInputRef(ref));
+function applyLabel(store: LogStore, vocab: LabelVocabulary, ref: string, found: FindOutcome, input: LabelInput, by: string, at: number): { target: LabelTarget; checked: CheckedLabel; previous: LabelVersion | null } {
   if (!found.ok) throw new LabelError(found.message);
   const checked = checkLabel(found.target.text, input, vocab);
   const r = store.label({ seq: found.target.seq }, goldOf(checked, by, at));
@@ -139,7 +137,7 @@ function labelOne(command: Command, opts: LabelOptions, ref: string, by: string)
     const store = new LogStore(db);
     try {
       // IMMEDIATE: take the write lock (waiting for the agent's commit if need be) before reading, so the read-then-write never fails on a stale snapshot.
-      return db.transaction(() => applyLabel(db, store, vocab, ref, input, by, Date.now())).immediate();
+      return db.transaction(() => applyLabel(store, vocab, ref, findLabelTarget(db, parseInputRef(ref)), input, by, Date.now())).immediate();
     } catch (err) {
       if (err instanceof LabelError) throw new CliError(err.message, /no logged input|has not been answered/.test(err.message) ? EXIT.empty : EXIT.usage);
       throw err;
@@ -204,9 +202,10 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
     try {
       // One transaction: any row that cannot be stored rolls back every row before it.
       db.transaction(() => {
+        const targets = findLabelTargets(db, rows.map((r) => parseInputRef(r.id)));
         for (const row of rows) {
           try {
-            const r = applyLabel(db, store, vocab, row.id, row, by, at);
+            const r = applyLabel(store, vocab, row.id, targets.get(keyOf(parseInputRef(row.id)))!, row, by, at);
             seqs.add(r.target.seq);
             if (r.checked.intent !== undefined) intents++;
             if (r.checked.slots) slots++;
