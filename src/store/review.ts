@@ -64,8 +64,6 @@ export function hasColumn(db: Db, table: string, column: string): boolean {
   return (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).includes(column);
 }
 
-const normalise = `lower(trim(text))`;
-
 export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
   const low = opts.lowConfidence ?? REVIEW_DEFAULTS.lowConfidence;
   const margin = opts.margin ?? REVIEW_DEFAULTS.margin;
@@ -74,18 +72,19 @@ export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
   const shadow = hasColumn(db, 'inputs', 'shadow_intent');
   const shadowCols = shadow ? ', shadow_intent, shadow_model, shadow_confidence' : '';
   const since = opts.since !== undefined ? 'AND received_at >= @since' : '';
-  const win = 'OVER (PARTITION BY site_id ORDER BY received_at, seq)';
-  // Neighbours are taken over every answered input at the site (labelled ones too), candidates are the unlabelled ones.
+  // One window (one sort by site and time) for every neighbour column; the normalised text computed once a row.
   const rows = db
     .prepare(
-      `WITH w AS (
+      `WITH base AS (
          SELECT seq, id, received_at, site_id, lang, text, intent, confidence, alternatives, slots, sentiment, intent_model,
-                gold_at, gold_intent, gold_sentiment ${shadowCols},
-                ${normalise} AS norm,
-                LAG(${normalise}) ${win} AS prev_norm, LAG(received_at) ${win} AS prev_at, LAG(seq) ${win} AS prev_seq,
-                LEAD(${normalise}) ${win} AS next_norm, LEAD(received_at) ${win} AS next_at, LEAD(seq) ${win} AS next_seq,
-                LEAD(sentiment) ${win} AS next_sentiment, LEAD(text) ${win} AS next_text
+                gold_at, gold_intent, gold_sentiment ${shadowCols}, lower(trim(text)) AS norm
            FROM inputs WHERE status = 'done' AND text IS NOT NULL ${since}
+       ), w AS (
+         SELECT *,
+                LAG(norm) OVER site AS prev_norm, LAG(received_at) OVER site AS prev_at, LAG(seq) OVER site AS prev_seq,
+                LEAD(norm) OVER site AS next_norm, LEAD(received_at) OVER site AS next_at, LEAD(seq) OVER site AS next_seq,
+                LEAD(sentiment) OVER site AS next_sentiment, LEAD(text) OVER site AS next_text
+           FROM base WINDOW site AS (PARTITION BY site_id ORDER BY received_at, seq)
        )
        SELECT *,
               json_extract(alternatives, '$[0].confidence') AS top1,
@@ -94,11 +93,11 @@ export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
         WHERE gold_at IS NULL AND gold_intent IS NULL AND gold_sentiment IS NULL
           AND (intent = 'unknown'
                OR confidence < @low
-               OR (json_extract(alternatives, '$[0].confidence') - json_extract(alternatives, '$[1].confidence')) < @margin
                OR (next_norm = norm AND next_at - received_at <= @repeatMs)
                OR (prev_norm = norm AND received_at - prev_at <= @repeatMs)
                OR (next_sentiment = 'negative' AND next_at - received_at <= @negativeMs AND intent IS NOT NULL AND intent <> 'unknown')
-               ${shadow ? 'OR (shadow_intent IS NOT NULL AND intent IS NOT NULL AND shadow_intent <> intent)' : ''})`,
+               ${shadow ? 'OR (shadow_intent IS NOT NULL AND intent IS NOT NULL AND shadow_intent <> intent)' : ''}
+               OR (json_extract(alternatives, '$[0].confidence') - json_extract(alternatives, '$[1].confidence')) < @margin)`,
     )
     .all({ ...(opts.since !== undefined ? { since: opts.since } : {}), low, margin, repeatMs, negativeMs }) as Array<Record<string, unknown>>;
 

@@ -201,8 +201,10 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
     const seqs = new Set<number>();
     try {
       // One transaction: any row that cannot be stored rolls back every row before it.
+      // Ids are resolved before the write transaction (a read of the table), so the agent waits only for the writes;
+      // LogStore.label checks each input again (by seq) inside it.
+      const targets = findLabelTargets(db, rows.map((r) => parseInputRef(r.id)));
       db.transaction(() => {
-        const targets = findLabelTargets(db, rows.map((r) => parseInputRef(r.id)));
         for (const row of rows) {
           try {
             const r = applyLabel(store, vocab, row.id, targets.get(keyOf(parseInputRef(row.id)))!, row, by, at);
