@@ -1,9 +1,11 @@
-/** How `hubnlu logs` and `hubnlu stats` find and open the database: `--db FILE`, else the configured `storage.path`. */
+/** How the log commands (`logs`, `stats`, `label`, `review`, `export`, `eval --from-log`) find and open the database: `--db FILE`, else the configured `storage.path`. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Db } from '../store/database.js';
-import { SchemaTooNewError } from '../store/database.js';
+import { openDatabase, SchemaTooNewError } from '../store/database.js';
+import { liveLockOwner } from '../store/lock.js';
+import { SCHEMA_VERSION } from '../store/migrations.js';
 import { LogDatabaseError, openLogDatabase, parseSince } from '../store/queries.js';
 import { configFor } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -45,4 +47,50 @@ export function positiveIntOption(value: string): number {
     throw new InvalidArgumentError(`expected a whole number >= 1 (got ${JSON.stringify(value)})`);
   }
   return n;
+}
+
+/**
+ * Runs `fn` with the database open for writing (labels), then closes it.
+ * Takes no agent lock: a running agent keeps its lock and SQLite (WAL) lets
+ * each short label transaction in between the agent's own (the busy timeout
+ * waits for the other writer). A database whose schema is older than this
+ * hubnlu is migrated only when no live agent holds it; with an agent running,
+ * migrating under it would change the tables it writes, so that is an error.
+ */
+export function withWritableLogDatabase<T>(command: Command, dbOption: string | undefined, fn: (db: Db, path: string) => T): T {
+  const path = resolve(process.cwd(), dbOption ?? configFor(command).config.storage.path);
+  let version: number;
+  try {
+    const probe = openLogDatabase(path);
+    version = probe.pragma('user_version', { simple: true }) as number;
+    probe.close();
+  } catch (err) {
+    if (err instanceof LogDatabaseError || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.failure);
+    throw err;
+  }
+  const agent = liveLockOwner(path);
+  if (version < SCHEMA_VERSION && agent) {
+    throw new CliError(
+      `${path}: schema version ${version} is older than this hubnlu's (${SCHEMA_VERSION}) and the agent (pid ${agent.pid}) is using it; ` +
+        'restart the agent with this version of hubnlu first (it migrates the database), then label',
+      EXIT.failure,
+    );
+  }
+  let db: Db;
+  try {
+    db = openDatabase(path, { check: false, busyTimeoutMs: 10_000 });
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.failure);
+  }
+  let result: T;
+  try {
+    result = fn(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  // An async `fn` (the interactive review) keeps the database open until it settles.
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
 }

@@ -14,6 +14,9 @@ import { registerStats } from './commands/stats.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerCompress } from './commands/compress.js';
+import { registerLabel } from './commands/label.js';
+import { registerReview } from './commands/review.js';
+import { registerExport } from './commands/export.js';
 import { EXIT } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -31,6 +34,9 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerCompress(program);
+  registerLabel(program);
+  registerReview(program);
+  registerExport(program);
   return program;
 }
 

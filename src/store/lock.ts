@@ -4,6 +4,13 @@
  * agents on one file would both answer every input and race each other's
  * outbox. The read-only commands (`logs`, `stats`) take no lock.
  *
+ * The lock is between agents, not between writers: SQLite (WAL) already lets
+ * one writer at a time in, each waiting up to its busy timeout. The labelling
+ * commands (`hubnlu label`, `review --interactive`) take no lock either and
+ * write through short transactions next to a running agent (milliseconds each,
+ * far under the agent's 5 s busy timeout); they never migrate a database a
+ * live agent holds (see `src/cli/log-database.ts`).
+ *
  * The file is created atomically complete (written under a temporary name,
  * then hard-linked into place, which fails if it exists). A lock is stale, and
  * taken over, when its pid is not running, is our own (a container restarted
@@ -58,6 +65,12 @@ export function ownerAlive(owner: LockOwner): boolean {
   }
   const now = processStartTime(owner.pid);
   return owner.startTime === undefined || now === undefined || now === owner.startTime;
+}
+
+/** The running agent holding the lock of `dbPath`, or undefined when none (no lock file, or a stale one). */
+export function liveLockOwner(dbPath: string): LockOwner | undefined {
+  const owner = readOwner(lockPathFor(dbPath));
+  return owner && ownerAlive(owner) ? owner : undefined;
 }
 
 export class DatabaseLock {

@@ -176,6 +176,7 @@ export class LogStore {
   private readonly countAttempt: Statement;
   private readonly countUnpublished: Statement;
   private readonly findForLabel: Statement;
+  private readonly findForLabelBySeq: Statement;
   private readonly keepLabel: Statement;
   private readonly writeLabel: Statement;
 
@@ -222,6 +223,9 @@ export class LogStore {
     this.findForLabel = db.prepare(`
       SELECT seq, gold_intent AS intent, gold_slots AS slots, gold_sentiment AS sentiment, gold_by AS by, gold_at AS at
       FROM inputs WHERE id = ? AND status IN ('done', 'error', 'rejected') ORDER BY seq DESC LIMIT 2`);
+    this.findForLabelBySeq = db.prepare(`
+      SELECT seq, gold_intent AS intent, gold_slots AS slots, gold_sentiment AS sentiment, gold_by AS by, gold_at AS at
+      FROM inputs WHERE seq = ? AND status IN ('done', 'error', 'rejected')`);
     this.keepLabel = db.prepare(`
       INSERT INTO label_history (input_seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, replaced_at, replaced_by)
       SELECT seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, @at, @by FROM inputs WHERE seq = @seq`);
@@ -352,12 +356,13 @@ export class LogStore {
   }
 
   /**
-   * Sets the gold labels of the answered input with this payload id; the labels it had
-   * before (if any) are kept in `label_history`. One transaction.
+   * Sets the gold labels of the answered input with this payload id (or this log
+   * sequence number, `{seq}`: ids may repeat); the labels it had before (if any)
+   * are kept in `label_history`. One transaction.
    */
-  label(id: string, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
+  label(id: string | { readonly seq: number }, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
     return this.write('storing a label', () => this.db.transaction(() => {
-      const rows = this.findForLabel.all(id) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
+      const rows = (typeof id === 'string' ? this.findForLabel.all(id) : this.findForLabelBySeq.all(id.seq)) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
       if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
       if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
       const row = rows[0];

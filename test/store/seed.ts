@@ -15,6 +15,12 @@ export interface SeedRow {
   readonly code?: string;
   readonly intentModel?: string;
   readonly sentimentModel?: string;
+  /** The live top three (default: the intent alone) and slots (default: none). */
+  readonly alternatives?: ReadonlyArray<{ name: string; confidence: number }>;
+  readonly slots?: readonly unknown[];
+  readonly lang?: string;
+  /** A gold label, written through LogStore.label after the result. */
+  readonly gold?: { intent?: string; sentiment?: string; slots?: unknown; by?: string };
 }
 
 let counter = 0;
@@ -28,6 +34,7 @@ function newInput(r: SeedRow): NewInput {
     receivedAt: r.receivedAt,
     topic: `hubnlu/${r.site}/utterance`,
     siteId: r.site,
+    lang: r.lang,
     text: r.status === 'rejected' ? undefined : (r.text ?? `utterance ${counter}`),
     tasks: ['intent', 'sentiment'],
     resultTopic: `hubnlu/${r.site}/result`,
@@ -58,8 +65,8 @@ export function seedDatabase(path: string, rows: readonly SeedRow[]): void {
           completedAt: r.receivedAt + Math.round(r.latencyMs ?? 0),
           intent: r.status === 'done' ? r.intent : undefined,
           confidence: r.status === 'done' ? r.confidence : undefined,
-          alternatives: r.status === 'done' && r.intent ? [{ name: r.intent, confidence: r.confidence ?? 1 }] : undefined,
-          slots: r.status === 'done' ? [] : undefined,
+          alternatives: r.status === 'done' && r.intent ? (r.alternatives ?? [{ name: r.intent, confidence: r.confidence ?? 1 }]) : undefined,
+          slots: r.status === 'done' ? (r.slots ?? []) : undefined,
           sentiment: r.status === 'done' ? r.sentiment : undefined,
           sentimentScore: r.status === 'done' && r.sentiment ? 0.8 : undefined,
           sentimentScores: r.status === 'done' && r.sentiment ? scores : undefined,
@@ -70,6 +77,7 @@ export function seedDatabase(path: string, rows: readonly SeedRow[]): void {
           messages: [{ topic: `hubnlu/${r.site}/result`, payload: '{}' }],
         },
       ]);
+      if (r.gold) store.label({ seq }, { ...r.gold, by: r.gold.by ?? 'seed', at: r.receivedAt + 1000 });
     }
   } finally {
     db.close();

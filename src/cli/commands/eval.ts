@@ -2,11 +2,22 @@
  * `hubnlu eval --task intent|sentiment --data FILE.jsonl [--model DIR | --lang TAG] [--json]`:
  * scores a model directory on any file in the dataset format through the same
  * path the agent uses (registry → featurizer → ONNX → calibration → slots).
+ *
+ * `--from-log [--since 30d]` scores it on the log's labelled inputs instead
+ * (same metrics, same JSON, plus a `log` object saying what was read);
+ * `--compare A B` scores two model directories on the same rows and tests the
+ * difference with McNemar's paired test (src/eval/compare.ts).
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { evaluate, formatReport } from '../../eval/evaluate.js';
+import { evaluate, formatReport, type EvalReport } from '../../eval/evaluate.js';
+import { comparePredictions, type Comparison } from '../../eval/compare.js';
+import { labelledRowsFromLog, type LoggedRow } from '../../data/log-rows.js';
+import type { LabelledRow } from '../../data/rows.js';
+import type { TaskName } from '../../model/tasks.js';
+import { resolveFromPackage } from '../../util/paths.js';
+import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
 import { defaultModelDir, loadManifest, MANIFEST_FILE, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../data/rows.js';
@@ -16,36 +27,50 @@ import { normalizeLang } from '../../model/language.js';
 
 interface EvalOpts {
   task: string;
-  data: string;
+  data?: string;
+  fromLog?: boolean;
+  since?: number;
+  db?: string;
+  compare?: string[];
   model?: string;
   json?: boolean;
   threshold?: string;
   lang?: string;
   perLabel: boolean;
+  differences: number;
 }
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model on a dataset file: accuracy, macro-F1/recall, per-label P/R/F1, confusions, slot F1, ECE, latency')
-    .requiredOption('--task <task>', 'intent or sentiment')
-    .requiredOption('--data <file>', 'JSONL file: {"text", "intent"|"sentiment", "slots"?} per line')
-    .option('--model <dir>', 'model directory (default: the configured model of --lang, else the shipped models/<task>)')
+    .description('evaluate a model on a dataset file or on the log\'s labelled inputs: accuracy, macro-F1/recall, per-label P/R/F1, confusions, slot F1, ECE, latency; --compare two models with McNemar\'s test')
+    .option('--task <task>', 'intent or sentiment', 'intent')
+    .option('--data <file>', 'JSONL file: {"text", "intent"|"sentiment", "slots"?} per line')
+    .option('--from-log', 'evaluate on the labelled inputs of the log (hubnlu label, review, the bridge\'s label request)')
+    .option('--since <when>', 'with --from-log: only inputs received since (30d, 12h, an ISO date)', sinceOption)
+    .option('--db <file>', 'with --from-log: database file (default: storage.path from the configuration)')
+    .option('--compare <dirs...>', 'two model directories A B, scored on the same rows, with McNemar\'s paired test and the utterances they differ on')
+    .option('--model <dir>', 'model directory (default: the configured model of --lang; else for --data the shipped models/<task>, for --from-log the configured models.<task>)')
     .option('--lang <tag>', 'evaluate the model configured for this language (models.languages, or the shipped models/<lang>/<task>)')
     .option('--threshold <p>', 'intent: unknown threshold (default: the one in the manifest)')
     .option('--json', 'print one JSON object instead of the report')
     .option('--no-per-label', 'leave the per-label table out of the report')
+    .option('--differences <n>', 'with --compare: how many differing utterances to print (the JSON has all)', positiveIntOption, 20)
     .action(async (opts: EvalOpts, command: Command) => {
       if (opts.task !== 'intent' && opts.task !== 'sentiment') {
         throw new CliError(`--task: expected intent or sentiment, got ${JSON.stringify(opts.task)}`, EXIT.usage);
       }
       const task = opts.task;
+      if ((opts.data === undefined) === !opts.fromLog) throw new CliError('give the rows to score: --data FILE or --from-log (one of them)', EXIT.usage);
+      if (!opts.fromLog && (opts.since !== undefined || opts.db !== undefined)) throw new CliError('--since and --db go with --from-log', EXIT.usage);
+      if (opts.compare && opts.compare.length !== 2) throw new CliError(`--compare: give two model directories (A B), got ${opts.compare.length}`, EXIT.usage);
+      if (opts.compare && opts.model) throw new CliError('--compare names both models; leave --model out', EXIT.usage);
       let threshold: number | undefined;
       if (opts.threshold !== undefined) {
         threshold = Number(opts.threshold);
         if (!(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold: expected a number in [0, 1], got ${JSON.stringify(opts.threshold)}`, EXIT.usage);
       }
-      let dir = opts.model ? resolve(opts.model) : defaultModelDir(task);
+      let dir = opts.model ? resolve(opts.model) : opts.fromLog ? resolveFromPackage(configFor(command).config.models[task]) : defaultModelDir(task);
       if (!opts.model && opts.lang !== undefined) {
         const lang = normalizeLang(opts.lang);
         if (!lang) throw new CliError(`--lang: ${JSON.stringify(opts.lang)} is not a language tag; use e.g. de or zh-CN`, EXIT.usage);
@@ -54,34 +79,120 @@ export function registerEval(program: Command): void {
         if (!chosen) throw new CliError(`no ${task} model for language ${lang}: set models.languages.${lang}.${task} in the config, or pass --model DIR`, EXIT.usage);
         dir = chosen;
       }
-      let rows;
+      const dirs = opts.compare ? opts.compare.map((d) => resolve(d)) : [dir];
+      if (threshold === undefined && opts.fromLog && !opts.model && !opts.compare && task === 'intent') threshold = configFor(command).config.models.unknownThreshold;
+
+      let rows: readonly LabelledRow[];
       let sha256: string | undefined;
-      try {
-        ({ rows, sha256 } = readRows(opts.data, task));
-      } catch (err) {
-        throw new CliError((err as Error).message, EXIT.usage);
+      let log: Record<string, unknown> | undefined;
+      if (opts.fromLog) {
+        ({ rows, log } = rowsFromLog(command, opts, task, dirs[0]));
+        if (rows.length === 0) throw new CliError(`no labelled ${task} inputs in the log${opts.since !== undefined ? ` since ${new Date(opts.since).toISOString()}` : ''} (label some with hubnlu label or hubnlu review --interactive)`, EXIT.empty);
+      } else {
+        try {
+          ({ rows, sha256 } = readRows(opts.data!, task));
+        } catch (err) {
+          throw new CliError((err as Error).message, EXIT.usage);
+        }
+        if (rows.length === 0) throw new CliError(`${opts.data}: no rows to evaluate`, EXIT.empty);
       }
-      if (rows.length === 0) throw new CliError(`${opts.data}: no rows to evaluate`, EXIT.empty);
-      let registry: ModelRegistry;
-      try {
-        registry = await ModelRegistry.load({
-          intentDir: task === 'intent' ? dir : null,
-          sentimentDir: task === 'sentiment' ? dir : null,
-          unknownThreshold: threshold,
-        });
-      } catch (err) {
-        throw new CliError((err as Error).message, EXIT.failure);
+
+      const reports: EvalReport[] = [];
+      const warnings: string[] = [];
+      for (const d of dirs) {
+        let registry: ModelRegistry;
+        try {
+          registry = await ModelRegistry.load({
+            intentDir: task === 'intent' ? d : null,
+            sentimentDir: task === 'sentiment' ? d : null,
+            unknownThreshold: threshold,
+          });
+        } catch (err) {
+          throw new CliError((err as Error).message, EXIT.failure);
+        }
+        for (const w of trainingDataWarnings(d, sha256)) warnings.push(dirs.length > 1 ? `${d}: ${w}` : w);
+        try {
+          reports.push(await evaluate(registry, task, rows, { file: opts.data, keepPredictions: dirs.length > 1 }));
+        } finally {
+          await registry.close();
+        }
       }
-      const warnings = trainingDataWarnings(dir, sha256);
       for (const w of warnings) process.stderr.write(`hubnlu eval: warning: ${w}\n`);
-      try {
-        const report = await evaluate(registry, task, rows, { file: opts.data });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, warnings })}\n`);
-        else process.stdout.write(`${formatReport(report, { perLabel: opts.perLabel })}\n`);
-      } finally {
-        await registry.close();
+
+      if (reports.length === 1) {
+        const report = reports[0];
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, warnings, ...(log ? { log } : {}) })}\n`);
+        else process.stdout.write(`${formatReport(report, { perLabel: opts.perLabel })}${log ? `\n\n  ${describeLog(log)}` : ''}\n`);
+        return;
       }
+      const [a, b] = reports;
+      const comparison = comparePredictions(a.predictions!, b.predictions!);
+      if (opts.json) {
+        const summary = (r: EvalReport, d: string) => {
+          const { predictions: _p, ...rest } = r;
+          return { dir: d, ...rest };
+        };
+        process.stdout.write(`${JSON.stringify({ task, a: summary(a, dirs[0]), b: summary(b, dirs[1]), ...comparison, warnings, ...(log ? { log } : {}) })}\n`);
+        return;
+      }
+      process.stdout.write(`${formatComparison(comparison, a, b, dirs, opts.differences)}${log ? `\n  ${describeLog(log)}` : ''}\n`);
     });
+}
+
+/** The log's labelled rows for `task` that the model's language can read (rows in other languages are counted, not scored). */
+function rowsFromLog(command: Command, opts: EvalOpts, task: TaskName, modelDir: string): { rows: LoggedRow[]; log: Record<string, unknown> } {
+  let language: string | null = null;
+  try {
+    language = normalizeLang(loadManifest(modelDir).language) ?? null;
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.failure);
+  }
+  return withLogDatabase(command, opts.db, (db, path) => {
+    const all = labelledRowsFromLog(db, task, { since: opts.since });
+    const wanted = opts.lang !== undefined ? normalizeLang(opts.lang) : language;
+    const rows = all.rows.filter((r) => r.lang === null || wanted === null || normalizeLang(r.lang) === wanted);
+    return {
+      rows,
+      log: {
+        database: path,
+        since: opts.since !== undefined ? new Date(opts.since).toISOString() : null,
+        labelled: all.rows.length,
+        scored: rows.length,
+        other_language: all.rows.length - rows.length,
+        language: wanted,
+        unlocated_slots: all.unlocatedSlots,
+      },
+    };
+  });
+}
+
+function describeLog(log: Record<string, unknown>): string {
+  const parts = [`labelled inputs from ${String(log.database)}${log.since ? ` since ${String(log.since)}` : ''}: ${String(log.scored)} scored`];
+  if ((log.other_language as number) > 0) parts.push(`${String(log.other_language)} in another language than ${String(log.language)} left out`);
+  if ((log.unlocated_slots as number) > 0) parts.push(`${String(log.unlocated_slots)} gold slots not found in their text left out`);
+  return parts.join('; ');
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
+
+export function formatComparison(c: Comparison, a: EvalReport, b: EvalReport, dirs: readonly string[], maxDifferences: number): string {
+  const m = c.mcnemar;
+  const lines = [
+    `${a.task}: A ${a.model.name}@${a.model.version} (${dirs[0]}) vs B ${b.model.name}@${b.model.version} (${dirs[1]}) on ${c.n} utterances`,
+    '',
+    `  accuracy      A ${pct(c.accuracyA)}   B ${pct(c.accuracyB)}   (${c.accuracyB >= c.accuracyA ? '+' : ''}${((c.accuracyB - c.accuracyA) * 100).toFixed(2)} points)`,
+    `  macro-F1      A ${a.macro_f1.toFixed(4)}   B ${b.macro_f1.toFixed(4)}`,
+    `  McNemar       only A right ${m.onlyA}, only B right ${m.onlyB}, both right ${m.bothRight}, both wrong ${m.bothWrong}; p = ${m.p < 0.0001 ? m.p.toExponential(2) : m.p.toFixed(4)} (${m.method === 'exact' ? 'exact binomial' : `chi-square ${m.statistic!.toFixed(2)}, continuity-corrected`})`,
+    `  verdict       ${m.p < c.alpha ? `the difference is significant at ${c.alpha}: ${c.accuracyB > c.accuracyA ? 'B' : 'A'} is better` : `no significant difference at ${c.alpha}`}`,
+  ];
+  if (c.differences.length > 0) {
+    lines.push('', `  ${c.differences.length} utterance${c.differences.length === 1 ? '' : 's'} where they differ${c.differences.length > maxDifferences ? ` (first ${maxDifferences}; --json has all)` : ''}:`);
+    for (const d of c.differences.slice(0, maxDifferences)) {
+      const mark = d.right === 'b' ? 'B right' : d.right === 'a' ? 'A right' : 'neither';
+      lines.push(`    ${mark.padEnd(7)}  gold ${d.gold} · A ${d.a} · B ${d.b}  ${JSON.stringify(d.text)}`);
+    }
+  }
+  return lines.join('\n');
 }
 
 /**

@@ -1,12 +1,17 @@
 /** `hubnlu stats`: counts, intent and sentiment distributions, latency percentiles and error rates over a window. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { computeStats, type Stats } from '../../store/queries.js';
+import { labelledRowsFromLog } from '../../data/log-rows.js';
+import { liveAccuracyByModel, type ModelAccuracy } from '../../eval/live-accuracy.js';
+import { TASKS, type TaskName } from '../../model/tasks.js';
 import { count, localDateTime, ms, padLeft, padRight, percent } from '../format.js';
 import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
 
 const DEFAULT_WINDOW = '24h';
 
 interface StatsOptions {
+  byModel?: boolean;
+  task: string;
   since?: number | 'all';
   top: number;
   json?: boolean;
@@ -25,7 +30,13 @@ export function registerStats(program: Command): void {
     .option('--top <n>', 'how many intents to list by name', positiveIntOption, 10)
     .option('--json', 'print a JSON object')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
+    .option('--by-model', 'live accuracy per model version and UTC day, from the labelled inputs (default window: all)')
+    .addOption(new Option('--task <task>', 'with --by-model: which task\'s labels').choices(TASKS).default('intent'))
     .action((opts: StatsOptions, command: Command) => {
+      if (opts.byModel) {
+        byModel(command, opts);
+        return;
+      }
       const since = opts.since === 'all' ? undefined : (opts.since ?? sinceOption(DEFAULT_WINDOW));
       const { stats, path } = withLogDatabase(command, opts.db, (db, path) => ({ stats: computeStats(db, { sinceMs: since, topIntents: opts.top }), path }));
       if (opts.json) {
@@ -70,6 +81,36 @@ export function renderStats(s: Stats, database: string): string {
     const nameWidth = Math.max(...entries.map(([name]) => name.length));
     const countWidth = Math.max(...entries.map(([, n]) => count(n).length));
     for (const [name, n, share] of entries) out.push(`  ${padRight(name, nameWidth)}  ${padLeft(count(n), countWidth)}  ${padLeft(percent(share), 6)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** `--by-model`: live accuracy of each model version over time, from the labelled inputs. */
+function byModel(command: Command, opts: StatsOptions): void {
+  const since = opts.since === 'all' ? undefined : opts.since;
+  const task = opts.task as TaskName;
+  const { models, path, labelled } = withLogDatabase(command, opts.db, (db, path) => {
+    const { rows } = labelledRowsFromLog(db, task, { since });
+    return { models: liveAccuracyByModel(rows), path, labelled: rows.length };
+  });
+  if (opts.json) {
+    const json = models.map((m) => ({ ...m, first: new Date(m.first).toISOString(), last: new Date(m.last).toISOString() }));
+    process.stdout.write(JSON.stringify({ database: path, task, since: iso(since ?? null), labelled, models: json }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(renderByModel(models, task, path, since ?? null, labelled));
+}
+
+export function renderByModel(models: readonly ModelAccuracy[], task: TaskName, database: string, since: number | null, labelled: number): string {
+  const out = [`hubnlu stats --by-model · live ${task} accuracy on labelled inputs · ${since === null ? 'all time' : `since ${localDateTime(since)}`} · ${database}`];
+  if (labelled === 0) {
+    out.push(`no labelled ${task} inputs${since === null ? '' : ' in this window'}; label some with hubnlu label or hubnlu review --interactive`);
+    return out.join('\n') + '\n';
+  }
+  for (const m of models) {
+    out.push('');
+    out.push(`${m.model}: ${percent(m.accuracy)} (${count(m.correct)}/${count(m.n)}), ${localDateTime(m.first)} → ${localDateTime(m.last)}`);
+    for (const d of m.days) out.push(`  ${d.day}  ${padLeft(percent(d.accuracy), 6)}  ${padLeft(`${count(d.correct)}/${count(d.n)}`, 11)}  ${'█'.repeat(Math.round(d.accuracy * 20))}`);
   }
   return out.join('\n') + '\n';
 }

@@ -1,0 +1,171 @@
+/**
+ * `hubnlu review --interactive`: one queued input at a time in the terminal,
+ * the utterance, the live answer and its alternatives, and a one-letter
+ * answer (then Enter):
+ *
+ *   a       accept the live intent (and its slots) as the gold label
+ *   1-3     take that alternative as the intent
+ *   t       type another intent (a new one is allowed, with a warning)
+ *   s       skip (it stays in the queue)
+ *   q       quit
+ *
+ * Each answer is stored at once through `LogStore.label` (one short
+ * transaction; the agent may be running), so quitting loses nothing.
+ * Line-based (readline), so it works in any terminal and from a pipe.
+ */
+import { createInterface, type Interface } from 'node:readline';
+import type { Db } from '../store/database.js';
+import { LogStore } from '../store/log-store.js';
+import type { ReviewItem } from '../store/review.js';
+import { checkLabel, LabelError, type LabelInput, type LabelVocabulary, type StoredSlot } from '../data/label-check.js';
+import { localDateTime } from './format.js';
+
+export interface SessionResult {
+  readonly shown: number;
+  readonly labelled: number;
+  readonly skipped: number;
+  readonly quit: boolean;
+}
+
+export interface SessionIo {
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
+}
+
+/** Reads lines one at a time; `null` at the end of input. */
+class LineReader {
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly rl: Interface) {
+    rl.on('line', (line) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(line);
+      } else this.lines.push(line);
+    });
+    rl.on('close', () => {
+      this.closed = true;
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(null);
+      }
+    });
+  }
+
+  next(prompt: string): Promise<string | null> {
+    this.rl.setPrompt(prompt);
+    this.rl.prompt();
+    if (this.lines.length) return Promise.resolve(this.lines.shift()!);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+}
+
+function liveSlots(item: ReviewItem): StoredSlot[] {
+  if (!Array.isArray(item.slots)) return [];
+  const out: StoredSlot[] = [];
+  for (const s of item.slots as Array<Record<string, unknown>>) {
+    if (typeof s.type === 'string' && typeof s.start === 'number' && typeof s.end === 'number' && s.end <= item.text.length) {
+      out.push({ type: s.type, value: String(s.value ?? item.text.slice(s.start, s.end)), raw: item.text.slice(s.start, s.end), start: s.start, end: s.end });
+    }
+  }
+  return out;
+}
+
+function render(item: ReviewItem, index: number, total: number): string {
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`[${index + 1}/${total}] #${item.seq} · ${item.siteId} · ${localDateTime(item.receivedAt)}${item.model ? ` · ${item.model}` : ''}`);
+  lines.push(`  "${item.text}"`);
+  const slots = liveSlots(item);
+  lines.push(`  live:  ${item.intent ?? '-'}${item.confidence !== null ? ` (${item.confidence.toFixed(2)})` : ''}${slots.length ? `  slots ${slots.map((s) => `${s.type}=${s.raw}`).join(', ')}` : ''}${item.sentiment ? `  sentiment ${item.sentiment}` : ''}`);
+  if (item.shadow?.intent) lines.push(`  shadow: ${item.shadow.intent}${item.shadow.confidence !== null ? ` (${item.shadow.confidence.toFixed(2)})` : ''}`);
+  item.alternatives.slice(0, 3).forEach((a, i) => lines.push(`  ${i + 1}) ${a.name} (${a.confidence.toFixed(2)})`));
+  lines.push(`  why: ${item.reasons.map((r) => r.detail).join('; ')}`);
+  return lines.join('\n') + '\n';
+}
+
+const HELP = 'a = accept live · 1-3 = alternative · t = type a label · s = skip · q = quit';
+
+export async function runReviewSession(db: Db, items: readonly ReviewItem[], vocab: LabelVocabulary, by: string, io: SessionIo): Promise<SessionResult> {
+  const store = new LogStore(db);
+  const rl = createInterface({ input: io.input, output: io.output, terminal: false });
+  const reader = new LineReader(rl);
+  const say = (text: string) => io.output.write(text);
+  let labelled = 0;
+  let skipped = 0;
+  let shown = 0;
+  let quit = false;
+  say(`${items.length} input${items.length === 1 ? '' : 's'} to review. ${HELP}\n`);
+  try {
+    outer: for (const [i, item] of items.entries()) {
+      shown++;
+      say(render(item, i, items.length));
+      for (;;) {
+        const answer = await reader.next('> ');
+        if (answer === null) {
+          quit = true;
+          break outer;
+        }
+        const key = answer.trim().toLowerCase();
+        let label: LabelInput | null = null;
+        if (key === 'q') {
+          quit = true;
+          break outer;
+        } else if (key === 's' || key === '') {
+          skipped++;
+          break;
+        } else if (key === 'a') {
+          if (!item.intent) {
+            say('  no live intent to accept; pick an alternative or type one\n');
+            continue;
+          }
+          label = { intent: item.intent };
+        } else if (/^[1-3]$/.test(key)) {
+          const alt = item.alternatives[Number(key) - 1];
+          if (!alt) {
+            say(`  there is no alternative ${key}\n`);
+            continue;
+          }
+          label = { intent: alt.name };
+        } else if (key === 't') {
+          const typed = await reader.next('  intent: ');
+          if (typed === null) {
+            quit = true;
+            break outer;
+          }
+          if (!typed.trim()) continue;
+          label = { intent: typed.trim() };
+        } else {
+          say(`  ${HELP}\n`);
+          continue;
+        }
+        try {
+          const checked = checkLabel(item.text, label, vocab);
+          for (const w of checked.warnings) say(`  warning: ${w}\n`);
+          // Accepting the live answer accepts its slots too; another intent leaves the slots unlabelled.
+          const slots = key === 'a' ? liveSlots(item) : undefined;
+          const r = db.transaction(() => store.label({ seq: item.seq }, { intent: checked.intent, ...(slots ? { slots } : {}), by, at: Date.now() })).immediate();
+          if (!r.ok) {
+            say(`  could not label #${item.seq}: ${r.code}\n`);
+            continue;
+          }
+          labelled++;
+          say(`  labelled #${item.seq} as ${checked.intent}\n`);
+          break;
+        } catch (err) {
+          if (!(err instanceof LabelError)) throw err;
+          say(`  ${err.message}\n`);
+        }
+      }
+    }
+  } finally {
+    rl.close();
+  }
+  say(`\n${labelled} labelled, ${skipped} skipped${items.length > shown ? `, ${items.length - shown} not shown` : ''}\n`);
+  return { shown, labelled, skipped, quit };
+}
