@@ -4,7 +4,8 @@
  *
  * The worker hands over inputs only after their live result and its messages
  * are committed and the outbox publisher has been kicked. Shadow work waits
- * while the live path has anything in flight, runs one input at a time, and
+ * while the live path has anything in flight, and until it has been quiet for
+ * `quietMs` (a burst is answered whole first), runs one input at a time, and
  * writes its predictions in batches (inputs.shadow_*), again only while the
  * live path is idle. The queue is bounded: under sustained load shadow work is
  * dropped and counted, never the live path slowed. A shadow model that fails
@@ -52,6 +53,11 @@ export interface ShadowOptions {
   readonly idle: () => Promise<void>;
   /** Most predictions written in one transaction. */
   readonly batchSize?: number;
+  /**
+   * How long the live path must have been quiet (no result committed) before shadow work runs, ms. Default 50: a burst
+   * of inputs is answered first, whole; a household's few inputs a minute get their shadow prediction 50 ms later.
+   */
+  readonly quietMs?: number;
 }
 
 export interface ShadowStore {
@@ -85,6 +91,7 @@ export class ShadowRunner {
   private running?: Promise<void>;
   private closed = false;
   private warnedAt = 0;
+  private lastLiveAt = 0;
 
   constructor(
     private readonly store: ShadowStore,
@@ -101,6 +108,7 @@ export class ShadowRunner {
   /** Called by the worker after a batch of live results is committed: queues the answered inputs it applies to. */
   offer(batch: readonly PendingInput[], completions: readonly Completion[]): void {
     if (this.closed) return;
+    this.lastLiveAt = performance.now();
     const bySeq = new Map(completions.map((c) => [c.seq, c]));
     for (const item of batch) {
       const c = bySeq.get(item.seq);
@@ -140,6 +148,11 @@ export class ShadowRunner {
     while (!this.closed && (this.queue.length > 0 || this.unwritten.length > 0)) {
       // Live work first: wait until nothing is in flight, then give intake one more turn of the event loop.
       if (this.opts.busy()) await this.opts.idle();
+      const quiet = this.lastLiveAt + (this.opts.quietMs ?? 50) - performance.now();
+      if (quiet > 0) {
+        await new Promise<void>((resolve) => setTimeout(resolve, quiet));
+        continue;
+      }
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.opts.busy() || this.closed) continue;
       const job = this.queue.shift();
