@@ -29,6 +29,7 @@ import { DatabaseLock } from '../store/lock.js';
 import { DatabaseFileWatch } from '../store/file-watch.js';
 import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
+import { ShadowRunner, loadShadowModels, shadowTasks, type ShadowStats } from './shadow.js';
 
 export interface LoadedModels extends Analyzer {
   close(): Promise<void>;
@@ -67,12 +68,16 @@ export class Agent {
   private fileWatch?: DatabaseFileWatch;
   private fatalError?: Error;
   private fatalListener?: (err: Error) => void;
+  private shadowModels?: ModelSlot;
+  private shadow?: ShadowRunner;
 
   /** Does nothing: `start()` does the work (STYLE: constructors do nothing). */
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
     private readonly loadModels: ModelLoader,
+    /** The shadow candidate (models.shadow); null when none is configured. */
+    private readonly loadShadow: (config: Config) => Promise<LoadedModels | null> = loadShadowModels,
   ) {}
 
   /** A module's logger; kept so `set_log_level` reaches every one (pino children keep their own level). */
@@ -97,6 +102,11 @@ export class Agent {
     // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
     const slot = new ModelSlot(await this.loadModels(config), config.models.unknownThreshold ?? 0.5);
     this.models = slot;
+    // The shadow candidate (models.shadow) gets its own slot, so `reload_models` swaps it the same way.
+    const shadowLoaded = await this.loadShadow(config).catch((err: Error) => {
+      throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
+    });
+    if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
@@ -191,8 +201,18 @@ export class Agent {
       onResult: (ms) => health.noteLatency(ms),
       // The route intake chose (the first that matches) names the language, if any.
       routeLang: (topic) => config.input.topics.find((t) => matchTopic(t.topic, topic) !== null)?.lang,
+      afterCommit: (batch, completions) => this.shadow?.offer(batch, completions),
     });
     this.worker = worker;
+    if (this.shadowModels) {
+      this.shadow = new ShadowRunner(store, this.shadowModels, this.child({ module: 'shadow' }), {
+        tasks: shadowTasks(config),
+        maxQueued: config.models.shadow?.maxQueued ?? 1000,
+        busy: () => worker.inFlight > 0,
+        idle: () => worker.drain(),
+      });
+      log.info({ models: this.shadowModels.loadedModels() }, 'shadow model loaded; its predictions go to the log only');
+    }
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
       baseTopic: base,
@@ -287,6 +307,15 @@ export class Agent {
         const after = fresh.loadedModels();
         this.log.info({ before, after }, 'models reloaded');
         void retired.then(() => this.log.debug('previous models closed'));
+        if (this.shadowModels) {
+          // A shadow candidate that no longer loads keeps the previous one: the live reload has already succeeded.
+          try {
+            const shadow = await this.loadShadow(this.config);
+            if (shadow) void this.shadowModels.swap(shadow);
+          } catch (err) {
+            this.log.warn({ err: (err as Error).message }, 'shadow model not reloaded; keeping the previous one');
+          }
+        }
         return after;
       },
       setLogLevel: (level) => {
@@ -305,6 +334,7 @@ export class Agent {
         agent: this.stats(),
         models: this.models?.loadedModels() ?? [],
         modelGeneration: this.models?.generation ?? 0,
+        ...(this.shadow ? { shadow: { models: this.shadowModels!.loadedModels(), ...this.shadow.stats, waiting: this.shadow.queued } } : {}),
         log: computeStats(this.db!, { sinceMs: options.sinceMs }),
       }),
       config: () => redactConfig(this.config),
@@ -324,6 +354,17 @@ export class Agent {
       published: this.publisher?.published ?? 0,
       inFlight: this.worker?.inFlight ?? 0,
     };
+  }
+
+  /** The shadow runner's counters, or undefined without models.shadow. */
+  shadowStats(): Readonly<ShadowStats> | undefined {
+    return this.shadow ? { ...this.shadow.stats } : undefined;
+  }
+
+  /** Resolves when the shadow model has caught up with every answered input (tests, benches). */
+  async shadowIdle(): Promise<void> {
+    await this.worker?.drain();
+    await this.shadow?.drain();
   }
 
   /** The live models (for tests and the bridge): swapped by `reload_models`. */
@@ -350,6 +391,7 @@ export class Agent {
     await this.maintenance?.stop();
     this.intake?.close();
     await this.worker?.stop();
+    await this.shadow?.close();
     if (this.publisher) {
       const flushed = await this.publisher.drain(1500);
       if (!flushed) this.log.warn('some results were not acknowledged before stopping; they are republished on the next start');
@@ -359,8 +401,9 @@ export class Agent {
     this.db?.close();
     this.lock?.release();
     await this.models?.close();
+    await this.shadowModels?.close();
     await this.broker?.stop();
-    this.log.info(this.stats(), 'stopped');
+    this.log.info({ ...this.stats(), ...(this.shadow ? { shadow: this.shadow.stats } : {}) }, 'stopped');
   }
 }
 

@@ -29,6 +29,11 @@ export interface WorkerOptions {
   /** The `lang` of the route an input topic matches (input.topics[].lang), if it sets one. */
   readonly routeLang?: (topic: string) => string | undefined;
   readonly now?: () => number;
+  /**
+   * Called after a batch of results is committed and the outbox kicked (the shadow model's queue): never on the way
+   * to a result. Its errors are logged, not thrown.
+   */
+  readonly afterCommit?: (batch: readonly PendingInput[], completions: readonly Completion[]) => void;
 }
 
 export interface WorkerStats {
@@ -111,6 +116,13 @@ export class InferenceWorker {
         this.active = 0;
         this.onCommitted();
         this.releaseRoom();
+        if (this.opts.afterCommit) {
+          try {
+            this.opts.afterCommit(batch, completions);
+          } catch (err) {
+            this.log.error({ err: (err as Error).message }, 'after-commit hook failed (results are stored)');
+          }
+        }
       }
     } catch (err) {
       // A database that cannot take the results (fatal, told to the agent by the store; or stopping): the inputs stay

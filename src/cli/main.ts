@@ -17,6 +17,7 @@ import { registerCompress } from './commands/compress.js';
 import { registerLabel } from './commands/label.js';
 import { registerReview } from './commands/review.js';
 import { registerExport } from './commands/export.js';
+import { registerReport } from './commands/report.js';
 import { EXIT } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerLabel(program);
   registerReview(program);
   registerExport(program);
+  registerReport(program);
   return program;
 }
 

@@ -303,6 +303,27 @@ export const ConfigSchema = Type.Object(
             ...hint('a number between 0 and 1, e.g. 0.4; raise it where a wrong action is costly'),
           }),
         ),
+        shadow: Type.Optional(
+          Type.Object(
+            {
+              intent: Type.Optional(Type.String({ minLength: 1, description: 'Candidate intent model directory run in shadow.', ...hint('a directory holding manifest.json') })),
+              sentiment: Type.Optional(Type.String({ minLength: 1, description: 'Candidate sentiment model directory run in shadow.', ...hint('a directory holding manifest.json') })),
+              maxQueued: Type.Integer({
+                default: 1000,
+                minimum: 1,
+                maximum: 100000,
+                description: 'Answered inputs waiting for the shadow model. Past it, shadow work is dropped (and counted), never the live path slowed.',
+                ...hint('a whole number between 1 and 100000'),
+              }),
+            },
+            {
+              additionalProperties: false,
+              description:
+                'A candidate model run beside the live one on inputs analysed in the language of models.intent / models.sentiment, after the live result is stored and queued for publishing, only while the live path is idle. Its prediction goes to the log (inputs.shadow_*), never to MQTT. Absent: no shadow model.',
+              ...hint('an object {intent?: DIR, sentiment?: DIR, maxQueued?: N}'),
+            },
+          ),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -83,15 +83,38 @@ export function classificationMetrics(gold: readonly string[], predicted: readon
   };
 }
 
-/** Expected calibration error of top-1 confidences. */
-export function expectedCalibrationError(confidence: readonly number[], correct: readonly boolean[], bins = 15): number {
+/** One confidence bin of a reliability diagram: (lo, hi], its examples, their mean confidence and accuracy. */
+export interface ReliabilityBin {
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+  /** Mean top-1 confidence of the bin's examples (0 for an empty bin). */
+  readonly confidence: number;
+  /** Share of the bin's examples that were right (0 for an empty bin). */
+  readonly accuracy: number;
+}
+
+/**
+ * Top-1 confidences in `bins` equal-width bins, (k/B, (k+1)/B] (confidence 0
+ * goes to the first): the reliability diagram, and the bins ECE sums over.
+ */
+export function reliabilityBins(confidence: readonly number[], correct: readonly boolean[], bins = 15): ReliabilityBin[] {
   if (confidence.length !== correct.length) throw new RangeError('confidence and correct differ in length');
-  const n = confidence.length;
-  if (n === 0) return 0;
+  const { sumConf, sumAcc, count } = binSums(confidence, correct, bins);
+  return Array.from({ length: bins }, (_, b) => ({
+    lo: b / bins,
+    hi: (b + 1) / bins,
+    count: count[b],
+    confidence: count[b] > 0 ? sumConf[b] / count[b] : 0,
+    accuracy: count[b] > 0 ? sumAcc[b] / count[b] : 0,
+  }));
+}
+
+function binSums(confidence: readonly number[], correct: readonly boolean[], bins: number): { sumConf: Float64Array; sumAcc: Float64Array; count: Float64Array } {
   const sumConf = new Float64Array(bins);
   const sumAcc = new Float64Array(bins);
   const count = new Float64Array(bins);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < confidence.length; i++) {
     const c = Math.min(Math.max(confidence[i], 0), 1);
     // Bins are (k/B, (k+1)/B]; confidence 0 goes to the first.
     const b = Math.min(bins - 1, Math.max(0, Math.ceil(c * bins) - 1));
@@ -99,6 +122,15 @@ export function expectedCalibrationError(confidence: readonly number[], correct:
     sumAcc[b] += correct[i] ? 1 : 0;
     count[b]++;
   }
+  return { sumConf, sumAcc, count };
+}
+
+/** Expected calibration error of top-1 confidences (over the bins of `reliabilityBins`). */
+export function expectedCalibrationError(confidence: readonly number[], correct: readonly boolean[], bins = 15): number {
+  if (confidence.length !== correct.length) throw new RangeError('confidence and correct differ in length');
+  const n = confidence.length;
+  if (n === 0) return 0;
+  const { sumConf, sumAcc, count } = binSums(confidence, correct, bins);
   let ece = 0;
   for (let b = 0; b < bins; b++) if (count[b] > 0) ece += Math.abs(sumAcc[b] - sumConf[b]) / n;
   return ece;

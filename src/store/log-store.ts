@@ -96,6 +96,16 @@ export interface Completion {
   readonly messages: readonly OutgoingMessage[];
 }
 
+/** What the shadow model (models.shadow) answered for an input already answered live. */
+export interface ShadowResult {
+  readonly seq: number;
+  readonly intent?: string;
+  readonly confidence?: number;
+  readonly sentiment?: string;
+  /** `name@version`, intent and sentiment models joined by `+`. */
+  readonly model: string;
+}
+
 export interface PendingInput {
   readonly seq: number;
   readonly id: string;
@@ -179,6 +189,7 @@ export class LogStore {
   private readonly findForLabelBySeq: Statement;
   private readonly keepLabel: Statement;
   private readonly writeLabel: Statement;
+  private readonly writeShadow: Statement;
 
   private readonly dedupeWindowMs: number;
   private readonly guard: StoreGuard;
@@ -231,6 +242,8 @@ export class LogStore {
       SELECT seq, gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, @at, @by FROM inputs WHERE seq = @seq`);
     this.writeLabel = db.prepare(`
       UPDATE inputs SET gold_intent = @intent, gold_slots = @slots, gold_sentiment = @sentiment, gold_by = @by, gold_at = @at WHERE seq = @seq`);
+    this.writeShadow = db.prepare(`
+      UPDATE inputs SET shadow_intent = @intent, shadow_confidence = @confidence, shadow_sentiment = @sentiment, shadow_model = @model WHERE seq = @seq`);
   }
 
   /**
@@ -379,6 +392,18 @@ export class LogStore {
       });
       return { ok: true as const, seq: row.seq, previous };
     })());
+  }
+
+  /** Stores shadow predictions beside the live results (one transaction); never touches status or the outbox. */
+  recordShadow(results: readonly ShadowResult[]): void {
+    if (results.length === 0) return;
+    this.write('storing shadow predictions', () =>
+      this.db.transaction(() => {
+        for (const r of results) {
+          this.writeShadow.run({ seq: r.seq, intent: safe(r.intent), confidence: r.confidence ?? null, sentiment: safe(r.sentiment), model: safe(r.model) });
+        }
+      })(),
+    );
   }
 
   markPublished(seqs: readonly number[], at: number): void {

@@ -112,6 +112,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX label_history_input ON label_history (input_seq);
     `,
   },
+  {
+    version: 5,
+    description: 'shadow model predictions beside the live ones (issue 9)',
+    sql: `
+      -- What the configured shadow model (models.shadow) answered, written after the live result was committed.
+      ALTER TABLE inputs ADD COLUMN shadow_intent TEXT;       -- the shadow's intent ("unknown" below its threshold)
+      ALTER TABLE inputs ADD COLUMN shadow_confidence REAL;   -- its top intent confidence
+      ALTER TABLE inputs ADD COLUMN shadow_sentiment TEXT;
+      ALTER TABLE inputs ADD COLUMN shadow_model TEXT;        -- name@version (intent+sentiment joined by '+')
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

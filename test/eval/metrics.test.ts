@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classificationMetrics, countSlots, expectedCalibrationError, negativeLogLikelihood, percentile, slotF1 } from '../../src/eval/metrics.js';
+import { classificationMetrics, countSlots, expectedCalibrationError, negativeLogLikelihood, percentile, reliabilityBins, slotF1 } from '../../src/eval/metrics.js';
 
 const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-9, `${msg ?? ''} ${a} vs ${b}`);
 
@@ -32,6 +32,21 @@ test('ECE on hand-computed bins', () => {
   close(expectedCalibrationError([0.5, 0.5], [true, false]), 0);
   close(expectedCalibrationError([], []), 0);
   close(negativeLogLikelihood([1, Math.exp(-2)]), 1);
+});
+
+test('reliability bins: the bins ECE sums over (confidence 0 in the first, 1 in the last)', () => {
+  const conf = [0, 0.85, 0.85, 1, 1];
+  const right = [false, true, false, true, true];
+  const bins = reliabilityBins(conf, right);
+  assert.equal(bins.length, 15);
+  assert.equal(bins.reduce((a, b) => a + b.count, 0), 5);
+  assert.deepEqual([bins[0].count, bins[12].count, bins[14].count], [1, 2, 2]);
+  close(bins[12].lo, 12 / 15); close(bins[12].hi, 13 / 15);
+  close(bins[12].confidence, 0.85); close(bins[12].accuracy, 0.5);
+  close(bins[14].accuracy, 1);
+  const weighted = bins.reduce((a, b) => a + (b.count / conf.length) * Math.abs(b.accuracy - b.confidence), 0);
+  close(weighted, expectedCalibrationError(conf, right));
+  assert.throws(() => reliabilityBins([0.5], []), RangeError);
 });
 
 test('nearest-rank percentiles', () => {

@@ -17,14 +17,14 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(overrides: Record<string, unknown> = {}): Promise<RunningAgent> {
+export async function startAgent(overrides: Record<string, unknown> = {}, opts: { loadShadow?: ConstructorParameters<typeof Agent>[3] } = {}): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-agent-'));
   const dbPath = join(dir, 'hubnlu.db');
   const { config } = loadConfig({
     env: {},
     overrides: { 'storage.path': dbPath, 'storage.synchronous': 'normal', 'mqtt.embedded.port': 0, 'log.level': 'silent', ...overrides },
   });
-  const agent = new Agent(config, createLogger({ level: config.log.level, sync: true }), loadModels);
+  const agent = new Agent(config, createLogger({ level: config.log.level, sync: true }), loadModels, opts.loadShadow);
   const info = await agent.start();
   return {
     agent,
