@@ -10,6 +10,7 @@ import { MANIFEST_FILE } from '../model/manifest.js';
 import type { LoadedModels } from '../agent/agent.js';
 import { packageRoot, resolveFromPackage } from '../util/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { liveIntentDir } from '../learn/live-model.js';
 
 /** Loads the configuration named by the global `--config`, or exits 2 listing every problem. */
 export function configFor(command: Command, overrides: Record<string, unknown> = {}): LoadedConfig {
@@ -51,7 +52,8 @@ export function languageDirs(config: Config): Record<string, LanguageModelDirs> 
   const out: Record<string, LanguageModelDirs> = {};
   const configured = m.languages ?? null;
   const hasEnglish = configured !== null && Object.keys(configured).some((k) => normalizeLang(k) === 'en');
-  if (!hasEnglish) out.en = { intent: resolveFromPackage(m.intent), sentiment: resolveFromPackage(m.sentiment) };
+  // English intent: the household's promoted version (learning.modelsDir) when there is one.
+  if (!hasEnglish) out.en = { intent: liveIntentDir(config), sentiment: resolveFromPackage(m.sentiment) };
   if (configured) {
     for (const [lang, d] of Object.entries(configured)) {
       out[lang] = { intent: d.intent ? resolveFromPackage(d.intent) : null, sentiment: d.sentiment ? resolveFromPackage(d.sentiment) : null };
