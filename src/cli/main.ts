@@ -13,6 +13,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerStats } from './commands/stats.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerModels } from './commands/models.js';
 import { EXIT } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrain(program);
   registerEval(program);
+  registerModels(program);
   return program;
 }
 

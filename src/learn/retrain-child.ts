@@ -7,6 +7,9 @@
 import { runRetrain, type RetrainJob } from './retrain.js';
 import { silentProgress } from '../train/progress.js';
 
+// The agent (or CLI) that started this run has gone: stop, leaving only a hidden staging directory.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', (job: RetrainJob) => {
   const send = (m: unknown): Promise<void> => new Promise((resolve) => process.send!(m, undefined, {}, () => resolve()));
   runRetrain(job, { ...silentProgress, log: (line: string) => void send({ type: 'progress', line }) }).then(
