@@ -86,14 +86,14 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
   const seed = opts.seed ?? 1;
   const pointer = store.pointer('intent');
   const baseDir = opts.baseDir ?? liveIntentDir(config, store);
-  const pub = opts.publicTrain ? { train: [...opts.publicTrain], unlabelled: opts.publicUnlabelled ?? null, dev: [...(opts.publicDev ?? [])] } : publicFiles(config, baseDir);
-  if (opts.publicDev) pub.dev = [...opts.publicDev];
   const templates = [...(l.templates ? [resolveFromPackage(l.templates)] : []), ...(opts.templates ?? [])];
   const data = [...(l.data ? [resolveFromPackage(l.data)] : []), ...(opts.data ?? [])];
   const household = householdData({ db: opts.db, jsonl: data, templates, areas: l.areas, holdout: l.holdout, seed });
   if (household.train.length === 0) {
     throw new LearningError('no household rows to train on: label inputs (bridge `label` request, `hubnlu label`), or give --data FILE / --templates DIR (learning.data / learning.templates)');
   }
+  const pub = opts.publicTrain ? { train: [...opts.publicTrain], unlabelled: opts.publicUnlabelled ?? null, dev: [...(opts.publicDev ?? [])] } : publicFiles(config, baseDir);
+  if (opts.publicDev) pub.dev = [...opts.publicDev];
   const base = loadManifest(baseDir);
   const warnings = dataWarnings(household.labels, base.labels, l.minExamples);
   for (const w of warnings) opts.progress?.(`warning: ${w}`);
