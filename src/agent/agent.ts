@@ -30,6 +30,9 @@ import { DatabaseFileWatch } from '../store/file-watch.js';
 import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { ShadowRunner, loadShadowModels, shadowTasks, type ShadowStats } from './shadow.js';
+import { modelStoreFor } from '../learn/live-model.js';
+import { ModelPointerWatch } from '../learn/model-watch.js';
+import { RetrainSchedule } from '../learn/retrain-schedule.js';
 
 export interface LoadedModels extends Analyzer {
   close(): Promise<void>;
@@ -70,6 +73,8 @@ export class Agent {
   private fatalListener?: (err: Error) => void;
   private shadowModels?: ModelSlot;
   private shadow?: ShadowRunner;
+  private modelWatch?: ModelPointerWatch;
+  private retrain?: RetrainSchedule;
 
   /** Does nothing: `start()` does the work (STYLE: constructors do nothing). */
   constructor(
@@ -238,6 +243,19 @@ export class Agent {
     this.maintenance = new MaintenanceSchedule(this.db, config.storage.maintenanceCron, config.storage.retentionDays, this.child({ module: 'maintenance' }), (err) => this.fail(err));
     this.maintenance.start();
 
+    // The learning loop (issue 9): hot swap when `hubnlu models promote|rollback` moves the pointer; nightly retrain.
+    const modelStore = modelStoreFor(config);
+    const learnLog = this.child({ module: 'learning' });
+    if (config.learning.watchModels) {
+      this.modelWatch = new ModelPointerWatch(modelStore, 'intent', () => this.control(store).reloadModels(), learnLog);
+      this.modelWatch.start();
+    }
+    this.retrain = new RetrainSchedule(config, modelStore, this.db, learnLog, async (event) => {
+      if (event.promoted) await (this.modelWatch ? this.modelWatch.check() : this.control(store).reloadModels());
+      await connection.publish(`${base}/bridge/event/retrain`, JSON.stringify(event), { qos: 1, retain: false });
+    });
+    this.retrain.start();
+
     // One inbound index: extension topics first, then the utterance intake.
     const dispatcher = new TopicDispatcher(this.child({ module: 'dispatch' }));
     let markReady!: () => void;
@@ -367,6 +385,11 @@ export class Agent {
     await this.shadow?.drain();
   }
 
+  /** The nightly retrain schedule (tests run it once with `runOnce()`). */
+  get retrainSchedule(): RetrainSchedule | undefined {
+    return this.retrain;
+  }
+
   /** The live models (for tests and the bridge): swapped by `reload_models`. */
   get modelSlot(): ModelSlot | undefined {
     return this.models;
@@ -389,6 +412,8 @@ export class Agent {
       }
     }
     await this.maintenance?.stop();
+    this.modelWatch?.stop();
+    await this.retrain?.stop();
     this.intake?.close();
     await this.worker?.stop();
     await this.shadow?.close();

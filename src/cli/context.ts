@@ -12,6 +12,7 @@ import { HF_REF_PREFIX } from '../model/hf-layout.js';
 import type { LoadedModels } from '../agent/agent.js';
 import { packageRoot, resolveFromPackage } from '../util/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { modelStoreFor } from '../learn/live-model.js';
 
 /** Loads the configuration named by the global `--config`, or exits 2 listing every problem. */
 export function configFor(command: Command, overrides: Record<string, unknown> = {}): LoadedConfig {
@@ -75,7 +76,8 @@ export function languageDirs(config: Config): Record<string, LanguageModelDirs> 
   const out: Record<string, LanguageModelDirs> = {};
   const configured = m.languages ?? null;
   const hasEnglish = configured !== null && Object.keys(configured).some((k) => normalizeLang(k) === 'en');
-  if (!hasEnglish) out.en = { intent: modelPath(m.intent), sentiment: modelPath(m.sentiment) };
+  // English intent: the household's promoted version (learning.modelsDir) when there is one.
+  if (!hasEnglish) out.en = { intent: modelStoreFor(config).currentDir('intent') ?? modelPath(m.intent), sentiment: modelPath(m.sentiment) };
   if (configured) {
     for (const [lang, d] of Object.entries(configured)) {
       out[lang] = { intent: d.intent ? modelPath(d.intent) : null, sentiment: d.sentiment ? modelPath(d.sentiment) : null };

@@ -18,6 +18,7 @@ import { registerLabel } from './commands/label.js';
 import { registerReview } from './commands/review.js';
 import { registerExport } from './commands/export.js';
 import { registerReport } from './commands/report.js';
+import { registerModels } from './commands/models.js';
 import { EXIT } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerReview(program);
   registerExport(program);
   registerReport(program);
+  registerModels(program);
   return program;
 }
 

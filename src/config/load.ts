@@ -233,6 +233,9 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if (!isValidCron(config.extensions.bridge.healthCron)) {
     problems.push(`extensions.bridge.healthCron: not a valid cron expression: ${JSON.stringify(config.extensions.bridge.healthCron)} (e.g. "*/10 * * * *" for every 10 minutes)`);
   }
+  if (config.learning.retrain.schedule !== undefined && !isValidCron(config.learning.retrain.schedule)) {
+    problems.push(`learning.retrain.schedule: not a valid cron expression: ${JSON.stringify(config.learning.retrain.schedule)} (e.g. "0 3 * * *" for 03:00 every day)`);
+  }
   if (!config.extensions.hermes.queryTasks.includes('intent')) {
     problems.push('extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]');
   }

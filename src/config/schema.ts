@@ -360,6 +360,80 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    learning: Type.Object(
+      {
+        modelsDir: Type.String({
+          default: 'data/models',
+          minLength: 1,
+          description:
+            'Where retrained household models are kept, one version per directory (`<dir>/intent/v0001`, …) and a `current.json` pointer saying which is live. The package\'s `models/` stays the read-only shipped models; with no promoted version the shipped intent model is live.',
+          ...hint('a directory path, e.g. data/models'),
+        }),
+        watchModels: Type.Boolean({
+          default: true,
+          description: 'The running agent watches `<modelsDir>/intent/current.json` and hot-swaps the intent model when `hubnlu models promote|rollback` changes it (in-flight inputs finish on the old model).',
+          ...hint('true or false'),
+        }),
+        datasets: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'The public training data the shipped intent model was trained on (a directory holding intent/hwu64.train.jsonl, …); retraining extends it with the household\'s rows. Absent: $HUBNLU_DATASETS, else ../shared/datasets next to the package.',
+            ...hint('a dataset directory holding intent/ and sentiment/'),
+          }),
+        ),
+        templates: Type.Optional(Type.String({ minLength: 1, description: 'Household sentence templates (Home Assistant `custom_sentences` YAML) used by every retrain.', ...hint('a directory holding *.yaml sentence files') })),
+        data: Type.Optional(Type.String({ minLength: 1, description: 'A JSONL file of household examples (`{"text", "intent", "slots"?}`) used by every retrain.', ...hint('a JSONL file path') })),
+        areas: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'The household\'s rooms: they fill `{area}` in the templates and come back as `house_place` slots.',
+          ...hint('a list of room names, e.g. ["kitchen", "den", "boot room"]'),
+        }),
+        holdout: Type.Number({
+          default: 0.5,
+          minimum: 0.1,
+          maximum: 0.9,
+          description: 'Share of the household\'s log labels held out (stratified, seeded) to compare the base and candidate models on; the rest train the candidate.',
+          ...hint('a share between 0.1 and 0.9, e.g. 0.5'),
+        }),
+        householdRepeat: Type.Integer({
+          default: 20,
+          minimum: 1,
+          maximum: 1000,
+          description: 'Each household training row is repeated this many times beside the ~25k public rows (upsampling), so a few dozen labels can move the model.',
+          ...hint('a whole number between 1 and 1000, e.g. 20'),
+        }),
+        minExamples: Type.Integer({
+          default: 10,
+          minimum: 1,
+          description: 'A household intent with fewer training examples than this gets a warning naming the count (it will likely be missed).',
+          ...hint('a whole number, e.g. 10'),
+        }),
+        maxDevDrop: Type.Number({
+          default: 0.5,
+          minimum: 0,
+          maximum: 100,
+          description: 'Promotion refuses a candidate whose public dev-set accuracy is more than this many points below the base model\'s.',
+          ...hint('percentage points, e.g. 0.5'),
+        }),
+        retrain: Type.Object(
+          {
+            schedule: Type.Optional(
+              Type.String({
+                description: 'Retrain on a schedule inside the agent (cron syntax, local time), e.g. "0 3 * * *". Absent: only `hubnlu train --with-log-labels` retrains.',
+                ...hint('a cron expression such as "0 3 * * *" (03:00 every day), or remove it'),
+              }),
+            ),
+            promote: Type.Union([Type.Literal('if-better'), Type.Literal('never')], {
+              default: 'if-better',
+              description: '`if-better`: a scheduled retrain promotes (and hot-swaps) the candidate only when it is significantly better on the held-out household labels (McNemar, p < 0.05) and the public dev set did not drop more than learning.maxDevDrop. `never`: store it for `hubnlu models promote`.',
+              ...hint('if-better or never'),
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     extensions: extensionSettingsSchema(),
   },
   { additionalProperties: false },

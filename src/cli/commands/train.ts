@@ -12,6 +12,12 @@ import type { TaskName } from '../../model/types.js';
 import { ModelDirExistsError } from '../../train/model-dir.js';
 import { InputFileError } from '../../data/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
+import { configFor } from '../context.js';
+import { formatOutcome } from '../../learn/retrain.js';
+import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
+import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 
 function list(v: string | undefined): string[] {
   return (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -37,14 +43,18 @@ function taskOpt(v: string): TaskName {
 }
 
 interface TrainOpts {
-  task: string;
-  data: string;
+  task?: string;
+  data?: string;
+  withLogLabels?: boolean;
+  templates?: string;
+  promote?: boolean;
+  db?: string;
   dev?: string;
   report?: string;
   unlabelled?: string;
   holdout?: string;
   holdoutFile?: string;
-  out: string;
+  out?: string;
   name?: string;
   modelVersion?: string;
   seed?: string;
@@ -64,14 +74,18 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a model from dataset files (JSONL: {"text", "intent"|"sentiment", "slots"?}) and write a model directory')
-    .requiredOption('--task <task>', 'intent or sentiment')
-    .requiredOption('--data <files>', 'comma-separated training files')
+    .option('--task <task>', 'intent or sentiment (required without --with-log-labels)')
+    .option('--data <files>', 'comma-separated training files; with --with-log-labels: household examples (JSONL) added to the public data')
+    .option('--with-log-labels', 'retrain the live intent model for this household: the public data plus the log\'s labels (and --data, --templates), compared with the live model, stored in learning.modelsDir')
+    .option('--templates <dirs>', 'with --with-log-labels: comma-separated directories of Home Assistant custom_sentences YAML ({area} = learning.areas)')
+    .option('--promote', 'with --with-log-labels: promote the candidate when it is significantly better and the public dev set did not drop more than learning.maxDevDrop')
+    .option('--db <file>', 'with --with-log-labels: the log database (default: storage.path)')
     .option('--dev <files>', 'comma-separated dev files: per-epoch accuracy, calibration (and, for sentiment, class offsets)')
     .option('--report <files>', 'comma-separated files only evaluated at the end')
     .option('--unlabelled <file>', 'in-domain sentences, one a line, for self-training (intent)')
     .option('--holdout <share>', 'hold out this share of the training rows (stratified, seeded) as the first dev set, e.g. 0.1')
     .option('--holdout-file <file>', 'write the held-out rows there (JSONL) for `hubnlu eval`')
-    .requiredOption('--out <dir>', 'model directory to write, e.g. models/my-intents (written to a temporary directory, then renamed into place)')
+    .option('--out <dir>', 'model directory to write, e.g. models/my-intents (written to a temporary directory, then renamed into place)')
     .option('--force', 'replace --out when it is an existing model directory')
     .option('--name <name>', 'model name in the manifest (default: the directory name)')
     .option('--model-version <v>', 'model version in the manifest', '0.1.0')
@@ -85,7 +99,15 @@ export function registerTrain(program: Command): void {
     .option('--threshold <p>', 'suggested unknown threshold recorded in the manifest')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--no-progress', 'no progress bar')
-    .action(async (opts: TrainOpts) => {
+    .action(async (opts: TrainOpts, command: Command) => {
+      if (opts.withLogLabels) {
+        await trainWithLogLabels(opts, command);
+        return;
+      }
+      if (opts.templates || opts.promote || opts.db) throw new CliError('--templates, --promote and --db go with --with-log-labels', EXIT.usage);
+      if (!opts.task) throw new CliError("required option '--task <task>' not specified (intent or sentiment), or use --with-log-labels", EXIT.usage);
+      if (!opts.data) throw new CliError("required option '--data <files>' not specified", EXIT.usage);
+      if (!opts.out) throw new CliError("required option '--out <dir>' not specified", EXIT.usage);
       const task = taskOpt(opts.task);
       const trainFiles = list(opts.data);
       if (trainFiles.length === 0) throw new CliError('--data: give at least one training file', EXIT.usage);
@@ -100,7 +122,7 @@ export function registerTrain(program: Command): void {
           unlabelledFile: opts.unlabelled ?? null,
           holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
-          out: opts.out,
+          out: opts.out!,
           force: opts.force,
           name: opts.name,
           version: opts.modelVersion,
@@ -178,4 +200,49 @@ export function registerTrain(program: Command): void {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** `hubnlu train --with-log-labels`: one household retrain, printed as base vs candidate. */
+async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<void> {
+  if (opts.task && opts.task !== 'intent') throw new CliError('--with-log-labels retrains the intent model; leave out --task or use --task intent', EXIT.usage);
+  if (opts.out) throw new CliError('--with-log-labels stores the candidate in learning.modelsDir (`hubnlu models list`); leave out --out', EXIT.usage);
+  const { config } = configFor(command);
+  const dbPath = resolve(process.cwd(), opts.db ?? config.storage.path);
+  let db;
+  if (existsSync(dbPath)) {
+    try {
+      db = openLogDatabase(dbPath);
+    } catch (err) {
+      if (err instanceof LogDatabaseError) throw new CliError(err.message, EXIT.failure);
+      throw err;
+    }
+  } else if (opts.db) {
+    throw new CliError(`--db ${opts.db}: no such database`, EXIT.usage);
+  }
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  try {
+    const r = await learn({
+      config,
+      store: modelStoreFor(config),
+      db,
+      data: list(opts.data).map((f) => resolve(f)),
+      templates: list(opts.templates).map((d) => resolve(d)),
+      promote: opts.promote ? 'if-better' : 'never',
+      seed: intOpt('--seed', opts.seed),
+      progress: opts.progress ? log : (line) => (line.startsWith('warning:') || line.startsWith('note:') ? log(line) : undefined),
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ version: r.stored.version, base: r.base, promoted: r.promoted, warnings: r.warnings, sources: r.sources, heldOut: r.outcome.heldOut && { ...r.outcome.heldOut, comparison: { ...r.outcome.heldOut.comparison, differences: r.outcome.heldOut.comparison.differences.slice(0, 20) } }, dev: r.outcome.dev, checks: r.outcome.checks })}\n`);
+    } else {
+      const lines = [`base: ${r.base}`, formatOutcome(r.outcome), '', `stored as ${r.stored.version} in ${r.stored.dir}`];
+      lines.push(r.promoted ? `promoted: ${r.stored.version} is live (a running agent swaps to it within a second)` : `not promoted${opts.promote ? ' (checks failed)' : ''}: \`hubnlu models promote ${r.stored.version}\` makes it live`);
+      for (const w of r.warnings) lines.push(`warning: ${w}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+  } catch (err) {
+    if (err instanceof LearningError || err instanceof InputFileError) throw new CliError(err.message, EXIT.usage);
+    throw new CliError((err as Error).message, EXIT.failure);
+  } finally {
+    db?.close();
+  }
 }

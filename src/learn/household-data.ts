@@ -1,0 +1,125 @@
+/**
+ * A household's own training rows, from three places:
+ *
+ *  (a) labelled rows of the log (the bridge `label` request, `hubnlu label`),
+ *  (b) a JSONL file in the dataset format,
+ *  (c) sentence templates in Home Assistant's `custom_sentences/*.yaml` syntax
+ *      (`(a|b)`, `[optional]`, `<rule>`, `{list}`), expanded by the one
+ *      template expander (src/corpus/templates) with the household's rooms in
+ *      `{area}`.
+ *
+ * Template intents are Home Assistant names (`HassTurnOn`, mapped to hubnlu
+ * labels by src/corpus/ha-intents.ts) or the household's own labels
+ * (`iot_garage_open`), used as they are. `{area}` and `{floor}` become
+ * `house_place` slots; other mapped slots take their hubnlu type, and a
+ * household's own list keeps its list name as the slot type.
+ */
+import { loadGrammar } from '../corpus/templates/grammar.js';
+import { expandGrammar } from '../corpus/templates/sample.js';
+import { hubnluIntentFor, hubnluSlotFor } from '../corpus/ha-intents.js';
+import { mulberry32, stratifiedSplit } from '../data/random.js';
+import { readRows, type GoldSlot, type LabelledRow } from '../data/rows.js';
+import { labelledRowsFromLog } from '../data/log-rows.js';
+import type { Db } from '../store/database.js';
+
+export interface TemplateExpansion {
+  readonly rows: LabelledRow[];
+  /** Templates whose Home Assistant intent hubnlu has no label for (their sentences are left out). */
+  readonly unmapped: number;
+}
+
+/**
+ * Expands every template in `dir` (`*.yaml`) `perTemplate` times (duplicates
+ * dropped), with `areas` filling `{area}`.
+ */
+export function templateRows(dir: string, areas: readonly string[], opts: { readonly seed: number; readonly perTemplate?: number }): TemplateExpansion {
+  const grammar = loadGrammar(dir);
+  const household = { name: 'household', areas: [...areas], floors: [], entities: [], wildcards: {} };
+  const rows: LabelledRow[] = [];
+  let unmapped = 0;
+  const source = `templates:${dir}`;
+  for (const r of expandGrammar(grammar, [household], { perTemplate: opts.perTemplate ?? 40, rand: mulberry32(opts.seed), source })) {
+    const values: Record<string, string | number> = {};
+    for (const s of r.slots) values[s.type] = s.value;
+    const label = /^Hass[A-Z]/.test(r.intent) ? hubnluIntentFor({ intent: r.intent, domain: r.domain, slots: values }) : r.intent;
+    if (!label) {
+      unmapped++;
+      continue;
+    }
+    const slots: GoldSlot[] = [];
+    for (const s of r.slots) {
+      const type = s.type === 'area' || s.type === 'floor' ? 'house_place' : (hubnluSlotFor(s.type, r.intent, s.value) ?? (/^Hass[A-Z]/.test(r.intent) ? undefined : s.type));
+      if (type) slots.push({ type, value: r.text.slice(s.start, s.end), start: s.start, end: s.end });
+    }
+    rows.push({ text: r.text, label, slots, source });
+  }
+  return { rows, unmapped };
+}
+
+export interface HouseholdSources {
+  /** The log (labelled inputs); absent: no log rows. */
+  readonly db?: Db;
+  readonly jsonl?: readonly string[];
+  readonly templates?: readonly string[];
+  readonly areas: readonly string[];
+  /** Share of the log's rows held out for the comparison (stratified by label, seeded). */
+  readonly holdout: number;
+  readonly seed: number;
+}
+
+export interface HouseholdData {
+  /** Rows that train the candidate: log rows not held out, JSONL rows, template sentences. */
+  readonly train: LabelledRow[];
+  /** Log rows held out: base and candidate are compared on these (real traffic only). */
+  readonly heldOut: LabelledRow[];
+  /** Rows per source (`log`, `log (held out)`, `jsonl:<file>`, `templates:<dir>`). */
+  readonly sources: Record<string, number>;
+  /** Training rows per label. */
+  readonly labels: Record<string, number>;
+  readonly notes: string[];
+}
+
+/** Gathers the household's rows. Template and file rows only train; only real traffic (the log) is held out. */
+export function householdData(src: HouseholdSources): HouseholdData {
+  const sources: Record<string, number> = {};
+  const notes: string[] = [];
+  const train: LabelledRow[] = [];
+  let heldOut: LabelledRow[] = [];
+  if (src.db) {
+    const log = labelledRowsFromLog(src.db, 'intent');
+    const [keep, held] = stratifiedSplit(log.rows, src.holdout, src.seed);
+    train.push(...keep);
+    heldOut = held;
+    sources.log = keep.length;
+    sources['log (held out)'] = held.length;
+    if (log.unlocatedSlots > 0) notes.push(`${log.unlocatedSlots} labelled slot(s) could not be found in their utterance and were left out`);
+  }
+  for (const f of src.jsonl ?? []) {
+    const d = readRows(f, 'intent');
+    train.push(...d.rows);
+    sources[`jsonl:${f}`] = d.rows.length;
+  }
+  for (const dir of src.templates ?? []) {
+    const t = templateRows(dir, src.areas, { seed: src.seed });
+    train.push(...t.rows);
+    sources[`templates:${dir}`] = t.rows.length;
+    if (t.unmapped > 0) notes.push(`${dir}: ${t.unmapped} sentence(s) of Home Assistant intents hubnlu has no label for were left out`);
+    const usesArea = t.rows.some((r) => r.slots.some((s) => s.type === 'house_place'));
+    if (!usesArea && src.areas.length === 0) notes.push(`${dir}: learning.areas is empty, so templates with {area} produced no sentences; list the household's rooms there`);
+  }
+  const labels: Record<string, number> = {};
+  for (const r of train) labels[r.label] = (labels[r.label] ?? 0) + 1;
+  return { train, heldOut, sources, labels, notes };
+}
+
+/**
+ * "iot_garage_open: 4 examples, fewer than 10: expect it to be missed" for
+ * each household label the base model does not know and has too few rows.
+ */
+export function dataWarnings(labels: Readonly<Record<string, number>>, known: readonly string[], min: number): string[] {
+  const have = new Set(known);
+  return Object.entries(labels)
+    .filter(([label, n]) => !have.has(label) && n < min)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([label, n]) => `${label}: ${n} example${n === 1 ? '' : 's'}, fewer than ${min}: expect it to be missed`);
+}

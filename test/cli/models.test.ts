@@ -1,0 +1,72 @@
+/** `hubnlu models list|promote|rollback` and the usage errors of `train --with-log-labels`, as a user runs them. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { ModelStore, SHIPPED } from '../../src/learn/model-store.js';
+
+function storeWithTwoVersions(): { dir: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-models-cli-'));
+  const store = new ModelStore(join(dir, 'store'));
+  for (const parent of [SHIPPED, 'v0001']) {
+    const staged = store.stage('intent');
+    writeFileSync(join(staged, 'manifest.json'), '{}');
+    store.add('intent', staged, {
+      parent,
+      data: { sources: { 'public:hwu64.train.jsonl': 9682, log: 15 }, householdLabels: { iot_garage_open: 5 }, heldOutRows: 15 },
+      metrics: { heldOut: { n: 15, base: 0.1, candidate: 0.9, p: 0.0005, significant: true }, dev: { 'slurp.devel.jsonl': { base: 0.97, candidate: 0.968 } } },
+      checks: parent === SHIPPED ? { passed: true, reasons: [] } : { passed: false, reasons: ['slurp.devel.jsonl: a drop of 0.9 points'] },
+      trainingSeconds: 95,
+    });
+  }
+  return { dir, env: { HUBNLU_LEARNING_MODELS_DIR: join(dir, 'store') } };
+}
+
+test('models list shows versions with parent, data, numbers and checks; promote and rollback move the live one', () => {
+  const { dir, env } = storeWithTwoVersions();
+  let r = runCli(['models', 'list'], { env, cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^live: shipped/);
+  assert.match(r.stdout, /  v0001  created \S+  parent shipped  trained in 95 s/);
+  assert.match(r.stdout, /data: public:hwu64.train.jsonl 9682, log 15/);
+  assert.match(r.stdout, /household labels: iot_garage_open 5/);
+  assert.match(r.stdout, /held-out household 15 rows: 10.0 % → 90.0 % \(p = 0.000500, significant\); slurp.devel.jsonl: 97.0 % → 96.8 %/);
+  assert.match(r.stdout, /checks: failed \(slurp.devel.jsonl: a drop of 0.9 points\)/);
+
+  r = runCli(['models', 'promote', 'v0002'], { env, cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /live intent model: v0002 \(before: shipped\)/);
+  const list = JSON.parse(runCli(['models', 'list', '--json'], { env, cwd: dir }).stdout);
+  assert.equal(list.live, 'v0002');
+  assert.deepEqual(list.versions.map((v: { version: string; current: boolean }) => [v.version, v.current]), [['v0001', false], ['v0002', true]]);
+
+  r = runCli(['models', 'rollback'], { env, cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /live intent model: shipped/);
+  r = runCli(['models', 'rollback'], { env, cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /nothing to roll back/);
+});
+
+test('promote of an unknown version exits 2 naming the versions there are', () => {
+  const { dir, env } = storeWithTwoVersions();
+  const r = runCli(['models', 'promote', 'v0042'], { env, cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no intent model version v0042 .*shows v0001, v0002/);
+});
+
+test('train --with-log-labels: usage errors, and no household rows is a clear error', () => {
+  const { dir, env } = storeWithTwoVersions();
+  let r = runCli(['train', '--with-log-labels', '--out', 'x'], { env, cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /stores the candidate in learning.modelsDir/);
+  r = runCli(['train', '--templates', 'x', '--task', 'intent', '--data', 'a', '--out', 'b'], { env, cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /go with --with-log-labels/);
+  // An empty store, no log, no files: nothing to learn from (the datasets are found, the household has nothing).
+  r = runCli(['train', '--with-log-labels', '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no household rows to train on: label inputs/);
+});
