@@ -8,8 +8,8 @@
  *         2. shipped run: the same recipe on hwu64 + mindmeld + slurp.devel,
  *            with step 1's temperature (it has no held-out data left), and
  *            step 1's numbers recorded as its honest accuracy.
- * sentiment: train on goemotions + semeval + sst3; tune class offsets and the
- *            temperature on meld.dev + goemotions.dev (never train on meld).
+ * sentiment: train on goemotions + semeval + sst3 (5 % of semeval held out); tune class offsets and the
+ *            temperature on meld.dev + goemotions.dev + sst3.dev + the semeval part (never train on meld).
  * languages: de, fr, es, zh-cn (src/train/languages.ts), after the English models;
  *            `only: 'de'` trains one language, `only: 'intent' | 'sentiment'` no language.
  */

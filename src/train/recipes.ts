@@ -1,6 +1,7 @@
 /**
  * Training settings per task, chosen on the dev sets (slurp.devel for intent;
- * meld.dev and goemotions.dev for sentiment). `hubnlu train` starts from these
+ * meld.dev, goemotions.dev, sst3.dev and 5 % of semeval.train together for
+ * sentiment). `hubnlu train` starts from these
  * and `hubnlu train-defaults` uses them unchanged for the shipped models.
  * The numbers each choice bought are in the model cards and the README.
  */
