@@ -114,17 +114,31 @@ export function macroF1WithBias(set: ScoredSet, bias: Float64Array, labels: read
   return classificationMetrics(gold, pred).macroF1;
 }
 
+/** What bias tuning maximises over the dev sets: mean macro-F1, or mean plus worst-case macro-F1 (no set left behind). */
+export type BiasObjective = 'mean' | 'mean+worst';
+
 /**
- * Per-class logit offsets maximising the mean dev macro-F1 over `sets`. Class
+ * Per-class logit offsets maximising the mean dev macro-F1 over `sets` (or
+ * the mean plus the worst set's, see `BiasObjective`). Class
  * 0's offset stays 0 (only differences matter). With three classes the grid
  * is searched exhaustively (macro-F1 is a step function: coordinate search
  * stalls on its plateaus); with more, coordinate search over the grid.
  * Ties go to the smallest total adjustment, for stability.
  */
-export function tuneClassBiases(sets: readonly ScoredSet[], labels: readonly string[], grid = { min: -2, max: 2, step: 0.05 }, rounds = 3): { bias: Float64Array; score: number } {
+export function tuneClassBiases(
+  sets: readonly ScoredSet[],
+  labels: readonly string[],
+  grid = { min: -2, max: 2, step: 0.05 },
+  rounds = 3,
+  objective: BiasObjective = 'mean',
+): { bias: Float64Array; score: number } {
   const k = labels.length;
   const bias = new Float64Array(k);
-  const score = (): number => sets.reduce((a, s) => a + macroF1WithBias(s, bias, labels), 0) / sets.length;
+  const score = (): number => {
+    const f1 = sets.map((s) => macroF1WithBias(s, bias, labels));
+    const mean = f1.reduce((a, b) => a + b, 0) / f1.length;
+    return objective === 'mean+worst' ? mean + Math.min(...f1) : mean;
+  };
   const values: number[] = [];
   for (let i = 0; ; i++) {
     const v = Math.round((grid.min + i * grid.step) * 1000) / 1000;

@@ -8,8 +8,8 @@
  *         2. shipped run: the same recipe on hwu64 + mindmeld + slurp.devel,
  *            with step 1's temperature (it has no held-out data left), and
  *            step 1's numbers recorded as its honest accuracy.
- * sentiment: train on goemotions + semeval + sst3; tune class offsets and the
- *            temperature on meld.dev + goemotions.dev (never train on meld).
+ * sentiment: train on goemotions + semeval + sst3 (5 % of semeval held out); tune class offsets and the
+ *            temperature on meld.dev + goemotions.dev + sst3.dev + the semeval part (never train on meld).
  * languages: de, fr, es, zh-cn (src/train/languages.ts), after the English models;
  *            `only: 'de'` trains one language, `only: 'intent' | 'sentiment'` no language.
  */
@@ -22,7 +22,8 @@ import { silentProgress, type ProgressReporter } from './progress.js';
 import { formatTrainSummary, summarizeReport, trainModel, type TrainResult } from './pipeline.js';
 import { ModelRegistry } from '../model/registry.js';
 import { formatThresholdCurve, thresholdCurve, type ThresholdPoint } from '../eval/threshold.js';
-import { readRows } from '../data/rows.js';
+import { readRows, type LabelledRow } from '../data/rows.js';
+import { evaluate } from '../eval/evaluate.js';
 import { RECIPES } from './recipes.js';
 import { trainLangid, type LangidResult } from './langid.js';
 import { haCommandSource } from './langid-commands.js';
@@ -67,18 +68,61 @@ const INTENT_LIMITS = [
   'The shipped model\'s temperature was fit on slurp.devel for the held-out run of the same recipe, since the shipped model trains on slurp.devel.',
 ];
 
+const INTENT_SIZE_NOTES: readonly string[] = [
+  `Issue 13 asks for at most 5 MB per shipped model; issue 3's model was 7.30 MB (classifier 3.62 MB with 50,000 rows, slot tagger 3.68 MB with every bucket seen twice). Two cuts, nothing else changed:`,
+  '',
+  `- classifier rows kept: 50,000 → ${RECIPES.intent.maxRows.toLocaleString('en')} (pruned by importance; held-out slurp.devel accuracy by rows kept, measured for issue 3: 30k 80.66 %, 40k 80.75 %, 50k 81.02 %, all 82k 81.11 %);`,
+  `- slot tagger buckets: kept when seen at least ${RECIPES.intent.slots?.minCount ?? 2} times instead of 2 (on the shipped data 68,110 → 44,368 rows; ≥ 4 would keep 33,843).`,
+  '',
+  'The held-out table above is this recipe\'s; issue 3\'s recipe scored 81.02 % and slot F1 0.7266 there. Not tried for lack of time (issue 13 lists them): skip-gram embeddings pre-trained on the unlabelled text, distillation from a teacher, joint intent + slot training, a smaller classifier dimension.',
+];
+
 const SENTIMENT_LIMITS = [
   'Trained on tweets, Reddit comments and film reviews; spoken dialogue (meld.dev) is the closest register to a home assistant and the hardest set.',
   'Three classes only; sarcasm and mixed feelings are usually read as their surface polarity.',
-  'Class offsets were tuned on meld.dev and goemotions.dev (dev sets), so the numbers on those two files are optimistic by the tuning; sst3.dev is reported untouched.',
+  'Class offsets (three numbers) and the temperature were tuned on the four dev sets together (meld.dev, goemotions.dev, sst3.dev, 5 % of semeval.train), so the numbers on them are slightly optimistic; no recipe choice was made on one set alone.',
   'meld.dev (GPL-3.0) was used for evaluation and tuning only, never as training data.',
-  'The tuned offsets move probability away from `neutral` (dialogue dev sets reward it); plain statements such as "the meeting is at three" can come out mildly positive. Use `scores`, not just `label`, when a neutral reading matters.',
+  'The tuned offsets move probability slightly away from `neutral`; plain statements such as "the meeting is at three" can come out mildly positive. Short commands stay neutral (see the table above). Use `scores`, not just `label`, when a neutral reading matters.',
   'The raw-text cues (`!`, caps, emoticons, emoji) need the sentence as typed or transcribed: a speech recogniser that outputs no punctuation gives the model less to go on.',
   'Recipe choices (features, file weights) were compared on meld.dev and goemotions.dev over two seeds; differences under about 0.01 macro-F1 are within seed noise.',
 ];
 
-/** Issue-3 acceptance targets for the sentiment model (macro-F1 of the shipped int8 model). */
-const SENTIMENT_TARGETS: Readonly<Record<string, number>> = { 'meld.dev.jsonl': 0.48, 'goemotions.dev.jsonl': 0.7 };
+/** Share of semeval.train held out as the fourth sentiment dev set (stratified, seeded). */
+const SEMEVAL_HOLDOUT = 0.05;
+
+/** Issue-13 acceptance targets for the sentiment model (the shipped int8 model). */
+const SENTIMENT_TARGETS: readonly { what: string; file: string; metric: 'accuracy' | 'macro_f1'; min: number }[] = [
+  { what: 'sst3.dev accuracy', file: 'sst3.dev.jsonl', metric: 'accuracy', min: 0.62 },
+  { what: 'meld.dev macro-F1', file: 'meld.dev.jsonl', metric: 'macro_f1', min: 0.5 },
+  { what: 'goemotions.dev macro-F1', file: 'goemotions.dev.jsonl', metric: 'macro_f1', min: 0.72 },
+  { what: 'short commands called neutral', file: 'commands', metric: 'accuracy', min: 0.8 },
+];
+
+/** Intent labels whose requests are not neutral statements (chit-chat, praise, likes). */
+const NOT_NEUTRAL_INTENT = /^(general_|music_likeness|music_dislikeness)/;
+
+/** Short requests from an intent file (≤ 8 words, not chit-chat or likes), labelled `neutral`. */
+export function neutralCommandRows(file: string): LabelledRow[] {
+  return readRows(file, 'intent')
+    .rows.filter((r) => !NOT_NEUTRAL_INTENT.test(r.label) && r.text.trim().split(/\s+/).length <= 8)
+    .map((r) => ({ text: r.text, label: 'neutral', slots: [], source: r.source }));
+}
+
+const SENTIMENT_TRIED: readonly string[] = [
+  'Size: the 8 × 3 output layer is folded into the rows (`foldOutput`), which ship as 2 int8 numbers each instead of 8 with the same probabilities: 6.52 → about 4.1 MB, nothing else changed.',
+  '',
+  'Class offsets, all measured on the same trained weights (issue 3\'s recipe, seed 1, 5 % of semeval.train held out; fp32 TypeScript forward pass; accuracy / macro-F1):',
+  '',
+  '| offsets chosen for | meld.dev | goemotions.dev | sst3.dev | semeval held-out | worst / mean macro-F1 | short commands neutral |',
+  '|---|---|---|---|---|---|---|',
+  '| none | 0.488 / 0.458 | 0.726 / 0.714 | 0.556 / 0.526 | 0.675 / 0.631 | 0.458 / 0.582 | 91.8 % |',
+  '| mean macro-F1 of the four (shipped) | 0.486 / 0.463 | 0.720 / 0.708 | 0.579 / 0.538 | 0.678 / 0.648 | 0.463 / 0.589 | 90.6 % |',
+  '| mean + worst-case macro-F1 of the four | 0.518 / 0.487 | 0.703 / 0.697 | 0.523 / 0.491 | 0.653 / 0.629 | 0.487 / 0.576 | 93.3 % |',
+  '',
+  'Issue 3 tuned the offsets on meld.dev + goemotions.dev (shipped int8: meld.dev 0.4861, goemotions.dev 0.7058, sst3.dev accuracy 54.41 %). meld.dev is the worst set under every choice, so a worst-case objective tunes for meld.dev again and costs the other three; the mean of the four is shipped.',
+  '',
+  'Short commands were already neutral about nine times in ten, so no extra neutral calibration was added. Not finished for lack of CPU time on the shared machine: a higher sst3.train file weight (1 and 2 instead of 0.3; runs stopped before they ended), skip-gram pre-trained embeddings, distillation from a teacher. The sst3.dev accuracy target (62 %) is not met.',
+];
 
 export async function trainDefaults(opts: DefaultsOptions = {}): Promise<DefaultsResult> {
   const ds = resolveDatasets(opts.datasets);
@@ -135,6 +179,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
             report: summarizeReport(heldOutReport),
             fp32VsInt8: heldOut.written.comparison,
             sizeBytes: heldOut.written.manifest.metrics.sizeBytes,
+            pruning: heldOut.trained.stats.devAccuracy,
             thresholdCurve: curve,
           },
         },
@@ -157,6 +202,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
               '',
               `Labels in slurp.devel that the held-out model cannot produce (counted as errors): ${heldOutReport.unproducible_labels.join(', ') || 'none'}.`,
             ].join('\n'),
+            'Size (issue 13)': INTENT_SIZE_NOTES.join('\n'),
             'Choosing the unknown threshold': [
               'Calibrated top confidence of the held-out model on slurp.devel (in-domain) and on 300 seeded random letter strings (gibberish):',
               '',
@@ -181,7 +227,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
 
   if (english && opts.only !== 'intent') {
     const t0 = performance.now();
-    progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev)');
+    progress.log('sentiment: goemotions + semeval + sst3 (dev: meld.dev, goemotions.dev, sst3.dev, 5 % of semeval.train)');
     const sentimentCard: CardExtras = {
       summary: 'Three-class sentiment (negative / neutral / positive) of short English utterances, for hub automations that react to how something was said.',
       limits: SENTIMENT_LIMITS,
@@ -190,8 +236,8 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     const sentiment = await trainModel({
       task: 'sentiment',
       trainFiles: [S('goemotions.train.jsonl'), S('semeval.train.jsonl'), S('sst3.train.jsonl')],
-      devFiles: [S('meld.dev.jsonl'), S('goemotions.dev.jsonl')],
-      reportFiles: [S('sst3.dev.jsonl')],
+      devFiles: [S('meld.dev.jsonl'), S('goemotions.dev.jsonl'), S('sst3.dev.jsonl')],
+      holdoutOf: { file: 'semeval.train.jsonl', share: SEMEVAL_HOLDOUT },
       out: join(out, 'sentiment'),
       force: true,
       name: 'hubnlu-sentiment-en',
@@ -200,23 +246,45 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
       card: sentimentCard,
       progress,
     });
-    // The card's target table needs the measured numbers: re-render it now.
-    const targetRows = Object.entries(SENTIMENT_TARGETS).map(([file, want]) => {
-      const got = sentiment.dev[file]?.macro_f1;
-      return `| ${file} | ${got === undefined ? 'not measured' : got.toFixed(4)} | ≥ ${want.toFixed(2)} | ${got !== undefined && got >= want ? 'met' : 'not met'} |`;
+    // Short neutral commands (intent files): how often they come out neutral.
+    const commands = neutralCommandRows(I('slurp.devel.jsonl'));
+    const reg = await ModelRegistry.load({ intentDir: null, sentimentDir: sentiment.dir, unknownThreshold: 0 });
+    let commandsNeutral: number;
+    try {
+      commandsNeutral = (await evaluate(reg, 'sentiment', commands, { file: 'commands' })).accuracy;
+    } finally {
+      await reg.close();
+    }
+    // The card's tables need the measured numbers: re-render it now.
+    const f1s = Object.values(sentiment.dev).map((r) => r.macro_f1);
+    const worst = Math.min(...f1s);
+    const mean = f1s.reduce((a, b) => a + b, 0) / f1s.length;
+    const targetRows = SENTIMENT_TARGETS.map((t) => {
+      const got = t.file === 'commands' ? commandsNeutral : sentiment.dev[t.file]?.[t.metric];
+      const show = got === undefined ? 'not measured' : t.metric === 'accuracy' ? `${(got * 100).toFixed(2)} %` : got.toFixed(4);
+      const want = t.metric === 'accuracy' ? `${(t.min * 100).toFixed(0)} %` : t.min.toFixed(2);
+      return `| ${t.what} | ${show} | ≥ ${want} | ${got !== undefined && got >= t.min ? 'met' : 'not met'} |`;
     });
     writeFileSync(
       join(sentiment.dir, 'MODEL_CARD.md'),
       renderModelCard(sentiment.written.manifest, {
         ...sentimentCard,
         sections: {
-          'Acceptance targets (issue 3)': [
-            'Macro-F1 of the shipped int8 model through the full `hubnlu eval` path, measured while training (the class offsets were tuned on these two dev sets):',
+          'All dev sets together (issue 13)': [
+            'The shipped int8 model through the full `hubnlu eval` path, measured while training. The class offsets were tuned on all four dev sets at once for their mean macro-F1, so each number is optimistic by that tuning (three numbers for four sets):',
             '',
-            '| dev set | macro-F1 | target | |',
+            '| dev set | rows | accuracy | macro-F1 |',
+            '|---|---|---|---|',
+            ...Object.entries(sentiment.dev).map(([f, r]) => `| ${f} | ${r.n} | ${(r.accuracy * 100).toFixed(2)} % | ${r.macro_f1.toFixed(4)} |`),
+            `| **worst / mean macro-F1** | | | ${worst.toFixed(4)} / ${mean.toFixed(4)} |`,
+            '',
+            `Short neutral commands: ${commands.length} slurp.devel requests of at most 8 words, outside \`general_*\` and \`music_(dis)likeness\` (never trained on): ${(commandsNeutral * 100).toFixed(2)} % come out \`neutral\`.`,
+            '',
+            '| target | measured | wanted | |',
             '|---|---|---|---|',
             ...targetRows,
           ].join('\n'),
+          'What was tried (issue 13)': SENTIMENT_TRIED.join('\n'),
         },
       }),
     );

@@ -35,6 +35,12 @@ export interface FastTextOptions {
    * without storing the steps: avg = w_T − Σ_s (s−1)·Δ_s / T). Off by default.
    */
   readonly averageLastEpoch?: boolean;
+  /**
+   * Export a linear model with its output layer folded into the rows (see
+   * `foldLinearOutput`): numClasses − 1 stored dimensions instead of `dim`, the
+   * same probabilities. Off by default; pays off when classes < dim.
+   */
+  readonly foldOutput?: boolean;
 }
 
 export const DEFAULT_FASTTEXT: FastTextOptions = {
@@ -318,6 +324,43 @@ export function trainFastText(
     onEpoch?.({ epoch, epochs, loss: lossSum / Math.max(weightSum, 1e-12), seconds: (performance.now() - t0) / 1000 }, weights);
   }
   return weights;
+}
+
+/**
+ * A linear model's logits are b + W2ᵀ·mean(E[ids]); softmax ignores a shift
+ * shared by all classes, so only each row's contribution E_r·W2 projected
+ * onto the classes' zero-sum subspace matters. With an orthonormal basis U
+ * ([numClasses − 1, numClasses]) of that subspace, rows E'_r = E_r·W2·Uᵀ and
+ * output layer U give logits that differ from the original by one constant
+ * per sentence: identical probabilities and argmax, with numClasses − 1
+ * numbers a row instead of `dim` (2 instead of 8 for three classes).
+ */
+export function foldLinearOutput(w: FastTextWeights): FastTextWeights {
+  if (w.hidden !== 0) throw new Error('foldLinearOutput: only linear models (hidden 0) can be folded');
+  const C = w.numClasses;
+  const k = C - 1;
+  // Helmert basis of {z : Σ z = 0}: u_j = (1, …, 1, −j, 0, …) / √(j(j+1)) with j ones.
+  const u = new Float64Array(k * C);
+  for (let j = 1; j <= k; j++) {
+    const norm = Math.sqrt(j * (j + 1));
+    for (let c = 0; c < j; c++) u[(j - 1) * C + c] = 1 / norm;
+    u[(j - 1) * C + j] = -j / norm;
+  }
+  const emb = new Float32Array(w.numRows * k);
+  const z = new Float64Array(C);
+  for (let r = 0; r < w.numRows; r++) {
+    z.fill(0);
+    for (let d = 0; d < w.dim; d++) {
+      const v = w.emb[r * w.dim + d];
+      for (let c = 0; c < C; c++) z[c] += v * w.w2[d * C + c];
+    }
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += z[c] * u[j * C + c];
+      emb[r * k + j] = s;
+    }
+  }
+  return { numRows: w.numRows, dim: k, hidden: 0, numClasses: C, emb, w1: null, b1: null, w2: Float32Array.from(u), b2: Float32Array.from(w.b2) };
 }
 
 /** Keeps only the given rows (in the given order) of a trained model. */

@@ -100,6 +100,20 @@ export function renderModelCard(m: ModelManifest, x: CardExtras): string {
   out.push('');
   out.push(`Pruning: of ${m.training.vocabularyRows as number} hashed ids seen in training, the ${m.training.keptRows as number} rows that move the logits most are kept (importance ‖row · W_out‖); ids outside \`features.bin\` are dropped at inference.`);
   out.push('');
+  const prunedAcc = {
+    ...((m.training.pruningAccuracy as Record<string, { unpruned: number; pruned: number }> | undefined) ?? {}),
+    ...Object.fromEntries(Object.entries((m.metrics.heldOut as { pruning?: Record<string, { unpruned: number; pruned: number }> } | undefined)?.pruning ?? {}).map(([f, v]) => [`${f} (held-out run)`, v])),
+  };
+  if (Object.keys(prunedAcc).length) {
+    out.push('| fp32 accuracy (TypeScript forward pass, before bias tuning) | all rows | pruned |');
+    out.push('|---|---|---|');
+    for (const [file, v] of Object.entries(prunedAcc)) out.push(`| ${file.split('/').pop()} | ${pct(v.unpruned)} | ${pct(v.pruned)} |`);
+    out.push('');
+  }
+  if (o?.foldOutput && m.architecture.hidden === 0 && m.architecture.dim === m.labels.length - 1) {
+    out.push(`Folded output layer: the model was trained with ${o.dim as number} dimensions; the ${o.dim as number} × ${m.labels.length} output layer is folded into the rows, which ship as ${m.architecture.dim} numbers each (the logits' zero-sum plane): the same probabilities in ${m.architecture.dim}/${o.dim as number} of the int8 table.`);
+    out.push('');
+  }
 
   out.push('## Calibration');
   out.push('');

@@ -116,6 +116,7 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
       vocabularyRows: t.stats.vocabularyRows,
       keptRows: t.stats.keptRows,
       pseudoLabelled: t.stats.pseudoLabelled,
+      pruningAccuracy: t.stats.devAccuracy,
       ...opts.training,
     },
     metrics: {},

@@ -36,6 +36,12 @@ export interface TrainRequest {
   readonly holdout?: number;
   /** Where to write the held-out rows (JSONL), so `hubnlu eval` can score them. */
   readonly holdoutFile?: string;
+  /**
+   * Hold out this share of one training file's rows (by base name; stratified,
+   * seeded) as an extra dev set named `<file> held-out N %`; the file's other
+   * rows stay in training with its file weight.
+   */
+  readonly holdoutOf?: { readonly file: string; readonly share: number };
   readonly out: string;
   /** Replace `out` when it is an existing model directory (`hubnlu train --force`). */
   readonly force?: boolean;
@@ -135,6 +141,14 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
       progress.log(`held-out rows (${held.length}) written to ${req.holdoutFile}`);
     }
   }
+  if (req.holdoutOf) {
+    const { file, share } = req.holdoutOf;
+    const i = train.findIndex((d) => basename(d.file) === file);
+    if (i < 0) throw new Error(`holdoutOf: ${file} is not one of the training files`);
+    const [keep, held] = stratifiedSplit(train[i].rows, share, seed);
+    train = train.map((d, j) => (j === i ? { ...d, rows: keep } : d));
+    dev = [...dev, { file: `${file} held-out ${Math.round(share * 100)} %`, rows: held }];
+  }
   const report = (req.reportFiles ?? []).map((f) => readRows(f, req.task));
   const evalSets = [...dev, ...report];
   const unlabelled = req.unlabelledFile ? { file: req.unlabelledFile, texts: readLines(req.unlabelledFile) } : null;
@@ -178,6 +192,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     classBalance: recipe.classBalance,
     fileWeights: recipe.fileWeights,
     tuneBiases: recipe.tuneBiases,
+    ...(recipe.biasObjective ? { biasObjective: recipe.biasObjective } : {}),
     calibration: req.calibration,
     progress,
   });

@@ -13,9 +13,9 @@ import { basename } from 'node:path';
 import { DEFAULT_FEATURIZER, FeatureRemap, featurizeTokens, type EncodedText, type FeaturizerSettings, type Lexicon } from '../model/features.js';
 import { normalizeText, tokenize } from '../model/text.js';
 import type { ModelTask } from '../model/types.js';
-import { fitTemperature, tuneClassBiases, type ScoredSet, type TemperatureFit } from './calibrate.js';
+import { fitTemperature, tuneClassBiases, type BiasObjective, type ScoredSet, type TemperatureFit } from './calibrate.js';
 import type { Dataset, LabelledRow } from '../data/rows.js';
-import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
+import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, foldLinearOutput, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 
 export interface SelfTrainingOptions {
@@ -51,6 +51,8 @@ export interface ClassifierTrainConfig {
   readonly classBalance?: number;
   /** Tune per-class logit offsets for dev macro-F1 (few-class tasks). */
   readonly tuneBiases?: boolean;
+  /** What the bias tuning maximises over the dev sets (default `mean`). */
+  readonly biasObjective?: BiasObjective;
   /**
    * Temperature: fit on the dev sets (default when there are any), or reuse a
    * fit made for the same recipe on held-out data (the shipped intent model
@@ -270,13 +272,16 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
 
   let classBias: number[] | null = null;
   if (cfg.tuneBiases && devScored.length > 0) {
-    const { bias, score } = tuneClassBiases(devScored, labels);
+    const { bias, score } = tuneClassBiases(devScored, labels, undefined, undefined, cfg.biasObjective ?? 'mean');
     classBias = [...bias];
     const b2 = Float32Array.from(weights.b2, (b, c) => b + bias[c]);
     weights = { ...weights, b2 };
     for (const s of devScored) for (const l of s.logits) for (let c = 0; c < l.length; c++) l[c] += bias[c];
-    progress.log(`class biases tuned on dev (${labels.map((l, i) => `${l} ${bias[i] >= 0 ? '+' : ''}${bias[i].toFixed(2)}`).join(', ')}): mean dev macro-F1 ${score.toFixed(4)}`);
+    progress.log(`class biases tuned on dev (${labels.map((l, i) => `${l} ${bias[i] >= 0 ? '+' : ''}${bias[i].toFixed(2)}`).join(', ')}): ${cfg.biasObjective ?? 'mean'} dev macro-F1 ${score.toFixed(4)}`);
   }
+
+  // Fold the output layer into the rows (same probabilities, numClasses − 1 numbers a row).
+  if (opts.foldOutput && weights.hidden === 0 && weights.numClasses - 1 < weights.dim) weights = foldLinearOutput(weights);
 
   let calibration: TrainedClassifier['calibration'];
   if (cfg.calibration) {

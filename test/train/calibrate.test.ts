@@ -57,3 +57,32 @@ test('class offsets recover a shifted prior', () => {
   assert.ok(score > before + 0.1, `${before} → ${score}`);
   assert.ok(bias[2] - bias[0] < -0.5, `offset of c relative to a: ${bias[2] - bias[0]}`);
 });
+
+test('class offsets for mean + worst-case macro-F1 do not leave a dev set behind', () => {
+  // Two dev sets whose priors disagree: class c is favoured by +1 in one and disfavoured by 0.7 in the other.
+  const make = (shift: number, n: number, seed: number): ScoredSet => {
+    const rand = mulberry32(seed);
+    const logits: Float32Array[] = [];
+    const gold: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const g = i % 3;
+      const l = new Float32Array([rand(), rand(), rand() + shift]);
+      l[g] += 0.8;
+      logits.push(l);
+      gold.push(g);
+    }
+    return { logits, gold };
+  };
+  const labels = ['a', 'b', 'c'];
+  const sets = [make(1, 600, 5), make(-0.7, 600, 6), make(0.9, 600, 7)];
+  const f1s = (bias: Float64Array): number[] => sets.map((s) => macroF1WithBias(s, bias, labels));
+  const mean = tuneClassBiases(sets, labels);
+  const robust = tuneClassBiases(sets, labels, undefined, undefined, 'mean+worst');
+  const m = f1s(mean.bias);
+  const r = f1s(robust.bias);
+  const avg = (x: number[]): number => x.reduce((a, b) => a + b, 0) / x.length;
+  assert.ok(Math.abs(robust.score - (avg(r) + Math.min(...r))) < 1e-9, `score ${robust.score} is mean + worst of ${r}`);
+  assert.ok(Math.abs(mean.score - avg(m)) < 1e-9);
+  assert.ok(Math.min(...r) >= Math.min(...m) - 1e-9, `worst ${Math.min(...m)} → ${Math.min(...r)}`);
+  assert.ok(avg(r) <= avg(m) + 1e-9, 'the mean objective has the best mean');
+});
