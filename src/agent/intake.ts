@@ -174,8 +174,15 @@ export class Intake {
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
     await this.worker.waitForRoom();
-    const outcome = await this.commits.add({ input, redelivered: msg.redelivered });
+    let outcome: RecordOutcome;
+    try {
+      outcome = await this.commits.add({ input, redelivered: msg.redelivered });
+    } catch (err) {
+      this.worker.unreserve();
+      throw err;
+    }
     if (outcome.duplicate) {
+      this.worker.unreserve();
       this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
     }
@@ -195,7 +202,7 @@ export class Intake {
       request,
       arrivedAt,
     };
-    this.worker.push(pending);
+    this.worker.push(pending, true);
   };
 
   private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {
