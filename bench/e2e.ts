@@ -41,6 +41,8 @@ const LATENCY_N = arg('latency-n', 5000);
 const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
 const CLK_TCK = 100; // Linux USER_HZ
+/** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 async function connect(url: string, id: string): Promise<MqttClient> {
   const client = mqtt.connect(url, { clientId: id, protocolVersion: 5, clean: true });
@@ -148,7 +150,7 @@ interface AgentProc {
   readonly dir: string;
 }
 
-async function startAgent(url: string, synchronous: 'full' | 'normal', id: string, extraEnv: Record<string, string> = {}): Promise<AgentProc> {
+async function startAgent(url: string, synchronous: 'full' | 'normal', id: string, nodeArgs: string[] = []): Promise<AgentProc> {
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-bench-'));
   const env: Record<string, string> = Object.fromEntries(
     Object.entries({
@@ -160,7 +162,7 @@ async function startAgent(url: string, synchronous: 'full' | 'normal', id: strin
     }).map(([k, v]) => [envNameFor(k), v]),
   );
   const t0 = performance.now();
-  const agent = startAgentProcess({ ...env, ...extraEnv });
+  const agent = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...nodeArgs]);
   await agent.ready;
   return { child: agent.child, coldStartMs: performance.now() - t0, dir };
 }
@@ -297,7 +299,7 @@ function splitProfile(file: string): Record<string, number> {
 /** One more flood (synchronous normal) under `--cpu-prof`: the main thread's time by component. */
 async function profileRun(url: string): Promise<Record<string, number>> {
   const profDir = mkdtempSync(join(tmpdir(), 'hubnlu-prof-'));
-  const agent = await startAgent(url, 'normal', 'profile', { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` });
+  const agent = await startAgent(url, 'normal', 'profile', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const sub = await connect(url, 'bench-sub-profile');
   const pub = await connect(url, 'bench-pub-profile');
   await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
