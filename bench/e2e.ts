@@ -1,22 +1,48 @@
 /**
  * End-to-end numbers through a real mosquitto broker and a real `hubnlu run`
- * process with logging on: cold start, QoS 1 throughput (as a share of what the
- * broker alone echoes on this machine), latency, and resident memory.
+ * process with logging on (issue 10):
  *
- *   npm run build && node dist/bench/e2e.js [--n 2000]
+ * - the limit: the same broker, message count and in-flight window carried by
+ *   an echo client (its own process) that republishes every message at QoS 1;
+ *   hubnlu's results/s is reported as a share of it (and of plain pub → sub);
+ * - hubnlu results/s with `storage.synchronous` normal and full (median of
+ *   `--repeat` runs, each on a fresh agent and database);
+ * - publish-to-result latency p50/p99 at `--rate` msg/s offered;
+ * - cold start (spawn to ready), RSS idle (both shipped models loaded) and
+ *   peak (VmHWM) under the flood;
+ * - CPU per message (the agent's utime + stime over the flood) and its split
+ *   by component, measured with a V8 CPU profile of one extra flood
+ *   (`--cpu-prof`), each sample charged to the innermost frame that belongs to
+ *   a component (parse, SQLite, models, MQTT, results, GC, other).
  *
- * Prints a table and writes bench/results/e2e.json.
+ *   npm run build && node dist/bench/e2e.js [--n 50000] [--window 1000] [--repeat 3] [--rate 1000] [--latency-n 5000]
+ *
+ * Prints tables and writes bench/results/e2e.json.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { envNameFor } from '../src/config/schema.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT } from '../test/helpers/cli.js';
 
-const N = Number(process.argv[process.argv.indexOf('--n') + 1]) || 2000;
-const WINDOW = 200; // publishes in flight at once, like a busy automation
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+const N = arg('n', 50_000);
+const WINDOW = arg('window', 1000);
+const REPEAT = arg('repeat', 3);
+const RATE = arg('rate', 1000);
+const LATENCY_N = arg('latency-n', 5000);
+const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
+const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
+const CLK_TCK = 100; // Linux USER_HZ
+/** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 async function connect(url: string, id: string): Promise<MqttClient> {
   const client = mqtt.connect(url, { clientId: id, protocolVersion: 5, clean: true });
@@ -27,10 +53,12 @@ async function connect(url: string, id: string): Promise<MqttClient> {
   return client;
 }
 
-function percentile(sorted: number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
+const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Publishes `n` messages at QoS 1 with at most WINDOW unacknowledged. */
 async function publishAll(client: MqttClient, n: number, topic: (i: number) => string, payload: (i: number) => string): Promise<void> {
@@ -44,145 +72,323 @@ async function publishAll(client: MqttClient, n: number, topic: (i: number) => s
   await Promise.all(Array.from({ length: WINDOW }, worker));
 }
 
-/** The broker's own limit here: publisher → mosquitto → subscriber, QoS 1, no agent. */
-async function brokerEcho(url: string): Promise<{ msgsPerSec: number }> {
-  const sub = await connect(url, 'bench-echo-sub');
-  const pub = await connect(url, 'bench-echo-pub');
+/** Resolves after `n` messages arrived on `sub` (already subscribed). */
+function countTo(sub: MqttClient, n: number, onMessage?: (payload: Buffer) => void): Promise<void> {
   let got = 0;
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  sub.on('message', () => {
-    if (++got === N) resolveDone();
+  return new Promise<void>((resolve) => {
+    sub.on('message', (_t, payload) => {
+      onMessage?.(payload);
+      if (++got === n) resolve();
+    });
   });
-  await sub.subscribeAsync('echo/+/in', { qos: 1 });
+}
+
+const inputPayload = (i: number, prefix = 'b') => JSON.stringify({ id: `${prefix}${i}`, text: SENTENCES[i % SENTENCES.length] });
+
+/** Plain publish → subscribe through the broker, QoS 1 (no echo hop). */
+async function plainPubSub(url: string, run: number): Promise<number> {
+  const sub = await connect(url, `bench-plain-sub-${run}`);
+  const pub = await connect(url, `bench-plain-pub-${run}`);
+  await sub.subscribeAsync(`plain${run}/+/in`, { qos: 1 });
+  const done = countTo(sub, N);
   const t0 = performance.now();
-  await publishAll(pub, N, (i) => `echo/s${i % 8}/in`, (i) => JSON.stringify({ id: `e${i}`, text: 'turn off the kitchen lights' }));
+  await publishAll(pub, N, (i) => `plain${run}/s${i % 8}/in`, (i) => inputPayload(i, 'p'));
   await done;
-  const seconds = (performance.now() - t0) / 1000;
+  const rate = N / ((performance.now() - t0) / 1000);
   await sub.endAsync();
   await pub.endAsync();
-  return { msgsPerSec: N / seconds };
+  return rate;
+}
+
+/** Publisher → broker → echo client (own process, republishes at QoS 1) → broker → counter. */
+async function echoLimit(url: string, run: number): Promise<number> {
+  const prefix = `echo${run}`;
+  const echo = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'echo-client.js'), url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => echo.stdout!.once('data', () => resolve()));
+  const sub = await connect(url, `bench-echo-sub-${run}`);
+  const pub = await connect(url, `bench-echo-pub-${run}`);
+  await sub.subscribeAsync(`${prefix}/+/out`, { qos: 1 });
+  const done = countTo(sub, N);
+  const t0 = performance.now();
+  await publishAll(pub, N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'e'));
+  await done;
+  const rate = N / ((performance.now() - t0) / 1000);
+  await sub.endAsync();
+  await pub.endAsync();
+  echo.kill('SIGTERM');
+  await new Promise((resolve) => echo.once('exit', resolve));
+  return rate;
+}
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** CPU ms (user + system) per thread name, and in all. */
+function cpuByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime, stime (fields 14, 15)
+      const key = Number(tid) === pid ? 'main' : name.replace(/[\d-]+$/, '') || name;
+      out[key] = (out[key] ?? 0) + ms;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
+}
+const sumValues = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+interface AgentProc {
+  readonly child: ChildProcess;
+  readonly coldStartMs: number;
+  readonly dir: string;
+}
+
+async function startAgent(url: string, synchronous: 'full' | 'normal', id: string, nodeArgs: string[] = []): Promise<AgentProc> {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-bench-'));
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries({
+      'mqtt.url': url,
+      'mqtt.clientId': `hubnlu-bench-${id}`,
+      'storage.path': join(dir, 'hubnlu.db'),
+      'storage.synchronous': synchronous,
+      'log.level': 'info', // logging on; the ready line is at info
+    }).map(([k, v]) => [envNameFor(k), v]),
+  );
+  const t0 = performance.now();
+  const agent = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...nodeArgs]);
+  await agent.ready;
+  return { child: agent.child, coldStartMs: performance.now() - t0, dir };
+}
+
+async function stopAgent(a: AgentProc): Promise<void> {
+  const exited = new Promise((resolve) => a.child.once('exit', resolve));
+  a.child.kill('SIGTERM');
+  await exited;
+  rmSync(a.dir, { recursive: true, force: true });
 }
 
 interface AgentRun {
-  synchronous: string;
-  coldStartMs: number;
-  msgsPerSec: number;
-  endToEndMs: { p50: number; p99: number };
-  idleRoundTripMs: { p50: number; p99: number };
-  agentLatencyMs: { p50: number; p99: number };
-  rssMb: number;
+  readonly synchronous: 'full' | 'normal';
+  readonly coldStartMs: number;
+  readonly idleRssMb: number;
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly offeredPerSec: number; readonly n: number };
+  readonly resultsPerSec: number;
+  readonly peakRssMb: number;
+  readonly cpuMsPerMessage: number;
+  readonly cpuMsPerMessageByThread: Record<string, number>;
 }
 
-async function agentRun(url: string, synchronous: 'full' | 'normal'): Promise<AgentRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-bench-'));
-  const env = Object.fromEntries(
-    Object.entries({
-      'mqtt.url': url,
-      'mqtt.clientId': `hubnlu-bench-${synchronous}`,
-      'storage.path': join(dir, 'hubnlu.db'),
-      'storage.synchronous': synchronous,
-      'log.level': 'warn',
-    }).map(([k, v]) => [envNameFor(k), v]),
-  );
-  env[envNameFor('log.level')] = 'info'; // the ready line is at info
-  const t0 = performance.now();
-  const agent = startAgentProcess(env);
-  await agent.ready;
-  const coldStartMs = performance.now() - t0;
-
-  const sub = await connect(url, `bench-sub-${synchronous}`);
-  const pub = await connect(url, `bench-pub-${synchronous}`);
-  const sentAt = new Map<string, number>();
-  const e2e: number[] = [];
-  const agentLatency: number[] = [];
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  sub.on('message', (_topic, payload) => {
-    const r = JSON.parse(payload.toString()) as { id: string; latencyMs: number };
-    const start = sentAt.get(r.id);
-    if (start === undefined) return;
-    e2e.push(performance.now() - start);
-    agentLatency.push(r.latencyMs);
-    sentAt.delete(r.id);
-    if (e2e.length === N) resolveDone();
-  });
+/** One fresh agent: idle RSS, latency at RATE msg/s, then the N-message flood (results/s, CPU, peak RSS). */
+async function agentRun(url: string, synchronous: 'full' | 'normal', run: number): Promise<AgentRun> {
+  const id = `${synchronous}-${run}`;
+  const agent = await startAgent(url, synchronous, id);
+  const pid = agent.child.pid!;
+  await sleep(1000);
+  const idleRssMb = procStatus(pid, 'VmRSS');
+  const sub = await connect(url, `bench-sub-${id}`);
+  const pub = await connect(url, `bench-pub-${id}`);
   await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
-  const sentences = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
-  const t1 = performance.now();
-  await publishAll(
-    pub,
-    N,
-    (i) => `hubnlu/room${i % 8}/utterance`,
-    (i) => {
-      sentAt.set(`b${i}`, performance.now());
-      return JSON.stringify({ id: `b${i}`, text: sentences[i % sentences.length] });
-    },
-  );
-  await done;
-  const seconds = (performance.now() - t1) / 1000;
 
-  // One at a time, as a household speaks: publish, wait for the answer, repeat.
-  const idle: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const id = `q${i}`;
-    const answered = new Promise<void>((resolve) => {
-      const onMessage = (_t: string, payload: Buffer) => {
-        if ((JSON.parse(payload.toString()) as { id: string }).id !== id) return;
-        sub.off('message', onMessage);
-        resolve();
-      };
-      sub.on('message', onMessage);
-    });
-    const start = performance.now();
-    await pub.publishAsync('hubnlu/kitchen/utterance', JSON.stringify({ id, text: sentences[i % sentences.length] }), { qos: 1 });
-    await answered;
-    idle.push(performance.now() - start);
+  // Latency at a steady offered rate: publish on schedule, time each answer.
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const answered = countTo(sub, LATENCY_N, (payload) => {
+    const r = JSON.parse(payload.toString()) as { id: string };
+    const t = sentAt.get(r.id);
+    if (t !== undefined) latencies.push(performance.now() - t);
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < LATENCY_N; ) {
+    const due = Math.min(LATENCY_N, Math.floor(((performance.now() - t0) * RATE) / 1000) + 1);
+    for (; i < due; i++) {
+      sentAt.set(`l${i}`, performance.now());
+      void pub.publishAsync(`hubnlu/room${i % 8}/utterance`, inputPayload(i, 'l'), { qos: 1 });
+    }
+    await sleep(1);
   }
-  idle.sort((a, b) => a - b);
-  const status = readFileSync(`/proc/${agent.child.pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  await answered;
+  sub.removeAllListeners('message');
+  latencies.sort((a, b) => a - b);
+
+  // The flood.
+  const cpuBefore = cpuByThread(pid);
+  const done = countTo(sub, N);
+  const t1 = performance.now();
+  await publishAll(pub, N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, `f${run}-`));
+  await done;
+  const resultsPerSec = N / ((performance.now() - t1) / 1000);
+  const cpuAfter = cpuByThread(pid);
+  const peakRssMb = procStatus(pid, 'VmHWM');
   await sub.endAsync();
   await pub.endAsync();
-  agent.child.kill('SIGTERM');
-  await agent.exited;
-  e2e.sort((a, b) => a - b);
-  agentLatency.sort((a, b) => a - b);
+  await stopAgent(agent);
+  const byThread: Record<string, number> = {};
+  for (const [k, v] of Object.entries(cpuAfter)) byThread[k] = (v - (cpuBefore[k] ?? 0)) / N;
   return {
     synchronous,
-    coldStartMs,
-    msgsPerSec: N / seconds,
-    endToEndMs: { p50: percentile(e2e, 50), p99: percentile(e2e, 99) },
-    idleRoundTripMs: { p50: percentile(idle, 50), p99: percentile(idle, 99) },
-    agentLatencyMs: { p50: percentile(agentLatency, 50), p99: percentile(agentLatency, 99) },
-    rssMb: rssKb / 1024,
+    coldStartMs: agent.coldStartMs,
+    idleRssMb,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), offeredPerSec: RATE, n: LATENCY_N },
+    resultsPerSec,
+    peakRssMb,
+    cpuMsPerMessage: (sumValues(cpuAfter) - sumValues(cpuBefore)) / N,
+    cpuMsPerMessageByThread: byThread,
   };
 }
 
+/** Components, matched against a frame's script URL (or name, for V8's own entries). */
+const COMPONENTS: Array<[string, RegExp]> = [
+  ['parse', /\/src\/transport\/(input-parser|json-scan)\.js|\/src\/agent\/(intake|response)\.js/],
+  ['SQLite', /\/src\/store\/|better-sqlite3/],
+  ['models', /\/src\/model\/|onnxruntime/],
+  ['MQTT', /node_modules\/(mqtt|mqtt-packet|bl|readable-stream)\/|\/src\/transport\/mqtt-connection\.js|\/src\/agent\/outbox-publisher\.js|^node:(net|internal\/stream_base_commons|internal\/streams\/)/],
+  ['results', /\/src\/extensions\/|\/src\/agent\/inference-worker\.js/],
+  ['GC', /^\(garbage collector\)$/],
+];
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+/** CPU share per component from a .cpuprofile: each sample goes to the innermost frame that names a component. */
+function splitProfile(file: string): Record<string, number> {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const memo = new Map<number, string | null>();
+  const component = (id: number): string | null => {
+    if (memo.has(id)) return memo.get(id)!;
+    const n = byId.get(id)!;
+    const key = n.callFrame.url || n.callFrame.functionName;
+    if (n.callFrame.functionName === '(idle)') return null;
+    let found: string | null = COMPONENTS.find(([, re]) => re.test(key))?.[0] ?? null;
+    if (!found) {
+      const p = parent.get(id);
+      found = p === undefined ? 'other' : component(p);
+    }
+    memo.set(id, found);
+    return found;
+  };
+  const totals: Record<string, number> = {};
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const c = component(id);
+    if (c === null) return;
+    const dt = profile.timeDeltas[i] ?? 0;
+    totals[c] = (totals[c] ?? 0) + dt;
+    busy += dt;
+  });
+  const share: Record<string, number> = {};
+  for (const [k, v] of Object.entries(totals)) share[k] = v / busy;
+  return share;
+}
+
+/** One more flood (synchronous normal) under `--cpu-prof`: the main thread's time by component. */
+async function profileRun(url: string): Promise<Record<string, number>> {
+  const profDir = mkdtempSync(join(tmpdir(), 'hubnlu-prof-'));
+  const agent = await startAgent(url, 'normal', 'profile', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  const sub = await connect(url, 'bench-sub-profile');
+  const pub = await connect(url, 'bench-pub-profile');
+  await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
+  const done = countTo(sub, PROFILE_N);
+  await publishAll(pub, PROFILE_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'prof'));
+  await done;
+  await sub.endAsync();
+  await pub.endAsync();
+  await stopAgent(agent);
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('the agent wrote no CPU profile');
+  const share = splitProfile(join(profDir, file));
+  rmSync(profDir, { recursive: true, force: true });
+  return share;
+}
+
 async function main(): Promise<void> {
-  const broker = new Mosquitto();
+  const broker = new Mosquitto({ extraConfig: ['autosave_on_changes false', 'autosave_interval 60'] });
   await broker.start();
+  const loadBefore = loadavg();
   try {
-    const echo = await brokerEcho(broker.url);
+    const echo: number[] = [];
+    const plain: number[] = [];
+    for (let r = 0; r < REPEAT; r++) {
+      echo.push(await echoLimit(broker.url, r));
+      plain.push(await plainPubSub(broker.url, r));
+    }
+    const echoMedian = median(echo);
     const runs: AgentRun[] = [];
-    for (const sync of ['normal', 'full'] as const) runs.push(await agentRun(broker.url, sync));
-    const rows = runs.map((r) => ({
-      'storage.synchronous': r.synchronous,
-      'msgs/s': r.msgsPerSec.toFixed(0),
-      'share of broker echo': `${((100 * r.msgsPerSec) / echo.msgsPerSec).toFixed(0)}%`,
-      'round trip p50 ms (one at a time)': r.idleRoundTripMs.p50.toFixed(2),
-      'round trip p99 ms (one at a time)': r.idleRoundTripMs.p99.toFixed(2),
-      'p99 ms under flood': r.endToEndMs.p99.toFixed(0),
-      'cold start ms': r.coldStartMs.toFixed(0),
-      'RSS MB': r.rssMb.toFixed(0),
-    }));
-    console.log(`QoS 1 through mosquitto, ${N} inputs, ${WINDOW} in flight; broker echo alone: ${echo.msgsPerSec.toFixed(0)} msgs/s`);
-    console.table(rows);
+    for (let r = 0; r < REPEAT; r++) for (const sync of ['normal', 'full'] as const) runs.push(await agentRun(broker.url, sync, r));
+    const cpuSplit = await profileRun(broker.url);
+
+    const summary = (['normal', 'full'] as const).map((sync) => {
+      const rs = runs.filter((r) => r.synchronous === sync);
+      const m = (f: (r: AgentRun) => number) => median(rs.map(f));
+      return {
+        synchronous: sync,
+        resultsPerSec: m((r) => r.resultsPerSec),
+        shareOfEcho: m((r) => r.resultsPerSec) / echoMedian,
+        latencyP50Ms: m((r) => r.latencyMs.p50),
+        latencyP99Ms: m((r) => r.latencyMs.p99),
+        coldStartMs: m((r) => r.coldStartMs),
+        idleRssMb: m((r) => r.idleRssMb),
+        peakRssMb: m((r) => r.peakRssMb),
+        cpuMsPerMessage: m((r) => r.cpuMsPerMessage),
+      };
+    });
+    const loadAfter = loadavg();
+    console.log(
+      `mosquitto, QoS 1, ${N} messages, ${WINDOW} in flight, median of ${REPEAT}; echo limit ${echoMedian.toFixed(0)} msg/s (runs ${echo.map((e) => e.toFixed(0)).join(', ')}), plain pub→sub ${median(plain).toFixed(0)} msg/s; load average ${loadBefore[0].toFixed(1)} → ${loadAfter[0].toFixed(1)} on ${cpus().length} cores`,
+    );
+    console.table(
+      summary.map((s) => ({
+        'storage.synchronous': s.synchronous,
+        'results/s': s.resultsPerSec.toFixed(0),
+        'of echo limit': `${(100 * s.shareOfEcho).toFixed(0)}%`,
+        [`p50 / p99 ms at ${RATE}/s`]: `${s.latencyP50Ms.toFixed(2)} / ${s.latencyP99Ms.toFixed(2)}`,
+        'cold start ms': s.coldStartMs.toFixed(0),
+        'RSS idle / peak MB': `${s.idleRssMb.toFixed(0)} / ${s.peakRssMb.toFixed(0)}`,
+        'CPU ms/msg': s.cpuMsPerMessage.toFixed(3),
+      })),
+    );
+    const cpuNormal = summary[0].cpuMsPerMessage;
+    console.log(`CPU per message by component (main thread, V8 profile of ${PROFILE_N} messages, synchronous normal; ms = share × ${cpuNormal.toFixed(3)} ms):`);
+    console.table(
+      Object.entries(cpuSplit)
+        .sort((a, b) => b[1] - a[1])
+        .map(([component, share]) => ({ component, share: `${(100 * share).toFixed(1)}%`, 'ms/msg': (share * cpuNormal).toFixed(3) })),
+    );
     const out = join(REPO_ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(
       join(out, 'e2e.json'),
-      JSON.stringify({ measuredAt: new Date().toISOString(), n: N, window: WINDOW, brokerEcho: echo, runs }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          measuredAt: new Date().toISOString(),
+          machine: { cores: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
+          n: N,
+          window: WINDOW,
+          repeat: REPEAT,
+          echoLimit: { msgsPerSec: echoMedian, runs: echo },
+          plainPubSub: { msgsPerSec: median(plain), runs: plain },
+          summary,
+          cpuSplit: { profiledMessages: PROFILE_N, share: cpuSplit },
+          runs,
+        },
+        null,
+        2,
+      ) + '\n',
     );
   } finally {
     await broker.stop();

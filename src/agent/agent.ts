@@ -138,6 +138,7 @@ export class Agent {
         tls: config.mqtt.tls.ca || config.mqtt.tls.cert ? { ...config.mqtt.tls } : undefined,
         stateTopic: `${base}/bridge/state`,
         separatePublisher: config.mqtt.separatePublishConnection,
+        ackAhead: config.input.commitBatch, // group commit: inputs past the packet loop, acknowledged after their batch commits
       },
       this.child({ module: 'mqtt' }),
     );
@@ -224,6 +225,7 @@ export class Agent {
       limits: { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars },
       failures,
       onAccepted: () => health.noteAccepted(),
+      groupCommit: { maxBatch: config.input.commitBatch, maxWaitMs: config.input.commitWaitMs },
     });
     this.intake = intake;
     intakeRef = intake;

@@ -49,6 +49,8 @@ export class InferenceWorker {
   /** Set by stop(): a commit that keeps failing is given up after this time (ms since epoch); its inputs stay pending in the database. */
   private giveUpAt = Infinity;
   private roomWaiters: Array<() => void> = [];
+  /** Places granted by waitForRoom() whose input is still being stored (group commit stores many at once). */
+  private reserved = 0;
   private idleWaiters: Array<() => void> = [];
   readonly stats: WorkerStats = { processed: 0, failed: 0 };
 
@@ -66,16 +68,36 @@ export class InferenceWorker {
   }
 
   hasRoom(): boolean {
-    return this.inFlight < this.opts.capacity;
+    return this.inFlight + this.reserved < this.opts.capacity;
   }
 
-  /** Resolves when the queue has room for one more input. */
+  /**
+   * Resolves when the queue has room for one more input, and keeps that place for it: the caller then either
+   * `push(item, true)`es it or calls `unreserve()` (a duplicate, a failed write). Inputs waiting for one group
+   * commit so never take more places than there are.
+   */
   waitForRoom(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (this.hasRoom()) {
+      this.reserved++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.roomWaiters.push(() => {
+        this.reserved++;
+        resolve();
+      }),
+    );
   }
 
-  push(item: PendingInput): void {
+  /** Gives back a place taken by waitForRoom() for an input that will not be pushed. */
+  unreserve(): void {
+    this.reserved = Math.max(0, this.reserved - 1);
+    this.releaseRoom();
+  }
+
+  /** Queues a stored input; `reserved`: it takes the place waitForRoom() kept for it. */
+  push(item: PendingInput, reserved = false): void {
+    if (reserved) this.reserved = Math.max(0, this.reserved - 1);
     this.queue.push(item);
     if (!this.running && !this.stopped) void this.loop();
   }

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import { TASKS, type TaskName } from '../model/tasks.js';
-import type { DuplicateReason, LogStore, NewInput, OutgoingMessage, PendingInput } from '../store/log-store.js';
+import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, PendingInput, RecordOutcome } from '../store/log-store.js';
 import type { FailedInput } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
@@ -14,6 +14,7 @@ import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transp
 import { retryUntilDone } from '../util/retry.js';
 import type { InferenceWorker } from './inference-worker.js';
 import { responseOf, storedResponse } from './response.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 
 export interface Route {
   readonly topic: string;
@@ -36,6 +37,8 @@ export interface IntakeOptions {
   readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
   /** Called for each accepted input (health: inputs per minute). */
   readonly onAccepted?: () => void;
+  /** Group commit (input.commitBatch, input.commitWaitMs); absent: one transaction per input. */
+  readonly groupCommit?: GroupCommitOptions;
   readonly now?: () => number;
 }
 
@@ -51,6 +54,8 @@ export const DEFAULT_SITE = 'default';
 export class Intake {
   private closed = false;
   readonly stats: IntakeStats = { received: 0, accepted: 0, rejected: 0, duplicates: 0 };
+  /** Inputs wait here for the shared transaction; each is acknowledged only after it commits. */
+  private readonly commits: GroupCommit<NewEntry, RecordOutcome>;
 
   constructor(
     private readonly store: LogStore,
@@ -58,11 +63,14 @@ export class Intake {
     private readonly onRejected: () => void,
     private readonly log: Logger,
     private readonly opts: IntakeOptions,
-  ) {}
+  ) {
+    this.commits = new GroupCommit((entries) => this.persist(() => this.store.recordMany(entries)), opts.groupCommit ?? { maxBatch: 1, maxWaitMs: 0 });
+  }
 
-  /** Stop accepting: later messages are held unacknowledged, so the broker keeps them for the next run. */
+  /** Stop accepting: later messages are held unacknowledged, so the broker keeps them for the next run. Inputs already waiting for their commit are committed now. */
   close(): void {
     this.closed = true;
+    this.commits.flush();
   }
 
   /** Whether an `input.topics` entry matches this topic. */
@@ -136,7 +144,7 @@ export class Intake {
         ...rejection,
       });
       this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
-      const outcome = await this.persist(() => this.store.recordRejection({ ...input, request }, rejection, messages, msg.redelivered));
+      const outcome = await this.commits.add({ input: { ...input, request }, rejection, messages, redelivered: msg.redelivered });
       if (outcome.duplicate) this.countDuplicate(input, outcome.seq, outcome.reason);
       else {
         this.stats.rejected++;
@@ -166,8 +174,15 @@ export class Intake {
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
     await this.worker.waitForRoom();
-    const outcome = await this.persist(() => this.store.recordInput(input, msg.redelivered));
+    let outcome: RecordOutcome;
+    try {
+      outcome = await this.commits.add({ input, redelivered: msg.redelivered });
+    } catch (err) {
+      this.worker.unreserve();
+      throw err;
+    }
     if (outcome.duplicate) {
+      this.worker.unreserve();
       this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
     }
@@ -187,7 +202,7 @@ export class Intake {
       request,
       arrivedAt,
     };
-    this.worker.push(pending);
+    this.worker.push(pending, true);
   };
 
   private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {

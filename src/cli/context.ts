@@ -37,9 +37,10 @@ export async function loadModels(config: Config): Promise<LoadedModels> {
     detectThreshold: m.detectThreshold,
     unknownThreshold: m.unknownThreshold,
     backendSettings: backendSettings(config),
+    lazy: m.lazyLanguages,
   });
   // The first run of an ONNX session allocates and plans (~10 ms); pay that at start, not on the first utterance.
-  for (const lang of router.languages) await router.analyze('turn on the light', ['intent', 'sentiment'], { lang, langSource: 'route' });
+  for (const lang of router.loadedLanguages) await router.analyze('turn on the light', ['intent', 'sentiment'], { lang, langSource: 'route' });
   await router.analyze('turn on the light', ['intent']);
   return router;
 }

@@ -222,6 +222,22 @@ export const ConfigSchema = Type.Object(
             'A payload `id` repeated with the same text on the same topic and site within this many seconds is a duplicate (no second row or result). 0: payload ids never deduplicate. Broker redeliveries (DUP flag) are always recognised.',
           ...hint('seconds between 0 (off) and 604800, e.g. 600'),
         }),
+        commitBatch: Type.Integer({
+          default: 256,
+          minimum: 1,
+          maximum: 10000,
+          description:
+            'Group commit: at most this many inputs are stored in one transaction and acknowledged (PUBACK) together after it commits; with storage.synchronous full, one fsync per batch. Also how many inputs may wait for their commit past the MQTT packet loop. 1: one transaction per input, handled one at a time.',
+          ...hint('a whole number between 1 and 10000, e.g. 256'),
+        }),
+        commitWaitMs: Type.Integer({
+          default: 0,
+          minimum: 0,
+          maximum: 100,
+          description:
+            'How long the first input of a batch waits for more before the commit. 0: commit at the end of the event-loop turn that received it (everything that arrived in the same read from the socket), so a lone input waits for nothing.',
+          ...hint('milliseconds between 0 and 100, e.g. 2'),
+        }),
         maxInFlight: Type.Integer({
           default: 256,
           minimum: 1,
@@ -263,6 +279,12 @@ export const ConfigSchema = Type.Object(
         detectLanguage: Type.Boolean({
           default: true,
           description: 'Detect the language of inputs without `lang` (payload or route) with the models.langid model. Off: such inputs are models.defaultLanguage.',
+          ...hint('true or false'),
+        }),
+        lazyLanguages: Type.Boolean({
+          default: true,
+          description:
+            'Load the models of a language other than models.defaultLanguage at its first input instead of at start (their manifests are still checked at start). Saves about 10 MB of memory and 60 ms of start per language never spoken; the first input in such a language waits for the load (~50 ms).',
           ...hint('true or false'),
         }),
         langid: Type.String({ default: 'models/langid', description: 'Language identification model directory.', ...hint('a directory holding a langid manifest.json, or set models.detectLanguage to false') }),

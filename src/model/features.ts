@@ -389,14 +389,24 @@ export function parseVaderLexicon(txt: string): Map<string, number> {
  * hashed ids, in row order (row i ↔ ids[i]).
  */
 export class FeatureRemap {
-  private readonly map: Map<number, number>;
+  /**
+   * The ids in ascending order and each one's row: 8 bytes a feature, looked up by binary search. A `Map` of
+   * the same ids cost about 40 bytes a feature (ids above 2^30 are heap numbers): 16 MB for the 400,000-row
+   * sentiment model alone (issue 10).
+   */
+  private readonly sortedIds: Uint32Array;
+  private readonly sortedRows: Int32Array;
 
   constructor(readonly ids: Uint32Array) {
-    this.map = new Map();
-    for (let i = 0; i < ids.length; i++) {
-      if (this.map.has(ids[i])) throw new Error(`feature remap: hashed id ${ids[i]} appears twice (rows ${this.map.get(ids[i])} and ${i})`);
-      this.map.set(ids[i], i);
-    }
+    const { keys, rows } = sortedIndex(ids, 'feature remap');
+    this.sortedIds = keys;
+    this.sortedRows = rows;
+  }
+
+  /** The row of a hashed id, or -1 when the model does not know it. */
+  row(id: number): number {
+    const i = findSorted(this.sortedIds, id);
+    return i < 0 ? -1 : this.sortedRows[i];
   }
 
   get size(): number {
@@ -408,8 +418,8 @@ export class FeatureRemap {
     const out = new Int32Array(hashed.length);
     let n = 0;
     for (let i = 0; i < hashed.length; i++) {
-      const r = this.map.get(hashed[i]);
-      if (r !== undefined) out[n++] = r;
+      const j = findSorted(this.sortedIds, hashed[i]);
+      if (j >= 0) out[n++] = this.sortedRows[j];
     }
     return out.subarray(0, n);
   }
@@ -450,4 +460,40 @@ export interface EncodedText {
 export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string, lexicon?: Lexicon): EncodedText {
   const hashed = featurizeTokens(tokens, s, text, lexicon);
   return { rows: remap.rows(hashed), count: hashed.length };
+}
+
+/**
+ * `ids` sorted ascending, with each id's position in `ids`. Throws if an id appears twice. Sorting packs
+ * id and position into one float64 (id × 2^21 + position; exact below 2^53) so the native typed-array sort does it.
+ */
+export function sortedIndex(ids: Uint32Array, what: string): { keys: Uint32Array; rows: Int32Array } {
+  const SHIFT = 2 ** 21;
+  if (ids.length >= SHIFT) throw new Error(`${what}: ${ids.length} rows is more than this runtime indexes (${SHIFT - 1})`);
+  const packed = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) packed[i] = ids[i] * SHIFT + i;
+  packed.sort();
+  const keys = new Uint32Array(ids.length);
+  const rows = new Int32Array(ids.length);
+  for (let i = 0; i < packed.length; i++) {
+    const v = packed[i];
+    const row = v % SHIFT;
+    keys[i] = (v - row) / SHIFT;
+    rows[i] = row;
+    if (i > 0 && keys[i] === keys[i - 1]) throw new Error(`${what}: hashed id ${keys[i]} appears twice (rows ${rows[i - 1]} and ${row})`);
+  }
+  return { keys, rows };
+}
+
+/** Index of `id` in the ascending `keys`, or -1. */
+export function findSorted(keys: Uint32Array, id: number): number {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = keys[mid];
+    if (k < id) lo = mid + 1;
+    else if (k > id) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }

@@ -13,6 +13,9 @@
  */
 import { LanguageDetector, normalizeLang, type Detection } from './language.js';
 import type { BackendSettings } from './backend.js';
+import { loadManifest } from './manifest.js';
+import { backendFor } from './backends.js';
+import { fastTextBackend } from './fasttext-backend.js';
 import { ModelRegistry } from './registry.js';
 import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type Analyzer, type ModelRef, type TaskName } from './types.js';
 
@@ -37,6 +40,21 @@ export interface RouterOptions {
   readonly unknownThreshold?: number;
   /** Backend settings from the config (`models.transformers`), for every language's models. */
   readonly backendSettings?: BackendSettings;
+  /**
+   * Load the sessions of languages other than the default at their first input, not here (`models.lazyLanguages`).
+   * Their manifests are still read here (labels, model versions, and a wrong directory fails the start).
+   */
+  readonly lazy?: boolean;
+}
+
+/** A language whose manifests are read but whose sessions load at its first input. */
+interface Deferred {
+  readonly dirs: LanguageModelDirs;
+  readonly refs: readonly ModelRef[];
+  readonly labels: Readonly<Record<TaskName, readonly string[]>>;
+  readonly unknownThreshold?: number;
+  readonly backendSettings?: BackendSettings;
+  loading?: Promise<ModelRegistry>;
 }
 
 export type LangSource = NonNullable<Analysis['langSource']>;
@@ -51,9 +69,12 @@ export class LanguageRouter implements Analyzer {
   private closed = false;
 
   private constructor(
-    private readonly registries: ReadonlyMap<string, ModelRegistry>,
+    private readonly registries: Map<string, ModelRegistry>,
     private readonly detector: LanguageDetector | null,
     readonly defaultLanguage: string,
+    private readonly deferred: Map<string, Deferred> = new Map(),
+    /** Every language with a model, in configuration order (loaded or deferred). */
+    private readonly order: readonly string[] = [...registries.keys()],
   ) {}
 
   /** Loads every language's models and the detector; releases what loaded if a later load fails. */
@@ -71,23 +92,55 @@ export class LanguageRouter implements Analyzer {
       throw new Error(`models.defaultLanguage is ${def}, but models.languages has no models for it; add models.languages.${def} or choose one of ${[...dirs.keys()].join(', ') || '(none)'}`);
     }
     const registries = new Map<string, ModelRegistry>();
+    const deferred = new Map<string, Deferred>();
     let detector: LanguageDetector | null = null;
     try {
       for (const [lang, d] of dirs) {
         if (d.intent === null && d.sentiment === null) continue;
-        registries.set(lang, await ModelRegistry.load({ intentDir: d.intent, sentimentDir: d.sentiment, unknownThreshold: opts.unknownThreshold, backendSettings: opts.backendSettings }));
+        if (opts.lazy && lang !== def && canDefer(d)) deferred.set(lang, deferLanguage(d, opts.unknownThreshold, opts.backendSettings));
+        else registries.set(lang, await ModelRegistry.load({ intentDir: d.intent, sentimentDir: d.sentiment, unknownThreshold: opts.unknownThreshold, backendSettings: opts.backendSettings }));
       }
       if (opts.langidDir !== null) detector = await LanguageDetector.load(opts.langidDir, { defaultLanguage: def, threshold: opts.detectThreshold });
     } catch (err) {
       await Promise.allSettled([...registries.values()].map((r) => r.close()));
       throw err;
     }
-    return new LanguageRouter(registries, detector, def);
+    const order = [...dirs.keys()].filter((l) => registries.has(l) || deferred.has(l));
+    return new LanguageRouter(registries, detector, def, deferred, order);
   }
 
-  /** Languages with at least one model loaded. */
+  /** Languages with at least one model (loaded, or deferred to its first input). */
   get languages(): readonly string[] {
-    return [...this.registries.keys()];
+    return this.order;
+  }
+
+  /** Languages whose sessions are loaded now. */
+  get loadedLanguages(): readonly string[] {
+    return this.order.filter((l) => this.registries.has(l));
+  }
+
+  /** The models of a language, loading a deferred one (once; a failed load is tried again at the next input). */
+  private async registryFor(lang: string): Promise<ModelRegistry | undefined> {
+    const loaded = this.registries.get(lang);
+    if (loaded) return loaded;
+    const d = this.deferred.get(lang);
+    if (!d) return undefined;
+    d.loading ??= ModelRegistry.load({ intentDir: d.dirs.intent, sentimentDir: d.dirs.sentiment, unknownThreshold: d.unknownThreshold, backendSettings: d.backendSettings }).then(
+      async (reg) => {
+        // Closed while loading (a model swap retired this router): release what just loaded.
+        if (this.closed) {
+          await reg.close();
+          throw new Error('LanguageRouter is closed; load it again');
+        }
+        this.registries.set(lang, reg);
+        return reg;
+      },
+      (err: unknown) => {
+        d.loading = undefined;
+        throw err;
+      },
+    );
+    return d.loading;
   }
 
   /** The unknown threshold of the default language's intent model (what a Hermes intentFilter reapplies). */
@@ -106,7 +159,7 @@ export class LanguageRouter implements Analyzer {
   }
 
   loadedModels(): readonly ModelRef[] {
-    const refs = [...this.registries.values()].flatMap((r) => r.loadedModels());
+    const refs = this.languages.flatMap((lang) => this.registries.get(lang)?.loadedModels() ?? this.deferred.get(lang)?.refs ?? []);
     if (this.detector) refs.push(this.detector.ref);
     return refs;
   }
@@ -117,8 +170,8 @@ export class LanguageRouter implements Analyzer {
    * event types and `bridge/info` list what any input may yield).
    */
   labels(task: TaskName): readonly string[] {
-    const ordered = [this.registries.get(this.defaultLanguage), ...this.registries.values()];
-    return [...new Set(ordered.flatMap((r) => (r ? r.labels(task) : [])))];
+    const of = (lang: string): readonly string[] => this.registries.get(lang)?.labels(task) ?? this.deferred.get(lang)?.labels[task] ?? [];
+    return [...new Set([this.defaultLanguage, ...this.languages].flatMap(of))];
   }
 
   /** Which language an input is read as, and why. */
@@ -137,7 +190,7 @@ export class LanguageRouter implements Analyzer {
     if (this.closed) throw new Error('LanguageRouter is closed; load it again');
     const { lang, source, detection } = await this.resolveLanguage(text, options);
     const detectorRef = detection && this.detector ? [this.detector.ref] : [];
-    const reg = this.registries.get(lang);
+    const reg = await this.registryFor(lang);
     const canIntent = reg?.model('intent') != null;
     const canSentiment = reg?.model('sentiment') != null;
     const wantIntent = tasks.includes('intent');
@@ -161,6 +214,32 @@ export class LanguageRouter implements Analyzer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.deferred.values()].map((d) => d.loading)); // a load in flight closes itself (above)
     await Promise.allSettled([...[...this.registries.values()].map((r) => r.close()), this.detector?.dispose()]);
   }
+}
+
+/**
+ * Only hubnlu's own model directories are deferred: their manifest names the
+ * labels and version without loading a session. Other backends load at start.
+ */
+function canDefer(dirs: LanguageModelDirs): boolean {
+  return [dirs.intent, dirs.sentiment].every((dir) => dir === null || backendFor(dir) === fastTextBackend);
+}
+
+/** Reads a language's manifests now (a wrong directory fails the start) and leaves its sessions for later. */
+function deferLanguage(dirs: LanguageModelDirs, unknownThreshold: number | undefined, backendSettings: BackendSettings | undefined): Deferred {
+  const refs: ModelRef[] = [];
+  const labels: Record<TaskName, readonly string[]> = { intent: [], sentiment: [] };
+  for (const task of ['intent', 'sentiment'] as const) {
+    const dir = dirs[task];
+    if (dir === null) continue;
+    const manifest = loadManifest(dir);
+    if (manifest.task !== task) {
+      throw new Error(`${dir}: manifest.json says task "${manifest.task}", but it is configured as the ${task} model (models.${task === 'intent' ? 'intent' : 'sentiment'})`);
+    }
+    refs.push({ task, name: manifest.name, version: manifest.version });
+    labels[task] = manifest.labels;
+  }
+  return { dirs, refs, labels, unknownThreshold, backendSettings };
 }

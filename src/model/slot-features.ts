@@ -13,6 +13,7 @@
  * template number first, so no feature string is ever built on the hot path.
  */
 import type { Token } from './text.js';
+import { findSorted } from './features.js';
 
 export interface SlotFeaturizerSettings {
   /** Bumped when the feature templates change; a model trained with another version is refused. */
@@ -179,14 +180,10 @@ export function slotFeatureIds(
  * the sorted kept ids, delta-encoded as LEB128 varints: a few bytes per row.
  */
 export class SlotFeatureRemap {
-  private readonly table: Map<number, number>;
-
-  /** `kept[r]` is the hashed id of compact row r + 1, ascending. */
+  /** `kept[r]` is the hashed id of compact row r + 1, ascending (so a binary search finds a row; no Map, issue 10). */
   constructor(readonly kept: Uint32Array) {
-    this.table = new Map();
-    for (let r = 0; r < kept.length; r++) {
-      if (r > 0 && kept[r] <= kept[r - 1]) throw new Error('SlotFeatureRemap: kept ids must be strictly ascending');
-      this.table.set(kept[r], r + 1);
+    for (let r = 1; r < kept.length; r++) {
+      if (kept[r] <= kept[r - 1]) throw new Error('SlotFeatureRemap: kept ids must be strictly ascending');
     }
   }
 
@@ -196,7 +193,8 @@ export class SlotFeatureRemap {
   }
 
   row(id: number): number {
-    return id === 0 ? 0 : this.table.get(id) ?? 0;
+    if (id === 0) return 0;
+    return findSorted(this.kept, id >>> 0) + 1; // -1 (dropped) + 1 = the padding row
   }
 
   /** Compact rows for hashed ids, as the int64 model input. */

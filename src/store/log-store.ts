@@ -155,6 +155,14 @@ function decodeProperties(text: string | null): StoredProperties | undefined {
 /** Why an input was recognised as one already stored: a broker redelivery (DUP flag), or a payload id repeated within the window. */
 export type DuplicateReason = 'redelivery' | 'payload_id';
 
+/** One input for `recordMany`: accepted (pending), or rejected with its error messages. */
+export interface NewEntry {
+  readonly input: NewInput;
+  readonly redelivered: boolean;
+  readonly rejection?: Rejection;
+  readonly messages?: readonly OutgoingMessage[];
+}
+
 export type RecordOutcome =
   | { readonly seq: number; readonly duplicate: false }
   | { readonly seq: number; readonly duplicate: true; readonly reason: DuplicateReason };
@@ -279,29 +287,45 @@ export class LogStore {
 
   /** Records an accepted input as `pending`; commits before returning. */
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
-    return this.write('storing an input', () => this.db.transaction((): RecordOutcome => {
-      const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
-      const info = this.insertInput.run(this.inputParams(input, 'pending'));
-      return { seq: Number(info.lastInsertRowid), duplicate: false };
-    })());
+    return this.write('storing an input', () => this.db.transaction((): RecordOutcome => this.insertAccepted(input, redelivered))());
   }
 
   /** Records a rejected input and its error messages in one transaction. */
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
-    return this.write('storing a rejected input', () => this.db.transaction((): RecordOutcome => {
-      const existing = this.findDuplicate(input, redelivered);
-      if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
-      const info = this.insertInput.run({
-        ...this.inputParams(input, 'rejected'),
-        errorCode: rejection.code,
-        errorMessage: safe(rejection.message),
-        completedAt: input.receivedAt,
-      });
-      const seq = Number(info.lastInsertRowid);
-      for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
-      return { seq, duplicate: false };
-    })());
+    return this.write('storing a rejected input', () => this.db.transaction((): RecordOutcome => this.insertRejected(input, rejection, messages, redelivered))());
+  }
+
+  /**
+   * Group commit (issue 10): records accepted and rejected inputs, in order, in one transaction; commits
+   * before returning. A duplicate within the batch is found like one stored earlier (the transaction sees its own rows).
+   */
+  recordMany(entries: readonly NewEntry[]): RecordOutcome[] {
+    return this.write(entries.length === 1 ? 'storing an input' : `storing ${entries.length} inputs`, () =>
+      this.db.transaction((): RecordOutcome[] =>
+        entries.map((e) => (e.rejection ? this.insertRejected(e.input, e.rejection, e.messages ?? [], e.redelivered) : this.insertAccepted(e.input, e.redelivered))),
+      )(),
+    );
+  }
+
+  private insertAccepted(input: NewInput, redelivered: boolean): RecordOutcome {
+    const existing = this.findDuplicate(input, redelivered);
+    if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
+    const info = this.insertInput.run(this.inputParams(input, 'pending'));
+    return { seq: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  private insertRejected(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered: boolean): RecordOutcome {
+    const existing = this.findDuplicate(input, redelivered);
+    if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
+    const info = this.insertInput.run({
+      ...this.inputParams(input, 'rejected'),
+      errorCode: rejection.code,
+      errorMessage: safe(rejection.message),
+      completedAt: input.receivedAt,
+    });
+    const seq = Number(info.lastInsertRowid);
+    for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
+    return { seq, duplicate: false };
   }
 
   /** Stores results and queues their messages, all in one transaction. */

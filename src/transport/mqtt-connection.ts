@@ -19,6 +19,18 @@ import { BrokerSetupError, ReconnectSupervisor } from './reconnect-supervisor.js
 
 export { BrokerSetupError };
 
+/** Told to MQTT.js for a message handled past its packet loop: it sends no PUBACK for it (we do) and reads on. */
+const HANDLED_AHEAD = new Error('acknowledged by hubnlu once stored');
+
+/**
+ * The PUBACK MQTT.js itself sends from `handleMessage`'s callback (handlers/publish.ts), for a message handled ahead:
+ * same packet, same private send path (it writes at once on a connected client).
+ */
+function sendPuback(client: MqttClient, messageId: number): void {
+  const send = (client as unknown as { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void })._sendPacket;
+  send.call(client, { cmd: 'puback', messageId, reasonCode: 0 });
+}
+
 export interface ConnectionSettings {
   readonly url: string;
   readonly clientId: string;
@@ -40,6 +52,13 @@ export interface ConnectionSettings {
    * queue behind a backlog of inputs and results stall until it is stored.
    */
   readonly separatePublisher?: boolean;
+  /**
+   * How many inbound messages may be in the handler at once (default 1). Above 1, MQTT.js reads the next packet
+   * (a PINGRESP, an ack, the next input) while earlier handlers are still committing, and hubnlu sends each PUBACK
+   * itself when its handler resolves: that is what lets intake commit a batch of inputs in one transaction
+   * (issue 10). At the limit the packet loop waits until a handler settles. QoS 0 and 2 keep MQTT.js's own flow.
+   */
+  readonly ackAhead?: number;
 }
 
 export interface InboundMessage {
@@ -86,6 +105,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
   private readonly supervisors: ReconnectSupervisor[] = [];
   /** Rejects a start still waiting for the broker when stop() is called. */
   private abortStart?: (err: Error) => void;
+  /** Inbound messages handed to the handler and not yet acknowledged or refused (ackAhead > 1). */
+  private unacked = 0;
+  /** At the ackAhead limit: lets MQTT.js read the next packet once a handler settles. */
+  private readOn?: () => void;
 
   constructor(private readonly settings: ConnectionSettings, private readonly log: Logger) {
     super();
@@ -193,6 +216,35 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
               }
             : undefined,
       };
+      const limit = s.ackAhead ?? 1;
+      if (limit > 1 && packet.qos === 1) {
+        // Past the packet loop: MQTT.js reads on at once (a callback with an error sends no PUBACK and only advances
+        // its loop) and we send the PUBACK when the handler resolves. At the limit its loop waits until one settles.
+        this.unacked++;
+        const readOn = () => callback(HANDLED_AHEAD);
+        if (this.unacked < limit) readOn();
+        else this.readOn = readOn;
+        const settle = () => {
+          this.unacked--;
+          const next = this.readOn;
+          if (next && this.unacked < limit) {
+            this.readOn = undefined;
+            next();
+          }
+        };
+        handler(message).then(
+          () => {
+            settle();
+            // A message from a connection that is gone is redelivered by the broker and deduplicated by the log.
+            if (generation === this.generation && packet.messageId !== undefined) sendPuback(client, packet.messageId);
+          },
+          (err: Error) => {
+            settle();
+            this.log.error({ err, topic: packet.topic }, 'input handler failed; message not acknowledged');
+          },
+        );
+        return;
+      }
       handler(message).then(
         () => {
           if (generation !== this.generation) {

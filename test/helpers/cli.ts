@@ -31,8 +31,8 @@ export interface AgentProcess {
 }
 
 /** Starts `hubnlu run` and parses its JSON log lines. */
-export function startAgentProcess(env: Record<string, string>, args: string[] = []): AgentProcess {
-  const child = spawn(process.execPath, [CLI, ...args, 'run'], {
+export function startAgentProcess(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): AgentProcess {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args, 'run'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

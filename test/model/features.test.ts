@@ -88,3 +88,21 @@ test('the trainer and the runtime classifier compute identical inputs and (to fl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('FeatureRemap (sorted typed arrays, issue 10) maps every id exactly as a Map of the same ids does', () => {
+  // Ids across the whole uint32 range (above 2^31 too), in random order; lookups of known and unknown ids.
+  let x = 12345;
+  const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  const ids = new Uint32Array([...new Set(Array.from({ length: 50_000 }, rand))]);
+  const remap = new FeatureRemap(ids);
+  const reference = new Map<number, number>();
+  ids.forEach((id, row) => reference.set(id, row));
+  const queries = new Uint32Array(20_000);
+  for (let i = 0; i < queries.length; i++) queries[i] = i % 2 === 0 ? ids[rand() % ids.length] : rand();
+  const want = Int32Array.from([...queries].map((q) => reference.get(q)).filter((r): r is number => r !== undefined));
+  assert.deepEqual(remap.rows(queries), want);
+  assert.ok(want.length >= 10_000, 'half the queries are known ids');
+  assert.equal(remap.row(ids[7]), 7);
+  assert.equal(remap.row(0xffffffff), reference.get(0xffffffff) ?? -1);
+  assert.throws(() => new FeatureRemap(new Uint32Array([5, 0xfffffffe, 5])), /hashed id 5 appears twice \(rows 0 and 2\)/);
+});

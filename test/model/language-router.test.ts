@@ -158,3 +158,28 @@ test('load errors name the setting', async () => {
   );
   await assert.rejects(load({ langidDir: enIntent }), /task "intent".*models\.langid/);
 });
+
+test('lazy: other languages load at their first input, with the same answers; labels and model versions are known before', async () => {
+  const eager = await load();
+  const lazy = await load({ lazy: true });
+  try {
+    assert.deepEqual(lazy.loadedLanguages, ['en'], 'only the default language is loaded at start');
+    assert.deepEqual([...lazy.languages].sort(), ['de', 'en']);
+    assert.deepEqual(lazy.loadedModels(), eager.loadedModels(), 'the deferred language is listed from its manifest');
+    assert.deepEqual(lazy.labels('intent'), eager.labels('intent'));
+    const text = 'mach das licht im wohnzimmer aus';
+    // Two inputs at once share one load.
+    const [a, b] = await Promise.all([lazy.analyze(text, ['intent']), lazy.analyze(text, ['intent'])]);
+    assert.deepEqual(lazy.loadedLanguages, ['en', 'de']);
+    const want = await eager.analyze(text, ['intent']);
+    assert.deepEqual(a, want);
+    assert.deepEqual(b, want);
+  } finally {
+    await eager.close();
+    await lazy.close();
+  }
+});
+
+test('lazy: a deferred directory with the wrong task fails the start, as an eager one does', async () => {
+  await assert.rejects(load({ lazy: true, languages: { en: { intent: enIntent, sentiment: null }, de: { intent: enSentiment, sentiment: null } } }), /task "sentiment".*intent model/);
+});
