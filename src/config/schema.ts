@@ -182,6 +182,15 @@ export const ConfigSchema = Type.Object(
             'A payload `id` repeated with the same text on the same topic and site within this many seconds is a duplicate (no second row or result). 0: payload ids never deduplicate. Broker redeliveries (DUP flag) are always recognised.',
           ...hint('seconds between 0 (off) and 604800, e.g. 600'),
         }),
+        shareGroup: Type.Optional(
+          Type.String({
+            maxLength: 64,
+            pattern: '^[^/+#\\u0000]+$',
+            description:
+              'Scale out: subscribe to every input topic (`input.topics` and the Hermes inputs) as the MQTT 5 shared subscription `$share/<group>/<filter>`, so that the agents of one group (each with its own `mqtt.clientId` and database) split the inputs on one broker. Needs an external broker with shared subscriptions and `mqtt.protocolVersion: 5`. Absent: every agent gets every input.',
+            ...hint('a group name without "/", "+" or "#" (an MQTT share name may not contain them), e.g. "hubnlu"; or remove it'),
+          }),
+        ),
         maxInFlight: Type.Integer({
           default: 256,
           minimum: 1,
