@@ -41,7 +41,7 @@ interface Run {
 
 async function runGroup(broker: Mosquitto, agents: number): Promise<Omit<Run, 'speedup'>> {
   const dir = mkdtempSync(join(tmpdir(), `hubnlu-bench-scale-${agents}-`));
-  const members = await startGroup(broker.url, dir, `bench-${agents}-${process.pid}`, agents, 'bench', { 'storage.synchronous': SYNC, 'log.level': 'warn' });
+  const members = await startGroup(broker.url, dir, `bench-${agents}-${process.pid}`, agents, 'bench', { 'storage.synchronous': SYNC });
   const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { clientId: `bench-tally-${agents}` });
   const publisher = await Publisher.connect(broker.url, { clientId: `bench-pub-${agents}` });
   try {

@@ -138,6 +138,26 @@ say "smoke test under qemu-aarch64"
   console.log('better-sqlite3 loaded: SQLite', db.prepare('select sqlite_version() as v').get().v, 'on', process.arch);
   " && "${ARM_NODE[@]}" dist/src/cli/main.js classify 'turn off the kitchen lights' --compact)
 
+say "same answers on both architectures: 200 short commands in five languages, x64 (host) vs arm64 (qemu)"
+(cd "$COPY" && node scripts/arm64-compare.mjs >"$WORK/answers-x64.jsonl" && "${ARM_NODE[@]}" scripts/arm64-compare.mjs >"$WORK/answers-arm64.jsonl")
+node --input-type=module -e "
+  import { readFileSync } from 'node:fs';
+  const read = (f) => readFileSync(f, 'utf8').trim().split('\\n').map((l) => JSON.parse(l));
+  const x = read('$WORK/answers-x64.jsonl'), a = read('$WORK/answers-arm64.jsonl');
+  let labels = 0, maxDiff = 0;
+  const scores = (r) => [r.intent?.confidence ?? 0, ...(r.alternatives ?? []).map((v) => v.confidence), r.sentiment?.score ?? 0, ...Object.values(r.sentiment?.scores ?? {})];
+  x.forEach((r, i) => {
+    const s = a[i];
+    const same = s && r.lang === s.lang && r.intent?.name === s.intent?.name && r.sentiment?.label === s.sentiment?.label &&
+      JSON.stringify((r.alternatives ?? []).map((v) => v.name)) === JSON.stringify((s.alternatives ?? []).map((v) => v.name)) &&
+      JSON.stringify((r.slots ?? []).map((v) => [v.type, v.value, v.start, v.end])) === JSON.stringify((s.slots ?? []).map((v) => [v.type, v.value, v.start, v.end]));
+    if (!same) { labels++; console.log('differs:', JSON.stringify(r.text)); }
+    if (s) scores(r).forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - scores(s)[k]))));
+  });
+  console.log(x.length + ' texts: ' + (x.length - labels) + ' with the same language, intent, alternatives, slots and sentiment; largest score difference ' + maxDiff.toExponential(2));
+  if (a.length !== x.length || labels > 0 || maxDiff > 1e-3) process.exit(1);
+" || die "arm64 answers differ from x64"
+
 say "tests under qemu-aarch64 (${#TESTS[@]} files)"
 passed=0
 failed=()
