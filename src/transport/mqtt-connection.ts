@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
-import { assertPublishTopic } from './topics.js';
+import { assertPublishTopic, filterOf } from './topics.js';
 import { parseBrokerUrl, type BrokerUrl } from './broker-url.js';
 import { BrokerSetupError, ReconnectSupervisor } from './reconnect-supervisor.js';
 
@@ -310,9 +310,25 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
           const refused = (granted ?? []).filter((g) => g.qos === 128 || (g as { reasonCode?: number }).reasonCode === 128);
           if (refused.length > 0) return reject(new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`));
           this.log.info({ topics: this.subscriptions }, 'subscribed');
+          this.unsubscribeUnshared(client);
           resolve();
         },
       );
+    });
+  }
+
+  /**
+   * A shared subscription replaces the plain one of the same filter: a session that an earlier configuration (without
+   * `input.shareGroup`) left on the broker still holds `hubnlu/+/utterance`, and through it this agent would get every
+   * input besides its share, answering what another member of the group answers too. Unsubscribed after the shared
+   * subscription is in place, so no input falls between the two; a filter that was never subscribed costs nothing.
+   */
+  private unsubscribeUnshared(client: MqttClient): void {
+    const plain = this.subscriptions.filter((s) => s.startsWith('$share/')).map(filterOf).filter((f) => !this.subscriptions.includes(f));
+    if (plain.length === 0) return;
+    client.unsubscribe(plain, (err) => {
+      if (err) this.log.warn({ err: err.message, topics: plain }, 'could not drop plain subscriptions left from before input.shareGroup');
+      else this.log.debug({ topics: plain }, 'dropped plain subscriptions left from before input.shareGroup');
     });
   }
 

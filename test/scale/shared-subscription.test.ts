@@ -78,7 +78,15 @@ for (const count of [2, 4]) {
     const { broker, dir, closers } = await scene(t, `group${count}`);
     const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error', 'hermes/#'], { clientId: `tally-${count}-${process.pid}` });
     closers.push(() => tally.close());
-    const members = await startGroup(broker.url, dir, `hubnlu-g${count}-${process.pid}`, count, GROUP);
+    const prefix = `hubnlu-g${count}-${process.pid}`;
+    if (count === 2) {
+      // Member 0's client id ran once before without input.shareGroup: its session on the broker still holds the plain
+      // hubnlu/+/utterance. Joining the group must drop it, or member 0 would get every input besides its share.
+      const before = await FaultAgent.start({ brokerUrl: broker.url, dbPath: join(dir, 'before.db'), clientId: `${prefix}-0`, settings: { 'storage.synchronous': 'normal' } }, 60_000);
+      assert.ok((before.startup.subscriptions as string[]).includes('hubnlu/+/utterance'));
+      await before.stop();
+    }
+    const members = await startGroup(broker.url, dir, prefix, count, GROUP);
     closers.push(() => Promise.all(members.map((m) => m.agent.kill('SIGKILL'))));
 
     for (const m of members) {
