@@ -24,7 +24,7 @@ export function memberSettings(brokerUrl: string, dir: string, name: string, gro
 /** Starts `count` agents in the share group `group` (in parallel), named `<prefix>-0` … */
 export async function startGroup(brokerUrl: string, dir: string, prefix: string, count: number, group: string, extra: Record<string, string | number | boolean> = {}): Promise<GroupMember[]> {
   const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  const started = await Promise.allSettled(names.map((name) => FaultAgent.start(memberSettings(brokerUrl, dir, name, group, extra), 60_000)));
+  const started = await Promise.allSettled(names.map((name) => FaultAgent.start(memberSettings(brokerUrl, dir, name, group, extra), 180_000)));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.kill('SIGKILL');

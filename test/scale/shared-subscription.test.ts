@@ -73,7 +73,7 @@ function checkGroup(items: readonly Outgoing[], members: readonly GroupMember[])
 }
 
 for (const count of [2, 4]) {
-  test(`${count} agents with a shared subscription: every input answered exactly once, the load split between them`, { skip, timeout: 240_000 }, async (t) => {
+  test(`${count} agents with a shared subscription: every input answered exactly once, the load split between them`, { skip, timeout: 600_000 }, async (t) => {
     const started = Date.now();
     const { broker, dir, closers } = await scene(t, `group${count}`);
     const tally = await Tally.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error', 'hermes/#'], { clientId: `tally-${count}-${process.pid}` });
@@ -82,7 +82,7 @@ for (const count of [2, 4]) {
     if (count === 2) {
       // Member 0's client id ran once before without input.shareGroup: its session on the broker still holds the plain
       // hubnlu/+/utterance. Joining the group must drop it, or member 0 would get every input besides its share.
-      const before = await FaultAgent.start({ brokerUrl: broker.url, dbPath: join(dir, 'before.db'), clientId: `${prefix}-0`, settings: { 'storage.synchronous': 'normal' } }, 60_000);
+      const before = await FaultAgent.start({ brokerUrl: broker.url, dbPath: join(dir, 'before.db'), clientId: `${prefix}-0`, settings: { 'storage.synchronous': 'normal' } }, 180_000);
       assert.ok((before.startup.subscriptions as string[]).includes('hubnlu/+/utterance'));
       await before.stop();
     }
@@ -100,7 +100,7 @@ for (const count of [2, 4]) {
     const publisher = await Publisher.connect(broker.url, { clientId: `pub-${count}-${process.pid}` });
     closers.push(() => publisher.close());
     await publisher.publishAll(items, { window: 100 });
-    const answered = await tally.settle(() => items.every((i) => tally.results.has(i.key)), { timeoutMs: 120_000 });
+    const answered = await tally.settle(() => items.every((i) => tally.results.has(i.key)), { timeoutMs: 300_000 });
     await sleep(500); // a late second answer would still be counted
     const stops = await Promise.all(members.map((m) => m.agent.stop()));
 
@@ -151,7 +151,7 @@ for (const count of [2, 4]) {
   });
 }
 
-test('a member SIGKILLed mid-flood and restarted: nothing lost, nothing stored twice across the group', { skip, timeout: 300_000 }, async (t) => {
+test('a member SIGKILLed mid-flood and restarted: nothing lost, nothing stored twice across the group', { skip, timeout: 600_000 }, async (t) => {
   const started = Date.now();
   const n = Math.max(N, 1500);
   const { broker, dir, closers } = await scene(t, 'kill');
@@ -167,7 +167,7 @@ test('a member SIGKILLed mid-flood and restarted: nothing lost, nothing stored t
   const publishing = publisher.publishAll(items, { window: 100, ratePerSecond: 600 });
 
   const victimRows = () => groupRows([victim]).length;
-  assert.ok(await waitFor(() => victimRows() >= n * 0.15, 90_000, 20), `the victim stored only ${victimRows()} inputs`);
+  assert.ok(await waitFor(() => victimRows() >= n * 0.15, 240_000, 20), `the victim stored only ${victimRows()} inputs`);
   const killed = await victim.agent.kill('SIGKILL');
   assert.equal(killed.signal, 'SIGKILL');
   const rowsAtKill = victimRows();
@@ -175,11 +175,11 @@ test('a member SIGKILLed mid-flood and restarted: nothing lost, nothing stored t
   const survivorAtKill = survivorRows();
   await sleep(1500); // down for a while: its share waits in its session at the broker; the survivor goes on
   const survivorStoredWhileDown = survivorRows() - survivorAtKill;
-  victim.agent = await FaultAgent.start(victim.settings, 60_000);
+  victim.agent = await FaultAgent.start(victim.settings, 180_000);
   const resumed = Number(victim.agent.logged('resuming inputs').at(0)?.resumed ?? 0);
 
   await publishing;
-  const answered = await tally.settle(() => items.every((i) => tally.results.has(i.key)), { timeoutMs: 150_000 });
+  const answered = await tally.settle(() => items.every((i) => tally.results.has(i.key)), { timeoutMs: 300_000 });
   await sleep(500);
   const stops = await Promise.all(members.map((m) => m.agent.stop()));
   const group = checkGroup(items, members);
