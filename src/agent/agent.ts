@@ -12,7 +12,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LogStore, type OutgoingMessage } from '../store/log-store.js';
 import { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
-import { matchTopic } from '../transport/topics.js';
+import { matchTopic, sharedFilter } from '../transport/topics.js';
 import { packageVersion, resolveFromPackage } from '../util/paths.js';
 import { redactUrl } from '../util/redact.js';
 import { ModelSlot } from '../model/model-slot.js';
@@ -260,6 +260,8 @@ export class Agent {
 
     // One inbound index: extension topics first, then the utterance intake.
     const dispatcher = new TopicDispatcher(this.child({ module: 'dispatch' }));
+    // input.shareGroup: inputs arrive through MQTT 5 shared subscriptions, one agent of the group gets each.
+    const inputFilter = (filter: string): string => sharedFilter(filter, config.input.shareGroup);
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     for (const e of this.extensions) {
@@ -267,9 +269,10 @@ export class Agent {
       const handle = e.handle?.bind(e);
       if (!handle) throw new Error(`extension ${e.name} subscribes to ${e.topics().join(', ')} but has no handle()`);
       // A message can arrive as soon as we subscribe; it waits until the extensions have started.
-      dispatcher.addTarget({ name: e.name, filters: e.topics(), handle: (m) => ready.then(() => handle(m)) });
+      const filters = e.takesInputs ? e.topics().map(inputFilter) : e.topics();
+      dispatcher.addTarget({ name: e.name, filters, handle: (m) => ready.then(() => handle(m)) });
     }
-    dispatcher.addTarget({ name: 'intake', filters: routes.map((r) => r.topic), handle: intake.handle });
+    dispatcher.addTarget({ name: 'intake', filters: routes.map((r) => inputFilter(r.topic)), handle: intake.handle });
     for (const o of dispatcher.overlaps()) {
       log.warn(o, `topic ${o.filter} is owned by ${o.owner}; ${o.shadowed} will not see its messages`);
     }

@@ -243,7 +243,34 @@ function checkSemantics(config: Config, cwd: string): string[] {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
+  problems.push(...checkShareGroup(config));
   problems.push(...checkHomeAssistantSettings(config.extensions.homeAssistant));
+  return problems;
+}
+
+/**
+ * `input.shareGroup` needs a broker that has shared subscriptions and a connection that can tell: over MQTT 5 a broker
+ * without them refuses the SUBSCRIBE (reason 0x9E, or `sharedSubscriptionAvailable: 0` in the CONNACK), over 3.1.1 it
+ * would take `$share/<group>/<filter>` for an ordinary topic and deliver nothing, without a word.
+ */
+function checkShareGroup(config: Config): string[] {
+  const group = config.input.shareGroup;
+  if (group === undefined) return [];
+  const problems: string[] = [];
+  if (config.mqtt.url === undefined) {
+    problems.push(
+      'input.shareGroup: the embedded broker (aedes, MQTT 3.1.1) has no shared subscriptions and would deliver nothing to $share/... (set mqtt.url to a broker that has them, such as mosquitto 2, or remove input.shareGroup)',
+    );
+  } else if (config.mqtt.protocolVersion !== 5) {
+    problems.push(
+      'input.shareGroup: shared subscriptions need mqtt.protocolVersion: 5 (over MQTT 3.1.1 a broker without them takes $share/... for an ordinary topic and delivers nothing, with no error hubnlu could see; set mqtt.protocolVersion: 5, or remove input.shareGroup)',
+    );
+  }
+  config.input.topics.forEach((t, i) => {
+    if (t.topic.startsWith('$share/')) {
+      problems.push(`input.topics.${i}.topic: already a shared subscription while input.shareGroup is set (write the plain filter, e.g. "${t.topic.split('/').slice(2).join('/')}", or remove input.shareGroup)`);
+    }
+  });
   return problems;
 }
 

@@ -238,6 +238,15 @@ export const ConfigSchema = Type.Object(
             'How long the first input of a batch waits for more before the commit. 0: commit at the end of the event-loop turn that received it (everything that arrived in the same read from the socket), so a lone input waits for nothing.',
           ...hint('milliseconds between 0 and 100, e.g. 2'),
         }),
+        shareGroup: Type.Optional(
+          Type.String({
+            maxLength: 64,
+            pattern: '^[^/+#\\u0000]+$',
+            description:
+              'Scale out: subscribe to every input topic (`input.topics` and the Hermes inputs) as the MQTT 5 shared subscription `$share/<group>/<filter>`, so that the agents of one group (each with its own `mqtt.clientId` and database) split the inputs on one broker. Needs an external broker with shared subscriptions and `mqtt.protocolVersion: 5`. Absent: every agent gets every input.',
+            ...hint('a group name without "/", "+" or "#" (an MQTT share name may not contain them), e.g. "hubnlu"; or remove it'),
+          }),
+        ),
         maxInFlight: Type.Integer({
           default: 256,
           minimum: 1,

@@ -10,7 +10,7 @@
  * waits on anything but the handler it calls.
  */
 import type { InboundHandler, InboundMessage } from '../transport/mqtt-connection.js';
-import { matchTopic } from '../transport/topics.js';
+import { filterOf, matchTopic } from '../transport/topics.js';
 import type { Logger } from '../util/logger.js';
 
 export interface DispatchTarget {
@@ -39,7 +39,7 @@ export class TopicDispatcher {
     const out: Array<{ filter: string; owner: string; shadowed: string }> = [];
     this.targets.forEach((t, i) => {
       for (const filter of t.filters) {
-        const owner = this.targets.slice(0, i).find((o) => o.filters.some((f) => f === filter || matchTopic(f, filter.replace(/[+#]/g, 'x')) !== null));
+        const owner = this.targets.slice(0, i).find((o) => o.filters.some((f) => f === filter || matchTopic(f, filterOf(filter).replace(/[+#]/g, 'x')) !== null));
         if (owner) out.push({ filter, owner: owner.name, shadowed: t.name });
       }
     });

@@ -81,6 +81,12 @@ export interface Extension {
   readonly name: string;
   /** Topic filters this extension subscribes to; the dispatcher routes matching messages to `handle()`. */
   topics(): readonly string[];
+  /**
+   * Whether the messages on `topics()` are utterance inputs (each answered once, like `input.topics`): with
+   * `input.shareGroup` set they are subscribed as shared subscriptions, so one agent of the group gets each.
+   * Absent or false: every agent of a group gets every message (bridge requests, Home Assistant's status).
+   */
+  readonly takesInputs?: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   /**

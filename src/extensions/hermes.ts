@@ -81,6 +81,8 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class HermesExtension implements Extension {
   readonly name = 'hermes';
+  /** Queries are utterances: with input.shareGroup one agent of the group answers each. */
+  readonly takesInputs = true;
 
   constructor(private readonly ctx: ExtensionContext, private readonly settings: Settings) {}
 

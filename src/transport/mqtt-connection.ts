@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
-import { assertPublishTopic } from './topics.js';
+import { assertPublishTopic, filterOf } from './topics.js';
 import { parseBrokerUrl, type BrokerUrl } from './broker-url.js';
 import { BrokerSetupError, ReconnectSupervisor } from './reconnect-supervisor.js';
 
@@ -90,6 +90,27 @@ export type InboundHandler = (message: InboundMessage) => Promise<void>;
 export interface ConnectionEvents {
   online: [];
   offline: [];
+}
+
+/** MQTT 5 SUBACK reason codes that say the broker will not serve a shared subscription [MQTT-3.9.3]. */
+const SHARED_NOT_SUPPORTED = 0x9e;
+const TOPIC_FILTER_INVALID = 0x8f;
+
+/**
+ * Whether the broker refuses the shared subscriptions (`$share/<group>/<filter>`, from `input.shareGroup`) among
+ * `subscriptions`: its CONNACK said `sharedSubscriptionAvailable: 0`, or its SUBACK (`codes`, one per subscription)
+ * answered 0x9E "Shared Subscriptions not supported" or 0x8F "Topic Filter invalid" for one. That is a setup error
+ * (exit 78), not something a retry can fix. Undefined when nothing shared was refused.
+ */
+export function sharedSubscriptionRefusal(subscriptions: readonly string[], codes: readonly number[], sharedAvailable?: boolean): BrokerSetupError | undefined {
+  const shared = subscriptions.filter((s) => s.startsWith('$share/'));
+  if (shared.length === 0) return undefined;
+  const fix = 'this broker does not serve shared subscriptions; use one that does (mosquitto 1.6 or later, EMQX, HiveMQ, VerneMQ) or remove input.shareGroup';
+  if (sharedAvailable === false) return new BrokerSetupError('input.shareGroup', fix, 'CONNACK Shared Subscription Available: 0', SHARED_NOT_SUPPORTED);
+  const refused = subscriptions.map((s, i) => ({ s, code: codes[i] })).find(({ s, code }) => s.startsWith('$share/') && (code === SHARED_NOT_SUPPORTED || code === TOPIC_FILTER_INVALID));
+  if (!refused) return undefined;
+  const reason = refused.code === SHARED_NOT_SUPPORTED ? 'Shared Subscriptions not supported' : 'Topic Filter invalid';
+  return new BrokerSetupError('input.shareGroup', fix, `SUBACK ${refused.code} ${reason} for ${refused.s}`, refused.code);
 }
 
 export class MqttConnection extends EventEmitter<ConnectionEvents> {
@@ -273,7 +294,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         // At start, subscribe even to a resumed session: the configuration may name topics the stored session
         // lacks (an extension switched on), and extensions read retained messages that are only sent on SUBSCRIBE.
         // Re-subscribing replaces a subscription without interrupting its queued messages [MQTT-3.8.4-3].
-        const ready = connack.sessionPresent && !first ? Promise.resolve() : this.subscribeAll();
+        const ready = connack.sessionPresent && !first ? Promise.resolve() : this.subscribeAll(connack.properties?.sharedSubscriptionAvailable);
         ready.then(
           () => {
             if (!this.out) this.emit('online');
@@ -324,20 +345,42 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     return Promise.race([Promise.all([inboundReady, outboundReady]).then(() => undefined), failed]).finally(() => (this.abortStart = undefined));
   }
 
-  private subscribeAll(): Promise<void> {
+  private subscribeAll(sharedAvailable?: boolean): Promise<void> {
     const client = this.client!;
+    const unshareable = sharedSubscriptionRefusal(this.subscriptions, [], sharedAvailable);
+    if (unshareable) return Promise.reject(unshareable);
     return new Promise((resolve, reject) => {
       client.subscribe(
         this.subscriptions.map((topic) => topic),
         { qos: 1 },
         (err, granted) => {
-          if (err) return reject(err);
+          if (err) {
+            // MQTT 5 SUBACK reason codes come with the error; a refused shared subscription is a setup problem.
+            const codes = (err as { packet?: { granted?: number[] } }).packet?.granted ?? [];
+            return reject(sharedSubscriptionRefusal(this.subscriptions, codes, sharedAvailable) ?? err);
+          }
           const refused = (granted ?? []).filter((g) => g.qos === 128 || (g as { reasonCode?: number }).reasonCode === 128);
           if (refused.length > 0) return reject(new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`));
           this.log.info({ topics: this.subscriptions }, 'subscribed');
+          this.unsubscribeUnshared(client);
           resolve();
         },
       );
+    });
+  }
+
+  /**
+   * A shared subscription replaces the plain one of the same filter: a session that an earlier configuration (without
+   * `input.shareGroup`) left on the broker still holds `hubnlu/+/utterance`, and through it this agent would get every
+   * input besides its share, answering what another member of the group answers too. Unsubscribed after the shared
+   * subscription is in place, so no input falls between the two; a filter that was never subscribed costs nothing.
+   */
+  private unsubscribeUnshared(client: MqttClient): void {
+    const plain = this.subscriptions.filter((s) => s.startsWith('$share/')).map(filterOf).filter((f) => !this.subscriptions.includes(f));
+    if (plain.length === 0) return;
+    client.unsubscribe(plain, (err) => {
+      if (err) this.log.warn({ err: err.message, topics: plain }, 'could not drop plain subscriptions left from before input.shareGroup');
+      else this.log.debug({ topics: plain }, 'dropped plain subscriptions left from before input.shareGroup');
     });
   }
 

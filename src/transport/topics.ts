@@ -45,6 +45,15 @@ export function renderTopic(template: string, values: Record<string, string>): s
   return topic;
 }
 
+/**
+ * The subscription for `filter` in share group `group` [MQTT-4.8.2]: `$share/<group>/<filter>`. The broker delivers
+ * each message to one subscriber of the group, with the message's own topic (not the `$share/...` filter).
+ * Without a group, or for a filter that is already shared, the filter itself.
+ */
+export function sharedFilter(filter: string, group: string | undefined): string {
+  return group === undefined || filter.startsWith('$share/') ? filter : `$share/${group}/${filter}`;
+}
+
 /** Strips a shared-subscription prefix: `$share/group/a/+/b` → `a/+/b`. */
 export function filterOf(subscription: string): string {
   return subscription.startsWith('$share/') ? subscription.split('/').slice(2).join('/') : subscription;
