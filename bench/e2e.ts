@@ -23,7 +23,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectClient } from '../test/helpers/mqtt.js';
 import { envNameFor } from '../src/config/schema.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT } from '../test/helpers/cli.js';
@@ -44,13 +45,8 @@ const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
-async function connect(url: string, id: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId: id, protocolVersion: 5, clean: true });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
+function connect(url: string, id: string): Promise<MqttClient> {
+  return connectClient(url, { clientId: id, protocolVersion: 5, clean: true });
 }
 
 function percentile(sorted: readonly number[], p: number): number {

@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectClient } from '../test/helpers/mqtt.js';
 import { stringify } from 'yaml';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT } from '../test/helpers/cli.js';
@@ -34,13 +35,8 @@ const ROUNDS = arg('rounds', 2);
 const WINDOW = 200;
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door', 'wake me up at seven am'];
 
-async function connect(url: string, id: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId: id, protocolVersion: 5, clean: true });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
+function connect(url: string, id: string): Promise<MqttClient> {
+  return connectClient(url, { clientId: id, protocolVersion: 5, clean: true });
 }
 
 function percentile(values: number[], p: number): number {

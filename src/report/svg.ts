@@ -149,11 +149,7 @@ export function groupedBars(categories: readonly string[], series: readonly Seri
   const Y = (v: number) => m.t + (1 - v / niceMax) * ph;
   const out: string[] = [];
   out.push(`<svg class="chart" role="img" aria-label="${esc(opts.ariaLabel)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">`);
-  for (let k = 0; k <= 4; k++) {
-    const v = (niceMax * k) / 4;
-    out.push(`<line x1="${m.l}" y1="${n2(Y(v))}" x2="${W - m.r}" y2="${n2(Y(v))}" stroke="${COLORS.faint}"/>`);
-    out.push(`<text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="tick">${esc(compact(v))}</text>`);
-  }
+  out.push(...valueGrid(niceMax, Y, m.l, W - m.r));
   categories.forEach((c, i) => {
     const gx = m.l + i * groupW + (groupW - barW * series.length) / 2;
     series.forEach((s, k) => {
@@ -172,6 +168,17 @@ export function groupedBars(categories: readonly string[], series: readonly Seri
   return out.join('');
 }
 
+/** Five horizontal grid lines from 0 to `niceMax`, each with its value at the left edge. */
+function valueGrid(niceMax: number, Y: (v: number) => number, left: number, right: number): string[] {
+  const out: string[] = [];
+  for (let k = 0; k <= 4; k++) {
+    const v = (niceMax * k) / 4;
+    out.push(`<line x1="${left}" y1="${n2(Y(v))}" x2="${right}" y2="${n2(Y(v))}" stroke="${COLORS.faint}"/>`);
+    out.push(`<text x="${left - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="tick">${esc(compact(v))}</text>`);
+  }
+  return out;
+}
+
 /** Stacked vertical bars over time: one bar per bucket, one segment per series. */
 export function stackedBars(times: readonly string[], series: readonly Series[], opts: { yTitle: string; ariaLabel: string }): string {
   const W = 900;
@@ -186,11 +193,7 @@ export function stackedBars(times: readonly string[], series: readonly Series[],
   const Y = (v: number) => m.t + (1 - v / niceMax) * ph;
   const out: string[] = [];
   out.push(`<svg class="chart" role="img" aria-label="${esc(opts.ariaLabel)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">`);
-  for (let k = 0; k <= 4; k++) {
-    const v = (niceMax * k) / 4;
-    out.push(`<line x1="${m.l}" y1="${n2(Y(v))}" x2="${W - m.r}" y2="${n2(Y(v))}" stroke="${COLORS.faint}"/>`);
-    out.push(`<text x="${m.l - 6}" y="${n2(Y(v) + 4)}" text-anchor="end" class="tick">${esc(compact(v))}</text>`);
-  }
+  out.push(...valueGrid(niceMax, Y, m.l, W - m.r));
   times.forEach((t, i) => {
     const x = m.l + i * step + (step - barW) / 2;
     let base = 0;
