@@ -522,9 +522,9 @@ export class SlotTagger {
       for (let i = 0; i < transitions.length; i++) transitions[i] = dv.getFloat32(i * 4, true);
     }
     const modelFile = join(modelDir, section.files.model);
-    const bytes = new Uint8Array(await readFile(modelFile));
-    const rowWise = isRowWiseTagger(bytes, modelFile);
-    const model = await OnnxModel.fromBytes(bytes, modelFile);
+    const rowWise = isRowWiseTagger(new Uint8Array(await readFile(modelFile)), modelFile);
+    // From the path, not the bytes just read: onnxruntime then parses the file itself and the process keeps less.
+    const model = await OnnxModel.load(modelFile);
     if (model.outputNames[0] !== 'scores') {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
