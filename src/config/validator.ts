@@ -10,11 +10,16 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { ConfigSchema, type Config } from './schema.js';
 
 const OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
 const GENERATED = './config-validator.generated.cjs';
+
+function newAjv(options: Record<string, unknown>): Ajv {
+  const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+  return new AjvClass(options);
+}
 
 function schemaHash(): string {
   return createHash('sha256').update(JSON.stringify(ConfigSchema)).digest('hex');
@@ -22,20 +27,22 @@ function schemaHash(): string {
 
 export function configValidator(): ValidateFunction<Config> {
   const hash = schemaHash();
+  const require = createRequire(import.meta.url);
   try {
-    const generated = createRequire(import.meta.url)(GENERATED) as ValidateFunction<Config> & { schemaHash?: string };
+    const generated = require(GENERATED) as ValidateFunction<Config> & { schemaHash?: string };
     if (generated.schemaHash === hash) return generated;
   } catch {
     // not generated: compile below
   }
-  return new Ajv(OPTIONS).compile<Config>(ConfigSchema);
+  // Ajv itself (~60 ms to load) only when the generated validator is missing or stale.
+  return newAjv(OPTIONS).compile<Config>(ConfigSchema);
 }
 
 /** Writes the standalone validator beside this module (`npm run build` runs this file). */
 export function writeConfigValidator(): string {
   // Build time only: not loaded by the agent.
   const standaloneCode = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
-  const ajv = new Ajv({ ...OPTIONS, code: { source: true } });
+  const ajv = newAjv({ ...OPTIONS, code: { source: true } });
   const code = standaloneCode(ajv, ajv.compile(ConfigSchema));
   const file = fileURLToPath(new URL(GENERATED, import.meta.url));
   writeFileSync(file, `${code}\nmodule.exports.schemaHash = ${JSON.stringify(schemaHash())};\n`);
