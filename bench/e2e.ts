@@ -43,7 +43,7 @@ const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
 const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
 
 function connect(url: string, id: string): Promise<MqttClient> {
   return connectClient(url, { clientId: id, protocolVersion: 5, clean: true });

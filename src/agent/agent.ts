@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger.js';
 import type { Analyzer, ModelRef, TaskName } from '../model/types.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { LogStore, type OutgoingMessage } from '../store/log-store.js';
-import { EmbeddedBroker } from '../transport/embedded-broker.js';
+import type { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
 import { matchTopic, sharedFilter } from '../transport/topics.js';
 import { packageVersion, resolveFromPackage } from '../util/paths.js';
@@ -116,6 +116,8 @@ export class Agent {
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
       const persistence = config.mqtt.embedded.persistence;
+      // Loaded only here: aedes and its LevelDB persistence cost a start with an external broker (mqtt.url) ~50 ms for nothing (issue 10).
+      const { EmbeddedBroker } = await import('../transport/embedded-broker.js');
       this.broker = new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, this.child({ module: 'broker' }), {
         persistence: persistence ? resolveFromCwd(persistence) : undefined,
       });

@@ -8,8 +8,8 @@
  * waits for room (and so stops acknowledging) when it is full.
  */
 import type { Logger } from '../util/logger.js';
-import type { AnalyzeOptions, TaskName } from '../model/types.js';
-import type { ModelSlot } from '../model/model-slot.js';
+import type { Analysis, AnalyzeOptions, TaskName } from '../model/types.js';
+import type { ModelLease, ModelSlot } from '../model/model-slot.js';
 import type { AnalysedInput, FailedInput } from '../extensions/extension.js';
 import type { Completion, LogStore, OutgoingMessage, PendingInput } from '../store/log-store.js';
 import { retryUntilDone } from '../util/retry.js';
@@ -125,8 +125,7 @@ export class InferenceWorker {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, batchSize);
         this.active = batch.length;
-        const completions: Completion[] = [];
-        for (const item of batch) completions.push(await this.analyze(item));
+        const completions = await this.analyzeBatch(batch);
         await retryUntilDone(() => this.store.completeMany(completions), {
           // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay pending.
           shouldStop: () => Date.now() > this.giveUpAt,
@@ -168,23 +167,58 @@ export class InferenceWorker {
     while (this.roomWaiters.length > 0 && this.hasRoom()) this.roomWaiters.shift()!();
   }
 
-  private async analyze(item: PendingInput): Promise<Completion> {
+  /**
+   * The results of a batch of inputs. With more than one waiting and an analyzer that batches, the models run once
+   * for the batch (issue 10: one ONNX call per model instead of one per input); if that fails, each input is
+   * analysed alone, so one bad input fails only itself.
+   */
+  private async analyzeBatch(batch: readonly PendingInput[]): Promise<Completion[]> {
+    // The lease pins the models for this batch: a swap during the analysis does not change them under it.
+    const lease = this.models.acquire();
+    try {
+      const many = lease.models.analyzeMany?.bind(lease.models);
+      if (batch.length > 1 && many) {
+        const started = performance.now();
+        let analyses: Analysis[] | undefined;
+        try {
+          analyses = await many(batch.map((item) => ({ text: item.text, tasks: item.tasks as TaskName[], options: this.langHint(item) })));
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, inputs: batch.length }, 'batched inference failed; analysing the inputs one by one');
+        }
+        if (analyses) {
+          const done = analyses;
+          // Each input's share of the batch's model time.
+          const inferenceMs = (performance.now() - started) / batch.length;
+          return await Promise.all(batch.map((item, i) => this.complete(item, lease, () => Promise.resolve(done[i]), inferenceMs)));
+        }
+      }
+      const completions: Completion[] = [];
+      for (const item of batch) completions.push(await this.complete(item, lease, () => lease.models.analyze(item.text, item.tasks as TaskName[], this.langHint(item))));
+      return completions;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The payload's language wins over the route's; with neither, the analyzer detects it. */
+  private langHint(item: PendingInput): AnalyzeOptions | undefined {
+    if (item.lang) return { lang: item.lang, langSource: 'payload' };
+    const routeLang = this.opts.routeLang?.(item.topic);
+    return routeLang ? { lang: routeLang, langSource: 'route' } : undefined;
+  }
+
+  /** One input's completion: its result and messages, or its error. `inferenceMs`: measured around `analysis` when absent. */
+  private async complete(item: PendingInput, lease: ModelLease, analyze: () => Promise<Analysis>, batchedMs?: number): Promise<Completion> {
     const now = this.opts.now ?? Date.now;
     const started = performance.now();
     const response = responseOf(item.request);
-    // The lease pins the models for this input: a swap during the analysis does not change them under it.
-    const lease = this.models.acquire();
     try {
-      const tasks = item.tasks as TaskName[];
-      // The payload's language wins over the route's; with neither, the analyzer detects it.
-      const routeLang = item.lang ? undefined : this.opts.routeLang?.(item.topic);
-      const langHint: AnalyzeOptions | undefined = item.lang ? { lang: item.lang, langSource: 'payload' } : routeLang ? { lang: routeLang, langSource: 'route' } : undefined;
-      let analysis = await lease.models.analyze(item.text, tasks, langHint);
+      let analysis = await analyze();
       const filter = item.request.intentFilter;
       if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
         analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], lease.unknownThreshold) };
       }
-      const inferenceMs = performance.now() - started;
+      const inferenceMs = batchedMs ?? performance.now() - started;
       const completedAt = now();
       const latencyMs = item.arrivedAt !== undefined ? performance.now() - item.arrivedAt : Math.max(0, completedAt - item.receivedAt);
       const answered: AnalysedInput = {
@@ -258,8 +292,6 @@ export class InferenceWorker {
         error,
         messages: this.opts.failures(failure),
       };
-    } finally {
-      lease.release();
     }
   }
 }

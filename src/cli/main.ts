@@ -6,41 +6,55 @@
  */
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/paths.js';
-import { registerRun } from './commands/run.js';
-import { registerClassify } from './commands/classify.js';
-import { registerConfig } from './commands/config.js';
-import { registerLogs } from './commands/logs.js';
-import { registerStats } from './commands/stats.js';
-import { registerTrain } from './commands/train.js';
-import { registerEval } from './commands/eval.js';
-import { registerCompress } from './commands/compress.js';
-import { registerLabel } from './commands/label.js';
-import { registerReview } from './commands/review.js';
-import { registerExport } from './commands/export.js';
-import { registerReport } from './commands/report.js';
-import { registerModels } from './commands/models.js';
 import { EXIT } from './exit-codes.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command module with the subcommands it registers, in help order. Loaded on demand: `hubnlu run` (a
+ * service's cold start, issue 10) then does not compile the trainers, compressors and report writers the other
+ * commands pull in.
+ */
+const COMMANDS: ReadonlyArray<readonly [readonly string[], () => Promise<Register>]> = [
+  [['run'], async () => (await import('./commands/run.js')).registerRun],
+  [['classify'], async () => (await import('./commands/classify.js')).registerClassify],
+  [['logs'], async () => (await import('./commands/logs.js')).registerLogs],
+  [['stats'], async () => (await import('./commands/stats.js')).registerStats],
+  [['config'], async () => (await import('./commands/config.js')).registerConfig],
+  [['train', 'train-defaults'], async () => (await import('./commands/train.js')).registerTrain],
+  [['eval'], async () => (await import('./commands/eval.js')).registerEval],
+  [['quantize', 'prune'], async () => (await import('./commands/compress.js')).registerCompress],
+  [['label'], async () => (await import('./commands/label.js')).registerLabel],
+  [['review'], async () => (await import('./commands/review.js')).registerReview],
+  [['export'], async () => (await import('./commands/export.js')).registerExport],
+  [['report'], async () => (await import('./commands/report.js')).registerReport],
+  [['models'], async () => (await import('./commands/models.js')).registerModels],
+];
+
+/**
+ * The module of the subcommand `argv` names, if it names one: the first argument that is not an option or the
+ * value of `-c`/`--config`. Anything else (help, a typo, no command) gets every command, as before.
+ */
+function namedModule(argv: readonly string[]): (typeof COMMANDS)[number] | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-c' || a === '--config') i++;
+    else if (!a.startsWith('-')) return COMMANDS.find(([names]) => names.includes(a));
+  }
+  return undefined;
+}
+
+/** The program with the subcommand `argv` names registered, or all of them when it names none. */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('hubnlu')
     .description('On-device language understanding for smart-home hubs: MQTT in, local models, MQTT out, logged to SQLite.')
     .version(packageVersion())
     .option('-c, --config <file>', 'YAML config file (else $HUBNLU_CONFIG, else config/hubnlu.yaml, else built-in defaults)')
     .showHelpAfterError()
     .exitOverride();
-  registerRun(program);
-  registerClassify(program);
-  registerLogs(program);
-  registerStats(program);
-  registerConfig(program);
-  registerTrain(program);
-  registerEval(program);
-  registerCompress(program);
-  registerLabel(program);
-  registerReview(program);
-  registerExport(program);
-  registerReport(program);
-  registerModels(program);
+  const only = namedModule(argv);
+  const wanted = only ? [only] : COMMANDS;
+  for (const register of await Promise.all(wanted.map(([, load]) => load()))) register(program);
   return program;
 }
 
@@ -57,7 +71,7 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
 
 async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe(process.stdout);
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

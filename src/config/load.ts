@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { validate as isValidCron } from 'node-cron';
 import { redactUrl } from '../util/redact.js';
@@ -17,6 +17,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
+import { configValidator } from './validator.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[], readonly source: string) {
@@ -39,8 +40,7 @@ export interface LoadOptions {
   readonly overrides?: Record<string, unknown>;
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validate = ajv.compile<Config>(ConfigSchema);
+const validate = configValidator();
 const SETTINGS = listSettings();
 
 /** The schema at a config path; numeric segments step into list items (`input.topics.0.format`). */

@@ -11,7 +11,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../store/database.js';
 import type { Logger } from '../util/logger.js';
-import { learn, type LearnReport } from './learning-loop.js';
+import type { LearnReport } from './learning-loop.js';
 import type { ModelStore } from './model-store.js';
 
 export interface RetrainEvent {
@@ -65,7 +65,9 @@ export class RetrainSchedule {
   runOnce(): Promise<RetrainEvent> {
     if (this.running) return this.running;
     this.log.info('retraining from the household\'s labels');
-    this.running = learn({ config: this.config, store: this.store, db: this.db, promote: this.config.learning.retrain.promote, progress: (line) => this.log.debug({ line }, 'retrain') })
+    // The learning loop (trainers, datasets) is loaded when a retrain runs, not at every agent start (issue 10's cold start).
+    this.running = import('./learning-loop.js')
+      .then(({ learn }) => learn({ config: this.config, store: this.store, db: this.db, promote: this.config.learning.retrain.promote, progress: (line) => this.log.debug({ line }, 'retrain') }))
       .then(
         (r) => {
           const e = retrainEvent(r);

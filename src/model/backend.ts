@@ -31,6 +31,10 @@ export interface TaskModel {
   classify(input: PreparedText): Promise<readonly ScoredLabel[]>;
   /** Slots in the text; `intent` is the accepted intent (null when it was rejected as unknown). */
   tagSlots?(input: PreparedText, intent: string | null): Promise<SlotResult[]>;
+  /** `classify` for several utterances at once (micro-batching, issue 10); absent: the registry calls `classify` per utterance. */
+  classifyMany?(inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>>;
+  /** `tagSlots` for several utterances at once; absent: one `tagSlots` call each. */
+  tagSlotsMany?(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]>;
   /** Releases native resources. Idempotent. */
   dispose(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeTokens, FeatureRemap, type EncodedText, type Lexicon } from './features.js';
 import { loadManifest, type ModelManifest } from './manifest.js';
+import { batchClassifierGraph, BATCH_INPUTS } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
 import type { Token } from './text.js';
 import type { ModelRef, ScoredLabel } from './types.js';
@@ -24,6 +25,8 @@ export class TextClassifier {
     readonly manifest: ModelManifest,
     private readonly remap: FeatureRemap,
     private readonly model: OnnxModel,
+    /** Whether `model` is the batched form of the file (batch-graph.ts): several sentences per call. */
+    readonly batched: boolean,
     private readonly lexicon?: Lexicon,
   ) {}
 
@@ -36,13 +39,15 @@ export class TextClassifier {
     }
     const lexicon = manifest.featurizer.lexicon ? loadLexicon(join(dir, manifest.featurizer.lexicon.file), manifest.featurizer.lexicon.entries) : undefined;
     const modelFile = join(dir, manifest.files.classifier);
-    const model = await OnnxModel.load(modelFile);
-    const want = ['ids', 'inv_count'];
+    // The batched form of the same weights when the file has a shape batch-graph.ts knows; else the file as it is.
+    const batchedBytes = batchClassifierGraph(new Uint8Array(readFileSync(modelFile)), modelFile);
+    const model = batchedBytes ? await OnnxModel.fromBytes(batchedBytes, modelFile) : await OnnxModel.load(modelFile);
+    const want = batchedBytes ? [BATCH_INPUTS.ids, BATCH_INPUTS.weight] : ['ids', 'inv_count'];
     if (!want.every((n) => model.inputNames.includes(n)) || !model.outputNames.includes('logits')) {
       await model.dispose();
-      throw new Error(`${modelFile}: expected inputs ${want.join(', ')} and output logits, got inputs ${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')}; re-export it with this hubnlu version`);
+      throw new Error(`${modelFile}: expected inputs ids, inv_count and output logits, got inputs ${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')}; re-export it with this hubnlu version`);
     }
-    return new TextClassifier(dir, manifest, remap, model, lexicon);
+    return new TextClassifier(dir, manifest, remap, model, batchedBytes !== null, lexicon);
   }
 
   get ref(): ModelRef {
@@ -68,11 +73,41 @@ export class TextClassifier {
 
   /** Raw logits for an encoded sentence, in label order. */
   async logits(enc: EncodedText): Promise<Float32Array> {
+    if (this.batched) return (await this.logitsMany([enc]))[0];
     const out = await this.model.run({
       ids: { type: 'int32', data: enc.rows, dims: [enc.rows.length] },
       inv_count: { type: 'float32', data: new Float32Array([enc.count > 0 ? 1 / enc.count : 0]), dims: [1] },
     });
     return out.logits.data;
+  }
+
+  /**
+   * Raw logits for several encoded sentences: one ONNX call with the batched
+   * graph (rows padded with row 0 at weight 0), else one call per sentence.
+   */
+  async logitsMany(encs: readonly EncodedText[]): Promise<Float32Array[]> {
+    if (!this.batched) {
+      const out: Float32Array[] = [];
+      for (const enc of encs) out.push(await this.logits(enc));
+      return out;
+    }
+    const b = encs.length;
+    let len = 1; // a batch of empty sentences still needs one (weightless) position
+    for (const enc of encs) len = Math.max(len, enc.rows.length);
+    const ids = new Int32Array(b * len);
+    const weight = new Float32Array(b * len);
+    for (let i = 0; i < b; i++) {
+      const { rows, count } = encs[i];
+      ids.set(rows, i * len);
+      weight.fill(count > 0 ? 1 / count : 0, i * len, i * len + rows.length);
+    }
+    const out = await this.model.run({
+      [BATCH_INPUTS.ids]: { type: 'int32', data: ids, dims: [b, len] },
+      [BATCH_INPUTS.weight]: { type: 'float32', data: weight, dims: [b, len] },
+    });
+    const classes = out.logits.dims[1];
+    const data = out.logits.data;
+    return encs.map((_, i) => data.subarray(i * classes, (i + 1) * classes));
   }
 
   /** Calibrated probabilities (softmax of logits / temperature), in label order. */
@@ -91,7 +126,16 @@ export class TextClassifier {
   }
 
   async classify(tokens: readonly Token[], text?: string): Promise<Classification> {
-    const logits = await this.logits(this.encode(tokens, text));
+    return this.classification(await this.logits(this.encode(tokens, text)));
+  }
+
+  /** `classify` for several sentences (one ONNX call when the graph is batched). */
+  async classifyMany(inputs: ReadonlyArray<{ readonly tokens: readonly Token[]; readonly text?: string }>): Promise<Classification[]> {
+    const logits = await this.logitsMany(inputs.map((x) => this.encode(x.tokens, x.text)));
+    return logits.map((l) => this.classification(l));
+  }
+
+  private classification(logits: Float32Array): Classification {
     const p = this.probabilities(logits);
     const labels = this.manifest.labels;
     const ranked = labels.map((name, i) => ({ name, confidence: p[i] })).sort((a, b) => b.confidence - a.confidence);

@@ -56,6 +56,15 @@ export class FastTextTaskModel implements TaskModel {
     return (await this.classifier.classify(input.tokens, input.text)).ranked;
   }
 
+  async classifyMany(inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
+    return (await this.classifier.classifyMany(inputs)).map((c) => c.ranked);
+  }
+
+  async tagSlotsMany(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]> {
+    if (!this.slots) return inputs.map(() => []);
+    return this.slots.tagMany(inputs.map((x, i) => ({ text: x.text, tokens: x.tokens, intent: intents[i] })));
+  }
+
   async tagSlots(input: PreparedText, intent: string | null): Promise<SlotResult[]> {
     if (!this.slots || input.tokens.length === 0) return [];
     return this.slots.tag(input.text, input.tokens, intent);

@@ -395,18 +395,25 @@ export class FeatureRemap {
    * sentiment model alone (issue 10).
    */
   private readonly sortedIds: Uint32Array;
-  private readonly sortedRows: Int32Array;
+  /** Null when `ids` is already ascending (what the trainer writes): the row of sortedIds[i] is then i, and no copy or sort is needed. */
+  private readonly sortedRows: Int32Array | null;
 
   constructor(readonly ids: Uint32Array) {
-    const { keys, rows } = sortedIndex(ids, 'feature remap');
-    this.sortedIds = keys;
-    this.sortedRows = rows;
+    if (strictlyAscending(ids)) {
+      // Saves the sort (about 50 ms of a start for the 400,000-row sentiment model) and 3.2 MB (issue 10).
+      this.sortedIds = ids;
+      this.sortedRows = null;
+    } else {
+      const { keys, rows } = sortedIndex(ids, 'feature remap');
+      this.sortedIds = keys;
+      this.sortedRows = rows;
+    }
   }
 
   /** The row of a hashed id, or -1 when the model does not know it. */
   row(id: number): number {
     const i = findSorted(this.sortedIds, id);
-    return i < 0 ? -1 : this.sortedRows[i];
+    return i < 0 ? -1 : this.sortedRows ? this.sortedRows[i] : i;
   }
 
   get size(): number {
@@ -419,7 +426,7 @@ export class FeatureRemap {
     let n = 0;
     for (let i = 0; i < hashed.length; i++) {
       const j = findSorted(this.sortedIds, hashed[i]);
-      if (j >= 0) out[n++] = this.sortedRows[j];
+      if (j >= 0) out[n++] = this.sortedRows ? this.sortedRows[j] : j;
     }
     return out.subarray(0, n);
   }
@@ -482,6 +489,12 @@ export function sortedIndex(ids: Uint32Array, what: string): { keys: Uint32Array
     if (i > 0 && keys[i] === keys[i - 1]) throw new Error(`${what}: hashed id ${keys[i]} appears twice (rows ${rows[i - 1]} and ${row})`);
   }
   return { keys, rows };
+}
+
+/** Whether every id is greater than the one before (no duplicates). */
+function strictlyAscending(ids: Uint32Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return false;
+  return true;
 }
 
 /** Index of `id` in the ascending `keys`, or -1. */

@@ -17,7 +17,7 @@ import { loadManifest } from './manifest.js';
 import { backendFor } from './backends.js';
 import { fastTextBackend } from './fasttext-backend.js';
 import { ModelRegistry } from './registry.js';
-import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type Analyzer, type ModelRef, type TaskName } from './types.js';
+import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type AnalyzeRequest, type Analyzer, type ModelRef, type TaskName } from './types.js';
 
 export const UNSUPPORTED_LANGUAGE = 'unsupported_language';
 
@@ -176,29 +176,75 @@ export class LanguageRouter implements Analyzer {
 
   /** Which language an input is read as, and why. */
   async resolveLanguage(text: string, options?: AnalyzeOptions): Promise<ResolvedLanguage> {
-    if (options?.lang !== undefined) {
-      // An unparseable tag is still the caller's word: it cannot name a model we have.
-      const lang = normalizeLang(options.lang) ?? options.lang.trim().toLowerCase();
-      return { lang, source: options.langSource ?? 'payload' };
-    }
-    if (!this.detector) return { lang: this.defaultLanguage, source: 'default' };
+    if (options?.lang !== undefined || !this.detector) return this.namedLanguage(options);
     const detection = await this.detector.detect(text);
     return { lang: detection.lang, source: detection.sure ? 'detected' : 'default', detection };
   }
 
   async analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
     if (this.closed) throw new Error('LanguageRouter is closed; load it again');
-    const { lang, source, detection } = await this.resolveLanguage(text, options);
+    const resolved = await this.resolveLanguage(text, options);
+    const reg = await this.registryFor(resolved.lang);
+    const supported = this.supported(reg, tasks);
+    const base = supported.length > 0 ? await reg!.analyze(text, supported) : { models: [] as ModelRef[] };
+    return this.routed(base, reg, tasks, resolved);
+  }
+
+  /**
+   * `analyze` for several texts: one detector call for those without a language, then each language's models once
+   * for its texts (issue 10's micro-batching). Each analysis equals what `analyze` gives that text.
+   */
+  async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    if (this.closed) throw new Error('LanguageRouter is closed; load it again');
+    const resolved: ResolvedLanguage[] = new Array(requests.length);
+    const detect: number[] = [];
+    requests.forEach((r, i) => {
+      if (r.options?.lang !== undefined || !this.detector) resolved[i] = this.namedLanguage(r.options);
+      else detect.push(i);
+    });
+    if (detect.length > 0) {
+      const detections = await this.detector!.detectMany(detect.map((i) => requests[i].text));
+      detections.forEach((detection, k) => (resolved[detect[k]] = { lang: detection.lang, source: detection.sure ? 'detected' : 'default', detection }));
+    }
+    const byLang = new Map<string, number[]>();
+    resolved.forEach((r, i) => byLang.set(r.lang, [...(byLang.get(r.lang) ?? []), i]));
+    const out: Analysis[] = new Array(requests.length);
+    for (const [lang, indices] of byLang) {
+      const reg = await this.registryFor(lang);
+      const asked = indices.map((i) => ({ i, supported: this.supported(reg, requests[i].tasks) }));
+      const run = asked.filter((a) => a.supported.length > 0);
+      const bases = run.length > 0 ? await reg!.analyzeMany(run.map((a) => ({ text: requests[a.i].text, tasks: a.supported }))) : [];
+      const baseOf = new Map(run.map((a, k) => [a.i, bases[k]]));
+      for (const i of indices) out[i] = this.routed(baseOf.get(i) ?? { models: [] }, reg, requests[i].tasks, resolved[i]);
+    }
+    return out;
+  }
+
+  /** The language a caller named (payload or route), or the default when there is no detector. */
+  private namedLanguage(options?: AnalyzeOptions): ResolvedLanguage {
+    if (options?.lang !== undefined) {
+      // An unparseable tag is still the caller's word: it cannot name a model we have.
+      const lang = normalizeLang(options.lang) ?? options.lang.trim().toLowerCase();
+      return { lang, source: options.langSource ?? 'payload' };
+    }
+    return { lang: this.defaultLanguage, source: 'default' };
+  }
+
+  /** The asked tasks a language's models can serve. */
+  private supported(reg: ModelRegistry | undefined, tasks: readonly TaskName[]): TaskName[] {
+    const supported: TaskName[] = [];
+    if (tasks.includes('intent') && reg?.model('intent') != null) supported.push('intent');
+    if (tasks.includes('sentiment') && reg?.model('sentiment') != null) supported.push('sentiment');
+    return supported;
+  }
+
+  /** The analysis as the router answers it: language, its source, the detector's ref, `unsupported_language`. */
+  private routed(base: Analysis, reg: ModelRegistry | undefined, tasks: readonly TaskName[], { lang, source, detection }: ResolvedLanguage): Analysis {
     const detectorRef = detection && this.detector ? [this.detector.ref] : [];
-    const reg = await this.registryFor(lang);
     const canIntent = reg?.model('intent') != null;
     const canSentiment = reg?.model('sentiment') != null;
     const wantIntent = tasks.includes('intent');
     const wantSentiment = tasks.includes('sentiment');
-    const supported: TaskName[] = [];
-    if (wantIntent && canIntent) supported.push('intent');
-    if (wantSentiment && canSentiment) supported.push('sentiment');
-    const base = supported.length > 0 ? await reg!.analyze(text, supported) : { models: [] as ModelRef[] };
     const missing = (wantIntent && !canIntent) || (wantSentiment && !canSentiment);
     return {
       ...base,

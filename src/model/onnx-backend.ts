@@ -16,18 +16,26 @@ export interface OnnxOutput {
   readonly dims: readonly number[];
 }
 
+function sessionOptions(options: { threads?: number }): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+}
+
 export class OnnxModel {
   private constructor(private readonly session: ort.InferenceSession, readonly path: string) {}
 
   /** Loads a model file. Single-threaded sessions: a hub runs one utterance at a time, and threads cost memory. */
   static async load(path: string, options: { threads?: number } = {}): Promise<OnnxModel> {
-    const session = await ort.InferenceSession.create(path, {
-      intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-    return new OnnxModel(session, path);
+    return new OnnxModel(await ort.InferenceSession.create(path, sessionOptions(options)), path);
+  }
+
+  /** Loads a graph from bytes (a graph rewritten in memory); `path` names it in errors. */
+  static async fromBytes(bytes: Uint8Array, path: string, options: { threads?: number } = {}): Promise<OnnxModel> {
+    return new OnnxModel(await ort.InferenceSession.create(bytes, sessionOptions(options)), path);
   }
 
   get inputNames(): readonly string[] {

@@ -13,11 +13,14 @@ import { tokenize } from './text.js';
 import {
   UNKNOWN_INTENT,
   type Analysis,
+  type AnalyzeRequest,
   type Analyzer,
   type IntentResult,
   type ModelRef,
+  type ScoredLabel,
   type SentimentLabel,
   type SentimentResult,
+  type SlotResult,
   type TaskName,
 } from './types.js';
 
@@ -112,26 +115,73 @@ export class ModelRegistry implements Analyzer {
     return { intent, sentiment, models };
   }
 
+  /**
+   * `analyze` for several texts: each model runs once for the batch where its backend can (classifyMany,
+   * tagSlotsMany), else once per text. Each analysis equals what `analyze` gives that text.
+   */
+  async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    if (this.closed) throw new Error('ModelRegistry is closed; load it again');
+    const inputs: PreparedText[] = requests.map((r) => ({ text: r.text, tokens: tokenize(r.text) }));
+    const want = (task: TaskName) => requests.flatMap((r, i) => (r.tasks.includes(task) ? [i] : []));
+    const wantIntent = want('intent');
+    const wantSentiment = want('sentiment');
+    if (wantIntent.length > 0 && !this.intent) throw new Error('no intent model is loaded; set models.intent to a model directory');
+    if (wantSentiment.length > 0 && !this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
+    const intents = new Map<number, IntentResult>();
+    const sentiments = new Map<number, SentimentResult>();
+    if (wantIntent.length > 0) (await this.analyzeIntentMany(wantIntent.map((i) => inputs[i]))).forEach((r, k) => intents.set(wantIntent[k], r));
+    if (wantSentiment.length > 0) {
+      const ranked = await classifyAll(this.sentiment!, wantSentiment.map((i) => inputs[i]));
+      ranked.forEach((r, k) => sentiments.set(wantSentiment[k], sentimentOf(r)));
+    }
+    return requests.map((_, i) => {
+      const models: ModelRef[] = [];
+      const intent = intents.get(i);
+      const sentiment = sentiments.get(i);
+      if (intent) models.push(this.intent!.ref);
+      if (sentiment) models.push(this.sentiment!.ref);
+      return { intent, sentiment, models };
+    });
+  }
+
   /** Intent and slots for already tokenised text. */
   async analyzeIntent(input: PreparedText): Promise<IntentResult> {
     const ranked = await this.intent!.classify(input);
+    const top = this.topIntent(input, ranked);
+    const slots = top.meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, top.known ? top.name : null) : [];
+    return { name: top.name, confidence: top.confidence, alternatives: top.alternatives, slots };
+  }
+
+  /** `analyzeIntent` for several texts (one classifier call and one tagger call where the backend batches). */
+  private async analyzeIntentMany(inputs: readonly PreparedText[]): Promise<IntentResult[]> {
+    const model = this.intent!;
+    const tops = (await classifyAll(model, inputs)).map((ranked, i) => this.topIntent(inputs[i], ranked));
+    const tagged = inputs.flatMap((_, i) => (tops[i].meaningful && model.tagSlots ? [i] : []));
+    const slots = new Map<number, SlotResult[]>();
+    if (tagged.length > 0) {
+      const intentsOf = tagged.map((i) => (tops[i].known ? tops[i].name : null));
+      if (model.tagSlotsMany) {
+        (await model.tagSlotsMany(tagged.map((i) => inputs[i]), intentsOf)).forEach((s, k) => slots.set(tagged[k], s));
+      } else {
+        for (let k = 0; k < tagged.length; k++) slots.set(tagged[k], await model.tagSlots!(inputs[tagged[k]], intentsOf[k]));
+      }
+    }
+    return tops.map((top, i) => ({ name: top.name, confidence: top.confidence, alternatives: top.alternatives, slots: slots.get(i) ?? [] }));
+  }
+
+  /** The accepted intent from a ranking: `unknown` below the threshold, or when nothing is left to understand. */
+  private topIntent(input: PreparedText, ranked: readonly ScoredLabel[]) {
     const alternatives = ranked.slice(0, 3);
     const top = alternatives[0];
     // Nothing left after normalisation ("?!", emoji only): nothing to understand.
     const meaningful = input.tokens.length > 0;
     const known = meaningful && top.confidence >= this.unknownThreshold;
-    const name = known ? top.name : UNKNOWN_INTENT;
-    const slots = meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, known ? name : null) : [];
-    return { name, confidence: meaningful ? top.confidence : 0, alternatives, slots };
+    return { name: known ? top.name : UNKNOWN_INTENT, confidence: meaningful ? top.confidence : 0, alternatives, meaningful, known };
   }
 
   /** Sentiment of already tokenised text. */
   async analyzeSentiment(input: PreparedText): Promise<SentimentResult> {
-    const ranked = await this.sentiment!.classify(input);
-    const scores = { negative: 0, neutral: 0, positive: 0 } as Record<SentimentLabel, number>;
-    for (const s of ranked) scores[s.name as SentimentLabel] = s.confidence;
-    const top = ranked[0];
-    return { label: top.name as SentimentLabel, score: top.confidence, scores };
+    return sentimentOf(await this.sentiment!.classify(input));
   }
 
   /** Releases every model. Idempotent. */
@@ -141,4 +191,19 @@ export class ModelRegistry implements Analyzer {
     const all = [this.intent, this.sentiment].filter((m): m is TaskModel => m !== null);
     await Promise.allSettled(all.map((m) => m.dispose()));
   }
+}
+
+/** Every input's ranking: one batched call when the model has one, else a call per input. */
+async function classifyAll(model: TaskModel, inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
+  if (model.classifyMany) return model.classifyMany(inputs);
+  const out: (readonly ScoredLabel[])[] = [];
+  for (const input of inputs) out.push(await model.classify(input));
+  return out;
+}
+
+function sentimentOf(ranked: readonly ScoredLabel[]): SentimentResult {
+  const scores = { negative: 0, neutral: 0, positive: 0 } as Record<SentimentLabel, number>;
+  for (const s of ranked) scores[s.name as SentimentLabel] = s.confidence;
+  const top = ranked[0];
+  return { label: top.name as SentimentLabel, score: top.confidence, scores };
 }

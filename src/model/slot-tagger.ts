@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRowWiseTagger } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
 import { SlotFeatureRemap, slotFeatureIds, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
 import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
@@ -502,6 +503,8 @@ export class SlotTagger {
     private readonly transitions: BioTransitions | null,
     readonly section: SlotsManifest,
     private readonly inputName: string,
+    /** Whether the graph scores each token from its own row (batch-graph.ts): several sentences' tokens per call. */
+    readonly rowWise: boolean,
   ) {}
 
   static async load(modelDir: string, manifest: unknown): Promise<SlotTagger> {
@@ -518,12 +521,15 @@ export class SlotTagger {
       transitions = new Float32Array((n + 2) * n);
       for (let i = 0; i < transitions.length; i++) transitions[i] = dv.getFloat32(i * 4, true);
     }
-    const model = await OnnxModel.load(join(modelDir, section.files.model));
+    const modelFile = join(modelDir, section.files.model);
+    const rowWise = isRowWiseTagger(new Uint8Array(await readFile(modelFile)), modelFile);
+    // From the path, not the bytes just read: onnxruntime then parses the file itself and the process keeps less.
+    const model = await OnnxModel.load(modelFile);
     if (model.outputNames[0] !== 'scores') {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
-    return new SlotTagger(model, remap, transitions, section, model.inputNames[0]);
+    return new SlotTagger(model, remap, transitions, section, model.inputNames[0], rowWise);
   }
 
   get types(): readonly string[] {
@@ -554,10 +560,50 @@ export class SlotTagger {
 
   /** Slots in `text` (tokens from `tokenize(text)`), conditioned on the predicted intent (null or `unknown`: none). */
   async tag(text: string, tokens: readonly Token[], intent: string | null): Promise<SlotResult[]> {
-    const n = tokens.length;
-    if (n === 0) return [];
+    if (tokens.length === 0) return [];
+    return this.decode(text, tokens, await this.rawScores(tokens, intent));
+  }
+
+  /**
+   * `tag` for several sentences: with a row-wise graph their tokens go through
+   * one ONNX call (rows concatenated, scores split back), else one call each.
+   */
+  async tagMany(inputs: ReadonlyArray<{ readonly text: string; readonly tokens: readonly Token[]; readonly intent: string | null }>): Promise<SlotResult[][]> {
+    if (!this.rowWise) {
+      const out: SlotResult[][] = [];
+      for (const x of inputs) out.push(await this.tag(x.text, x.tokens, x.intent));
+      return out;
+    }
+    const k = this.section.featurizer.maxFeatures;
     const nTags = this.section.tags.length;
-    const scores = await this.rawScores(tokens, intent);
+    const rows = inputs.map((x) => (x.tokens.length > 0 ? this.featureRows(x.tokens, x.intent) : null));
+    let total = 0;
+    for (const x of inputs) total += x.tokens.length;
+    if (total === 0) return inputs.map(() => []);
+    const all = new BigInt64Array(total * k);
+    let at = 0;
+    for (const r of rows) {
+      if (!r) continue;
+      all.set(r, at);
+      at += r.length;
+    }
+    const out = await this.model.run({ [this.inputName]: { type: 'int64', data: all, dims: [total, k] } });
+    const scores = out.scores.data;
+    let token = 0;
+    return inputs.map((x) => {
+      const n = x.tokens.length;
+      if (n === 0) return [];
+      // A copy: decoding writes into it.
+      const own = scores.slice(token * nTags, (token + n) * nTags);
+      token += n;
+      return this.decode(x.text, x.tokens, own);
+    });
+  }
+
+  /** Tags and slot values from one sentence's raw scores [tokens.length, tags]. */
+  private decode(text: string, tokens: readonly Token[], scores: Float32Array): SlotResult[] {
+    const n = tokens.length;
+    const nTags = this.section.tags.length;
     let tags: Int32Array;
     let conf: Float32Array;
     if (this.transitions) {

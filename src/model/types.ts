@@ -81,8 +81,20 @@ export interface AnalyzeOptions {
 }
 
 /** What the pipeline needs from the model layer. */
+/** One utterance of a batch (`Analyzer.analyzeMany`). */
+export interface AnalyzeRequest {
+  readonly text: string;
+  readonly tasks: readonly TaskName[];
+  readonly options?: AnalyzeOptions;
+}
+
 export interface Analyzer {
   analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis>;
+  /**
+   * The analyses of several utterances, in order, each what `analyze` gives it; the models run once per batch
+   * where they can (issue 10). Absent: the caller analyses one at a time. Rejects as a whole if any fails.
+   */
+  analyzeMany?(requests: readonly AnalyzeRequest[]): Promise<Analysis[]>;
   loadedModels(): readonly ModelRef[];
   /** Every label the analyzer can produce for a task (empty when no model serves it). */
   labels(task: TaskName): readonly string[];

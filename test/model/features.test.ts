@@ -105,4 +105,12 @@ test('FeatureRemap (sorted typed arrays, issue 10) maps every id exactly as a Ma
   assert.equal(remap.row(ids[7]), 7);
   assert.equal(remap.row(0xffffffff), reference.get(0xffffffff) ?? -1);
   assert.throws(() => new FeatureRemap(new Uint32Array([5, 0xfffffffe, 5])), /hashed id 5 appears twice \(rows 0 and 2\)/);
+  // Ids already ascending (what the trainer writes) take the no-sort path; the lookups are the same.
+  const ascending = Uint32Array.from(ids).sort();
+  const fromSorted = new FeatureRemap(ascending);
+  const sortedRef = new Map<number, number>();
+  ascending.forEach((id, row) => sortedRef.set(id, row));
+  assert.deepEqual(fromSorted.rows(queries), Int32Array.from([...queries].map((q) => sortedRef.get(q)).filter((r): r is number => r !== undefined)));
+  assert.equal(fromSorted.row(ascending[4242]), 4242);
+  assert.equal(fromSorted.row(ascending[0] > 0 ? ascending[0] - 1 : 0xffffffff), -1);
 });
