@@ -202,6 +202,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
               '',
               `Labels in slurp.devel that the held-out model cannot produce (counted as errors): ${heldOutReport.unproducible_labels.join(', ') || 'none'}.`,
             ].join('\n'),
+            'Slot tagger': 'Architecture, measurements (fp32 vs int8) and per-type weaknesses of the slot tagger: [docs/slot-tagger.md](../../docs/slot-tagger.md) (hand-written, so kept outside this generated directory).',
             'Size (issue 13)': INTENT_SIZE_NOTES.join('\n'),
             'Choosing the unknown threshold': [
               'Calibrated top confidence of the held-out model on slurp.devel (in-domain) and on 300 seeded random letter strings (gibberish):',
