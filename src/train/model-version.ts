@@ -1,10 +1,12 @@
 /**
  * The version a model directory's manifest carries: the version it was asked
  * for (a semantic version such as `1.0.0` for the shipped models, `v0003` for
- * a household retrain) plus, as semver build metadata, a short hash of what
- * decides the model's answers: the weight files and the manifest's
- * behavioural sections (labels, featurizer, architecture, calibration, the
- * slot tagger's settings). `1.0.0+3f9c0a1b2c`.
+ * a household retrain) plus `-h.` and a short hash of what decides the
+ * model's answers: the weight files and the manifest's behavioural sections
+ * (labels, featurizer, architecture, calibration, the slot tagger's
+ * settings). `1.0.0-h.3f9c0a1b2c`. Not semver's `+build` form: model refs
+ * are joined with `+` where several answer together (the shadow log's
+ * `intent@v+sentiment@v`, reports over mixed languages).
  *
  * Two models with different weights never share a version, so `hubnlu stats
  * --by-model`, the shadow log, bridge `info` and Home Assistant discovery tell
@@ -36,10 +38,14 @@ export interface VersionedManifestPart {
   readonly slots?: unknown;
 }
 
-/** `1.0.0+abc` → `1.0.0`: the requested part of a version (a version passed in twice is not hashed twice). */
+/** Between the requested version and the content hash. */
+export const VERSION_HASH_SEPARATOR = '-h.';
+
+const HASHED = new RegExp(`${VERSION_HASH_SEPARATOR.replace('.', '\\.')}[0-9a-f]{${VERSION_HASH_LENGTH}}$`);
+
+/** `1.0.0-h.abc…` → `1.0.0`: the requested part of a version (a version passed in twice is not hashed twice). */
 export function baseVersion(version: string): string {
-  const plus = version.indexOf('+');
-  return plus < 0 ? version : version.slice(0, plus);
+  return version.replace(HASHED, '');
 }
 
 /** The content hash (VERSION_HASH_LENGTH hex digits) of `files` in `dir` and the behavioural manifest sections. */
@@ -71,7 +77,7 @@ export function contentHash(dir: string, files: readonly string[], manifest: Ver
   return h.digest('hex').slice(0, VERSION_HASH_LENGTH);
 }
 
-/** `<requested version>+<content hash>`: the version written to manifest.json. */
+/** `<requested version>-h.<content hash>`: the version written to manifest.json. */
 export function modelVersion(requested: string, dir: string, files: readonly string[], manifest: VersionedManifestPart): string {
-  return `${baseVersion(requested)}+${contentHash(dir, files, manifest)}`;
+  return `${baseVersion(requested)}${VERSION_HASH_SEPARATOR}${contentHash(dir, files, manifest)}`;
 }

@@ -37,8 +37,8 @@ test('analyze returns intent with top-3 alternatives, sentiment, and the model r
     // The requested version plus the content hash of the weights (src/train/model-version.ts).
     const [iRef, sRef] = reg.loadedModels();
     assert.deepEqual([iRef.task, iRef.name, sRef.task, sRef.name], ['intent', 'tiny-intent', 'sentiment', 'tiny-sentiment']);
-    assert.match(iRef.version, /^0\.0\.1\+[0-9a-f]{10}$/);
-    assert.match(sRef.version, /^0\.0\.2\+[0-9a-f]{10}$/);
+    assert.match(iRef.version, /^0\.0\.1-h\.[0-9a-f]{10}$/);
+    assert.match(sRef.version, /^0\.0\.2-h\.[0-9a-f]{10}$/);
     assert.equal(reg.unknownThreshold, 0.3, 'threshold defaults to the manifest');
     const a = await reg.analyze('turn off the kitchen lights', ['intent', 'sentiment']);
     assert.equal(a.intent?.name, 'iot_hue_lightoff');

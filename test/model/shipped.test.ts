@@ -69,8 +69,8 @@ test('shipped model directories hold only generated files (train-defaults replac
 test('each shipped manifest version is its requested version plus the hash of its weights (tells it from household retrains)', () => {
   for (const dir of shippedDirs()) {
     const m = loadManifest(dir);
-    const match = /^(\d+\.\d+\.\d+)\+([0-9a-f]{10})$/.exec(m.version);
-    assert.ok(match, `${dir}: version ${m.version} is not <semver>+<hash>`);
+    const match = /^(\d+\.\d+\.\d+)-h\.([0-9a-f]{10})$/.exec(m.version);
+    assert.ok(match, `${dir}: version ${m.version} is not <semver>-h.<hash>`);
     assert.equal(match[2], contentHash(dir, weightFiles(m), m), `${dir}: the version's hash does not match its files; retrain with npm run train:models`);
   }
 });
