@@ -312,7 +312,8 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   }
 
   const devAccuracy: Record<string, { unpruned: number; pruned: number; priorShifted?: number }> = {};
-  for (const d of devSets) devAccuracy[d.name] = { unpruned: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold), pruned: 0 };
+  // Keyed by file name, not path: the manifest should not record where the datasets were (or a temporary directory).
+  for (const d of devSets) devAccuracy[basename(d.name)] = { unpruned: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold), pruned: 0 };
 
   // Pruning: keep the rows that move the logits most.
   const vocabularyRows = remap.size;
@@ -326,7 +327,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   }
   const devScored: ScoredSet[] = devSets.map((d) => {
     const enc = d.f.map((f) => encode(f, remap));
-    devAccuracy[d.name].pruned = accuracyOf(weights, enc, d.gold);
+    devAccuracy[basename(d.name)].pruned = accuracyOf(weights, enc, d.gold);
     return { logits: logitsOf(weights, enc), gold: d.gold };
   });
 
@@ -338,7 +339,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     const bias = classBias;
     weights = { ...weights, b2: Float32Array.from(weights.b2, (b, c) => b + bias[c]) };
     for (const s of devScored) for (const l of s.logits) for (let c = 0; c < l.length; c++) l[c] += bias[c];
-    for (const d of devSets) devAccuracy[d.name] = { ...devAccuracy[d.name], priorShifted: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold) };
+    for (const d of devSets) devAccuracy[basename(d.name)] = { ...devAccuracy[basename(d.name)], priorShifted: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold) };
     const top = labels.map((l, c) => [l, bias[c]] as const).sort((a, b) => b[1] - a[1]).slice(0, 3);
     progress.log(`label-prior shift towards ${basename(cfg.unlabelled.file)} (× ${cfg.priorShift.scale}): largest ${top.map(([l, b]) => `${l} +${b.toFixed(2)}`).join(', ')}`);
   }
