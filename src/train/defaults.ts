@@ -74,7 +74,33 @@ const INTENT_SIZE_NOTES: readonly string[] = [
   `- classifier rows kept: 50,000 → ${RECIPES.intent.maxRows.toLocaleString('en')} (pruned by importance; held-out slurp.devel accuracy by rows kept, measured for issue 3: 30k 80.66 %, 40k 80.75 %, 50k 81.02 %, all 82k 81.11 %);`,
   `- slot tagger buckets: kept when seen at least ${RECIPES.intent.slots?.minCount ?? 2} times instead of 2 (on the shipped data 68,110 → 44,368 rows; ≥ 4 would keep 33,843).`,
   '',
-  'The held-out table above is this recipe\'s; issue 3\'s recipe scored 81.02 % and slot F1 0.7266 there. Not tried for lack of time (issue 13 lists them): skip-gram embeddings pre-trained on the unlabelled text, distillation from a teacher, joint intent + slot training, a smaller classifier dimension.',
+  'The held-out table above is this recipe\'s; issue 3\'s recipe scored 81.02 % and slot F1 0.7266 there, the size cuts alone 80.66 % and 0.7256.',
+];
+
+const INTENT_TRIED: readonly string[] = [
+  'All on the held-out run (trained on hwu64 + mindmeld + SLURP\'s unlabelled text, evaluated on slurp.devel), seed 1, the TypeScript fp32 forward pass after pruning to 34,000 rows (the shipped int8 graph scores within 0.1 point of it). Short runs (25–90 s each on the shared machine), logged as they ran:',
+  '',
+  '| change to the recipe | slurp.devel accuracy |',
+  '|---|---|',
+  '| none (the size-cut recipe before issue 13\'s model work) | 80.75 % |',
+  '| **label-prior shift towards SLURP\'s unlabelled text, raise only, 0.5 × log ratio (shipped)** | **81.30 %** (seed 2: 80.57 → 81.11 %) |',
+  '| the same, raise only × 0.3 / × 0.7 / × 1 | 81.02 / 81.11 / 79.20 % |',
+  '| two-sided shift × 0.3 (labels also pushed down) | 81.48 % (seed 2: 80.57 → 81.57 %), not shipped: see below |',
+  '| two-sided × 0.2 / × 0.45 / × 1 (the full EM estimate) | 81.39 / 81.11 / 76.46 % |',
+  '| two-sided, from temperature-calibrated probabilities, × 0.5 | 81.30 % |',
+  '| two-sided × 0.3, also applied to the self-training pseudo-labels | 80.66 % |',
+  '| teacher: 3-seed ensemble (mean of probabilities) | 80.38 % (members 80.75 / 80.57 / 80.57 %) |',
+  '| teacher: no pruning (81,759 rows, a 5.9 MB classifier) | 81.11 % |',
+  '| self-training: 3 rounds instead of 2 | 80.57 % |',
+  '| self-training: pseudo-label threshold 0.5 instead of 0.3 | 79.38 % |',
+  '| 15 epochs instead of 10 | 79.84 % |',
+  '| skip-gram rows pre-trained on 39k sentences (hwu64, mindmeld, SLURP unlabelled, snips; dim 64, 5 epochs, 94 s), as the initial rows, × 1 / 0.2 / 0.05 / 3 | 79.20 / 80.29 / 80.29 / 77.10 % |',
+  '',
+  'Why the prior shift: slurp.devel\'s label mix differs from the training files\'. `general_quirky` (open chit-chat: "what is your favorite color", "the cosmos") is 91 of its 1,096 rows but 169 of 14,275 training rows, so the model almost never says it. The EM estimate on the unlabelled SLURP text (Saerens et al. 2002) says which labels that traffic holds more of; at full strength it over-corrects (the model is not calibrated for it). The two-sided shift scored best on slurp.devel but pushed every label SLURP lacks down by about 2.8 (the thermostat and door labels exist only in MindMeld): "turn on the lights in the bedroom" fell below the unknown threshold, and a hub\'s traffic is those commands, so the shipped shift only raises labels (floor 0). Macro-F1 gains more than accuracy (0.576 → 0.630 held-out, int8), since rare labels start being predicted.',
+  '',
+  'Distillation was not pursued: the teachers that could be trained here were no better than the student (a 3-seed ensemble 80.38 %, no pruning +0.36 points), and soft targets from an equal teacher carry nothing new. Pre-trained skip-gram rows are washed out or hurt: the classifier\'s high learning rate (1, 10 epochs) re-learns the rows from the labels. Not done for lack of time: joint intent + slot training (the tagger already sees the predicted intent), a transformer teacher.',
+  '',
+  'Accuracy by scenario on slurp.devel, before → after the prior shift (fp32, seed 1): general 29.0 → 30.1 % (93 rows: the largest error source, 65 of the 205 errors left), qa 82.6 % (138), calendar 85.9 → 86.3 % (227), play 89.2 % (157), email 90.4 → 91.3 % (104), weather 90.4 → 91.5 % (94), news 78.9 → 82.5 % (57), lists 85.1 % (47), datetime 85.7 → 83.3 % (42), social 92.9 % (28), transport 87.0 % (23), recommendation 70.0 → 75.0 % (20), cooking 66.7 % (18: `cooking_query` has no training rows), alarm 81.3 % (16), music 53.3 % (15: `music_dislikeness` has none), iot 100 % (10), takeaway 85.7 % (7). `general_quirky` and the `qa_*` questions are one blurred region: moving the boundary towards chit-chat costs factoid questions.',
 ];
 
 const SENTIMENT_LIMITS = [
@@ -121,8 +147,32 @@ const SENTIMENT_TRIED: readonly string[] = [
   '',
   'Issue 3 tuned the offsets on meld.dev + goemotions.dev (shipped int8: meld.dev 0.4861, goemotions.dev 0.7058, sst3.dev accuracy 54.41 %). meld.dev is the worst set under every choice, so a worst-case objective tunes for meld.dev again and costs the other three; the mean of the four is shipped.',
   '',
-  'Short commands were already neutral about nine times in ten, so no extra neutral calibration was added. Not finished for lack of CPU time on the shared machine: a higher sst3.train file weight (1 and 2 instead of 0.3; runs stopped before they ended), skip-gram pre-trained embeddings, distillation from a teacher. The sst3.dev accuracy target (62 %) is not met.',
+  'Short commands were already neutral about nine times in ten, so no extra neutral calibration was added.',
+  '',
+  'Recipe changes, each chosen on all four dev sets together (fp32 TypeScript forward pass after the trainer\'s offset tuning, seed 1; macro-F1 per set, sst3.dev accuracy; short runs of about a minute each on the shared machine):',
+  '',
+  '| change | meld.dev | goemotions.dev | sst3.dev F1 / acc | semeval held-out | worst / mean | short commands neutral |',
+  '|---|---|---|---|---|---|---|',
+  '| none (sst3.train weight 0.3, issue 3) | 0.463 | 0.708 | 0.538 / 57.9 % | 0.648 | 0.463 / 0.589 | 90.6 % |',
+  '| **sst3.train weight 1 (shipped)** | 0.469 | 0.700 | 0.561 / 62.5 % | 0.644 | **0.469 / 0.594** | 89.9 % |',
+  '| sst3.train weight 1.5 | 0.471 | 0.696 | 0.567 / 63.7 % | 0.640 | 0.471 / 0.594 | 89.5 % |',
+  '| sst3.train weight 2 | 0.469 | 0.697 | 0.568 / 64.1 % | 0.639 | 0.469 / 0.593 | 88.8 % |',
+  '| sst3 1 + goemotions.train weight 1.5 | 0.458 | 0.708 | 0.563 / 62.1 % | 0.641 | 0.458 / 0.593 | 90.2 % |',
+  '| sst3 1 + class-balanced loss (0.5) | 0.466 | 0.701 | 0.569 / 62.6 % | 0.644 | 0.466 / 0.595 | 90.5 % |',
+  '| sst3 1 + 4 epochs | 0.470 | 0.699 | 0.570 / 62.2 % | 0.641 | 0.470 / 0.595 | 92.5 % |',
+  '| sst3 1 + offsets for mean + worst-case | 0.497 | 0.655 | 0.518 / 60.2 % | 0.623 | 0.497 / 0.573 | 87.1 % |',
+  '| class-balanced loss (0.5) alone | 0.458 | 0.711 | 0.539 / 58.0 % | 0.649 | 0.458 / 0.590 | 90.7 % |',
+  '',
+  'The film-review weight is the one change that moves the worst case and the mean together (sst3.dev accuracy +4.6 points, meld.dev +0.006, goemotions.dev −0.008); the rest are within seed noise (about ±0.01) of it. A worst-case offset objective buys meld.dev 0.50 by giving up 0.05 on goemotions.dev and 0.04 on sst3.dev, so it is not used. Not tried for lack of time: skip-gram pre-trained rows (on the intent model they did not help, see its card), distillation from a larger teacher (a two-seed ensemble measured no better for issue 3, see src/train/recipes.ts).',
 ];
+
+/** The card's sentence on the default threshold, from the measured curve. */
+function chosenPointText(curve: readonly ThresholdPoint[], threshold: number): string {
+  const p = curve.find((q) => Math.abs(q.threshold - threshold) < 1e-9);
+  if (!p) return 'see the table.';
+  const pct = (x: number): string => `${Math.round(x * 100)} %`;
+  return `it rejects ${pct(p.gibberishRejected)} of gibberish while turning away ${pct(p.devRejected)} of real requests, ${pct(p.devRejectedWrong)} of which the model had wrong anyway.`;
+}
 
 export async function trainDefaults(opts: DefaultsOptions = {}): Promise<DefaultsResult> {
   const ds = resolveDatasets(opts.datasets);
@@ -202,13 +252,15 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
               '',
               `Labels in slurp.devel that the held-out model cannot produce (counted as errors): ${heldOutReport.unproducible_labels.join(', ') || 'none'}.`,
             ].join('\n'),
+            'Slot tagger': 'Architecture, measurements (fp32 vs int8) and per-type weaknesses of the slot tagger: [docs/slot-tagger.md](../../docs/slot-tagger.md) (hand-written, so kept outside this generated directory).',
             'Size (issue 13)': INTENT_SIZE_NOTES.join('\n'),
+            'What was tried (issue 13)': INTENT_TRIED.join('\n'),
             'Choosing the unknown threshold': [
               'Calibrated top confidence of the held-out model on slurp.devel (in-domain) and on 300 seeded random letter strings (gibberish):',
               '',
               formatThresholdCurve(curve, 'slurp.devel'),
               '',
-              `Default ${RECIPES.intent.threshold}: it rejects about 95 % of gibberish while turning away about one in eight real requests, most of which the model had wrong anyway. ` +
+              `Default ${RECIPES.intent.threshold}: ${chosenPointText(curve, RECIPES.intent.threshold)} ` +
                 'Raise it where a wrong action is costly (unlocking doors), lower it where a missed request is. Input that is empty after normalisation is always `unknown`.',
             ].join('\n'),
           },

@@ -209,6 +209,8 @@ export async function trainLanguage(lang: Language, opts: LanguageOptions): Prom
       devFiles: [heldOutFile],
       reportFiles,
       out: join(opts.outDir, lang, 'intent'),
+      // train-defaults replaces the shipped directory whole, as it does for English.
+      force: true,
       name: `hubnlu-intent-${lang}`,
       version: opts.version,
       seed: opts.seed,
@@ -247,6 +249,7 @@ export async function trainLanguage(lang: Language, opts: LanguageOptions): Prom
       trainFiles: sentimentTrain,
       devFiles: sentimentDev,
       out: join(opts.outDir, lang, 'sentiment'),
+      force: true,
       name: `hubnlu-sentiment-${lang}`,
       version: opts.version,
       seed: opts.seed,

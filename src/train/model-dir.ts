@@ -13,6 +13,7 @@ import type { Dataset } from '../data/rows.js';
 import { buildClassifierGraph, type Precision } from './export.js';
 import { renderModelCard, type CardExtras } from './model-card.js';
 import type { TrainedClassifier } from './trainer.js';
+import { baseVersion, modelVersion } from './model-version.js';
 
 export const CLASSIFIER_FILE = 'model.onnx';
 export const FEATURES_FILE = 'features.bin';
@@ -90,7 +91,8 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
     format: MANIFEST_FORMAT,
     task: t.task,
     name: opts.name,
-    version: opts.version,
+    // The requested version; the manifest gets it with the content hash below (model-version.ts).
+    version: baseVersion(opts.version),
     language: opts.language ?? 'en',
     labels: t.labels,
     featurizer: t.featurizer,
@@ -147,10 +149,14 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
   rmSync(scratch, { recursive: true, force: true });
 
   const slotBytes = opts.slots?.bytes ?? 0;
-  const manifest: ModelManifest = {
+  const withSlots: ModelManifest = {
     ...base,
     files: opts.slots ? { ...base.files, slots: opts.slots.file } : base.files,
     ...(opts.slots ? { slots: opts.slots.section } : {}),
+  };
+  const manifest: ModelManifest = {
+    ...withSlots,
+    version: modelVersion(opts.version, dir, weightFiles(withSlots), withSlots),
     metrics: {
       ...opts.metrics,
       fp32VsInt8: comparison,
@@ -174,6 +180,16 @@ export async function writeModelDir(dir: string, t: TrainedClassifier, opts: Wri
   const final: ModelManifest = { ...manifest, metrics: { ...manifest.metrics, ...evaluated } };
   write(final);
   return { manifest: final, sizes: { fp32: sizes.fp32, int8: sizes.int8 }, comparison };
+}
+
+/** The files of a model directory whose bytes decide the answers (hashed into the version): graph, feature remap, lexicon, slot tagger files. */
+export function weightFiles(m: ModelManifest): string[] {
+  const files = [m.files.classifier, m.files.features];
+  if (m.featurizer.lexicon) files.push(m.featurizer.lexicon.file);
+  if (m.files.slots) files.push(m.files.slots);
+  const named = (m.slots as { files?: Record<string, unknown> } | undefined)?.files;
+  if (named) for (const f of Object.values(named)) if (typeof f === 'string') files.push(f);
+  return [...new Set(files)];
 }
 
 /** Bytes on disk of the files a manifest names (plus the manifest). */

@@ -192,6 +192,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     classBalance: recipe.classBalance,
     fileWeights: recipe.fileWeights,
     tuneBiases: recipe.tuneBiases,
+    ...(recipe.priorShift ? { priorShift: recipe.priorShift } : {}),
     ...(recipe.biasObjective ? { biasObjective: recipe.biasObjective } : {}),
     calibration: req.calibration,
     progress,

@@ -27,6 +27,8 @@ export interface Recipe {
   readonly threshold: number;
   /** A sentiment lexicon read at training time and shipped in the model directory (see `FeaturizerSettings.lexicon`). */
   readonly lexicon: LexiconSource | null;
+  /** Shift the class biases towards the label prior EM estimates on the unlabelled text (see `ClassifierTrainConfig.priorShift`). */
+  readonly priorShift?: { readonly scale: number; readonly floor?: number };
   /** Slot tagger settings (intent only; absent: the tagger's defaults, as for the English model). */
   readonly slots?: { readonly dim?: number; readonly minCount?: number };
 }
@@ -51,6 +53,16 @@ export const RECIPES: Readonly<Record<TaskName, Recipe>> = {
     fasttext: { dim: 64, hidden: 0, epochs: 10, lr: 1, seed: 1, labelSmoothing: 0.2 },
     // Pseudo-labels on SLURP's unlabelled training text: +2 points on slurp.devel.
     selfTraining: { rounds: 2, threshold: 0.3, weight: 1 },
+    // Issue 13: SLURP traffic has another label mix than HWU64 + MindMeld (chit-chat,
+    // general_quirky, is 8 % of slurp.devel, 1 % of the training rows). EM on the
+    // model's probabilities estimates the label prior of SLURP's unlabelled text;
+    // 0.5 × log(that / the training prior) is added to the class biases where it is
+    // positive. Raise only: SLURP has no thermostat or door traffic, so a two-sided
+    // shift pushed those labels down by ~2.8 and "turn on the lights in the bedroom"
+    // fell under the unknown threshold; a hub's traffic is those commands. Held-out
+    // slurp.devel (fp32, seed 1): 80.75 → 81.30 % (raise only × 0.3: 81.02, × 0.7:
+    // 81.11, × 1: 79.20; two-sided × 0.3: 81.48, rejected for the reason above).
+    priorShift: { scale: 0.5, floor: 0 },
     minCount: 1,
     // 34k rows × (64 int8 + 4 scale + 4 remap bytes) ≈ 2.5 MB, leaving room for
     // the slot tagger under the 5 MB budget of issue 13 (50k before: 7.3 MB in
@@ -102,7 +114,13 @@ export const RECIPES: Readonly<Record<TaskName, Recipe>> = {
     // (tweets carry most of the training data's "!", emoticons and caps) full
     // weight measured meld.dev 0.482 vs 0.477 (mean of seeds 1, 2), goemotions.dev
     // 0.709 vs 0.713: within seed noise (±0.01), chosen for meld (the binding target).
-    fileWeights: { 'semeval.train.jsonl': 1, 'sst3.train.jsonl': 0.3 },
+    // Issue 13: sst3.train back to full weight. All four dev sets, fp32 after the
+    // bias tuning, seed 1 (meld / goemotions / sst3 / semeval held-out macro-F1;
+    // sst3.dev accuracy): weight 0.3 0.463 / 0.708 / 0.538 / 0.648, 57.9 %
+    // (worst 0.463, mean 0.589); weight 1 0.469 / 0.700 / 0.561 / 0.644, 62.5 %
+    // (worst 0.469, mean 0.594); weight 2 0.469 / 0.697 / 0.568 / 0.639, 64.1 %
+    // (0.469 / 0.593). Worst and mean both rise; goemotions.dev pays 0.008.
+    fileWeights: { 'semeval.train.jsonl': 1, 'sst3.train.jsonl': 1 },
     // Per-class offsets tuned on all four dev sets (meld.dev, goemotions.dev,
     // sst3.dev, 5 % of semeval.train) for their mean macro-F1: tuning on
     // meld.dev + goemotions.dev alone cost sst3.dev. Mean + worst-case was

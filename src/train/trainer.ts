@@ -17,6 +17,8 @@ import { fitTemperature, tuneClassBiases, type BiasObjective, type ScoredSet, ty
 import type { Dataset, LabelledRow } from '../data/rows.js';
 import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, foldLinearOutput, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
+import { pretrainedRow, type PretrainedRows } from './skipgram.js';
+import { mulberry32 } from '../data/random.js';
 
 export interface SelfTrainingOptions {
   /** Pseudo-labelling rounds (each retrains from scratch on labelled + pseudo-labelled text). */
@@ -60,6 +62,19 @@ export interface ClassifierTrainConfig {
    */
   readonly calibration?: { readonly temperature: number; readonly eceBefore: number; readonly eceAfter: number; readonly fitOn: string } | null;
   readonly progress?: ProgressReporter;
+  /**
+   * Rows pre-trained without labels (`pretrainSkipGram`): a hashed id they hold
+   * starts from its vector × `scale` instead of the random init (linear models).
+   */
+  readonly pretrained?: { readonly rows: PretrainedRows; readonly scale: number } | null;
+  /**
+   * Label-prior shift towards the unlabelled in-domain text (Saerens et al.
+   * 2002): EM estimates the class prior of `unlabelled` from the trained
+   * model's probabilities, and `scale × log(prior there / prior on the
+   * labelled training text)` is added to the class biases, but never less than
+   * `floor` (0: labels are only raised, none pushed down). Needs `unlabelled`.
+   */
+  readonly priorShift?: { readonly scale: number; readonly floor?: number; readonly iterations?: number } | null;
 }
 
 export interface TrainedClassifier {
@@ -81,7 +96,7 @@ export interface TrainedClassifier {
     readonly pseudoLabelled: readonly number[];
     readonly seconds: number;
     /** Accuracy (JS forward pass, fp32) on each dev set, before and after pruning. */
-    readonly devAccuracy: Readonly<Record<string, { readonly unpruned: number; readonly pruned: number }>>;
+    readonly devAccuracy: Readonly<Record<string, { readonly unpruned: number; readonly pruned: number; readonly priorShifted?: number }>>;
   };
 }
 
@@ -164,6 +179,51 @@ function rowImportance(w: FastTextWeights): Float32Array {
   return out;
 }
 
+/** Initial weights from pre-trained rows: their vectors (× scale) where the remap holds their id, fastText's random init elsewhere, a zero output layer. */
+function pretrainedInit(p: PretrainedRows, scale: number, remap: FeatureRemap, opts: FastTextOptions, numClasses: number, seed: number): FastTextWeights {
+  const dim = opts.dim;
+  if (p.dim !== dim) throw new Error(`pre-trained rows have ${p.dim} dimensions, the classifier ${dim}`);
+  if (opts.hidden > 0) throw new Error('pre-trained rows initialise linear models only (hidden 0)');
+  const rand = mulberry32(seed ^ 0x5eed);
+  const emb = new Float32Array(remap.size * dim);
+  for (let r = 0; r < remap.size; r++) {
+    const v = pretrainedRow(p, remap.ids[r]);
+    for (let d = 0; d < dim; d++) emb[r * dim + d] = v ? v[d] * scale : (rand() * 2 - 1) / dim;
+  }
+  return { numRows: remap.size, dim, hidden: 0, numClasses, emb, w1: null, b1: null, w2: new Float32Array(dim * numClasses), b2: new Float32Array(numClasses) };
+}
+
+function softmaxMean(w: FastTextWeights, enc: readonly EncodedText[], prior?: readonly number[], base?: readonly number[]): number[] {
+  const scorer = new FastTextScorer(w);
+  const out = new Float32Array(w.numClasses);
+  const mean = new Array<number>(w.numClasses).fill(0);
+  const p = new Float64Array(w.numClasses);
+  for (const e of enc) {
+    scorer.logits(e.rows, e.count, out);
+    let max = -Infinity;
+    for (const v of out) max = Math.max(max, v);
+    let sum = 0;
+    for (let c = 0; c < p.length; c++) {
+      p[c] = Math.exp(out[c] - max) * (prior && base ? prior[c] / base[c] : 1);
+      sum += p[c];
+    }
+    for (let c = 0; c < p.length; c++) mean[c] += p[c] / sum / enc.length;
+  }
+  return mean;
+}
+
+/**
+ * log(prior on `target` / prior on `train`) per class, the priors being the
+ * model's mean probability on the training text and, on the target text, the
+ * EM fixed point of Saerens et al. (2002) started from it.
+ */
+export function estimatePriorShift(w: FastTextWeights, train: readonly EncodedText[], target: readonly EncodedText[], iterations: number): number[] {
+  const base = softmaxMean(w, train).map((v) => Math.max(v, 1e-6));
+  let prior = [...base];
+  for (let i = 0; i < iterations; i++) prior = softmaxMean(w, target, prior, base).map((v) => Math.max(v, 1e-6));
+  return prior.map((v, c) => Math.log(v / base[c]));
+}
+
 export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   const t0 = performance.now();
   const progress = cfg.progress ?? silentProgress;
@@ -204,7 +264,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     progress.start(phase, opts.epochs);
     const w = trainFastText(examples, remap.size, labels.length, { ...opts, seed }, (r, weights) => {
       progress.epoch({ epoch: r.epoch, epochs: r.epochs, loss: r.loss, devAccuracy: dev0 ? accuracyOf(weights, devEnc, dev0.gold) : undefined });
-    });
+    }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, opts, labels.length, seed) : undefined);
     progress.stop();
     return w;
   };
@@ -251,8 +311,9 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     }
   }
 
-  const devAccuracy: Record<string, { unpruned: number; pruned: number }> = {};
-  for (const d of devSets) devAccuracy[d.name] = { unpruned: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold), pruned: 0 };
+  const devAccuracy: Record<string, { unpruned: number; pruned: number; priorShifted?: number }> = {};
+  // Keyed by file name, not path: the manifest should not record where the datasets were (or a temporary directory).
+  for (const d of devSets) devAccuracy[basename(d.name)] = { unpruned: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold), pruned: 0 };
 
   // Pruning: keep the rows that move the logits most.
   const vocabularyRows = remap.size;
@@ -266,14 +327,25 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   }
   const devScored: ScoredSet[] = devSets.map((d) => {
     const enc = d.f.map((f) => encode(f, remap));
-    devAccuracy[d.name].pruned = accuracyOf(weights, enc, d.gold);
+    devAccuracy[basename(d.name)].pruned = accuracyOf(weights, enc, d.gold);
     return { logits: logitsOf(weights, enc), gold: d.gold };
   });
 
   let classBias: number[] | null = null;
+  if (cfg.priorShift && cfg.unlabelled && cfg.unlabelled.texts.length > 0) {
+    const shift = estimatePriorShift(weights, trainF.map((f) => encode(f, remap)), featurizeAll(cfg.unlabelled.texts, fs, lex).map((f) => encode(f, remap)), cfg.priorShift.iterations ?? 30);
+    const floor = cfg.priorShift.floor ?? -Infinity;
+    classBias = shift.map((v) => Math.max(floor, v * cfg.priorShift!.scale));
+    const bias = classBias;
+    weights = { ...weights, b2: Float32Array.from(weights.b2, (b, c) => b + bias[c]) };
+    for (const s of devScored) for (const l of s.logits) for (let c = 0; c < l.length; c++) l[c] += bias[c];
+    for (const d of devSets) devAccuracy[basename(d.name)] = { ...devAccuracy[basename(d.name)], priorShifted: accuracyOf(weights, d.f.map((f) => encode(f, remap)), d.gold) };
+    const top = labels.map((l, c) => [l, bias[c]] as const).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    progress.log(`label-prior shift towards ${basename(cfg.unlabelled.file)} (× ${cfg.priorShift.scale}): largest ${top.map(([l, b]) => `${l} +${b.toFixed(2)}`).join(', ')}`);
+  }
   if (cfg.tuneBiases && devScored.length > 0) {
     const { bias, score } = tuneClassBiases(devScored, labels, undefined, undefined, cfg.biasObjective ?? 'mean');
-    classBias = [...bias];
+    classBias = classBias ? classBias.map((b, c) => b + bias[c]) : [...bias];
     const b2 = Float32Array.from(weights.b2, (b, c) => b + bias[c]);
     weights = { ...weights, b2 };
     for (const s of devScored) for (const l of s.logits) for (let c = 0; c < l.length; c++) l[c] += bias[c];

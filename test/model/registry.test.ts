@@ -34,10 +34,11 @@ after(() => rmSync(root, { recursive: true, force: true }));
 test('analyze returns intent with top-3 alternatives, sentiment, and the model refs; close is idempotent', async () => {
   const reg = await ModelRegistry.load({ intentDir, sentimentDir });
   try {
-    assert.deepEqual(reg.loadedModels(), [
-      { task: 'intent', name: 'tiny-intent', version: '0.0.1' },
-      { task: 'sentiment', name: 'tiny-sentiment', version: '0.0.2' },
-    ]);
+    // The requested version plus the content hash of the weights (src/train/model-version.ts).
+    const [iRef, sRef] = reg.loadedModels();
+    assert.deepEqual([iRef.task, iRef.name, sRef.task, sRef.name], ['intent', 'tiny-intent', 'sentiment', 'tiny-sentiment']);
+    assert.match(iRef.version, /^0\.0\.1-h\.[0-9a-f]{10}$/);
+    assert.match(sRef.version, /^0\.0\.2-h\.[0-9a-f]{10}$/);
     assert.equal(reg.unknownThreshold, 0.3, 'threshold defaults to the manifest');
     const a = await reg.analyze('turn off the kitchen lights', ['intent', 'sentiment']);
     assert.equal(a.intent?.name, 'iot_hue_lightoff');
@@ -53,7 +54,7 @@ test('analyze returns intent with top-3 alternatives, sentiment, and the model r
     const onlySentiment = await reg.analyze('i love it', ['sentiment']);
     assert.equal(onlySentiment.intent, undefined);
     assert.equal(onlySentiment.sentiment?.label, 'positive');
-    assert.deepEqual(onlySentiment.models, [{ task: 'sentiment', name: 'tiny-sentiment', version: '0.0.2' }]);
+    assert.deepEqual(onlySentiment.models, [sRef]);
   } finally {
     await reg.close();
     await reg.close();

@@ -5,10 +5,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelRegistry } from '../../src/model/registry.js';
 import { defaultModelDir, loadManifest } from '../../src/model/manifest.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { weightFiles } from '../../src/train/model-dir.js';
+import { contentHash } from '../../src/train/model-version.js';
 
 let reg: ModelRegistry;
 
@@ -36,6 +39,39 @@ test('shipped manifests are valid, int8, and within the size budgets', () => {
     // Issue 13: at most 5 MB per shipped model.
     assert.ok(bytes <= 5e6, `${task}: ${bytes} bytes > 5 MB`);
     assert.ok(m.calibration.temperature > 0);
+  }
+});
+
+/** Every model directory `train-defaults` writes under models/ (English, langid, the other languages). */
+function shippedDirs(): string[] {
+  const root = join(packageRoot(), 'models');
+  const dirs: string[] = [];
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const d = join(root, e.name);
+    if (existsSync(join(d, 'manifest.json'))) dirs.push(d);
+    else for (const t of ['intent', 'sentiment']) if (existsSync(join(d, t, 'manifest.json'))) dirs.push(join(d, t));
+  }
+  return dirs;
+}
+
+test('shipped model directories hold only generated files (train-defaults replaces them whole; hand-written docs live in docs/)', () => {
+  const dirs = shippedDirs();
+  assert.ok(dirs.length >= 3, dirs.join(', '));
+  for (const dir of dirs) {
+    const m = loadManifest(dir);
+    const generated = new Set(['manifest.json', 'MODEL_CARD.md', ...weightFiles(m)]);
+    const extra = readdirSync(dir).filter((f) => !generated.has(f));
+    assert.deepEqual(extra, [], `${dir}: ${extra.join(', ')} would be deleted by the next train-defaults`);
+  }
+});
+
+test('each shipped manifest version is its requested version plus the hash of its weights (tells it from household retrains)', () => {
+  for (const dir of shippedDirs()) {
+    const m = loadManifest(dir);
+    const match = /^(\d+\.\d+\.\d+)-h\.([0-9a-f]{10})$/.exec(m.version);
+    assert.ok(match, `${dir}: version ${m.version} is not <semver>-h.<hash>`);
+    assert.equal(match[2], contentHash(dir, weightFiles(m), m), `${dir}: the version's hash does not match its files; retrain with npm run train:models`);
   }
 });
 
