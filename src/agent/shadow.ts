@@ -6,10 +6,11 @@
  * priority: `models.shadow.nice`), so its model work never takes the agent's
  * event loop; the main thread only posts the text and receives the answer.
  * The inference worker hands over inputs only after their live result and its
- * messages are committed and the outbox publisher has been kicked. At most
- * `inFlight` inputs are with the thread at once; the rest wait in a bounded
- * backlog (`models.shadow.maxQueued`): when the shadow falls behind, later
- * inputs are skipped and counted (`dropped`), never queued without limit.
+ * messages are committed and the outbox publisher has been kicked. Inputs go
+ * to the thread only while the live path has nothing in flight, at most
+ * `inFlight` at once; the rest wait in a bounded backlog
+ * (`models.shadow.maxQueued`): when the shadow falls behind, later inputs are
+ * skipped and counted (`dropped`), never queued without limit.
  * Predictions are written in batches (inputs.shadow_*) while the live path is
  * idle. A shadow analysis that fails is counted and logged; a thread that
  * crashes is logged and restarted (WorkerAnalyzer's policy), and after too many
@@ -125,6 +126,7 @@ export class ShadowRunner {
   private lastLiveAt = 0;
   private flushTimer?: NodeJS.Timeout;
   private flushOnIdle = false;
+  private pumpOnIdle = false;
 
   constructor(
     private readonly store: ShadowStore,
@@ -166,8 +168,11 @@ export class ShadowRunner {
   async drain(): Promise<void> {
     for (;;) {
       if (this.inThread.size > 0) await Promise.allSettled([...this.inThread]);
-      else if (this.queue.length > 0 && !this.closed && !this.stats.disabled) this.pump();
-      else {
+      else if (this.queue.length > 0 && !this.closed && !this.stats.disabled) {
+        await this.opts.idle();
+        this.pump();
+        await new Promise((resolve) => setImmediate(resolve));
+      } else {
         if (this.opts.busy()) await this.opts.idle();
         this.flush();
         if (this.inThread.size === 0 && (this.queue.length === 0 || this.closed || this.stats.disabled)) return;
@@ -221,8 +226,26 @@ export class ShadowRunner {
     this.flush();
   }
 
-  /** Hands queued inputs to the thread, keeping at most `inFlight` with it. */
+  /**
+   * Hands queued inputs to the thread, keeping at most `inFlight` with it, and only while the live path has nothing in
+   * flight: under sustained load the shadow takes no CPU at all (its backlog fills and later inputs are skipped), since
+   * a thread's CPU time counts against the agent's own share where the scheduler groups processes (autogroup, cgroups),
+   * whatever its nice value.
+   */
   private pump(): void {
+    if (this.closed || this.stats.disabled || this.queue.length === 0) return;
+    if (this.opts.busy()) {
+      if (this.pumpOnIdle) return;
+      this.pumpOnIdle = true;
+      void this.opts.idle().then(() =>
+        // One more turn of the event loop for intake first.
+        setImmediate(() => {
+          this.pumpOnIdle = false;
+          this.pump();
+        }),
+      );
+      return;
+    }
     const limit = this.opts.inFlight ?? 2;
     while (!this.closed && !this.stats.disabled && this.inThread.size < limit && this.queue.length > 0) {
       const job = this.queue.shift()!;
