@@ -7,8 +7,8 @@
  * event loop; the main thread only posts the text and receives the answer.
  * The inference worker hands over inputs only after their live result and its
  * messages are committed and the outbox publisher has been kicked. Inputs go
- * to the thread only while the live path has nothing in flight, at most
- * `inFlight` at once; the rest wait in a bounded backlog
+ * to the thread only once the live path has been quiet for `quietMs` (50 ms)
+ * and has nothing in flight, at most `inFlight` at once; the rest wait in a bounded backlog
  * (`models.shadow.maxQueued`): when the shadow falls behind, later inputs are
  * skipped and counted (`dropped`), never queued without limit.
  * Predictions are written in batches (inputs.shadow_*) while the live path is
@@ -67,8 +67,10 @@ export interface ShadowOptions {
   /** Most predictions written in one transaction. */
   readonly batchSize?: number;
   /**
-   * How long the live path must have been quiet (no result committed) before predictions are written, ms. Default 50.
-   * A full batch waits only for the live path to have nothing in flight.
+   * How long the live path must have been quiet (no result committed) before shadow work is handed to the thread and
+   * before partial batches of predictions are written, ms. Default 50: a burst or a back-to-back exchange is answered
+   * whole first; a household's few inputs a minute get their shadow prediction 50 ms later. (A full batch of
+   * predictions waits only for the live path to have nothing in flight.)
    */
   readonly quietMs?: number;
   /** How long `close()` waits for analyses with the thread, ms. Default 2000. */
@@ -127,6 +129,7 @@ export class ShadowRunner {
   private flushTimer?: NodeJS.Timeout;
   private flushOnIdle = false;
   private pumpOnIdle = false;
+  private pumpTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly store: ShadowStore,
@@ -171,7 +174,9 @@ export class ShadowRunner {
       else if (this.queue.length > 0 && !this.closed && !this.stats.disabled) {
         await this.opts.idle();
         this.pump();
-        await new Promise((resolve) => setImmediate(resolve));
+        // Not handed over yet (the quiet period runs): wait for it rather than spin.
+        const wait = this.inThread.size > 0 ? 0 : Math.max(1, this.lastLiveAt + (this.opts.quietMs ?? 50) - performance.now());
+        await new Promise((resolve) => setTimeout(resolve, wait));
       } else {
         if (this.opts.busy()) await this.opts.idle();
         this.flush();
@@ -217,6 +222,7 @@ export class ShadowRunner {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.flushTimer);
+    clearTimeout(this.pumpTimer);
     this.stats.dropped += this.queue.length;
     this.queue.length = 0;
     let timer: NodeJS.Timeout | undefined;
@@ -227,13 +233,25 @@ export class ShadowRunner {
   }
 
   /**
-   * Hands queued inputs to the thread, keeping at most `inFlight` with it, and only while the live path has nothing in
-   * flight: under sustained load the shadow takes no CPU at all (its backlog fills and later inputs are skipped), since
-   * a thread's CPU time counts against the agent's own share where the scheduler groups processes (autogroup, cgroups),
-   * whatever its nice value.
+   * Hands queued inputs to the thread, keeping at most `inFlight` with it, and only once the live path has been quiet
+   * for quietMs and has nothing in flight: while live traffic flows the shadow takes no CPU at all (its backlog fills
+   * and later inputs are skipped), since on a small hub its analyses would compete with the live path's for the same
+   * cores, and a thread's CPU time counts against the agent's own share where the scheduler groups processes
+   * (autogroup, cgroups), whatever its nice value.
    */
   private pump(): void {
     if (this.closed || this.stats.disabled || this.queue.length === 0) return;
+    const quiet = this.lastLiveAt + (this.opts.quietMs ?? 50) - performance.now();
+    if (quiet > 0) {
+      if (!this.pumpTimer) {
+        this.pumpTimer = setTimeout(() => {
+          this.pumpTimer = undefined;
+          this.pump();
+        }, quiet);
+        this.pumpTimer.unref();
+      }
+      return;
+    }
     if (this.opts.busy()) {
       if (this.pumpOnIdle) return;
       this.pumpOnIdle = true;
