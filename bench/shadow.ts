@@ -119,7 +119,9 @@ async function run(url: string, shadow: boolean, round: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-bench-shadow-'));
   const dbPath = join(dir, 'hubnlu.db');
   const config = {
-    mqtt: { url, clientId: `hubnlu-bench-shadow-${shadow}-${round}` },
+    // Session expiry 1 s: each run's agent leaves no session behind on the shared broker (a kept session would queue
+    // every later run's inputs, slowing each run more than the one before).
+    mqtt: { url, clientId: `hubnlu-bench-shadow-${shadow}-${round}`, sessionExpirySeconds: 1 },
     storage: { path: dbPath, synchronous: 'normal' },
     log: { level: 'info' },
     models: shadow ? { shadow: { intent: 'models/intent', sentiment: 'models/sentiment' } } : {},
@@ -180,13 +182,15 @@ async function main(): Promise<void> {
   await broker.start();
   try {
     const runs: Run[] = [];
-    // Interleaved, so drift on a shared machine falls on both sides.
-    for (let round = 0; round < ROUNDS; round++) for (const shadow of [false, true]) runs.push(await run(broker.url, shadow, round));
+    // Interleaved, so drift on a shared machine falls on both sides; the order alternates by round (off/on, on/off, …)
+    // so that neither side is always the later one.
+    for (let round = 0; round < ROUNDS; round++) for (const shadow of round % 2 ? [true, false] : [false, true]) runs.push(await run(broker.url, shadow, round));
     const f = (x: number) => x.toFixed(2);
     console.log(`publish → result through mosquitto (QoS 1): ${ONE_AT_A_TIME} one at a time, ${PACED} paced at ${RATE}/s, ${N} flooding with ${WINDOW} in flight`);
     console.table(
       runs.map((r, i) => ({
         round: Math.floor(i / 2) + 1,
+        order: i % 2 ? 'second' : 'first',
         shadow: r.shadow ? 'on' : 'off',
         'one at a time p50 / p99 ms': `${f(r.oneAtATime.p50)} / ${f(r.oneAtATime.p99)}`,
         [`paced ${RATE}/s p50 / p99 ms`]: `${f(r.paced.p50)} / ${f(r.paced.p99)}`,
@@ -198,9 +202,39 @@ async function main(): Promise<void> {
         'load 1 min': `${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)}`,
       })),
     );
+    // Across rounds: the median of each figure per side, with its range (the run-to-run noise), and the median of the
+    // paired differences (on minus off in the same round), which cancels the drift that rounds share.
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const figures: Array<[string, (r: Run) => number]> = [
+      ['one at a time p50', (r) => r.oneAtATime.p50],
+      ['one at a time p99', (r) => r.oneAtATime.p99],
+      [`paced ${RATE}/s p50`, (r) => r.paced.p50],
+      [`paced ${RATE}/s p99`, (r) => r.paced.p99],
+      ['flood p50', (r) => r.flood.p50],
+      ['flood p99', (r) => r.flood.p99],
+      ['main thread CPU ms/input', (r) => r.cpuMsPerInput?.main ?? NaN],
+    ];
+    // Same-round pairs, whatever the order they ran in.
+    const off = runs.filter((r) => !r.shadow);
+    const on = runs.filter((r) => r.shadow);
+    const summary = figures.map(([name, get]) => {
+      const a = off.map(get);
+      const b = on.map(get);
+      return {
+        figure: name,
+        'off: median [min, max]': `${f(median(a))} [${f(Math.min(...a))}, ${f(Math.max(...a))}]`,
+        'on: median [min, max]': `${f(median(b))} [${f(Math.min(...b))}, ${f(Math.max(...b))}]`,
+        'on − off, same round: median [min, max]': `${f(median(b.map((x, i) => x - a[i])))} [${f(Math.min(...b.map((x, i) => x - a[i])))}, ${f(Math.max(...b.map((x, i) => x - a[i])))}]`,
+      };
+    });
+    console.log(`\nacross ${ROUNDS} rounds (ms):`);
+    console.table(summary);
     const out = join(REPO_ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'shadow.json'), JSON.stringify({ measuredAt: new Date().toISOString(), n: N, rate: RATE, paced: PACED, oneAtATime: ONE_AT_A_TIME, window: WINDOW, runs }, null, 2) + '\n');
+    writeFileSync(join(out, 'shadow.json'), JSON.stringify({ measuredAt: new Date().toISOString(), n: N, rate: RATE, paced: PACED, oneAtATime: ONE_AT_A_TIME, window: WINDOW, runs, summary }, null, 2) + '\n');
   } finally {
     await broker.stop();
   }
