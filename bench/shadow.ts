@@ -7,14 +7,17 @@
  * - one at a time: publish, wait for the answer, repeat (a household speaking);
  * - paced: a steady stream at --rate inputs/s (a busy home with automations);
  * - flood: --n inputs, 200 in flight at once (the live path never idle: the
- *   shadow queue fills and drops, and must not slow the live results).
+ *   shadow's backlog fills and later inputs are skipped; the live results
+ *   must not slow down).
+ *
+ * The shadow runs in its own worker thread at models.shadow.nice (default 19).
  *
  *   npm run bench:shadow [-- --n 2000 --rate 100 --rounds 2]
  *
  * Prints a table and writes bench/results/shadow.json.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
@@ -59,8 +62,34 @@ interface Run {
   /** Answered inputs with a stored shadow prediction, of all answered inputs. */
   shadowLogged: number;
   answered: number;
-  /** The agent's shadow counters at stop (queued, done, failed, dropped, skipped). */
-  shadowStats?: Record<string, number>;
+  /** The agent's shadow counters at stop (queued, done, failed, dropped, skipped, restarts, disabled). */
+  shadowStats?: Record<string, number | boolean>;
+  /** The 1-minute load average when the run started and when it ended. */
+  load: [number, number];
+  /**
+   * CPU time of the agent process's main thread (the live path's event loop) and of its niced threads (the shadow's
+   * worker), ms per answered input, whole run including start-up and warm-up (Linux /proc; null elsewhere).
+   */
+  cpuMsPerInput: { main: number; shadowThread: number } | null;
+}
+
+/** utime + stime (ms) of the process's main thread and of its threads at a nice value above 0. */
+function threadCpu(pid: number): { main: number; niced: number } | null {
+  try {
+    const tick = 10; // USER_HZ is 100 on Linux
+    let main = 0;
+    let niced = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(f[11]) + Number(f[12])) * tick; // fields 14, 15
+      if (Number(tid) === pid) main = ms;
+      else if (Number(f[16]) > 0) niced += ms; // field 19: nice
+    }
+    return { main, niced };
+  } catch {
+    return null;
+  }
 }
 
 /** Tracks publish time → result time by id. */
@@ -86,10 +115,13 @@ class Clock {
 }
 
 async function run(url: string, shadow: boolean, round: number): Promise<Run> {
+  const loadBefore = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-bench-shadow-'));
   const dbPath = join(dir, 'hubnlu.db');
   const config = {
-    mqtt: { url, clientId: `hubnlu-bench-shadow-${shadow}-${round}` },
+    // Session expiry 1 s: each run's agent leaves no session behind on the shared broker (a kept session would queue
+    // every later run's inputs, slowing each run more than the one before).
+    mqtt: { url, clientId: `hubnlu-bench-shadow-${shadow}-${round}`, sessionExpirySeconds: 1 },
     storage: { path: dbPath, synchronous: 'normal' },
     log: { level: 'info' },
     models: shadow ? { shadow: { intent: 'models/intent', sentiment: 'models/sentiment' } } : {},
@@ -132,6 +164,7 @@ async function run(url: string, shadow: boolean, round: number): Promise<Run> {
   );
   // Give the shadow a moment of idle to catch up with what it kept, then stop (SIGTERM writes what is done).
   await new Promise((r) => setTimeout(r, 3000));
+  const cpu = threadCpu(agent.child.pid!);
   await sub.endAsync();
   await pub.endAsync();
   agent.child.kill('SIGTERM');
@@ -139,8 +172,9 @@ async function run(url: string, shadow: boolean, round: number): Promise<Run> {
   const db = new Database(dbPath, { readonly: true });
   const counts = db.prepare(`SELECT count(*) AS answered, count(shadow_model) AS logged FROM inputs WHERE status = 'done'`).get() as { answered: number; logged: number };
   db.close();
-  const stopped = agent.logs.find((l) => l.msg === 'stopped') as { shadow?: Record<string, number> } | undefined;
-  return { shadow, oneAtATime: lat(single), paced: lat(pacedMs), flood: lat(flood), shadowLogged: counts.logged, answered: counts.answered, shadowStats: stopped?.shadow };
+  const stopped = agent.logs.find((l) => l.msg === 'stopped') as { shadow?: Record<string, number | boolean> } | undefined;
+  return { shadow, oneAtATime: lat(single), paced: lat(pacedMs), flood: lat(flood), shadowLogged: counts.logged, answered: counts.answered, shadowStats: stopped?.shadow, load: [loadBefore, loadavg()[0]],
+    cpuMsPerInput: cpu && counts.answered > 0 ? { main: cpu.main / counts.answered, shadowThread: cpu.niced / counts.answered } : null };
 }
 
 async function main(): Promise<void> {
@@ -148,23 +182,59 @@ async function main(): Promise<void> {
   await broker.start();
   try {
     const runs: Run[] = [];
-    // Interleaved, so drift on a shared machine falls on both sides.
-    for (let round = 0; round < ROUNDS; round++) for (const shadow of [false, true]) runs.push(await run(broker.url, shadow, round));
+    // Interleaved, so drift on a shared machine falls on both sides; the order alternates by round (off/on, on/off, …)
+    // so that neither side is always the later one.
+    for (let round = 0; round < ROUNDS; round++) for (const shadow of round % 2 ? [true, false] : [false, true]) runs.push(await run(broker.url, shadow, round));
     const f = (x: number) => x.toFixed(2);
     console.log(`publish → result through mosquitto (QoS 1): ${ONE_AT_A_TIME} one at a time, ${PACED} paced at ${RATE}/s, ${N} flooding with ${WINDOW} in flight`);
     console.table(
-      runs.map((r) => ({
+      runs.map((r, i) => ({
+        round: Math.floor(i / 2) + 1,
+        order: i % 2 ? 'second' : 'first',
         shadow: r.shadow ? 'on' : 'off',
         'one at a time p50 / p99 ms': `${f(r.oneAtATime.p50)} / ${f(r.oneAtATime.p99)}`,
         [`paced ${RATE}/s p50 / p99 ms`]: `${f(r.paced.p50)} / ${f(r.paced.p99)}`,
         'flood p50 / p99 ms': `${f(r.flood.p50)} / ${f(r.flood.p99)}`,
         'shadow predictions logged': r.shadow ? `${r.shadowLogged} of ${r.answered}` : '-',
-        'shadow dropped': r.shadowStats ? r.shadowStats.dropped : '-',
+        'shadow skipped (behind)': r.shadowStats ? r.shadowStats.dropped : '-',
+        'main thread CPU ms/input': r.cpuMsPerInput ? r.cpuMsPerInput.main.toFixed(3) : '-',
+        'shadow thread CPU ms/input': r.cpuMsPerInput && r.shadow ? r.cpuMsPerInput.shadowThread.toFixed(3) : '-',
+        'load 1 min': `${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)}`,
       })),
     );
+    // Across rounds: the median of each figure per side, with its range (the run-to-run noise), and the median of the
+    // paired differences (on minus off in the same round), which cancels the drift that rounds share.
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const figures: Array<[string, (r: Run) => number]> = [
+      ['one at a time p50', (r) => r.oneAtATime.p50],
+      ['one at a time p99', (r) => r.oneAtATime.p99],
+      [`paced ${RATE}/s p50`, (r) => r.paced.p50],
+      [`paced ${RATE}/s p99`, (r) => r.paced.p99],
+      ['flood p50', (r) => r.flood.p50],
+      ['flood p99', (r) => r.flood.p99],
+      ['main thread CPU ms/input', (r) => r.cpuMsPerInput?.main ?? NaN],
+    ];
+    // Same-round pairs, whatever the order they ran in.
+    const off = runs.filter((r) => !r.shadow);
+    const on = runs.filter((r) => r.shadow);
+    const summary = figures.map(([name, get]) => {
+      const a = off.map(get);
+      const b = on.map(get);
+      return {
+        figure: name,
+        'off: median [min, max]': `${f(median(a))} [${f(Math.min(...a))}, ${f(Math.max(...a))}]`,
+        'on: median [min, max]': `${f(median(b))} [${f(Math.min(...b))}, ${f(Math.max(...b))}]`,
+        'on − off, same round: median [min, max]': `${f(median(b.map((x, i) => x - a[i])))} [${f(Math.min(...b.map((x, i) => x - a[i])))}, ${f(Math.max(...b.map((x, i) => x - a[i])))}]`,
+      };
+    });
+    console.log(`\nacross ${ROUNDS} rounds (ms):`);
+    console.table(summary);
     const out = join(REPO_ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'shadow.json'), JSON.stringify({ measuredAt: new Date().toISOString(), n: N, rate: RATE, paced: PACED, oneAtATime: ONE_AT_A_TIME, window: WINDOW, runs }, null, 2) + '\n');
+    writeFileSync(join(out, 'shadow.json'), JSON.stringify({ measuredAt: new Date().toISOString(), n: N, rate: RATE, paced: PACED, oneAtATime: ONE_AT_A_TIME, window: WINDOW, runs, summary }, null, 2) + '\n');
   } finally {
     await broker.stop();
   }

@@ -30,6 +30,7 @@ import { DatabaseFileWatch } from '../store/file-watch.js';
 import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { ShadowRunner, loadShadowModels, shadowTasks, type ShadowStats } from './shadow.js';
+import type { WorkerAnalyzerEvent } from '../model/worker-analyzer.js';
 import { modelStoreFor } from '../learn/live-model.js';
 import { ModelPointerWatch } from '../learn/model-watch.js';
 import { RetrainSchedule } from '../learn/retrain-schedule.js';
@@ -82,8 +83,11 @@ export class Agent {
     private readonly log: Logger,
     private readonly loadModels: ModelLoader,
     /** The shadow candidate (models.shadow); null when none is configured. */
-    private readonly loadShadow: (config: Config) => Promise<LoadedModels | null> = loadShadowModels,
+    private readonly loadShadow: (config: Config, onEvent?: (event: WorkerAnalyzerEvent) => void) => Promise<LoadedModels | null> = loadShadowModels,
   ) {}
+
+  /** The shadow thread's crashes, restarts and give-up, passed to the shadow runner (which logs and counts them). */
+  private readonly shadowEvents = (event: WorkerAnalyzerEvent): void => this.shadow?.threadEvent(event);
 
   /** A module's logger; kept so `set_log_level` reaches every one (pino children keep their own level). */
   private child(bindings: Record<string, string>): Logger {
@@ -108,7 +112,7 @@ export class Agent {
     const slot = new ModelSlot(await this.loadModels(config), config.models.unknownThreshold ?? 0.5);
     this.models = slot;
     // The shadow candidate (models.shadow) gets its own slot, so `reload_models` swaps it the same way.
-    const shadowLoaded = await this.loadShadow(config).catch((err: Error) => {
+    const shadowLoaded = await this.loadShadow(config, this.shadowEvents).catch((err: Error) => {
       throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
     });
     if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
@@ -219,7 +223,7 @@ export class Agent {
         busy: () => worker.inFlight > 0,
         idle: () => worker.drain(),
       });
-      log.info({ models: this.shadowModels.loadedModels() }, 'shadow model loaded; its predictions go to the log only');
+      log.info({ models: this.shadowModels.loadedModels(), nice: config.models.shadow?.nice }, 'shadow model loaded in its own thread; its predictions go to the log only');
     }
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
@@ -335,8 +339,11 @@ export class Agent {
         if (this.shadowModels) {
           // A shadow candidate that no longer loads keeps the previous one: the live reload has already succeeded.
           try {
-            const shadow = await this.loadShadow(this.config);
-            if (shadow) void this.shadowModels.swap(shadow);
+            const shadow = await this.loadShadow(this.config, this.shadowEvents);
+            if (shadow) {
+              void this.shadowModels.swap(shadow);
+              this.shadow?.setDisabled(false);
+            }
           } catch (err) {
             this.log.warn({ err: (err as Error).message }, 'shadow model not reloaded; keeping the previous one');
           }

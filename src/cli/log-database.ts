@@ -31,6 +31,23 @@ export function withLogDatabase<T>(command: Command, dbOption: string | undefine
   }
 }
 
+/** withLogDatabase for work that awaits: the database stays open until `fn`'s promise settles. */
+export async function withLogDatabaseAsync<T>(command: Command, dbOption: string | undefined, fn: (db: Db, path: string) => Promise<T>): Promise<T> {
+  const path = resolve(process.cwd(), dbOption ?? configFor(command).config.storage.path);
+  let db: Db;
+  try {
+    db = openLogDatabase(path);
+  } catch (err) {
+    if (err instanceof LogDatabaseError || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.failure);
+    throw err;
+  }
+  try {
+    return await fn(db, path);
+  } finally {
+    db.close();
+  }
+}
+
 /** Commander argument parser for `--since`: usage errors (exit 2) name what is accepted. */
 export function sinceOption(value: string): number {
   try {

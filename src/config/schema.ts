@@ -343,15 +343,23 @@ export const ConfigSchema = Type.Object(
                 default: 1000,
                 minimum: 1,
                 maximum: 100000,
-                description: 'Answered inputs waiting for the shadow model. Past it, shadow work is dropped (and counted), never the live path slowed.',
+                description: 'Answered inputs waiting for the shadow model (its bounded backlog). Past it, inputs are skipped (counted as dropped), never queued without limit.',
                 ...hint('a whole number between 1 and 100000'),
+              }),
+              nice: Type.Integer({
+                default: 19,
+                minimum: 0,
+                maximum: 19,
+                description:
+                  "CPU priority (Linux nice value) of the shadow model's worker thread: 19 runs it only on CPU time the live path and everything else leave idle; 0 runs it at the agent's own priority.",
+                ...hint('a whole number between 0 and 19'),
               }),
             },
             {
               additionalProperties: false,
               description:
-                'A candidate model run beside the live one on inputs analysed in the language of models.intent / models.sentiment, after the live result is stored and queued for publishing, only while the live path is idle. Its prediction goes to the log (inputs.shadow_*), never to MQTT. Absent: no shadow model.',
-              ...hint('an object {intent?: DIR, sentiment?: DIR, maxQueued?: N}'),
+                'A candidate model run in its own worker thread beside the live one, on inputs analysed in the language of models.intent / models.sentiment, after the live result is stored and queued for publishing. Its prediction goes to the log (inputs.shadow_*), never to MQTT. Absent: no shadow model.',
+              ...hint('an object {intent?: DIR, sentiment?: DIR, maxQueued?: N, nice?: N}'),
             },
           ),
         ),

@@ -69,6 +69,8 @@ export interface EvaluateOptions {
   readonly warmup?: number;
   /** The language to analyse every row as (a language router otherwise detects it). */
   readonly lang?: string;
+  /** Per row (same order as the rows), the language to analyse it as; wins over `lang`; null: `lang` or detection. */
+  readonly rowLangs?: readonly (string | null)[];
   /** Overrides the analyzer's unknown threshold in the report. */
   readonly threshold?: number;
   /** Keep each row's outcome in `predictions`. */
@@ -78,9 +80,12 @@ export interface EvaluateOptions {
 export async function evaluate(analyzer: Analyzer, task: TaskName, rows: readonly LabelledRow[], opts: EvaluateOptions = {}): Promise<EvalReport> {
   const labels = new Set(analyzer.labels(task));
   if (labels.size === 0) throw new Error(`no ${task} model is loaded; pass --model DIR`);
-  const analyzeOptions = opts.lang ? { lang: opts.lang, langSource: 'route' as const } : undefined;
-  const analyze = (text: string) => analyzer.analyze(text, [task], analyzeOptions);
-  for (const r of rows.slice(0, opts.warmup ?? 20)) await analyze(r.text);
+  const analyzeOptions = (i: number) => {
+    const lang = opts.rowLangs?.[i] ?? opts.lang;
+    return lang ? { lang, langSource: 'route' as const } : undefined;
+  };
+  const analyze = (text: string, i: number) => analyzer.analyze(text, [task], analyzeOptions(i));
+  for (const [i, r] of rows.slice(0, opts.warmup ?? 20).entries()) await analyze(r.text, i);
   const threshold = opts.threshold ?? analyzer.unknownThreshold;
   const modelRefs = new Map<string, { name: string; version: string }>();
   const predictions: EvalPrediction[] = [];
@@ -93,9 +98,9 @@ export async function evaluate(analyzer: Analyzer, task: TaskName, rows: readonl
   let slots: SlotCounts = { tp: 0, gold: 0, predicted: 0 };
   let rejected = 0;
   let acceptedCorrect = 0;
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
     const t0 = performance.now();
-    const a = await analyze(r.text);
+    const a = await analyze(r.text, i);
     const ms = performance.now() - t0;
     latency.push(ms);
     for (const m of a.models) if (m.task === task) modelRefs.set(`${m.name}@${m.version}`, { name: m.name, version: m.version });

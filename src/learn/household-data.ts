@@ -123,3 +123,22 @@ export function dataWarnings(labels: Readonly<Record<string, number>>, known: re
     .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
     .map(([label, n]) => `${label}: ${n} example${n === 1 ? '' : 's'}, fewer than ${min}: expect it to be missed`);
 }
+
+/**
+ * What `hubnlu train --data FILE` says about a small training file (issue 9: a
+ * 6-row file used to train without a word): each label with fewer than `min`
+ * rows, with its count, and, when every label is that small, that a model
+ * trained on this alone is a toy and how to extend the shipped model instead.
+ */
+export function smallDataWarnings(labels: Readonly<Record<string, number>>, min: number): string[] {
+  const small = dataWarnings(labels, [], min);
+  const all = Object.keys(labels).length;
+  if (all > 0 && small.length === all) {
+    const rows = Object.values(labels).reduce((a, b) => a + b, 0);
+    small.push(
+      `${rows} training row${rows === 1 ? '' : 's'} in all, every label below ${min}: a model trained on this alone knows only these ${all} label${all === 1 ? '' : 's'}, and barely; to add a household's own phrasings and intents to the shipped model, use \`hubnlu train --with-log-labels --data FILE\``,
+    );
+  }
+  return small;
+}
+

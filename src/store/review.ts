@@ -83,7 +83,10 @@ export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
          SELECT *,
                 LAG(norm) OVER site AS prev_norm, LAG(received_at) OVER site AS prev_at, LAG(seq) OVER site AS prev_seq,
                 LEAD(norm) OVER site AS next_norm, LEAD(received_at) OVER site AS next_at, LEAD(seq) OVER site AS next_seq,
-                LEAD(sentiment) OVER site AS next_sentiment, LEAD(text) OVER site AS next_text
+                LEAD(sentiment) OVER site AS next_sentiment, LEAD(text) OVER site AS next_text,
+                -- One input in between ("open the garage", "no", "open the garage"): a repeat too.
+                LAG(norm, 2) OVER site AS prev2_norm, LAG(received_at, 2) OVER site AS prev2_at, LAG(seq, 2) OVER site AS prev2_seq,
+                LEAD(norm, 2) OVER site AS next2_norm, LEAD(received_at, 2) OVER site AS next2_at, LEAD(seq, 2) OVER site AS next2_seq
            FROM base WINDOW site AS (PARTITION BY site_id ORDER BY received_at, seq)
        )
        SELECT *,
@@ -95,6 +98,8 @@ export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
                OR confidence < @low
                OR (next_norm = norm AND next_at - received_at <= @repeatMs)
                OR (prev_norm = norm AND received_at - prev_at <= @repeatMs)
+               OR (next2_norm = norm AND next2_at - received_at <= @repeatMs)
+               OR (prev2_norm = norm AND received_at - prev2_at <= @repeatMs)
                OR (next_sentiment = 'negative' AND next_at - received_at <= @negativeMs AND intent IS NOT NULL AND intent <> 'unknown')
                ${shadow ? 'OR (shadow_intent IS NOT NULL AND intent IS NOT NULL AND shadow_intent <> intent)' : ''}
                OR (json_extract(alternatives, '$[0].confidence') - json_extract(alternatives, '$[1].confidence')) < @margin)`,
@@ -110,10 +115,14 @@ export function reviewQueue(db: Db, opts: ReviewOptions): ReviewItem[] {
       reasons.push({ code: 'shadow_disagrees', detail: `the shadow model${r.shadow_model ? ` ${r.shadow_model as string}` : ''} said ${r.shadow_intent as string}`, weight: 3 });
     }
     if (intent === 'unknown') reasons.push({ code: 'unknown', detail: 'the live answer was unknown', weight: 3 });
-    if (r.next_norm === r.norm && (r.next_at as number) - (r.received_at as number) <= repeatMs) {
-      reasons.push({ code: 'repeated', detail: `said again ${seconds((r.next_at as number) - (r.received_at as number))} later at the same site (#${r.next_seq as number})`, weight: 2.5 });
-    } else if (r.prev_norm === r.norm && (r.received_at as number) - (r.prev_at as number) <= repeatMs) {
-      reasons.push({ code: 'repeated', detail: `a repeat of #${r.prev_seq as number}, ${seconds((r.received_at as number) - (r.prev_at as number))} earlier at the same site`, weight: 2.5 });
+    // The nearest repeat after, else the nearest before (the next input, or the one after it).
+    const at = r.received_at as number;
+    const after = [1, 2].map((k) => (k === 1 ? [r.next_norm, r.next_at, r.next_seq] : [r.next2_norm, r.next2_at, r.next2_seq])).find(([n, t]) => n === r.norm && (t as number) - at <= repeatMs);
+    const before = [1, 2].map((k) => (k === 1 ? [r.prev_norm, r.prev_at, r.prev_seq] : [r.prev2_norm, r.prev2_at, r.prev2_seq])).find(([n, t]) => n === r.norm && at - (t as number) <= repeatMs);
+    if (after) {
+      reasons.push({ code: 'repeated', detail: `said again ${seconds((after[1] as number) - at)} later at the same site (#${after[2] as number})`, weight: 2.5 });
+    } else if (before) {
+      reasons.push({ code: 'repeated', detail: `a repeat of #${before[2] as number}, ${seconds(at - (before[1] as number))} earlier at the same site`, weight: 2.5 });
     }
     if (r.next_sentiment === 'negative' && (r.next_at as number) - (r.received_at as number) <= negativeMs && intent !== null && intent !== 'unknown') {
       reasons.push({ code: 'negative_after', detail: `followed ${seconds((r.next_at as number) - (r.received_at as number))} later by a negative ${JSON.stringify(r.next_text)} (#${r.next_seq as number})`, weight: 2.5 });

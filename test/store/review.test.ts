@@ -35,11 +35,15 @@ before(() => {
     { id: 'neg', receivedAt: t0 + 304 * S, site: 'bedroom', status: 'done', text: 'no that is wrong', intent: 'general_negate', confidence: 0.9, alternatives: alt(0.9, 0.02), sentiment: 'negative' },
     // 8: low confidence but labelled already: not queued.
     { id: 'done-low', receivedAt: t0 + 400 * S, site: 'hall', status: 'done', text: 'what about tomorrow', intent: 'weather_query', confidence: 0.3, alternatives: alt(0.3, 0.2), gold: { intent: 'weather_query' } },
+    // 12-14 (appended below): the same request with one input between ("no") 8 s later: both a repeat.
     // 9: low confidence only.
     { id: 'low', receivedAt: t0 + 500 * S, site: 'hall', status: 'done', text: 'set it warmer', intent: 'iot_hue_lightup', confidence: 0.5, alternatives: alt(0.5, 0.1), sentiment: 'neutral' },
     // 10: same text 2 minutes later: too late for a repeat.
     { id: 'late1', receivedAt: t0 + 600 * S, site: 'hall', status: 'done', text: 'lights off', intent: 'iot_hue_lightoff', confidence: 0.9, alternatives: alt(0.9, 0.01), sentiment: 'neutral' },
     { id: 'late2', receivedAt: t0 + 720 * S, site: 'hall', status: 'done', text: 'lights off', intent: 'iot_hue_lightoff', confidence: 0.9, alternatives: alt(0.9, 0.01), sentiment: 'neutral' },
+    { id: 'again1', receivedAt: t0 + 420 * S, site: 'study', status: 'done', text: 'close the blinds', intent: 'iot_wemo_off', confidence: 0.9, alternatives: alt(0.9, 0.01), sentiment: 'neutral' },
+    { id: 'between', receivedAt: t0 + 423 * S, site: 'study', status: 'done', text: 'no', intent: 'general_negate', confidence: 0.95, alternatives: alt(0.95, 0.01), sentiment: 'neutral' },
+    { id: 'again2', receivedAt: t0 + 428 * S, site: 'study', status: 'done', text: 'Close the blinds', intent: 'iot_wemo_off', confidence: 0.9, alternatives: alt(0.9, 0.01), sentiment: 'neutral' },
   ];
   seedDatabase(path, rows);
 });
@@ -59,7 +63,11 @@ test('each reason where it applies, nothing for confident, labelled or far-apart
       rep2: ['close_top2', 'repeated'],
       cmd: ['negative_after'],
       low: ['low_confidence'],
+      again1: ['repeated'],
+      again2: ['repeated'],
     });
+    assert.match(items.find((i) => i.id === 'again1')!.reasons[0].detail, /said again 8\.0 s later at the same site \(#14\)/);
+    assert.match(items.find((i) => i.id === 'again2')!.reasons[0].detail, /a repeat of #12, 8\.0 s earlier/);
     const cmd = items.find((i) => i.id === 'cmd')!;
     assert.match(cmd.reasons[0].detail, /followed 4\.0 s later by a negative "no that is wrong" \(#7\)/);
     assert.match(items.find((i) => i.id === 'rep2')!.reasons.find((r) => r.code === 'repeated')!.detail, /a repeat of #3, 6\.0 s earlier/);

@@ -13,17 +13,16 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluate, formatReport, type EvalReport } from '../../eval/evaluate.js';
 import { comparePredictions, type Comparison } from '../../eval/compare.js';
-import { labelledRowsFromLog, type LoggedRow } from '../../data/log-rows.js';
+import { evaluateLog, evaluateSelection, logSummary, selectLogRows, type LogSelection } from '../../eval/from-log.js';
 import type { LabelledRow } from '../../data/rows.js';
 import type { TaskName } from '../../model/tasks.js';
-import { resolveFromPackage } from '../../util/paths.js';
-import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
+import { positiveIntOption, sinceOption, withLogDatabase, withLogDatabaseAsync } from '../log-database.js';
+import { loadLogModels, logModelDir, modelLanguage } from '../log-models.js';
 import { defaultModelDir, loadManifest, MANIFEST_FILE, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../data/rows.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { backendSettings, configFor, languageDirs } from '../context.js';
-import { normalizeLang } from '../../model/language.js';
+import { configFor } from '../context.js';
 
 interface EvalOpts {
   task: string;
@@ -70,24 +69,45 @@ export function registerEval(program: Command): void {
         threshold = Number(opts.threshold);
         if (!(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold: expected a number in [0, 1], got ${JSON.stringify(opts.threshold)}`, EXIT.usage);
       }
-      let dir = opts.model ? resolve(opts.model) : opts.fromLog ? resolveFromPackage(configFor(command).config.models[task]) : defaultModelDir(task);
-      if (!opts.model && opts.lang !== undefined) {
-        const lang = normalizeLang(opts.lang);
-        if (!lang) throw new CliError(`--lang: ${JSON.stringify(opts.lang)} is not a language tag; use e.g. de or zh-CN`, EXIT.usage);
-        const dirs = Object.entries(languageDirs(configFor(command).config)).find(([k]) => normalizeLang(k) === lang)?.[1];
-        const chosen = dirs?.[task];
-        if (!chosen) throw new CliError(`no ${task} model for language ${lang}: set models.languages.${lang}.${task} in the config, or pass --model DIR`, EXIT.usage);
-        dir = chosen;
+      if (opts.fromLog) {
+        const config = configFor(command).config;
+        // The configured threshold goes with the configured models (not with --model DIR, whose manifest names its own).
+        if (threshold === undefined && !opts.model && !opts.compare && task === 'intent') threshold = config.models.unknownThreshold;
+        if (!opts.compare) {
+          // One model set, through evaluateLog: the rule `hubnlu report` uses too (src/cli/log-models.ts).
+          const { analyzer, language } = await loadLogModels(config, task, { model: opts.model, lang: opts.lang, threshold });
+          try {
+            const { r, log } = await withLogDatabaseAsync(command, opts.db, async (db, path) => {
+              const r = await evaluateLog(db, analyzer, task, { since: opts.since }, language);
+              return { r, log: logSummary(r, path, opts.since) };
+            });
+            if (r.rows.length === 0) throw noLabels(task, opts.since);
+            if (opts.json) process.stdout.write(`${JSON.stringify({ ...r.report, warnings: [], log })}\n`);
+            else process.stdout.write(`${formatReport(r.report, { perLabel: opts.perLabel })}\n\n  ${describeLog(log)}\n`);
+          } finally {
+            await analyzer.close();
+          }
+          return;
+        }
       }
+      let dir = opts.model ? resolve(opts.model) : defaultModelDir(task);
+      if (!opts.model && opts.lang !== undefined) dir = logModelDir(configFor(command).config, task, { lang: opts.lang })!;
       const dirs = opts.compare ? opts.compare.map((d) => resolve(d)) : [dir];
-      if (threshold === undefined && opts.fromLog && !opts.model && !opts.compare && task === 'intent') threshold = configFor(command).config.models.unknownThreshold;
 
       let rows: readonly LabelledRow[];
       let sha256: string | undefined;
       let log: Record<string, unknown> | undefined;
+      let selection: LogSelection | undefined;
       if (opts.fromLog) {
-        ({ rows, log } = rowsFromLog(command, opts, task, dirs[0]));
-        if (rows.length === 0) throw new CliError(`no labelled ${task} inputs in the log${opts.since !== undefined ? ` since ${new Date(opts.since).toISOString()}` : ''} (label some with hubnlu label or hubnlu review --interactive)`, EXIT.empty);
+        // --compare on the log: both models on the same selected rows, read as the first model's language.
+        const language = modelLanguage(dirs[0], opts.lang);
+        selection = withLogDatabase(command, opts.db, (db, path) => {
+          const sel = selectLogRows(db, task, { since: opts.since }, language);
+          log = logSummary(sel, path, opts.since);
+          return sel;
+        });
+        rows = selection.rows;
+        if (rows.length === 0) throw noLabels(task, opts.since);
       } else {
         try {
           ({ rows, sha256 } = readRows(opts.data!, task));
@@ -112,7 +132,8 @@ export function registerEval(program: Command): void {
         }
         for (const w of trainingDataWarnings(d, sha256)) warnings.push(dirs.length > 1 ? `${d}: ${w}` : w);
         try {
-          reports.push(await evaluate(registry, task, rows, { file: opts.data, keepPredictions: dirs.length > 1 }));
+          const options = { file: opts.data, keepPredictions: dirs.length > 1 };
+          reports.push(selection ? await evaluateSelection(registry, task, selection, options) : await evaluate(registry, task, rows, options));
         } finally {
           await registry.close();
         }
@@ -139,35 +160,13 @@ export function registerEval(program: Command): void {
     });
 }
 
-/** The log's labelled rows for `task` that the model's language can read (rows in other languages are counted, not scored). */
-function rowsFromLog(command: Command, opts: EvalOpts, task: TaskName, modelDir: string): { rows: LoggedRow[]; log: Record<string, unknown> } {
-  let language: string | null = null;
-  try {
-    language = normalizeLang(loadManifest(modelDir).language) ?? null;
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT.failure);
-  }
-  return withLogDatabase(command, opts.db, (db, path) => {
-    const all = labelledRowsFromLog(db, task, { since: opts.since });
-    const wanted = opts.lang !== undefined ? normalizeLang(opts.lang) : language;
-    const rows = all.rows.filter((r) => r.lang === null || wanted === null || normalizeLang(r.lang) === wanted);
-    return {
-      rows,
-      log: {
-        database: path,
-        since: opts.since !== undefined ? new Date(opts.since).toISOString() : null,
-        labelled: all.rows.length,
-        scored: rows.length,
-        other_language: all.rows.length - rows.length,
-        language: wanted,
-        unlocated_slots: all.unlocatedSlots,
-      },
-    };
-  });
+function noLabels(task: TaskName, since: number | undefined): CliError {
+  return new CliError(`no labelled ${task} inputs in the log${since !== undefined ? ` since ${new Date(since).toISOString()}` : ''} (label some with hubnlu label or hubnlu review --interactive)`, EXIT.empty);
 }
 
 function describeLog(log: Record<string, unknown>): string {
   const parts = [`labelled inputs from ${String(log.database)}${log.since ? ` since ${String(log.since)}` : ''}: ${String(log.scored)} scored`];
+  if (log.language === 'routed') parts.push('each read in the language it was logged in');
   if ((log.other_language as number) > 0) parts.push(`${String(log.other_language)} in another language than ${String(log.language)} left out`);
   if ((log.unlocated_slots as number) > 0) parts.push(`${String(log.unlocated_slots)} gold slots not found in their text left out`);
   return parts.join('; ');

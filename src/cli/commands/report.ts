@@ -13,7 +13,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readRows } from '../../data/rows.js';
 import { evaluate, type EvalReport } from '../../eval/evaluate.js';
-import { evaluateLog } from '../../eval/from-log.js';
+import { evaluateLog, type LogLanguage } from '../../eval/from-log.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { isTaskName, type TaskName } from '../../model/tasks.js';
 import type { Analyzer } from '../../model/types.js';
@@ -25,7 +25,8 @@ import { LogDatabaseError, openLogDatabase } from '../../store/queries.js';
 import { logFigures, type LogFigures } from '../../store/report-queries.js';
 import { resolveFromPackage } from '../../util/paths.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { configFor, loadModels } from '../context.js';
+import { configFor } from '../context.js';
+import { loadLogModels } from '../log-models.js';
 import { sinceOption } from '../log-database.js';
 
 interface ReportOpts {
@@ -76,23 +77,28 @@ export function registerReport(program: Command): void {
         }
       }
       let analyzer: (Analyzer & { close(): Promise<void> }) | undefined;
+      let language: LogLanguage = { route: true };
       try {
-        try {
-          analyzer =
-            opts.model !== undefined || !fromLog || threshold !== undefined
-              ? await ModelRegistry.load({
-                  intentDir: task === 'intent' ? resolve(opts.model ?? resolveFromPackage(config.models.intent)) : null,
-                  sentimentDir: task === 'sentiment' ? resolve(opts.model ?? resolveFromPackage(config.models.sentiment)) : null,
-                  unknownThreshold: threshold,
-                })
-              : await loadModels(config);
-        } catch (err) {
-          throw new CliError((err as Error).message, EXIT.failure);
+        if (fromLog) {
+          // The same models and row rule as `hubnlu eval --from-log` (src/cli/log-models.ts): the figures agree.
+          const chosen = await loadLogModels(config, task, { model: opts.model, threshold: threshold ?? (opts.model === undefined && task === 'intent' ? config.models.unknownThreshold : undefined) });
+          analyzer = chosen.analyzer;
+          language = chosen.language;
+        } else {
+          try {
+            analyzer = await ModelRegistry.load({
+              intentDir: task === 'intent' ? resolve(opts.model ?? resolveFromPackage(config.models.intent)) : null,
+              sentimentDir: task === 'sentiment' ? resolve(opts.model ?? resolveFromPackage(config.models.sentiment)) : null,
+              unknownThreshold: threshold,
+            });
+          } catch (err) {
+            throw new CliError((err as Error).message, EXIT.failure);
+          }
         }
         let report: EvalReport;
         let source: ReportSource;
         if (fromLog) {
-          const r = await evaluateLog(db!, analyzer, task, { since: opts.since }, { keepPredictions: true });
+          const r = await evaluateLog(db!, analyzer, task, { since: opts.since }, language, { keepPredictions: true });
           if (r.rows.length === 0) {
             throw new CliError(
               `${dbPath}: no labelled ${task} inputs${opts.since !== undefined ? ' in this window' : ''}; label some (bridge request \`label\`), or pass --data FILE`,

@@ -18,6 +18,8 @@ import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.j
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { readRows } from '../../data/rows.js';
+import { smallDataWarnings } from '../../learn/household-data.js';
 
 function list(v: string | undefined): string[] {
   return (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -113,7 +115,11 @@ export function registerTrain(program: Command): void {
       if (trainFiles.length === 0) throw new CliError('--data: give at least one training file', EXIT.usage);
       const progress = opts.progress ? barProgress() : silentProgress;
       let result;
+      let warnings: string[] = [];
       try {
+        // Too little data is a warning with the numbers (learning.minExamples), before the minutes of training.
+        warnings = smallDataWarnings(labelCounts(trainFiles, task), configFor(command).config.learning.minExamples);
+        for (const w of warnings) process.stderr.write(`hubnlu train: warning: ${w}\n`);
         result = await trainModel({
           task,
           trainFiles,
@@ -150,10 +156,11 @@ export function registerTrain(program: Command): void {
             sizeBytes: result.written.manifest.metrics.sizeBytes,
             fp32VsInt8: result.written.comparison,
             dev: Object.fromEntries(Object.entries(result.dev).map(([k, r]) => [basename(k), { n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, slot_f1: r.slot_f1, ece: r.ece }])),
+            warnings,
           })}\n`,
         );
       } else {
-        process.stdout.write(`${formatTrainSummary(result)}\n`);
+        process.stdout.write(`${formatTrainSummary(result)}${warnings.map((w) => `\nwarning: ${w}`).join('')}\n`);
       }
     });
 
@@ -200,6 +207,17 @@ export function registerTrain(program: Command): void {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** Training rows per label in the files; empty when a file cannot be read (the trainer then reports why, as it always has). */
+function labelCounts(files: readonly string[], task: TaskName): Record<string, number> {
+  const counts: Record<string, number> = {};
+  try {
+    for (const f of files) for (const r of readRows(f, task).rows) counts[r.label] = (counts[r.label] ?? 0) + 1;
+  } catch {
+    return {};
+  }
+  return counts;
 }
 
 /** `hubnlu train --with-log-labels`: one household retrain, printed as base vs candidate. */

@@ -1,0 +1,57 @@
+/**
+ * `hubnlu train --data FILE` as a process: a file with too few rows per label
+ * trains, with a warning naming each label's count and what to do instead
+ * (issue 9: a 6-row file used to train without a word); enough rows, no warning.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { tinyRows } from '../train/tiny-data.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hubnlu-cli-train-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const jsonl = (rows: Array<{ text: string; label: string }>) => rows.map((r) => JSON.stringify({ text: r.text, intent: r.label })).join('\n') + '\n';
+
+test('a 6-row file trains with a warning per label and a pointer to --with-log-labels', { timeout: 120_000 }, () => {
+  const six = join(dir, 'six.jsonl');
+  writeFileSync(
+    six,
+    jsonl([
+      { text: 'open the garage', label: 'iot_garage_open' },
+      { text: 'raise the garage door', label: 'iot_garage_open' },
+      { text: 'pop the carport up', label: 'iot_garage_open' },
+      { text: 'turn off the lights', label: 'iot_hue_lightoff' },
+      { text: 'lights off please', label: 'iot_hue_lightoff' },
+      { text: 'kill the lamp', label: 'iot_hue_lightoff' },
+    ]),
+  );
+  const r = runCli(['train', '--task', 'intent', '--data', six, '--out', join(dir, 'six-model'), '--no-slots', '--no-progress', '--json'], { cwd: dir, timeoutMs: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /hubnlu train: warning: iot_garage_open: 3 examples, fewer than 10: expect it to be missed/);
+  assert.match(r.stderr, /hubnlu train: warning: iot_hue_lightoff: 3 examples, fewer than 10/);
+  assert.match(r.stderr, /6 training rows in all, every label below 10: .*hubnlu train --with-log-labels --data FILE/);
+  assert.equal(JSON.parse(r.stdout).warnings.length, 3);
+});
+
+test('learning.minExamples sets the bar; a file with enough rows per label trains without a warning', { timeout: 120_000 }, () => {
+  const file = join(dir, 'tiny.jsonl');
+  writeFileSync(file, jsonl(tinyRows()));
+  const r = runCli(['train', '--task', 'intent', '--data', file, '--out', join(dir, 'tiny-model'), '--no-slots', '--no-progress'], { cwd: dir, timeoutMs: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr + r.stdout, /warning/);
+  // 30 rows a label: below a bar of 40, every label is named.
+  const high = runCli(['train', '--task', 'intent', '--data', file, '--out', join(dir, 'tiny-model-2'), '--no-slots', '--no-progress'], {
+    cwd: dir,
+    timeoutMs: 120_000,
+    env: { HUBNLU_LEARNING_MIN_EXAMPLES: '40' },
+  });
+  assert.equal(high.status, 0, high.stderr);
+  assert.equal((high.stderr.match(/: 30 examples, fewer than 40/g) ?? []).length, 4);
+});
