@@ -7,7 +7,9 @@
  *   hubnlu's results/s is reported as a share of it (and of plain pub → sub);
  * - hubnlu results/s with `storage.synchronous` normal and full (median of
  *   `--repeat` runs, each on a fresh agent and database);
- * - publish-to-result latency p50/p99 at `--rate` msg/s offered;
+ * - publish-to-result latency p50/p99 at `--rate` msg/s offered, after a
+ *   `--warmup` flood, for hubnlu and for the echo client (the floor the
+ *   broker, the clients and this process give);
  * - cold start (spawn to ready), RSS idle (both shipped models loaded) and
  *   peak (VmHWM) under the flood;
  * - CPU per message (the agent's utime + stime over the flood) and its split
@@ -15,7 +17,11 @@
  *   (`--cpu-prof`), each sample charged to the innermost frame that belongs to
  *   a component (parse, SQLite, models, MQTT, results, GC, other).
  *
- *   npm run build && node dist/bench/e2e.js [--n 50000] [--window 1000] [--repeat 3] [--rate 1000] [--latency-n 5000]
+ *   npm run build && node dist/bench/e2e.js [--n 50000] [--window 1000] [--repeat 3] [--rate 1000] [--latency-n 5000] [--warmup 2000]
+ *
+ * mosquitto runs with `set_tcp_nodelay true` and every client turns Nagle's
+ * algorithm off, as hubnlu does on its own sockets (else delayed ACKs add
+ * 5-20 ms to the latency of a steady stream, echo client included).
  *
  * Prints tables and writes bench/results/e2e.json.
  */
@@ -39,14 +45,19 @@ const WINDOW = arg('window', 1000);
 const REPEAT = arg('repeat', 3);
 const RATE = arg('rate', 1000);
 const LATENCY_N = arg('latency-n', 5000);
+/** Messages flooded through a fresh agent before its latency is timed (a service runs warm; 0 times it cold). */
+const WARMUP_N = process.argv.includes('--warmup') ? Math.max(0, Number(process.argv[process.argv.indexOf('--warmup') + 1]) || 0) : 2000;
 const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
 const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
 
-function connect(url: string, id: string): Promise<MqttClient> {
-  return connectClient(url, { clientId: id, protocolVersion: 5, clean: true });
+async function connect(url: string, id: string): Promise<MqttClient> {
+  const client = await connectClient(url, { clientId: id, protocolVersion: 5, clean: true });
+  // Nagle off, as the agent does on its own sockets: otherwise the bench's clients add their own delayed-ACK waits.
+  (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return client;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -79,6 +90,29 @@ function countTo(sub: MqttClient, n: number, onMessage?: (payload: Buffer) => vo
   });
 }
 
+/** Publish-to-answer times (ms, sorted) of `n` messages offered at RATE msg/s; answers carry the input's `id`. */
+async function latencyAt(pub: MqttClient, sub: MqttClient, n: number, topic: (i: number) => string, prefix: string): Promise<number[]> {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const answered = countTo(sub, n, (payload) => {
+    const r = JSON.parse(payload.toString()) as { id: string };
+    const t = sentAt.get(r.id);
+    if (t !== undefined) latencies.push(performance.now() - t);
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; ) {
+    const due = Math.min(n, Math.floor(((performance.now() - t0) * RATE) / 1000) + 1);
+    for (; i < due; i++) {
+      sentAt.set(`${prefix}${i}`, performance.now());
+      void pub.publishAsync(topic(i), inputPayload(i, prefix), { qos: 1 });
+    }
+    await sleep(1);
+  }
+  await answered;
+  sub.removeAllListeners('message');
+  return latencies.sort((a, b) => a - b);
+}
+
 const inputPayload = (i: number, prefix = 'b') => JSON.stringify({ id: `${prefix}${i}`, text: SENTENCES[i % SENTENCES.length] });
 
 /** Plain publish → subscribe through the broker, QoS 1 (no echo hop). */
@@ -97,7 +131,7 @@ async function plainPubSub(url: string, run: number): Promise<number> {
 }
 
 /** Publisher → broker → echo client (own process, republishes at QoS 1) → broker → counter. */
-async function echoLimit(url: string, run: number): Promise<number> {
+async function echoLimit(url: string, run: number): Promise<{ rate: number; latencyMs: { p50: number; p99: number } }> {
   const prefix = `echo${run}`;
   const echo = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'echo-client.js'), url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => echo.stdout!.once('data', () => resolve()));
@@ -109,11 +143,17 @@ async function echoLimit(url: string, run: number): Promise<number> {
   await publishAll(pub, N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'e'));
   await done;
   const rate = N / ((performance.now() - t0) / 1000);
+  // The same steady-rate latency measurement as the agent's: the floor the broker, the clients and the bench give.
+  const warm = countTo(sub, WARMUP_N);
+  await publishAll(pub, WARMUP_N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'ew'));
+  await warm;
+  sub.removeAllListeners('message');
+  const latencies = await latencyAt(pub, sub, LATENCY_N, (i) => `${prefix}/s${i % 8}/in`, 'el');
   await sub.endAsync();
   await pub.endAsync();
   echo.kill('SIGTERM');
   await new Promise((resolve) => echo.once('exit', resolve));
-  return rate;
+  return { rate, latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
 }
 
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -192,26 +232,15 @@ async function agentRun(url: string, synchronous: 'full' | 'normal', run: number
   const pub = await connect(url, `bench-pub-${id}`);
   await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
 
-  // Latency at a steady offered rate: publish on schedule, time each answer.
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const answered = countTo(sub, LATENCY_N, (payload) => {
-    const r = JSON.parse(payload.toString()) as { id: string };
-    const t = sentAt.get(r.id);
-    if (t !== undefined) latencies.push(performance.now() - t);
-  });
-  const t0 = performance.now();
-  for (let i = 0; i < LATENCY_N; ) {
-    const due = Math.min(LATENCY_N, Math.floor(((performance.now() - t0) * RATE) / 1000) + 1);
-    for (; i < due; i++) {
-      sentAt.set(`l${i}`, performance.now());
-      void pub.publishAsync(`hubnlu/room${i % 8}/utterance`, inputPayload(i, 'l'), { qos: 1 });
-    }
-    await sleep(1);
+  // Warm-up: a service answers warm; the first inputs after start pay for JIT compilation and lazy loads.
+  if (WARMUP_N > 0) {
+    const warm = countTo(sub, WARMUP_N);
+    await publishAll(pub, WARMUP_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'w'));
+    await warm;
+    sub.removeAllListeners('message');
   }
-  await answered;
-  sub.removeAllListeners('message');
-  latencies.sort((a, b) => a - b);
+  // Latency at a steady offered rate: publish on schedule, time each answer.
+  const latencies = await latencyAt(pub, sub, LATENCY_N, (i) => `hubnlu/room${i % 8}/utterance`, 'l');
 
   // The flood.
   const cpuBefore = cpuByThread(pid);
@@ -313,17 +342,22 @@ async function profileRun(url: string): Promise<Record<string, number>> {
 }
 
 async function main(): Promise<void> {
-  const broker = new Mosquitto({ extraConfig: ['autosave_on_changes false', 'autosave_interval 60'] });
+  const broker = new Mosquitto({ extraConfig: ['autosave_on_changes false', 'autosave_interval 60', 'set_tcp_nodelay true'] });
   await broker.start();
   const loadBefore = loadavg();
   try {
     const echo: number[] = [];
+    const echoLatency: Array<{ p50: number; p99: number }> = [];
     const plain: number[] = [];
     for (let r = 0; r < REPEAT; r++) {
-      echo.push(await echoLimit(broker.url, r));
+      const e = await echoLimit(broker.url, r);
+      echo.push(e.rate);
+      echoLatency.push(e.latencyMs);
       plain.push(await plainPubSub(broker.url, r));
     }
     const echoMedian = median(echo);
+    const echoP50 = median(echoLatency.map((l) => l.p50));
+    const echoP99 = median(echoLatency.map((l) => l.p99));
     const runs: AgentRun[] = [];
     for (let r = 0; r < REPEAT; r++) for (const sync of ['normal', 'full'] as const) runs.push(await agentRun(broker.url, sync, r));
     const cpuSplit = await profileRun(broker.url);
@@ -345,7 +379,7 @@ async function main(): Promise<void> {
     });
     const loadAfter = loadavg();
     console.log(
-      `mosquitto, QoS 1, ${N} messages, ${WINDOW} in flight, median of ${REPEAT}; echo limit ${echoMedian.toFixed(0)} msg/s (runs ${echo.map((e) => e.toFixed(0)).join(', ')}), plain pub→sub ${median(plain).toFixed(0)} msg/s; load average ${loadBefore[0].toFixed(1)} → ${loadAfter[0].toFixed(1)} on ${cpus().length} cores`,
+      `mosquitto, QoS 1, ${N} messages, ${WINDOW} in flight, median of ${REPEAT}; echo limit ${echoMedian.toFixed(0)} msg/s (runs ${echo.map((e) => e.toFixed(0)).join(', ')}), plain pub→sub ${median(plain).toFixed(0)} msg/s; echo p50 / p99 at ${RATE}/s ${echoP50.toFixed(2)} / ${echoP99.toFixed(2)} ms (warm-up ${WARMUP_N}); load average ${loadBefore[0].toFixed(1)} → ${loadAfter[0].toFixed(1)} on ${cpus().length} cores`,
     );
     console.table(
       summary.map((s) => ({
@@ -376,7 +410,8 @@ async function main(): Promise<void> {
           n: N,
           window: WINDOW,
           repeat: REPEAT,
-          echoLimit: { msgsPerSec: echoMedian, runs: echo },
+          echoLimit: { msgsPerSec: echoMedian, runs: echo, latencyMs: { p50: echoP50, p99: echoP99, offeredPerSec: RATE, runs: echoLatency } },
+          warmupMessages: WARMUP_N,
           plainPubSub: { msgsPerSec: median(plain), runs: plain },
           summary,
           cpuSplit: { profiledMessages: PROFILE_N, share: cpuSplit },

@@ -18,6 +18,7 @@ client.on('message', (topic, payload) => {
   client.publish(`${prefix}/${site}/out`, payload, { qos: 1 });
 });
 client.once('connect', () => {
+  (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   client.subscribe(`${prefix}/+/in`, { qos: 1 }, () => process.stdout.write('ready\n'));
 });
 process.once('SIGTERM', () => client.end(false, {}, () => process.exit(0)));

@@ -113,6 +113,12 @@ export function sharedSubscriptionRefusal(subscriptions: readonly string[], code
   return new BrokerSetupError('input.shareGroup', fix, `SUBACK ${refused.code} ${reason} for ${refused.s}`, refused.code);
 }
 
+/** TCP_NODELAY on the client's socket (TCP and TLS; a WebSocket stream has no such switch and is left alone). */
+function disableNagle(client: MqttClient): void {
+  const stream = client.stream as unknown as { setNoDelay?: (noDelay: boolean) => unknown } | undefined;
+  stream?.setNoDelay?.(true);
+}
+
 export class MqttConnection extends EventEmitter<ConnectionEvents> {
   private client?: MqttClient;
   /** The publish-only connection, when `separatePublisher` is set. */
@@ -191,6 +197,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       this.log,
     );
     this.supervisors.push(supervisor);
+    // Each (re)connection is a new socket: turn Nagle's algorithm off on it. With Nagle on, a small result written
+    // while an earlier segment awaits its ACK waits for it (up to the peer's delayed-ACK timer): at 1,000 msg/s that
+    // put 6-8 ms on the median publish-to-result time and 20-40 ms on p99 (bench/e2e, README Benchmarks).
+    client.on('connect', () => disableNagle(client));
     supervisor.start((err) => {
       this.log.fatal({ connection, setting: err.setting, reason: err.reason, reasonCode: err.reasonCode }, `cannot connect to the broker: ${err.message}`);
       fail(err);
