@@ -16,14 +16,7 @@ import { CliError, EXIT } from './exit-codes.js';
  * The configuration is read only when `--db` is absent.
  */
 export function withLogDatabase<T>(command: Command, dbOption: string | undefined, fn: (db: Db, path: string) => T): T {
-  const path = resolve(process.cwd(), dbOption ?? configFor(command).config.storage.path);
-  let db: Db;
-  try {
-    db = openLogDatabase(path);
-  } catch (err) {
-    if (err instanceof LogDatabaseError || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.failure);
-    throw err;
-  }
+  const { db, path } = openForCommand(command, dbOption);
   try {
     return fn(db, path);
   } finally {
@@ -33,18 +26,22 @@ export function withLogDatabase<T>(command: Command, dbOption: string | undefine
 
 /** withLogDatabase for work that awaits: the database stays open until `fn`'s promise settles. */
 export async function withLogDatabaseAsync<T>(command: Command, dbOption: string | undefined, fn: (db: Db, path: string) => Promise<T>): Promise<T> {
-  const path = resolve(process.cwd(), dbOption ?? configFor(command).config.storage.path);
-  let db: Db;
-  try {
-    db = openLogDatabase(path);
-  } catch (err) {
-    if (err instanceof LogDatabaseError || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.failure);
-    throw err;
-  }
+  const { db, path } = openForCommand(command, dbOption);
   try {
     return await fn(db, path);
   } finally {
     db.close();
+  }
+}
+
+/** Opens the log database `--db` names (else storage.path); one that cannot be opened as hubnlu's log is a CliError. */
+function openForCommand(command: Command, dbOption: string | undefined): { db: Db; path: string } {
+  const path = resolve(process.cwd(), dbOption ?? configFor(command).config.storage.path);
+  try {
+    return { db: openLogDatabase(path), path };
+  } catch (err) {
+    if (err instanceof LogDatabaseError || err instanceof SchemaTooNewError) throw new CliError(err.message, EXIT.failure);
+    throw err;
   }
 }
 
