@@ -79,15 +79,29 @@ async function publishAll(client: MqttClient, n: number, topic: (i: number) => s
   await Promise.all(Array.from({ length: WINDOW }, worker));
 }
 
-/** Resolves after `n` messages arrived on `sub` (already subscribed). */
+/** Resolves after `n` messages arrived on `sub` (already subscribed), then stops listening. */
 function countTo(sub: MqttClient, n: number, onMessage?: (payload: Buffer) => void): Promise<void> {
+  if (n <= 0) return Promise.resolve();
   let got = 0;
   return new Promise<void>((resolve) => {
-    sub.on('message', (_t, payload) => {
+    const listener = (_topic: string, payload: Buffer) => {
       onMessage?.(payload);
-      if (++got === n) resolve();
-    });
+      if (++got === n) {
+        sub.off('message', listener);
+        resolve();
+      }
+    };
+    sub.on('message', listener);
   });
+}
+
+/** Publishes `n` messages (WINDOW in flight) and waits for `n` answers on `sub`: the elapsed ms. */
+async function flood(pub: MqttClient, sub: MqttClient, n: number, topic: (i: number) => string, payload: (i: number) => string): Promise<number> {
+  const done = countTo(sub, n);
+  const t0 = performance.now();
+  await publishAll(pub, n, topic, payload);
+  await done;
+  return performance.now() - t0;
 }
 
 /** Publish-to-answer times (ms, sorted) of `n` messages offered at RATE msg/s; answers carry the input's `id`. */
@@ -109,7 +123,6 @@ async function latencyAt(pub: MqttClient, sub: MqttClient, n: number, topic: (i:
     await sleep(1);
   }
   await answered;
-  sub.removeAllListeners('message');
   return latencies.sort((a, b) => a - b);
 }
 
@@ -120,11 +133,7 @@ async function plainPubSub(url: string, run: number): Promise<number> {
   const sub = await connect(url, `bench-plain-sub-${run}`);
   const pub = await connect(url, `bench-plain-pub-${run}`);
   await sub.subscribeAsync(`plain${run}/+/in`, { qos: 1 });
-  const done = countTo(sub, N);
-  const t0 = performance.now();
-  await publishAll(pub, N, (i) => `plain${run}/s${i % 8}/in`, (i) => inputPayload(i, 'p'));
-  await done;
-  const rate = N / ((performance.now() - t0) / 1000);
+  const rate = N / ((await flood(pub, sub, N, (i) => `plain${run}/s${i % 8}/in`, (i) => inputPayload(i, 'p'))) / 1000);
   await sub.endAsync();
   await pub.endAsync();
   return rate;
@@ -138,16 +147,9 @@ async function echoLimit(url: string, run: number): Promise<{ rate: number; late
   const sub = await connect(url, `bench-echo-sub-${run}`);
   const pub = await connect(url, `bench-echo-pub-${run}`);
   await sub.subscribeAsync(`${prefix}/+/out`, { qos: 1 });
-  const done = countTo(sub, N);
-  const t0 = performance.now();
-  await publishAll(pub, N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'e'));
-  await done;
-  const rate = N / ((performance.now() - t0) / 1000);
+  const rate = N / ((await flood(pub, sub, N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'e'))) / 1000);
   // The same steady-rate latency measurement as the agent's: the floor the broker, the clients and the bench give.
-  const warm = countTo(sub, WARMUP_N);
-  await publishAll(pub, WARMUP_N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'ew'));
-  await warm;
-  sub.removeAllListeners('message');
+  await flood(pub, sub, WARMUP_N, (i) => `${prefix}/s${i % 8}/in`, (i) => inputPayload(i, 'ew'));
   const latencies = await latencyAt(pub, sub, LATENCY_N, (i) => `${prefix}/s${i % 8}/in`, 'el');
   await sub.endAsync();
   await pub.endAsync();
@@ -233,22 +235,13 @@ async function agentRun(url: string, synchronous: 'full' | 'normal', run: number
   await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
 
   // Warm-up: a service answers warm; the first inputs after start pay for JIT compilation and lazy loads.
-  if (WARMUP_N > 0) {
-    const warm = countTo(sub, WARMUP_N);
-    await publishAll(pub, WARMUP_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'w'));
-    await warm;
-    sub.removeAllListeners('message');
-  }
+  await flood(pub, sub, WARMUP_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'w'));
   // Latency at a steady offered rate: publish on schedule, time each answer.
   const latencies = await latencyAt(pub, sub, LATENCY_N, (i) => `hubnlu/room${i % 8}/utterance`, 'l');
 
   // The flood.
   const cpuBefore = cpuByThread(pid);
-  const done = countTo(sub, N);
-  const t1 = performance.now();
-  await publishAll(pub, N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, `f${run}-`));
-  await done;
-  const resultsPerSec = N / ((performance.now() - t1) / 1000);
+  const resultsPerSec = N / ((await flood(pub, sub, N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, `f${run}-`))) / 1000);
   const cpuAfter = cpuByThread(pid);
   const peakRssMb = procStatus(pid, 'VmHWM');
   await sub.endAsync();
@@ -328,9 +321,7 @@ async function profileRun(url: string): Promise<Record<string, number>> {
   const sub = await connect(url, 'bench-sub-profile');
   const pub = await connect(url, 'bench-pub-profile');
   await sub.subscribeAsync('hubnlu/+/result', { qos: 1 });
-  const done = countTo(sub, PROFILE_N);
-  await publishAll(pub, PROFILE_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'prof'));
-  await done;
+  await flood(pub, sub, PROFILE_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'prof'));
   await sub.endAsync();
   await pub.endAsync();
   await stopAgent(agent);
