@@ -18,6 +18,8 @@ export interface Recipe {
   readonly minCount: number;
   readonly maxRows: number;
   readonly classBalance: number;
+  /** Where `classBalance` counts classes: all training rows (default) or each file apart (see `ClassifierTrainConfig.classBalanceScope`). */
+  readonly classBalanceScope?: 'all' | 'file';
   /** Loss weight per training file base name (default 1). */
   readonly fileWeights: Readonly<Record<string, number>>;
   readonly tuneBiases: boolean;
