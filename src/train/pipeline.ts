@@ -190,6 +190,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     minCount: recipe.minCount,
     maxRows: req.maxRows ?? recipe.maxRows,
     classBalance: recipe.classBalance,
+    ...(recipe.classBalanceScope ? { classBalanceScope: recipe.classBalanceScope } : {}),
     fileWeights: recipe.fileWeights,
     tuneBiases: recipe.tuneBiases,
     ...(recipe.priorShift ? { priorShift: recipe.priorShift } : {}),

@@ -18,6 +18,8 @@ export interface Recipe {
   readonly minCount: number;
   readonly maxRows: number;
   readonly classBalance: number;
+  /** Where `classBalance` counts classes: all training rows (default) or each file apart (see `ClassifierTrainConfig.classBalanceScope`). */
+  readonly classBalanceScope?: 'all' | 'file';
   /** Loss weight per training file base name (default 1). */
   readonly fileWeights: Readonly<Record<string, number>>;
   readonly tuneBiases: boolean;
@@ -89,7 +91,9 @@ export const RECIPES: Readonly<Record<TaskName, Recipe>> = {
     // (seed 1) 0.456 / 0.684. cueWeight 5 instead of 2: no better (0.479 / 0.713).
     featurizer: { ...DEFAULT_FEATURIZER, surface: true, negation: true },
     // Three classes: 8 dimensions are plenty (16 and 32 measured no better), and
-    // small rows leave room for more n-grams in the size budget. Three epochs:
+    // small rows leave room for more n-grams in the size budget. (Folded, 16
+    // would ship the same size; issue 13, all four dev sets, mean of seeds 1–3,
+    // worst / mean macro-F1: 8 dim. 0.464 / 0.596, 16 dim. 0.465 / 0.596.) Three epochs:
     // goemotions.dev peaks there and falls after (0.69 at 3, 0.63 at 10).
     // averageLastEpoch (Polyak averaging over the last epoch's steps): int8
     // macro-F1 meld.dev / goemotions.dev for seeds 1, 3, 5 went from 0.4785 /
@@ -108,6 +112,10 @@ export const RECIPES: Readonly<Record<TaskName, Recipe>> = {
     minCount: 2,
     // 400k rows × (2 int8 + 4 scale + 4 remap bytes) ≈ 4.0 MB (folded; 6.4 MB unfolded).
     maxRows: 400_000,
+    // Issue 13: balancing each file's own label mix (classBalanceScope 'file')
+    // at 0.5 with 16 dimensions, mean of seeds 1–3: worst / mean 0.469 / 0.598
+    // (shipped 0.464 / 0.596), inside seed noise, sst3.dev accuracy 62.8 → 61.0 %
+    // (below the 62 % target): not used. Global balance 0.5: see the card.
     classBalance: 0,
     // Film reviews (sst3) are further from spoken dialogue than Reddit comments:
     // down-weighted. Semeval was at 0.5 for plain n-grams; with the raw-text cues

@@ -51,6 +51,13 @@ export interface ClassifierTrainConfig {
   readonly fileWeights?: Readonly<Record<string, number>>;
   /** Loss weight of a class ∝ (mean count / class count)^classBalance; 0 = none. */
   readonly classBalance?: number;
+  /**
+   * Where `classBalance` counts classes: over all training rows (`all`, the
+   * default), or inside each training file (`file`: each corpus's own label
+   * mix is balanced, so one corpus's skew does not set the others' weights;
+   * pseudo-labelled rows then get class weight 1).
+   */
+  readonly classBalanceScope?: 'all' | 'file';
   /** Tune per-class logit offsets for dev macro-F1 (few-class tasks). */
   readonly tuneBiases?: boolean;
   /** What the bias tuning maximises over the dev sets (default `mean`). */
@@ -224,16 +231,38 @@ export function estimatePriorShift(w: FastTextWeights, train: readonly EncodedTe
   return prior.map((v, c) => Math.log(v / base[c]));
 }
 
+/** Loss weight of a class ∝ (mean count / class count)^balance over `rows` (1 for all when balance is 0). */
+function classWeights(rows: readonly LabelledRow[], balance: number): (label: string) => number {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+  const meanCount = rows.length / counts.size;
+  return (label) => (balance > 0 ? (meanCount / counts.get(label)!) ** balance : 1);
+}
+
+/**
+ * Loss weight of each training row, in file order: its class weight (see
+ * `ClassifierTrainConfig.classBalance` and `classBalanceScope`) × its file's weight.
+ */
+export function trainingRowWeights(
+  train: readonly Dataset[],
+  cfg: Pick<ClassifierTrainConfig, 'fileWeights' | 'classBalance' | 'classBalanceScope'>,
+): number[] {
+  const balance = cfg.classBalance ?? 0;
+  const all = cfg.classBalanceScope === 'file' ? null : classWeights(train.flatMap((d) => d.rows), balance);
+  return train.flatMap((d) => {
+    const w = cfg.fileWeights?.[basename(d.file)] ?? 1;
+    const cw = all ?? classWeights(d.rows, balance);
+    return d.rows.map((r) => cw(r.label) * w);
+  });
+}
+
 export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   const t0 = performance.now();
   const progress = cfg.progress ?? silentProgress;
   const fs = cfg.featurizer ?? DEFAULT_FEATURIZER;
   const opts: FastTextOptions = { ...DEFAULT_FASTTEXT, ...cfg.fasttext };
   const rows: LabelledRow[] = cfg.train.flatMap((d) => d.rows);
-  const rowWeight: number[] = cfg.train.flatMap((d) => {
-    const w = cfg.fileWeights?.[basename(d.file)] ?? 1;
-    return d.rows.map(() => w);
-  });
+  const rowWeight = trainingRowWeights(cfg.train, cfg);
   if (rows.length === 0) throw new Error('no training rows; check --data');
   const labels = cfg.labels ?? [...new Set(rows.map((r) => r.label))].sort();
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
@@ -250,14 +279,10 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   }));
   const minCount = cfg.minCount ?? 1;
 
-  const counts = new Map<string, number>();
-  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
-  const meanCount = rows.length / counts.size;
-  const balance = cfg.classBalance ?? 0;
-  const classWeight = (label: string): number => (balance > 0 ? (meanCount / counts.get(label)!) ** balance : 1);
+  const classWeight = classWeights(rows, cfg.classBalanceScope === 'file' ? 0 : cfg.classBalance ?? 0);
 
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number): FastTextWeights => {
-    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: classWeight(rows[i].label) * rowWeight[i] }));
+    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: rowWeight[i] }));
     examples.push(...extra);
     const dev0 = devSets[0];
     const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];

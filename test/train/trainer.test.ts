@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainClassifier } from '../../src/train/trainer.js';
 import { FastTextScorer } from '../../src/train/fasttext.js';
-import { encodeForTraining } from '../../src/train/trainer.js';
+import { encodeForTraining, trainingRowWeights } from '../../src/train/trainer.js';
 import { parseRows } from '../../src/data/rows.js';
 import { stratifiedSplit } from '../../src/data/random.js';
 import { tinyDataset, TINY_DEV } from './tiny-data.js';
@@ -89,4 +89,19 @@ test('fine-tuning continues from given weights without modifying them, and check
   assert.ok(losses[0] < fresh[0] / 2, `fine-tuned loss ${losses[0]} vs fresh ${fresh[0]}`);
   assert.deepEqual(base.emb, before);
   assert.throws(() => trainFastText(examples, 5, 2, opts, undefined, base), /do not match/);
+});
+
+test('row weights: class balance over all rows or inside each file, times the file weight', () => {
+  const row = (label: string) => ({ text: label, label, slots: [], source: 't' });
+  // a.jsonl: 3 pos, 1 neg; b.jsonl: 1 pos, 3 neg. Over both files the classes are balanced.
+  const a = { file: '/x/a.jsonl', rows: [row('pos'), row('pos'), row('pos'), row('neg')] };
+  const b = { file: '/y/b.jsonl', rows: [row('pos'), row('neg'), row('neg'), row('neg')] };
+  assert.deepEqual(trainingRowWeights([a, b], {}), [1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(trainingRowWeights([a, b], { classBalance: 1 }), [1, 1, 1, 1, 1, 1, 1, 1]);
+  // Inside each file: the lone class weighs 2 / 1 = 2, the other 2 / 3.
+  assert.deepEqual(trainingRowWeights([a, b], { classBalance: 1, classBalanceScope: 'file' }), [2 / 3, 2 / 3, 2 / 3, 2, 2, 2 / 3, 2 / 3, 2 / 3]);
+  const half = trainingRowWeights([a, b], { classBalance: 0.5, classBalanceScope: 'file', fileWeights: { 'b.jsonl': 3 } });
+  assert.deepEqual(half, [Math.sqrt(2 / 3), Math.sqrt(2 / 3), Math.sqrt(2 / 3), Math.sqrt(2), 3 * Math.sqrt(2), 3 * Math.sqrt(2 / 3), 3 * Math.sqrt(2 / 3), 3 * Math.sqrt(2 / 3)]);
+  // Scope `all` with unbalanced totals: a lone file's skew sets the weights.
+  assert.deepEqual(trainingRowWeights([a], { classBalance: 1 }), [2 / 3, 2 / 3, 2 / 3, 2]);
 });
