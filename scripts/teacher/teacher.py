@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Intent teacher for distillation (issue 13): a word CNN (widths 1, 2, 3) plus a
-hashed character-trigram bag, trained with torch on the labelled intent rows.
+hashed character 3/4-gram bag, trained with torch on the labelled intent rows
+(`--rounds 2`: retrained once with soft pseudo-labels on the unlabelled text).
 Writes soft labels (teacher probabilities) for the training rows and the unlabelled
-text. Seeded; CPU only.
+text in the file format `hubnlu train --teacher` reads (src/train/teacher.ts).
+Seeded; CPU only, one thread. See docs/intent-distillation.md.
 
-usage: teacher.py --train a.jsonl,b.jsonl --unlabelled u.txt --dev dev.jsonl --out soft.json
+usage: teacher.py --train a.jsonl,b.jsonl --unlabelled u.txt [--dev dev.jsonl] [--rounds 2]
+                  --soft-out teacher.json.gz [--out debug.json]
 """
 import argparse, gzip, json, re, random, time, zlib, sys
 import torch, torch.nn as nn, torch.nn.functional as F
