@@ -60,6 +60,11 @@ export interface Example {
   readonly label: number;
   /** Loss weight (class balance, pseudo-label confidence); 1 by default. */
   readonly weight: number;
+  /**
+   * Soft target (a teacher's probabilities, numClasses long, summing to 1):
+   * trained towards it instead of the smoothed one-hot `label` (distillation).
+   */
+  readonly soft?: Float32Array;
 }
 
 /** Trained weights, all row-major Float32Arrays. */
@@ -261,7 +266,9 @@ export function trainFastText(
       lossSum -= ex.weight * Math.log(Math.max(p[ex.label], 1e-12));
       weightSum += ex.weight;
       // backward: g = p - target (stored in p)
-      for (let c = 0; c < numClasses; c++) p[c] -= c === ex.label ? onTarget : offTarget;
+      const soft = ex.soft;
+      if (soft) for (let c = 0; c < numClasses; c++) p[c] -= soft[c];
+      else for (let c = 0; c < numClasses; c++) p[c] -= c === ex.label ? onTarget : offTarget;
       gx.fill(0);
       for (let d = 0; d < xdim; d++) {
         const xd = x[d];

@@ -5,6 +5,7 @@
  * intent: classifier (+ the slot tagger, when the data has slots and the
  * tagger is wanted) in one directory; sentiment: classifier only.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -23,6 +24,7 @@ import { RECIPES, type Recipe } from './recipes.js';
 import { sourceInfo } from './sources.js';
 import { trainSlotsIntoModelDir, type IntentRow } from './tagger.js';
 import { trainClassifier, type ClassifierTrainConfig, type TrainedClassifier } from './trainer.js';
+import { readTeacherFile } from './teacher.js';
 
 export interface TrainRequest {
   readonly task: TaskName;
@@ -32,6 +34,11 @@ export interface TrainRequest {
   readonly reportFiles?: readonly string[];
   /** Unlabelled in-domain text (one sentence a line) for self-training. */
   readonly unlabelledFile?: string | null;
+  /**
+   * A teacher's soft labels (`scripts/teacher/teacher.py --soft-out`) for the
+   * training rows and the unlabelled text: distilled with the recipe's `distill` mix.
+   */
+  readonly teacherFile?: string | null;
   /** Hold out this share of the training rows (stratified, seeded) as the dev set. */
   readonly holdout?: number;
   /** Where to write the held-out rows (JSONL), so `hubnlu eval` can score them. */
@@ -167,6 +174,16 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     featurizer = { ...featurizer, lexicon: { file: src.file, entries: lexicon.size, source: src.source, licence: src.licence } };
     progress.log(`lexicon: ${lexicon.size} words from ${src.package}/${src.path}`);
   }
+  const labelsForTeacher = req.task === 'sentiment' ? SENTIMENT_LABELS : [...new Set(train.flatMap((d) => d.rows.map((r) => r.label)))].sort();
+  let distill: ClassifierTrainConfig['distill'] = null;
+  let teacherInfo: Record<string, unknown> | null = null;
+  if (req.teacherFile) {
+    if (!recipe.distill) throw new Error(`--teacher: the ${req.task} recipe has no distillation settings (recipes.ts \`distill\`)`);
+    const teacher = readTeacherFile(req.teacherFile, labelsForTeacher);
+    progress.log(`teacher: ${teacher.size} sentences with soft labels from ${basename(req.teacherFile)} (alpha ${recipe.distill.alpha}, unlabelled ${recipe.distill.unlabelledAlpha})`);
+    distill = { teacher: teacher.lookup, ...recipe.distill };
+    teacherInfo = { file: basename(req.teacherFile), sha256: createHash('sha256').update(readFileSync(req.teacherFile)).digest('hex'), sentences: teacher.size, ...recipe.distill };
+  }
   const trained = trainClassifier({
     task: req.task,
     train,
@@ -196,6 +213,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     ...(recipe.priorShift ? { priorShift: recipe.priorShift } : {}),
     ...(recipe.biasObjective ? { biasObjective: recipe.biasObjective } : {}),
     calibration: req.calibration,
+    distill,
     progress,
   });
   const tClassifier = (performance.now() - t0) / 1000;
@@ -238,7 +256,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     compareOn: evalSets,
     slots,
     metrics: req.metrics,
-    training: { slotSeconds: Math.round(tSlots * 10) / 10, devFiles: dev.map((d) => basename(d.file)), reportFiles: report.map((d) => basename(d.file)) },
+    training: { ...(teacherInfo ? { teacher: teacherInfo } : {}), slotSeconds: Math.round(tSlots * 10) / 10, devFiles: dev.map((d) => basename(d.file)), reportFiles: report.map((d) => basename(d.file)) },
     card: req.card,
     evaluate:
       req.evaluateDev === false || evalSets.length === 0

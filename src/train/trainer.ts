@@ -82,6 +82,15 @@ export interface ClassifierTrainConfig {
    * `floor` (0: labels are only raised, none pushed down). Needs `unlabelled`.
    */
   readonly priorShift?: { readonly scale: number; readonly floor?: number; readonly iterations?: number } | null;
+  /**
+   * Distillation: a teacher's probabilities (in `labels` order) by normalised
+   * text. A labelled row the teacher scored trains towards `alpha × teacher +
+   * (1 − alpha) × its smoothed label`; in self-training, an unlabelled sentence
+   * the teacher scored gets `unlabelledAlpha × teacher + (1 − unlabelledAlpha)
+   * × the student's one-hot pseudo-label` as target (and is kept when that
+   * target's top probability reaches the self-training threshold).
+   */
+  readonly distill?: { readonly teacher: (text: string) => Float32Array | undefined; readonly alpha: number; readonly unlabelledAlpha: number } | null;
 }
 
 export interface TrainedClassifier {
@@ -281,8 +290,18 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
 
   const classWeight = classWeights(rows, cfg.classBalanceScope === 'file' ? 0 : cfg.classBalance ?? 0);
 
+  const dist = cfg.distill ?? null;
+  const nC = labels.length;
+  const smoothing = opts.labelSmoothing;
+  const rowSoft: (Float32Array | undefined)[] = rows.map((r, i) => {
+    const t = dist?.teacher(r.text);
+    if (!t || !dist) return undefined;
+    const out = new Float32Array(nC);
+    for (let c = 0; c < nC; c++) out[c] = dist.alpha * t[c] + (1 - dist.alpha) * ((c === gold[i] ? 1 - smoothing : 0) + smoothing / nC);
+    return out;
+  });
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number): FastTextWeights => {
-    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: rowWeight[i] }));
+    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: rowWeight[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}) }));
     examples.push(...extra);
     const dev0 = devSets[0];
     const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];
@@ -313,12 +332,13 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
       return n.length > 0 && !seen.has(n);
     });
     const unlF = featurizeAll(texts, fs, lex);
+    const unlTeacher = texts.map((t) => dist?.teacher(t));
     const remapAll = buildVocabulary([trainF, unlF], minCount);
     for (let round = 1; round <= st.rounds; round++) {
       const scorer = new FastTextScorer(weights);
       const out = new Float32Array(labels.length);
       const pseudo: Example[] = [];
-      for (const f of unlF) {
+      unlF.forEach((f, u) => {
         const e = encode(f, remap);
         scorer.logits(e.rows, e.count, out);
         let max = -Infinity;
@@ -327,8 +347,14 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
         for (const v of out) sum += Math.exp(v - max);
         const top = argmax(out);
         const p = 1 / sum; // exp(max - max) / sum
-        if (p >= st.threshold) pseudo.push({ ...encode(f, remapAll), label: top, weight: st.weight * classWeight(labels[top]) });
-      }
+        const t = unlTeacher[u];
+        if (t && dist) {
+          const soft = new Float32Array(nC);
+          for (let c = 0; c < nC; c++) soft[c] = dist.unlabelledAlpha * t[c] + (1 - dist.unlabelledAlpha) * (c === top ? 1 : 0);
+          const best = argmax(soft);
+          if (soft[best] >= st.threshold) pseudo.push({ ...encode(f, remapAll), label: best, weight: st.weight * classWeight(labels[best]), soft });
+        } else if (p >= st.threshold) pseudo.push({ ...encode(f, remapAll), label: top, weight: st.weight * classWeight(labels[top]) });
+      });
       pseudoCounts.push(pseudo.length);
       progress.log(`self-training round ${round}: ${pseudo.length} of ${unlF.length} unlabelled sentences pseudo-labelled (p ≥ ${st.threshold})`);
       remap = remapAll;

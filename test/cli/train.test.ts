@@ -5,11 +5,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tinyRows } from '../train/tiny-data.js';
+import { normalizeText } from '../../src/model/text.js';
 
 let dir: string;
 before(() => {
@@ -54,4 +56,26 @@ test('learning.minExamples sets the bar; a file with enough rows per label train
   });
   assert.equal(high.status, 0, high.stderr);
   assert.equal((high.stderr.match(/: 30 examples, fewer than 40/g) ?? []).length, 4);
+});
+
+test('--teacher: a teacher file is distilled from and recorded in the manifest; one naming a label the data lacks is refused with the fix', { timeout: 120_000 }, () => {
+  const file = join(dir, 'tiny-t.jsonl');
+  const rows = tinyRows();
+  writeFileSync(file, jsonl(rows));
+  const labels = [...new Set(rows.map((r) => r.label))].sort();
+  const doc = (ls: string[]) => ({ format: 'hubnlu-teacher-v1', teacher: {}, labels: ls, scale: 10000, rows: rows.map((r) => [r.text, [ls.indexOf(r.label), 8000]]) });
+  const teacher = join(dir, 'teacher.json.gz');
+  writeFileSync(teacher, gzipSync(Buffer.from(JSON.stringify(doc(labels)))));
+  const r = runCli(['train', '--task', 'intent', '--data', file, '--teacher', teacher, '--out', join(dir, 'distilled'), '--no-slots', '--no-progress'], { cwd: dir, timeoutMs: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const m = JSON.parse(readFileSync(join(dir, 'distilled', 'manifest.json'), 'utf8')) as { training: { teacher?: { file: string; sentences: number; sha256: string } } };
+  assert.equal(m.training.teacher?.file, 'teacher.json.gz');
+  // Sentences that normalise alike ("seven" and "7") are one entry.
+  assert.equal(m.training.teacher?.sentences, new Set(rows.map((x) => normalizeText(x.text))).size);
+  assert.match(m.training.teacher?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  const bad = join(dir, 'bad-teacher.json.gz');
+  writeFileSync(bad, gzipSync(Buffer.from(JSON.stringify(doc([...labels, 'general_greet'])))));
+  const b = runCli(['train', '--task', 'intent', '--data', file, '--teacher', bad, '--out', join(dir, 'bad'), '--no-slots', '--no-progress'], { cwd: dir, timeoutMs: 120_000 });
+  assert.notEqual(b.status, 0);
+  assert.match(b.stderr, /label "general_greet" is not one of the student's labels; train the teacher on the same files as the student/);
 });

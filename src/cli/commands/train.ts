@@ -54,6 +54,7 @@ interface TrainOpts {
   dev?: string;
   report?: string;
   unlabelled?: string;
+  teacher?: string;
   holdout?: string;
   holdoutFile?: string;
   out?: string;
@@ -85,6 +86,7 @@ export function registerTrain(program: Command): void {
     .option('--dev <files>', 'comma-separated dev files: per-epoch accuracy, calibration (and, for sentiment, class offsets)')
     .option('--report <files>', 'comma-separated files only evaluated at the end')
     .option('--unlabelled <file>', 'in-domain sentences, one a line, for self-training (intent)')
+    .option('--teacher <file>', "a teacher's soft labels (teachers/*.json.gz, scripts/teacher/teacher.py) to distil from (intent)")
     .option('--holdout <share>', 'hold out this share of the training rows (stratified, seeded) as the first dev set, e.g. 0.1')
     .option('--holdout-file <file>', 'write the held-out rows there (JSONL) for `hubnlu eval`')
     .option('--out <dir>', 'model directory to write, e.g. models/my-intents (written to a temporary directory, then renamed into place)')
@@ -126,6 +128,7 @@ export function registerTrain(program: Command): void {
           devFiles: list(opts.dev),
           reportFiles: list(opts.report),
           unlabelledFile: opts.unlabelled ?? null,
+          teacherFile: opts.teacher ?? null,
           holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
           out: opts.out!,
