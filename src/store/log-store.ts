@@ -287,12 +287,12 @@ export class LogStore {
 
   /** Records an accepted input as `pending`; commits before returning. */
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
-    return this.write('storing an input', () => this.db.transaction((): RecordOutcome => this.insertAccepted(input, redelivered))());
+    return this.write('storing an input', () => this.tx((): RecordOutcome => this.insertAccepted(input, redelivered)));
   }
 
   /** Records a rejected input and its error messages in one transaction. */
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
-    return this.write('storing a rejected input', () => this.db.transaction((): RecordOutcome => this.insertRejected(input, rejection, messages, redelivered))());
+    return this.write('storing a rejected input', () => this.tx((): RecordOutcome => this.insertRejected(input, rejection, messages, redelivered)));
   }
 
   /**
@@ -301,9 +301,9 @@ export class LogStore {
    */
   recordMany(entries: readonly NewEntry[]): RecordOutcome[] {
     return this.write(entries.length === 1 ? 'storing an input' : `storing ${entries.length} inputs`, () =>
-      this.db.transaction((): RecordOutcome[] =>
+      this.tx((): RecordOutcome[] =>
         entries.map((e) => (e.rejection ? this.insertRejected(e.input, e.rejection, e.messages ?? [], e.redelivered) : this.insertAccepted(e.input, e.redelivered))),
-      )(),
+      ),
     );
   }
 
@@ -330,7 +330,7 @@ export class LogStore {
 
   /** Stores results and queues their messages, all in one transaction. */
   completeMany(completions: readonly Completion[]): void {
-    this.write('storing results', () => this.db.transaction(() => {
+    this.write('storing results', () => this.tx(() => {
       for (const c of completions) {
         const changed = this.completeInput.run({
           seq: c.seq,
@@ -355,7 +355,7 @@ export class LogStore {
         if (changed === 0) continue;
         for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
       }
-    })());
+    }));
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {
@@ -398,7 +398,7 @@ export class LogStore {
    * are kept in `label_history`. One transaction.
    */
   label(id: string | { readonly seq: number }, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
-    return this.write('storing a label', () => this.db.transaction(() => {
+    return this.write('storing a label', () => this.tx(() => {
       const rows = (typeof id === 'string' ? this.findForLabel.all(id) : this.findForLabelBySeq.all(id.seq)) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
       if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
       if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
@@ -415,32 +415,41 @@ export class LogStore {
         at: gold.at,
       });
       return { ok: true as const, seq: row.seq, previous };
-    })());
+    }));
   }
 
   /** Stores shadow predictions beside the live results (one transaction); never touches status or the outbox. */
   recordShadow(results: readonly ShadowResult[]): void {
     if (results.length === 0) return;
     this.write('storing shadow predictions', () =>
-      this.db.transaction(() => {
+      this.tx(() => {
         for (const r of results) {
           this.writeShadow.run({ seq: r.seq, intent: safe(r.intent), confidence: r.confidence ?? null, sentiment: safe(r.sentiment), model: safe(r.model) });
         }
-      })(),
+      }),
     );
   }
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
     this.write('marking messages published', () =>
-      this.db.transaction(() => {
+      this.tx(() => {
         for (const seq of seqs) this.markPublishedStmt.run(at, seq);
-      })(),
+      }),
     );
   }
 
   noteAttempt(seq: number): void {
     this.write('counting a publish attempt', () => this.countAttempt.run(seq));
+  }
+
+  /**
+   * One write transaction, BEGIN IMMEDIATE: it takes the write lock first (waiting up to busy_timeout), instead of
+   * reading and then upgrading, which SQLite refuses at once (SQLITE_BUSY, no wait) when the WAL changed under the
+   * read, e.g. after the checkpoint thread (checkpointer.ts) has copied all of it back.
+   */
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   /** A write: an error no retry can fix becomes a DatabaseFailure (told to the guard); after the commit, the guard's check. */
