@@ -201,6 +201,8 @@ export class LogStore {
 
   private readonly dedupeWindowMs: number;
   private readonly guard: StoreGuard;
+  /** One transaction function for every write: `db.transaction()` builds four wrappers each call (issue 10). */
+  private readonly immediate: (fn: () => unknown) => unknown;
 
   constructor(
     private readonly db: Db,
@@ -208,11 +210,11 @@ export class LogStore {
   ) {
     this.dedupeWindowMs = opts.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.guard = { path: opts.path ?? 'database', afterWrite: opts.afterWrite, onFatal: opts.onFatal };
+    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
     this.insertInput = db.prepare(`
       INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
                           result_topic, request, status, payload_excerpt, error_code, error_message, completed_at)
-      VALUES (@id, @idSource, @deliveryKey, @receivedAt, @topic, @siteId, @sessionId, @lang, @text, @tasks,
-              @resultTopic, @request, @status, @payloadExcerpt, @errorCode, @errorMessage, @completedAt)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); // positional (issue 10): no parameter object per row
     // The same request again: same payload id, topic, site and content (text, or for a rejection the payload excerpt),
     // received within the window. Served by the partial index inputs_payload_scope (migration 3).
     this.findByPayloadId = db.prepare(`
@@ -224,19 +226,20 @@ export class LogStore {
     this.insertOutbox = db.prepare(`
       INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.completeInput = db.prepare(`
-      UPDATE inputs SET status = @status, completed_at = @completedAt, intent = @intent, confidence = @confidence,
-        alternatives = @alternatives, slots = @slots, sentiment = @sentiment, sentiment_score = @sentimentScore,
-        sentiment_scores = @sentimentScores, intent_model = @intentModel, sentiment_model = @sentimentModel,
-        latency_ms = @latencyMs, inference_ms = @inferenceMs, error_code = @errorCode, error_message = @errorMessage,
-        lang = COALESCE(@lang, lang)
-      WHERE seq = @seq AND status = 'pending'`);
+      UPDATE inputs SET status = ?, completed_at = ?, intent = ?, confidence = ?,
+        alternatives = ?, slots = ?, sentiment = ?, sentiment_score = ?,
+        sentiment_scores = ?, intent_model = ?, sentiment_model = ?,
+        latency_ms = ?, inference_ms = ?, error_code = ?, error_message = ?,
+        lang = COALESCE(?, lang)
+      WHERE seq = ? AND status = 'pending'`); // positional, in this order (completeMany)
     this.selectPending = db.prepare(`
       SELECT seq, id, received_at AS receivedAt, topic, site_id AS siteId, session_id AS sessionId, lang, text, tasks,
              result_topic AS resultTopic, request
       FROM inputs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`);
     this.selectUnpublished = db.prepare(`
       SELECT seq, topic, payload, qos, retain, properties FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
-    this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq = ?`);
+    // One statement for a whole batch of acknowledgements (issue 10): the seqs go in as one JSON array.
+    this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq IN (SELECT value FROM json_each(?))`);
     this.countAttempt = db.prepare(`UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?`);
     this.countUnpublished = db.prepare(`SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`);
     this.findForLabel = db.prepare(`
@@ -310,19 +313,14 @@ export class LogStore {
   private insertAccepted(input: NewInput, redelivered: boolean): RecordOutcome {
     const existing = this.findDuplicate(input, redelivered);
     if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
-    const info = this.insertInput.run(this.inputParams(input, 'pending'));
+    const info = this.insertInput.run(...this.inputParams(input, 'pending', null, null, null));
     return { seq: Number(info.lastInsertRowid), duplicate: false };
   }
 
   private insertRejected(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered: boolean): RecordOutcome {
     const existing = this.findDuplicate(input, redelivered);
     if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
-    const info = this.insertInput.run({
-      ...this.inputParams(input, 'rejected'),
-      errorCode: rejection.code,
-      errorMessage: safe(rejection.message),
-      completedAt: input.receivedAt,
-    });
+    const info = this.insertInput.run(...this.inputParams(input, 'rejected', rejection.code, safe(rejection.message), input.receivedAt));
     const seq = Number(info.lastInsertRowid);
     for (const m of messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, input.receivedAt, encodeProperties(m.properties));
     return { seq, duplicate: false };
@@ -332,25 +330,25 @@ export class LogStore {
   completeMany(completions: readonly Completion[]): void {
     this.write('storing results', () => this.tx(() => {
       for (const c of completions) {
-        const changed = this.completeInput.run({
-          seq: c.seq,
-          status: c.status,
-          completedAt: c.completedAt,
-          intent: c.intent ?? null,
-          confidence: c.confidence ?? null,
-          alternatives: json(c.alternatives),
-          slots: json(c.slots),
-          sentiment: c.sentiment ?? null,
-          sentimentScore: c.sentimentScore ?? null,
-          sentimentScores: json(c.sentimentScores),
-          intentModel: c.intentModel ?? null,
-          sentimentModel: c.sentimentModel ?? null,
-          latencyMs: c.latencyMs,
-          inferenceMs: c.inferenceMs ?? null,
-          lang: c.lang ?? null,
-          errorCode: c.error?.code ?? null,
-          errorMessage: safe(c.error?.message),
-        }).changes;
+        const changed = this.completeInput.run(
+          c.status,
+          c.completedAt,
+          c.intent ?? null,
+          c.confidence ?? null,
+          json(c.alternatives),
+          json(c.slots),
+          c.sentiment ?? null,
+          c.sentimentScore ?? null,
+          json(c.sentimentScores),
+          c.intentModel ?? null,
+          c.sentimentModel ?? null,
+          c.latencyMs,
+          c.inferenceMs ?? null,
+          c.error?.code ?? null,
+          safe(c.error?.message),
+          c.lang ?? null,
+          c.seq,
+        ).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
         if (changed === 0) continue;
         for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
@@ -432,11 +430,7 @@ export class LogStore {
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
-    this.write('marking messages published', () =>
-      this.tx(() => {
-        for (const seq of seqs) this.markPublishedStmt.run(at, seq);
-      }),
-    );
+    this.write('marking messages published', () => this.tx(() => this.markPublishedStmt.run(at, JSON.stringify(seqs))));
   }
 
   noteAttempt(seq: number): void {
@@ -449,7 +443,7 @@ export class LogStore {
    * read, e.g. after the checkpoint thread (checkpointer.ts) has copied all of it back.
    */
   private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.immediate(fn) as T;
   }
 
   /** A write: an error no retry can fix becomes a DatabaseFailure (told to the guard); after the commit, the guard's check. */
@@ -477,25 +471,26 @@ export class LogStore {
     return failure;
   }
 
-  private inputParams(input: NewInput, status: InputStatus): Record<string, unknown> {
-    return {
-      id: safe(input.id),
-      idSource: input.idSource,
-      deliveryKey: input.deliveryKey,
-      receivedAt: input.receivedAt,
-      topic: safe(input.topic),
-      siteId: safe(input.siteId),
-      sessionId: safe(input.sessionId),
-      lang: safe(input.lang),
-      text: safe(input.text),
-      tasks: JSON.stringify(input.tasks),
-      resultTopic: safe(input.resultTopic),
-      request: input.request && Object.keys(input.request).length > 0 ? json(input.request) : null,
+  /** The values of `insertInput`, in its column order. */
+  private inputParams(input: NewInput, status: InputStatus, errorCode: string | null, errorMessage: string | null, completedAt: number | null): unknown[] {
+    return [
+      safe(input.id),
+      input.idSource,
+      input.deliveryKey,
+      input.receivedAt,
+      safe(input.topic),
+      safe(input.siteId),
+      safe(input.sessionId),
+      safe(input.lang),
+      safe(input.text),
+      JSON.stringify(input.tasks),
+      safe(input.resultTopic),
+      input.request && Object.keys(input.request).length > 0 ? json(input.request) : null,
       status,
-      payloadExcerpt: safe(input.payloadExcerpt),
-      errorCode: null,
-      errorMessage: null,
-      completedAt: null,
-    };
+      safe(input.payloadExcerpt),
+      errorCode,
+      errorMessage,
+      completedAt,
+    ];
   }
 }
