@@ -109,7 +109,7 @@ export class Agent {
     this.fileWatch = fileWatch;
     fileWatch?.start((err) => this.fail(err));
     // WAL checkpoints on their own thread (issue 10): started now, while the models load.
-    const checkpointer = dbPath !== ':memory:' ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' })) : undefined;
+    const checkpointer = dbPath !== ':memory:' && config.storage.checkpointThread ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' })) : undefined;
     const checkpointStarted = checkpointer?.start().then(
       () => (this.checkpointer = checkpointer),
       (err: Error) => log.warn({ err: err.message }, 'no checkpoint thread; SQLite checkpoints on the main thread'),

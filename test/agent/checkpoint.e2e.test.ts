@@ -30,3 +30,12 @@ test('the agent checkpoints from its thread, not inside its commits, and loses n
   assert.equal((db.prepare("SELECT count(*) AS n FROM inputs WHERE status = 'done'").get() as { n: number }).n, 400);
   db.close();
 });
+
+test('storage.checkpointThread false: no thread, SQLite checkpoints inside the commits as before', async () => {
+  const running = await startAgent({ 'storage.checkpointThread': false });
+  try {
+    assert.deepEqual(running.agent.walCheckpoints(), { autocheckpoint: 1000, thread: undefined });
+  } finally {
+    await running.stop();
+  }
+});
