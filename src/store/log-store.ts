@@ -238,8 +238,9 @@ export class LogStore {
       FROM inputs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`);
     this.selectUnpublished = db.prepare(`
       SELECT seq, topic, payload, qos, retain, properties FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`);
-    // One statement for a whole batch of acknowledgements (issue 10): the seqs go in as one JSON array.
-    this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq IN (SELECT value FROM json_each(?))`);
+    // One row a run, in one transaction per batch: a single `WHERE seq IN (SELECT value FROM json_each(?))` was measured
+    // slower (p50 0.15-0.26 vs 0.04 ms for a batch of 5, issue 10).
+    this.markPublishedStmt = db.prepare(`UPDATE outbox SET published_at = ? WHERE seq = ?`);
     this.countAttempt = db.prepare(`UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?`);
     this.countUnpublished = db.prepare(`SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`);
     this.findForLabel = db.prepare(`
@@ -430,7 +431,11 @@ export class LogStore {
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
-    this.write('marking messages published', () => this.tx(() => this.markPublishedStmt.run(at, JSON.stringify(seqs))));
+    this.write('marking messages published', () =>
+      this.tx(() => {
+        for (const seq of seqs) this.markPublishedStmt.run(at, seq);
+      }),
+    );
   }
 
   noteAttempt(seq: number): void {

@@ -242,7 +242,7 @@ describe('LogStore', () => {
     assert.equal(row(other).lang, 'fr', 'no analysed language: the tag stays');
   });
 
-  test('markPublished marks exactly the rows given, however many, in one statement', () => {
+  test('markPublished marks exactly the rows given, however many', () => {
     const seqs: number[] = [];
     for (let i = 0; i < 1200; i++) seqs.push(store.recordInput(input()).seq);
     store.completeMany(seqs.map((s) => done(s)));
