@@ -2,7 +2,8 @@
  * The WAL checkpoint thread (issue 10, see checkpointer.ts): its own connection to the agent's database, which it
  * checkpoints PASSIVE (never waiting for, nor blocking, the agent's writes) whenever another connection has committed
  * since the last look (`PRAGMA data_version`). Polls every `minIntervalMs` while writes come, backing off to
- * `maxIntervalMs` when idle.
+ * `maxIntervalMs` when idle. It never takes the write lock (no RESTART or TRUNCATE here): a RESTART holds the agent's
+ * writes back for its copy and sync, and the agent's busy handler sleeps on the event loop meanwhile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openCheckpointConnection } from './database.js';
@@ -16,8 +17,8 @@ let interval = data.minIntervalMs;
 let timer: NodeJS.Timeout | undefined;
 let stopped = false;
 
-function checkpoint(mode: 'PASSIVE' | 'RESTART'): { busy: number; log: number; checkpointed: number } {
-  const row = (db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>)[0];
+function checkpoint(): { busy: number; log: number; checkpointed: number } {
+  const row = (db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>)[0];
   return row ?? { busy: 0, log: 0, checkpointed: 0 };
 }
 
@@ -30,18 +31,8 @@ function tick(): void {
       lastVersion = version;
       interval = data.minIntervalMs;
       const t0 = performance.now();
-      let r = checkpoint('PASSIVE');
-      let restarted = false;
-      // The agent's writes never paused while the WAL was fully copied, so no writer could start it over: it grows.
-      // A RESTART checkpoint holds new writes for the copy of what is left (little: PASSIVE just ran) and the sync.
-      if (r.log >= data.restartFrames && r.busy === 0) {
-        // A second PASSIVE first copies what came during the first, so the RESTART (busy_timeout 0: it gives up at once
-        // if the agent is writing) finds almost nothing left to copy and sync while it holds writes back.
-        checkpoint('PASSIVE');
-        r = checkpoint('RESTART');
-        restarted = r.busy === 0;
-      }
-      post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed, busy: r.busy === 1, restarted, ms: performance.now() - t0 });
+      const r = checkpoint();
+      post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed, busy: r.busy === 1, ms: performance.now() - t0 });
     } else {
       interval = Math.min(interval * 2, data.maxIntervalMs);
     }

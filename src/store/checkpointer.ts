@@ -4,12 +4,13 @@
  * SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that crosses the limit, on the thread
  * that commits: the agent's event loop. It copies the WAL into the database file and syncs both, holding the loop
  * for milliseconds (tens on a slow SD card) every hundred or so inputs: the tail of the publish-to-result latency.
- * So the agent's connection runs with `wal_autocheckpoint = 0`, and a worker thread with a second connection
- * checkpoints PASSIVE whenever something was committed (checkpoint-thread.ts): a PASSIVE checkpoint neither waits
- * for nor blocks the agent's writes. A WAL that still grows past `restartFrames` (the agent never paused long
- * enough for a writer to start it over) gets one RESTART checkpoint there. If the thread fails, the agent's
- * connection gets its automatic checkpoint back. Maintenance's own TRUNCATE checkpoint (store/maintenance.ts)
- * is unchanged.
+ * So a worker thread with a second connection checkpoints PASSIVE whenever something was committed
+ * (checkpoint-thread.ts): a PASSIVE checkpoint neither waits for nor blocks the agent's writes. The WAL starts over
+ * at the agent's first write after a checkpoint that copied all of it; under a flood that never comes (the agent
+ * always wrote meanwhile), so the agent's own automatic checkpoint stays on as a backstop at `backstopFrames`
+ * (10,000 pages, not SQLite's 1,000): by then the thread has copied nearly everything, the agent's checkpoint
+ * finishes the rest, and its next write starts the WAL over. If the thread fails, the agent's connection gets
+ * SQLite's 1,000 back. Maintenance's own checkpoints (store/maintenance.ts) are unchanged.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/logger.js';
@@ -19,12 +20,11 @@ export interface CheckpointThreadData {
   readonly path: string;
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
-  readonly restartFrames: number;
 }
 
 export type FromCheckpointThread =
   | { readonly type: 'ready' }
-  | { readonly type: 'checkpoint'; readonly log: number; readonly checkpointed: number; readonly busy: boolean; readonly restarted: boolean; readonly ms: number }
+  | { readonly type: 'checkpoint'; readonly log: number; readonly checkpointed: number; readonly busy: boolean; readonly ms: number }
   | { readonly type: 'error'; readonly message: string; readonly code?: string };
 
 export interface CheckpointerOptions {
@@ -32,8 +32,8 @@ export interface CheckpointerOptions {
   readonly minIntervalMs?: number;
   /** The longest wait between looks when idle, ms (default 2000). */
   readonly maxIntervalMs?: number;
-  /** WAL frames (pages) at which a RESTART checkpoint starts the WAL over (default 4,000: about 16 MB with 4 KiB pages). */
-  readonly restartFrames?: number;
+  /** The agent connection's own `wal_autocheckpoint` while the thread runs (default 10,000 pages: about 40 MB of WAL). */
+  readonly backstopFrames?: number;
 }
 
 export interface CheckpointerStats {
@@ -43,7 +43,6 @@ export interface CheckpointerStats {
   lastCheckpointed: number;
   /** Frames in the WAL at the last checkpoint. */
   lastLog: number;
-  restarts: number;
   errors: number;
   /** The longest checkpoint, ms (on the thread: the event loop does not wait for it). */
   longestMs: number;
@@ -56,7 +55,7 @@ const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
 export class WalCheckpointer {
   private worker?: Worker;
   private stopping = false;
-  readonly stats: CheckpointerStats = { checkpoints: 0, lastCheckpointed: 0, lastLog: 0, restarts: 0, errors: 0, longestMs: 0 };
+  readonly stats: CheckpointerStats = { checkpoints: 0, lastCheckpointed: 0, lastLog: 0, errors: 0, longestMs: 0 };
   private listeners: Array<() => void> = [];
 
   /** Does nothing: `start()` does the work. */
@@ -67,13 +66,12 @@ export class WalCheckpointer {
     private readonly opts: CheckpointerOptions = {},
   ) {}
 
-  /** Turns the connection's automatic checkpoint off and starts the thread; resolves when its connection is open. */
+  /** Starts the thread and moves the connection's automatic checkpoint to the backstop; resolves when the thread's connection is open. */
   async start(): Promise<void> {
     const data: CheckpointThreadData = {
       path: this.path,
       minIntervalMs: this.opts.minIntervalMs ?? 100,
       maxIntervalMs: this.opts.maxIntervalMs ?? 2000,
-      restartFrames: this.opts.restartFrames ?? 4000,
     };
     // A small heap: the thread holds one connection and a timer.
     const worker = new Worker(THREAD_ENTRY, { workerData: data, name: 'hubnlu-checkpoint', resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
@@ -105,7 +103,7 @@ export class WalCheckpointer {
       this.log.warn({ code }, 'checkpoint thread exited; checkpoints run on the main thread again (wal_autocheckpoint 1000)');
       this.restoreAutocheckpoint();
     });
-    this.db.pragma('wal_autocheckpoint = 0');
+    this.db.pragma(`wal_autocheckpoint = ${this.opts.backstopFrames ?? 10_000}`);
   }
 
   /** Resolves after the thread's next checkpoint (tests). */
@@ -118,7 +116,6 @@ export class WalCheckpointer {
       this.stats.checkpoints++;
       this.stats.lastLog = m.log;
       this.stats.lastCheckpointed = m.checkpointed;
-      if (m.restarted) this.stats.restarts++;
       this.stats.longestMs = Math.max(this.stats.longestMs, m.ms);
       const listeners = this.listeners;
       this.listeners = [];
@@ -137,7 +134,7 @@ export class WalCheckpointer {
     }
   }
 
-  /** Ends the thread (its connection closes first) and gives the connection its automatic checkpoint back. */
+  /** Ends the thread (its connection closes first) and gives the connection SQLite's automatic checkpoint back. */
   async stop(): Promise<void> {
     this.stopping = true;
     const worker = this.worker;
