@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
@@ -58,12 +60,44 @@ test('with the checkpoint thread the connection checkpoints only as a backstop (
   db.close();
 });
 
+test('another writer (a CLI process, a thread) between the agent\'s read and its write is waited for, not an instant SQLITE_BUSY', async () => {
+  const { db, path, store } = fresh();
+  db.exec('CREATE TABLE other_writer (n INTEGER)');
+  // A second connection committing small transactions as fast as it can, for a while.
+  const writer = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const Database = require(workerData.module);
+     const db = new Database(workerData.path, { timeout: 5000 });
+     const insert = db.prepare('INSERT INTO other_writer VALUES (?)');
+     const until = Date.now() + workerData.ms;
+     parentPort.postMessage('started');
+     for (let i = 0; Date.now() < until; i++) insert.run(i);
+     db.close();`,
+    { eval: true, workerData: { path, ms: 1500, module: createRequire(import.meta.url).resolve('better-sqlite3') } },
+  );
+  await new Promise((resolve) => writer.once('message', resolve));
+  let writing = true;
+  const exited = new Promise((resolve) => writer.once('exit', resolve)).then(() => (writing = false));
+  let cycles = 0;
+  try {
+    // A deferred transaction reads (the duplicate check) and then writes; if the other connection committed in
+    // between, SQLite refuses the write at once (SQLITE_BUSY, no busy wait). BEGIN IMMEDIATE takes the lock first.
+    while (writing) {
+      cycle(store, cycles++);
+      await tick();
+    }
+  } finally {
+    await exited;
+    db.close();
+  }
+  assert.ok(cycles > 10, `${cycles} cycles ran beside the other writer`);
+});
+
 test('writes interleaved with the thread\'s checkpoints never fail with SQLITE_BUSY, and the WAL stays bounded', async () => {
   const { db, path, store } = fresh();
   const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 1, backstopFrames: 100 });
   await checkpointer.start();
   try {
-    // Before BEGIN IMMEDIATE (log-store.ts tx()) a read upgraded to a write here failed at once, dozens of times in 1,000.
     for (let b = 0; b < 600; b++) {
       cycle(store, b);
       if (b % 3 === 0) await tick();
