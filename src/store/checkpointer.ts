@@ -39,7 +39,7 @@ export interface CheckpointerOptions {
 export interface CheckpointerStats {
   /** Checkpoints run by the thread. */
   checkpoints: number;
-  /** WAL frames copied into the database file, summed over checkpoints (as SQLite counts them: frames backfilled so far). */
+  /** WAL frames in the database file after the last checkpoint (SQLite's count of frames backfilled so far). */
   lastCheckpointed: number;
   /** Frames in the WAL at the last checkpoint. */
   lastLog: number;
