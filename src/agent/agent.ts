@@ -25,6 +25,7 @@ import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { MaintenanceSchedule } from './maintenance.js';
+import { WalCheckpointer, type CheckpointerStats } from '../store/checkpointer.js';
 import { DatabaseLock } from '../store/lock.js';
 import { DatabaseFileWatch } from '../store/file-watch.js';
 import { HealthMonitor } from './health.js';
@@ -64,6 +65,7 @@ export class Agent {
   private publisher?: OutboxPublisher;
   private intake?: Intake;
   private maintenance?: MaintenanceSchedule;
+  private checkpointer?: WalCheckpointer;
   private health?: HealthMonitor;
   private extensions: Extension[] = [];
   private readonly loggers: Logger[] = [];
@@ -106,6 +108,12 @@ export class Agent {
     const fileWatch = dbPath !== ':memory:' ? new DatabaseFileWatch(dbPath) : undefined;
     this.fileWatch = fileWatch;
     fileWatch?.start((err) => this.fail(err));
+    // WAL checkpoints on their own thread (issue 10): started now, while the models load.
+    const checkpointer = dbPath !== ':memory:' && config.storage.checkpointThread ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' })) : undefined;
+    const checkpointStarted = checkpointer?.start().then(
+      () => (this.checkpointer = checkpointer),
+      (err: Error) => log.warn({ err: err.message }, 'no checkpoint thread; SQLite checkpoints on the main thread'),
+    );
     const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000, path: dbPath, afterWrite: fileWatch && (() => fileWatch.check()), onFatal: (err) => this.fail(err) });
 
     // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
@@ -116,6 +124,7 @@ export class Agent {
       throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
     });
     if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
+    await checkpointStarted;
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
@@ -373,6 +382,11 @@ export class Agent {
     };
   }
 
+  /** The agent's connection's `wal_autocheckpoint` (the backstop, 10,000, while the checkpoint thread runs) and that thread's counts. */
+  walCheckpoints(): { autocheckpoint: number; thread?: Readonly<CheckpointerStats> } {
+    return { autocheckpoint: this.db?.open ? (this.db.pragma('wal_autocheckpoint', { simple: true }) as number) : -1, thread: this.checkpointer?.stats };
+  }
+
   stats(): AgentStats {
     const i = this.intake?.stats;
     const w = this.worker?.stats;
@@ -437,6 +451,8 @@ export class Agent {
       this.publisher.stop();
     }
     await this.connection?.stop();
+    // Its connection closes first, so the agent's close (the last) checkpoints and removes the WAL as before.
+    await this.checkpointer?.stop();
     this.db?.close();
     this.lock?.release();
     await this.models?.close();

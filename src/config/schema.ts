@@ -387,6 +387,12 @@ export const ConfigSchema = Type.Object(
           ...hint('a cron expression such as "30 3 * * *" (03:30 every day)'),
         }),
         busyTimeoutMs: Type.Integer({ default: 5000, minimum: 0, maximum: 600000, description: 'How long a write waits for a lock held by another process before retrying.', ...hint('milliseconds, e.g. 5000') }),
+        checkpointThread: Type.Boolean({
+          default: true,
+          description:
+            "Copy the WAL back into the database file from a worker thread (PASSIVE checkpoints after commits), so the agent's own commits never run a checkpoint and its fsyncs. false: SQLite's automatic checkpoint every 1,000 pages, inside a commit; saves the thread's ~8 MB of memory.",
+          ...hint('true or false'),
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -94,3 +94,11 @@ export function migrate(db: Db, path = 'database'): number {
   }
   return db.pragma('user_version', { simple: true }) as number;
 }
+
+/**
+ * A second connection to a database another connection opened (and migrated), for WAL checkpoints only
+ * (src/store/checkpoint-thread.ts): no checks, no migrations, no busy wait (a PASSIVE checkpoint never waits anyway).
+ */
+export function openCheckpointConnection(path: string): Db {
+  return new Database(path, { fileMustExist: true, timeout: 0 });
+}

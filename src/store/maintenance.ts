@@ -109,7 +109,7 @@ export async function runMaintenance(db: Db, opts: MaintenanceOptions = {}): Pro
           break;
         }
         const t0 = performance.now();
-        const more = batch(t0);
+        const more = batch.immediate(t0); // IMMEDIATE: a read upgraded to a write fails at once (SQLITE_BUSY) when the checkpoint thread has moved the WAL on
         batches++;
         longestBatchMs = Math.max(longestBatchMs, performance.now() - t0);
         if (!more) break;

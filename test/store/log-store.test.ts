@@ -225,6 +225,37 @@ describe('LogStore', () => {
     assert.equal(count('SELECT attempts FROM outbox WHERE seq = ?', all[0].seq), 2);
   });
 
+  test('every input column lands where it belongs (positional insert, issue 10)', () => {
+    const seq = store.recordInput(input({ id: 'p-1', idSource: 'payload', deliveryKey: 'dk-1', receivedAt: 42, sessionId: 's9', lang: 'de', text: 'licht aus', request: { k: 1 } })).seq;
+    const r = row(seq);
+    assert.deepEqual(
+      { id: r.id, id_source: r.id_source, delivery_key: r.delivery_key, received_at: r.received_at, topic: r.topic, site_id: r.site_id, session_id: r.session_id, lang: r.lang, text: r.text, tasks: r.tasks, result_topic: r.result_topic, request: r.request, status: r.status, payload_excerpt: r.payload_excerpt, error_code: r.error_code, error_message: r.error_message, completed_at: r.completed_at },
+      { id: 'p-1', id_source: 'payload', delivery_key: 'dk-1', received_at: 42, topic: 'hubnlu/kitchen/utterance', site_id: 'kitchen', session_id: 's9', lang: 'de', text: 'licht aus', tasks: '["intent","sentiment"]', result_topic: 'hubnlu/kitchen/result', request: '{"k":1}', status: 'pending', payload_excerpt: null, error_code: null, error_message: null, completed_at: null },
+    );
+    const rej = store.recordRejection(input({ receivedAt: 43, text: undefined, payloadExcerpt: '{"x"' }), { code: 'invalid_json', message: 'bad' }, []).seq;
+    const j = row(rej);
+    assert.deepEqual([j.status, j.error_code, j.error_message, j.completed_at, j.payload_excerpt, j.text], ['rejected', 'invalid_json', 'bad', 43, '{"x"', null]);
+    store.completeMany([done(seq, { lang: 'en' })]);
+    assert.equal(row(seq).lang, 'en', 'the analysed language replaces the tag');
+    const other = store.recordInput(input({ lang: 'fr' })).seq;
+    store.completeMany([done(other, { lang: undefined })]);
+    assert.equal(row(other).lang, 'fr', 'no analysed language: the tag stays');
+  });
+
+  test('markPublished marks exactly the rows given, however many', () => {
+    const seqs: number[] = [];
+    for (let i = 0; i < 1200; i++) seqs.push(store.recordInput(input()).seq);
+    store.completeMany(seqs.map((s) => done(s)));
+    const outbox = store.unpublished(0, 2000).map((m) => m.seq);
+    assert.equal(outbox.length, 1200);
+    const marked = outbox.filter((_, i) => i % 3 !== 1);
+    store.markPublished(marked, 777);
+    assert.deepEqual(db.prepare('SELECT seq FROM outbox WHERE published_at = 777 ORDER BY seq').pluck().all(), marked);
+    assert.deepEqual(store.unpublished(0, 2000).map((m) => m.seq), outbox.filter((_, i) => i % 3 === 1));
+    store.markPublished([], 778);
+    assert.equal(count('SELECT count(*) FROM outbox WHERE published_at = 778'), 0);
+  });
+
   test('qos and retain round-trip through the outbox', () => {
     const seq = store.recordInput(input()).seq;
     store.completeMany([done(seq, { messages: [{ topic: 'a', payload: '1', qos: 0, retain: true }, { topic: 'b', payload: '2', qos: 2 }] })]);

@@ -1,0 +1,55 @@
+/**
+ * The WAL checkpoint thread (issue 10, see checkpointer.ts): its own connection to the agent's database, which it
+ * checkpoints PASSIVE (never waiting for, nor blocking, the agent's writes) whenever another connection has committed
+ * since the last look (`PRAGMA data_version`). Polls every `minIntervalMs` while writes come, backing off to
+ * `maxIntervalMs` when idle. It never takes the write lock (no RESTART or TRUNCATE here): a RESTART holds the agent's
+ * writes back for its copy and sync, and the agent's busy handler sleeps on the event loop meanwhile.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openCheckpointConnection } from './database.js';
+import type { CheckpointThreadData, FromCheckpointThread } from './checkpointer.js';
+
+const data = workerData as CheckpointThreadData;
+const post = (m: FromCheckpointThread) => parentPort!.postMessage(m);
+const db = openCheckpointConnection(data.path);
+let lastVersion = -1;
+let interval = data.minIntervalMs;
+let timer: NodeJS.Timeout | undefined;
+let stopped = false;
+
+function checkpoint(): { busy: number; log: number; checkpointed: number } {
+  const row = (db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>)[0];
+  return row ?? { busy: 0, log: 0, checkpointed: 0 };
+}
+
+function tick(): void {
+  timer = undefined;
+  if (stopped) return;
+  try {
+    const version = db.pragma('data_version', { simple: true }) as number;
+    if (version !== lastVersion) {
+      lastVersion = version;
+      interval = data.minIntervalMs;
+      const t0 = performance.now();
+      const r = checkpoint();
+      post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed, busy: r.busy === 1, ms: performance.now() - t0 });
+    } else {
+      interval = Math.min(interval * 2, data.maxIntervalMs);
+    }
+  } catch (err) {
+    // SQLITE_BUSY (another process holds the database), SQLITE_FULL: the next tick tries again; the agent's own writes tell it what is wrong.
+    post({ type: 'error', message: (err as Error).message, code: (err as { code?: string }).code });
+    interval = data.maxIntervalMs;
+  }
+  timer = setTimeout(tick, interval);
+}
+
+parentPort!.on('message', (m: 'stop') => {
+  if (m !== 'stop') return;
+  stopped = true;
+  if (timer) clearTimeout(timer);
+  db.close();
+  parentPort!.close();
+});
+post({ type: 'ready' });
+timer = setTimeout(tick, interval);

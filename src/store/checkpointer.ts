@@ -1,0 +1,151 @@
+/**
+ * WAL checkpoints off the event loop (issue 10).
+ *
+ * SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that crosses the limit, on the thread
+ * that commits: the agent's event loop. It copies the WAL into the database file and syncs both, holding the loop
+ * for milliseconds (tens on a slow SD card) every hundred or so inputs: the tail of the publish-to-result latency.
+ * So a worker thread with a second connection checkpoints PASSIVE whenever something was committed
+ * (checkpoint-thread.ts): a PASSIVE checkpoint neither waits for nor blocks the agent's writes. The WAL starts over
+ * at the agent's first write after a checkpoint that copied all of it; under a flood that never comes (the agent
+ * always wrote meanwhile), so the agent's own automatic checkpoint stays on as a backstop at `backstopFrames`
+ * (10,000 pages, not SQLite's 1,000): by then the thread has copied nearly everything, the agent's checkpoint
+ * finishes the rest, and its next write starts the WAL over. If the thread fails, the agent's connection gets
+ * SQLite's 1,000 back. Maintenance's own checkpoints (store/maintenance.ts) are unchanged.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../util/logger.js';
+import type { Db } from './database.js';
+
+export interface CheckpointThreadData {
+  readonly path: string;
+  readonly minIntervalMs: number;
+  readonly maxIntervalMs: number;
+}
+
+export type FromCheckpointThread =
+  | { readonly type: 'ready' }
+  | { readonly type: 'checkpoint'; readonly log: number; readonly checkpointed: number; readonly busy: boolean; readonly ms: number }
+  | { readonly type: 'error'; readonly message: string; readonly code?: string };
+
+export interface CheckpointerOptions {
+  /** How often the thread looks for new commits while they come, ms (default 100). */
+  readonly minIntervalMs?: number;
+  /** The longest wait between looks when idle, ms (default 2000). */
+  readonly maxIntervalMs?: number;
+  /** The agent connection's own `wal_autocheckpoint` while the thread runs (default 10,000 pages: about 40 MB of WAL). */
+  readonly backstopFrames?: number;
+}
+
+export interface CheckpointerStats {
+  /** Checkpoints run by the thread. */
+  checkpoints: number;
+  /** WAL frames in the database file after the last checkpoint (SQLite's count of frames backfilled so far). */
+  lastCheckpointed: number;
+  /** Frames in the WAL at the last checkpoint. */
+  lastLog: number;
+  errors: number;
+  /** The longest checkpoint, ms (on the thread: the event loop does not wait for it). */
+  longestMs: number;
+}
+
+/** SQLite's default, given back to the agent's connection if the thread fails. */
+const DEFAULT_AUTOCHECKPOINT = 1000;
+const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
+
+export class WalCheckpointer {
+  private worker?: Worker;
+  private stopping = false;
+  readonly stats: CheckpointerStats = { checkpoints: 0, lastCheckpointed: 0, lastLog: 0, errors: 0, longestMs: 0 };
+  private listeners: Array<() => void> = [];
+
+  /** Does nothing: `start()` does the work. */
+  constructor(
+    private readonly db: Db,
+    private readonly path: string,
+    private readonly log: Logger,
+    private readonly opts: CheckpointerOptions = {},
+  ) {}
+
+  /** Starts the thread and moves the connection's automatic checkpoint to the backstop; resolves when the thread's connection is open. */
+  async start(): Promise<void> {
+    const data: CheckpointThreadData = {
+      path: this.path,
+      minIntervalMs: this.opts.minIntervalMs ?? 100,
+      maxIntervalMs: this.opts.maxIntervalMs ?? 2000,
+    };
+    // A small heap: the thread holds one connection and a timer.
+    const worker = new Worker(THREAD_ENTRY, { workerData: data, name: 'hubnlu-checkpoint', resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
+    // Never what keeps the process alive: the agent's stop() ends it; a failed start must not hang the process.
+    worker.unref();
+    this.worker = worker;
+    let onMessage: (m: FromCheckpointThread) => void = () => undefined;
+    let onError: (err: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    await new Promise<void>((resolve, reject) => {
+      onMessage = (m) => (m.type === 'ready' ? resolve() : reject(new Error(`unexpected first message ${m.type} from the checkpoint thread`)));
+      onError = reject;
+      onExit = (code) => reject(new Error(`the checkpoint thread exited (code ${code}) before it was ready`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).catch((err: Error) => {
+      this.worker = undefined;
+      void worker.terminate();
+      throw err;
+    }).finally(() => {
+      // Only these: removeAllListeners() would also drop the worker's own (its messages would stop coming).
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    });
+    worker.on('message', (m: FromCheckpointThread) => this.onMessage(m));
+    worker.on('error', (err) => this.log.warn({ err: err.message }, 'checkpoint thread failed'));
+    worker.on('exit', (code) => {
+      this.worker = undefined;
+      if (this.stopping) return;
+      // Without the thread nobody checkpoints: the WAL would grow for ever. Back to SQLite's own, on the event loop.
+      this.log.warn({ code }, 'checkpoint thread exited; checkpoints run on the main thread again (wal_autocheckpoint 1000)');
+      this.restoreAutocheckpoint();
+    });
+    this.db.pragma(`wal_autocheckpoint = ${this.opts.backstopFrames ?? 10_000}`);
+  }
+
+  /** Resolves after the thread's next checkpoint (tests). */
+  nextCheckpoint(): Promise<void> {
+    return new Promise((resolve) => this.listeners.push(resolve));
+  }
+
+  private onMessage(m: FromCheckpointThread): void {
+    if (m.type === 'checkpoint') {
+      this.stats.checkpoints++;
+      this.stats.lastLog = m.log;
+      this.stats.lastCheckpointed = m.checkpointed;
+      this.stats.longestMs = Math.max(this.stats.longestMs, m.ms);
+      const listeners = this.listeners;
+      this.listeners = [];
+      listeners.forEach((l) => l());
+    } else if (m.type === 'error') {
+      this.stats.errors++;
+      if (this.stats.errors === 1 || this.stats.errors % 100 === 0) this.log.warn({ err: m.message, code: m.code, errors: this.stats.errors }, 'WAL checkpoint failed; retrying');
+    }
+  }
+
+  private restoreAutocheckpoint(): void {
+    try {
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+    } catch {
+      // the database is failing; the agent hears of it from its own writes
+    }
+  }
+
+  /** Ends the thread (its connection closes first) and gives the connection SQLite's automatic checkpoint back. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      const timeout = setTimeout(() => void worker.terminate(), 2000);
+      await exited;
+      clearTimeout(timeout);
+    }
+    this.restoreAutocheckpoint();
+  }
+}
