@@ -1,16 +1,16 @@
 /**
- * Runs store maintenance on the configured cron schedule (node-cron), never two at once.
+ * Runs store maintenance on the configured cron schedule (util/cron.ts), never two at once.
  * A run deletes in small batches that yield to the event loop (see store/maintenance.ts);
  * `stop()` ends a run between two batches.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron, type CronTask } from '../util/cron.js';
 import type { Logger } from '../util/logger.js';
 import type { Db } from '../store/database.js';
 import { runMaintenance, type MaintenanceResult } from '../store/maintenance.js';
 
 export class MaintenanceSchedule {
-  private task?: ScheduledTask;
+  private task?: CronTask;
   private running?: Promise<MaintenanceResult | undefined>;
   private stopping = false;
 
@@ -24,7 +24,7 @@ export class MaintenanceSchedule {
   ) {}
 
   start(): void {
-    this.task = cron.schedule(this.schedule, () => void this.runOnce(), { name: 'hubnlu-maintenance', noOverlap: true });
+    this.task = scheduleCron(this.schedule, () => void this.runOnce());
   }
 
   /** One run; resolves with its result (undefined when it failed, or when one is already running or the schedule stopping). */
@@ -57,7 +57,7 @@ export class MaintenanceSchedule {
   /** Stops the schedule and waits for a run in progress to end (it stops after its current batch). */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.task?.destroy();
+    this.task?.stop();
     this.task = undefined;
     await this.running;
   }

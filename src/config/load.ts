@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { validate as isValidCron } from 'node-cron';
+import { isValidCron } from '../util/cron.js';
 import { redactUrl } from '../util/redact.js';
 import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';

@@ -15,7 +15,7 @@
  * their Correlation Data [MQTT-4.10].
  */
 import { Type, type Static } from '@sinclair/typebox';
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron, type CronTask } from '../util/cron.js';
 import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
@@ -64,7 +64,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export class BridgeExtension implements Extension {
   readonly name = 'bridge';
   private queue?: WorkQueue;
-  private health?: ScheduledTask;
+  private health?: CronTask;
 
   constructor(private readonly ctx: ExtensionContext, private readonly settings: Settings) {}
 
@@ -80,11 +80,11 @@ export class BridgeExtension implements Extension {
     this.queue = new WorkQueue(this.ctx.log);
     await this.publishInfo();
     await this.publishHealth();
-    this.health = cron.schedule(this.settings.healthCron, () => void this.publishHealth(), { name: 'hubnlu-bridge-health', noOverlap: true });
+    this.health = scheduleCron(this.settings.healthCron, () => void this.publishHealth());
   }
 
   async stop(): Promise<void> {
-    await this.health?.destroy();
+    this.health?.stop();
     this.health = undefined;
     await this.queue?.stop();
   }

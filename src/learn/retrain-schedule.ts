@@ -1,5 +1,5 @@
 /**
- * The nightly retrain (learning.retrain.schedule, node-cron): retrains from
+ * The nightly retrain (learning.retrain.schedule, util/cron.ts): retrains from
  * the log's labels (and learning.templates / learning.data), compares, stores
  * the candidate, promotes it only when learning.retrain.promote is
  * `if-better` and the checks pass (significantly better on the held-out
@@ -7,7 +7,7 @@
  * and reports: one log line and one message on `<base>/bridge/event/retrain`.
  * Never two runs at once; training runs in a child process.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron, type CronTask } from '../util/cron.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../store/database.js';
 import type { Logger } from '../util/logger.js';
@@ -43,7 +43,7 @@ export function retrainEvent(r: LearnReport): RetrainEvent {
 }
 
 export class RetrainSchedule {
-  private task?: ScheduledTask;
+  private task?: CronTask;
   private running?: Promise<RetrainEvent>;
 
   constructor(
@@ -58,7 +58,7 @@ export class RetrainSchedule {
   start(): void {
     const schedule = this.config.learning.retrain.schedule;
     if (!schedule) return;
-    this.task = cron.schedule(schedule, () => void this.runOnce(), { name: 'hubnlu-retrain', noOverlap: true });
+    this.task = scheduleCron(schedule, () => void this.runOnce());
   }
 
   /** One run (also what a test or a future bridge request calls); a second call while one runs gets the same run. */
@@ -94,7 +94,7 @@ export class RetrainSchedule {
   }
 
   async stop(): Promise<void> {
-    await this.task?.destroy();
+    this.task?.stop();
     this.task = undefined;
     // A run in progress is not waited for: its child process ends when this process does (IPC disconnect),
     // and what it staged is a hidden `.staging-*` directory that no listing shows.
