@@ -108,12 +108,9 @@ export class Agent {
     const fileWatch = dbPath !== ':memory:' ? new DatabaseFileWatch(dbPath) : undefined;
     this.fileWatch = fileWatch;
     fileWatch?.start((err) => this.fail(err));
-    // WAL checkpoints on their own thread (issue 10): started now, while the models load.
+    // WAL checkpoints on their own thread (issue 10), started by the writes themselves when they come fast, ended when idle.
     const checkpointer = dbPath !== ':memory:' && config.storage.checkpointThread ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' })) : undefined;
-    const checkpointStarted = checkpointer?.start().then(
-      () => (this.checkpointer = checkpointer),
-      (err: Error) => log.warn({ err: err.message }, 'no checkpoint thread; SQLite checkpoints on the main thread'),
-    );
+    this.checkpointer = checkpointer;
     const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000, path: dbPath, afterWrite: fileWatch && (() => fileWatch.check()), onFatal: (err) => this.fail(err) });
 
     // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
@@ -124,7 +121,6 @@ export class Agent {
       throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
     });
     if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
-    await checkpointStarted;
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
@@ -239,7 +235,10 @@ export class Agent {
       baseTopic: base,
       limits: { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars },
       failures,
-      onAccepted: () => health.noteAccepted(),
+      onAccepted: () => {
+        health.noteAccepted();
+        this.checkpointer?.noteInput();
+      },
       groupCommit: { maxBatch: config.input.commitBatch, maxWaitMs: config.input.commitWaitMs },
     });
     this.intake = intake;
@@ -382,7 +381,7 @@ export class Agent {
     };
   }
 
-  /** The agent's connection's `wal_autocheckpoint` (the backstop, 10,000, while the checkpoint thread runs) and that thread's counts. */
+  /** The agent's connection's `wal_autocheckpoint` (the backstop, 10,000, while the checkpoint thread runs; else SQLite's 1,000) and that thread's counts. */
   walCheckpoints(): { autocheckpoint: number; thread?: Readonly<CheckpointerStats> } {
     return { autocheckpoint: this.db?.open ? (this.db.pragma('wal_autocheckpoint', { simple: true }) as number) : -1, thread: this.checkpointer?.stats };
   }

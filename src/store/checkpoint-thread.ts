@@ -2,7 +2,7 @@
  * The WAL checkpoint thread (issue 10, see checkpointer.ts): its own connection to the agent's database, which it
  * checkpoints PASSIVE (never waiting for, nor blocking, the agent's writes) whenever another connection has committed
  * since the last look (`PRAGMA data_version`). Polls every `minIntervalMs` while writes come, backing off to
- * `maxIntervalMs` when idle. It never takes the write lock (no RESTART or TRUNCATE here): a RESTART holds the agent's
+ * `maxIntervalMs` when idle, and ends itself after `idleExitMs` without a commit (the agent starts it again on demand). It never takes the write lock (no RESTART or TRUNCATE here): a RESTART holds the agent's
  * writes back for its copy and sync, and the agent's busy handler sleeps on the event loop meanwhile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,6 +16,7 @@ let lastVersion = -1;
 let interval = data.minIntervalMs;
 let timer: NodeJS.Timeout | undefined;
 let stopped = false;
+let lastChange = performance.now();
 
 function checkpoint(): { busy: number; log: number; checkpointed: number } {
   const row = (db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>)[0];
@@ -29,10 +30,15 @@ function tick(): void {
     const version = db.pragma('data_version', { simple: true }) as number;
     if (version !== lastVersion) {
       lastVersion = version;
+      lastChange = performance.now();
       interval = data.minIntervalMs;
       const t0 = performance.now();
       const r = checkpoint();
       post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed, busy: r.busy === 1, ms: performance.now() - t0 });
+    } else if (data.idleExitMs > 0 && performance.now() - lastChange >= data.idleExitMs) {
+      post({ type: 'idle' });
+      end();
+      return;
     } else {
       interval = Math.min(interval * 2, data.maxIntervalMs);
     }
@@ -44,12 +50,16 @@ function tick(): void {
   timer = setTimeout(tick, interval);
 }
 
-parentPort!.on('message', (m: 'stop') => {
-  if (m !== 'stop') return;
+function end(): void {
+  if (stopped) return;
   stopped = true;
   if (timer) clearTimeout(timer);
   db.close();
   parentPort!.close();
+}
+
+parentPort!.on('message', (m: 'stop') => {
+  if (m === 'stop') end();
 });
 post({ type: 'ready' });
 timer = setTimeout(tick, interval);

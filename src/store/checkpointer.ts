@@ -11,6 +11,12 @@
  * (10,000 pages, not SQLite's 1,000): by then the thread has copied nearly everything, the agent's checkpoint
  * finishes the rest, and its next write starts the WAL over. If the thread fails, the agent's connection gets
  * SQLite's 1,000 back. Maintenance's own checkpoints (store/maintenance.ts) are unchanged.
+ *
+ * The thread costs memory (its own V8 isolate, ~8 MB) and is only worth it under load: a household's few inputs a
+ * minute reach SQLite's 1,000 pages every few hundred inputs, and one checkpoint's stall then harms no one. So the
+ * agent starts it on demand (`noteInput()` for each accepted input: `startAfterInputs` within one second) and the
+ * thread ends itself after `idleExitMs` without a commit, giving the connection SQLite's 1,000 back; an idle agent
+ * holds no thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/logger.js';
@@ -20,10 +26,13 @@ export interface CheckpointThreadData {
   readonly path: string;
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
+  /** Ends itself after this long without a commit, ms (0: never). */
+  readonly idleExitMs: number;
 }
 
 export type FromCheckpointThread =
   | { readonly type: 'ready' }
+  | { readonly type: 'idle' }
   | { readonly type: 'checkpoint'; readonly log: number; readonly checkpointed: number; readonly busy: boolean; readonly ms: number }
   | { readonly type: 'error'; readonly message: string; readonly code?: string };
 
@@ -34,9 +43,17 @@ export interface CheckpointerOptions {
   readonly maxIntervalMs?: number;
   /** The agent connection's own `wal_autocheckpoint` while the thread runs (default 10,000 pages: about 40 MB of WAL). */
   readonly backstopFrames?: number;
+  /** `noteInput()` starts the thread after this many inputs within one second (default 50). */
+  readonly startAfterInputs?: number;
+  /** The thread ends itself after this long without a commit, ms (default 30,000; 0: never). */
+  readonly idleExitMs?: number;
 }
 
 export interface CheckpointerStats {
+  /** Whether the thread is running now. */
+  running: boolean;
+  /** Times the thread was started (on demand, or by `start()`). */
+  starts: number;
   /** Checkpoints run by the thread. */
   checkpoints: number;
   /** WAL frames in the database file after the last checkpoint (SQLite's count of frames backfilled so far). */
@@ -55,8 +72,13 @@ const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
 export class WalCheckpointer {
   private worker?: Worker;
   private stopping = false;
-  readonly stats: CheckpointerStats = { checkpoints: 0, lastCheckpointed: 0, lastLog: 0, errors: 0, longestMs: 0 };
+  readonly stats: CheckpointerStats = { running: false, starts: 0, checkpoints: 0, lastCheckpointed: 0, lastLog: 0, errors: 0, longestMs: 0 };
   private listeners: Array<() => void> = [];
+  private starting?: Promise<void>;
+  /** The thread said it is idle and about to exit: that exit is not a failure. */
+  private idleExit = false;
+  private windowStart = 0;
+  private windowInputs = 0;
 
   /** Does nothing: `start()` does the work. */
   constructor(
@@ -66,12 +88,32 @@ export class WalCheckpointer {
     private readonly opts: CheckpointerOptions = {},
   ) {}
 
+  /**
+   * Called for each accepted input: under load (`startAfterInputs` inputs within one second) starts the thread if it
+   * is not running. Cheap: a counter and a clock read.
+   */
+  noteInput(): void {
+    if (this.worker || this.starting || this.stopping) return;
+    const now = performance.now();
+    if (now - this.windowStart > 1000) {
+      this.windowStart = now;
+      this.windowInputs = 0;
+    }
+    if (++this.windowInputs < (this.opts.startAfterInputs ?? 50)) return;
+    this.windowInputs = 0;
+    this.starting = this.start()
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'no checkpoint thread; SQLite checkpoints on the main thread'))
+      .finally(() => (this.starting = undefined));
+  }
+
   /** Starts the thread and moves the connection's automatic checkpoint to the backstop; resolves when the thread's connection is open. */
   async start(): Promise<void> {
+    if (this.worker) return;
     const data: CheckpointThreadData = {
       path: this.path,
       minIntervalMs: this.opts.minIntervalMs ?? 100,
       maxIntervalMs: this.opts.maxIntervalMs ?? 2000,
+      idleExitMs: this.opts.idleExitMs ?? 30_000,
     };
     // A small heap: the thread holds one connection and a timer.
     const worker = new Worker(THREAD_ENTRY, { workerData: data, name: 'hubnlu-checkpoint', resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
@@ -97,13 +139,23 @@ export class WalCheckpointer {
     worker.on('message', (m: FromCheckpointThread) => this.onMessage(m));
     worker.on('error', (err) => this.log.warn({ err: err.message }, 'checkpoint thread failed'));
     worker.on('exit', (code) => {
-      this.worker = undefined;
+      if (this.worker === worker) this.worker = undefined;
+      this.stats.running = false;
       if (this.stopping) return;
+      if (this.idleExit) {
+        // Idle: back to SQLite's own checkpoint until the next burst of writes starts the thread again.
+        this.idleExit = false;
+        this.restoreAutocheckpoint();
+        this.log.debug({ checkpoints: this.stats.checkpoints }, 'checkpoint thread ended: idle');
+        return;
+      }
       // Without the thread nobody checkpoints: the WAL would grow for ever. Back to SQLite's own, on the event loop.
       this.log.warn({ code }, 'checkpoint thread exited; checkpoints run on the main thread again (wal_autocheckpoint 1000)');
       this.restoreAutocheckpoint();
     });
     this.db.pragma(`wal_autocheckpoint = ${this.opts.backstopFrames ?? 10_000}`);
+    this.stats.running = true;
+    this.stats.starts++;
   }
 
   /** Resolves after the thread's next checkpoint (tests). */
@@ -120,6 +172,8 @@ export class WalCheckpointer {
       const listeners = this.listeners;
       this.listeners = [];
       listeners.forEach((l) => l());
+    } else if (m.type === 'idle') {
+      this.idleExit = true;
     } else if (m.type === 'error') {
       this.stats.errors++;
       if (this.stats.errors === 1 || this.stats.errors % 100 === 0) this.log.warn({ err: m.message, code: m.code, errors: this.stats.errors }, 'WAL checkpoint failed; retrying');
@@ -137,6 +191,7 @@ export class WalCheckpointer {
   /** Ends the thread (its connection closes first) and gives the connection SQLite's automatic checkpoint back. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.starting;
     const worker = this.worker;
     this.worker = undefined;
     if (worker) {

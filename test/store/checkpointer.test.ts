@@ -124,3 +124,45 @@ test('if the thread dies, the connection checkpoints on its own again', async ()
   await checkpointer.stop();
   db.close();
 });
+
+test('on demand: a few inputs start no thread, a burst starts one, and it ends itself when idle, giving SQLite its 1,000 back', async () => {
+  const { db, path, store } = fresh();
+  const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 10, maxIntervalMs: 20, startAfterInputs: 20, idleExitMs: 300 });
+  try {
+    for (let b = 0; b < 3; b++) {
+      cycle(store, b);
+      for (let i = 0; i < 3; i++) checkpointer.noteInput();
+    }
+    assert.equal(checkpointer.stats.running, false, 'a household\'s few inputs start no thread');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    for (let b = 3; b < 10; b++) {
+      cycle(store, b);
+      for (let i = 0; i < 3; i++) checkpointer.noteInput();
+    }
+    assert.ok(await waitUntil(() => checkpointer.stats.running, 10_000), 'a burst of inputs started the thread');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    await within(checkpointer.nextCheckpoint(), 10_000, 'checkpoint');
+    assert.ok(await waitUntil(() => !checkpointer.stats.running, 10_000), 'idle, the thread ended itself');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'and the connection has SQLite\'s own checkpoint back');
+    assert.equal(checkpointer.stats.starts, 1);
+    assert.equal(checkpointer.stats.errors, 0);
+    // The next burst starts it again.
+    for (let i = 0; i < 20; i++) checkpointer.noteInput();
+    assert.ok(await waitUntil(() => checkpointer.stats.running, 10_000), 'started again');
+    assert.equal(checkpointer.stats.starts, 2);
+  } finally {
+    await checkpointer.stop();
+  }
+  assert.equal(checkpointer.stats.running, false);
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  db.close();
+});
+
+async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
