@@ -129,11 +129,14 @@ export class ModelRegistry implements Analyzer {
     if (wantSentiment.length > 0 && !this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
     const intents = new Map<number, IntentResult>();
     const sentiments = new Map<number, SentimentResult>();
-    if (wantIntent.length > 0) (await this.analyzeIntentMany(wantIntent.map((i) => inputs[i]))).forEach((r, k) => intents.set(wantIntent[k], r));
-    if (wantSentiment.length > 0) {
-      const ranked = await classifyAll(this.sentiment!, wantSentiment.map((i) => inputs[i]));
-      ranked.forEach((r, k) => sentiments.set(wantSentiment[k], sentimentOf(r)));
-    }
+    // Intent (then slots) and sentiment together: onnxruntime-node runs each session.run in a setImmediate, so started
+    // in the same turn they share one event-loop hop instead of queueing behind each other's (issue 10, latency).
+    const [intentResults, sentimentRanked] = await Promise.all([
+      wantIntent.length > 0 ? this.analyzeIntentMany(wantIntent.map((i) => inputs[i])) : [],
+      wantSentiment.length > 0 ? classifyAll(this.sentiment!, wantSentiment.map((i) => inputs[i])) : [],
+    ]);
+    intentResults.forEach((r, k) => intents.set(wantIntent[k], r));
+    sentimentRanked.forEach((r, k) => sentiments.set(wantSentiment[k], sentimentOf(r)));
     return requests.map((_, i) => {
       const models: ModelRef[] = [];
       const intent = intents.get(i);
