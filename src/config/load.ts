@@ -228,13 +228,13 @@ function checkSemantics(config: Config, cwd: string): string[] {
   }
   problems.push(...checkBrokerChannel(config));
   if (!isValidCron(config.storage.maintenanceCron)) {
-    problems.push(`storage.maintenanceCron: not a valid cron expression: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
+    problems.push(`storage.maintenanceCron: not a valid cron expression, or one that never runs: ${JSON.stringify(config.storage.maintenanceCron)} (e.g. "30 3 * * *" for 03:30 every day)`);
   }
   if (!isValidCron(config.extensions.bridge.healthCron)) {
-    problems.push(`extensions.bridge.healthCron: not a valid cron expression: ${JSON.stringify(config.extensions.bridge.healthCron)} (e.g. "*/10 * * * *" for every 10 minutes)`);
+    problems.push(`extensions.bridge.healthCron: not a valid cron expression, or one that never runs: ${JSON.stringify(config.extensions.bridge.healthCron)} (e.g. "*/10 * * * *" for every 10 minutes)`);
   }
   if (config.learning.retrain.schedule !== undefined && !isValidCron(config.learning.retrain.schedule)) {
-    problems.push(`learning.retrain.schedule: not a valid cron expression: ${JSON.stringify(config.learning.retrain.schedule)} (e.g. "0 3 * * *" for 03:00 every day)`);
+    problems.push(`learning.retrain.schedule: not a valid cron expression, or one that never runs: ${JSON.stringify(config.learning.retrain.schedule)} (e.g. "0 3 * * *" for 03:00 every day)`);
   }
   if (!config.extensions.hermes.queryTasks.includes('intent')) {
     problems.push('extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]');

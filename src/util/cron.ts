@@ -166,10 +166,10 @@ export class CronSchedule {
   }
 }
 
-/** Whether `expression` is a cron expression this module can run (the config check). */
+/** Whether `expression` is a cron expression this module can run (the config check): it parses and it ever matches ("0 0 30 2 *" never does). */
 export function isValidCron(expression: string): boolean {
   try {
-    new CronSchedule(expression); // eslint-disable-line no-new
+    new CronSchedule(expression).next(new Date());
     return true;
   } catch {
     return false;

@@ -115,3 +115,11 @@ test('scheduleCron runs at each match until stopped, and a run that throws does 
   warnings.mock.restore();
   mock.timers.reset();
 });
+
+test('an expression that parses but never matches is refused by the config check, not left to fail when the agent arms it', () => {
+  for (const expression of ['0 0 30 2 *', '0 0 31 4 *', '0 0 31 6 *']) {
+    assert.equal(isValidCron(expression), false, expression);
+    assert.throws(() => scheduleCron(expression, () => undefined), /never matches/);
+  }
+  assert.equal(isValidCron('0 0 29 2 *'), true, 'February 29th comes every four years');
+});
