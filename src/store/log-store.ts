@@ -291,12 +291,12 @@ export class LogStore {
 
   /** Records an accepted input as `pending`; commits before returning. */
   recordInput(input: NewInput, redelivered = false): RecordOutcome {
-    return this.write('storing an input', () => this.tx((): RecordOutcome => this.insertAccepted(input, redelivered)));
+    return this.writeTx('storing an input', (): RecordOutcome => this.insertAccepted(input, redelivered));
   }
 
   /** Records a rejected input and its error messages in one transaction. */
   recordRejection(input: NewInput, rejection: Rejection, messages: readonly OutgoingMessage[], redelivered = false): RecordOutcome {
-    return this.write('storing a rejected input', () => this.tx((): RecordOutcome => this.insertRejected(input, rejection, messages, redelivered)));
+    return this.writeTx('storing a rejected input', (): RecordOutcome => this.insertRejected(input, rejection, messages, redelivered));
   }
 
   /**
@@ -304,10 +304,8 @@ export class LogStore {
    * before returning. A duplicate within the batch is found like one stored earlier (the transaction sees its own rows).
    */
   recordMany(entries: readonly NewEntry[]): RecordOutcome[] {
-    return this.write(entries.length === 1 ? 'storing an input' : `storing ${entries.length} inputs`, () =>
-      this.tx((): RecordOutcome[] =>
-        entries.map((e) => (e.rejection ? this.insertRejected(e.input, e.rejection, e.messages ?? [], e.redelivered) : this.insertAccepted(e.input, e.redelivered))),
-      ),
+    return this.writeTx(entries.length === 1 ? 'storing an input' : `storing ${entries.length} inputs`, (): RecordOutcome[] =>
+      entries.map((e) => (e.rejection ? this.insertRejected(e.input, e.rejection, e.messages ?? [], e.redelivered) : this.insertAccepted(e.input, e.redelivered))),
     );
   }
 
@@ -329,7 +327,7 @@ export class LogStore {
 
   /** Stores results and queues their messages, all in one transaction. */
   completeMany(completions: readonly Completion[]): void {
-    this.write('storing results', () => this.tx(() => {
+    this.writeTx('storing results', () => {
       for (const c of completions) {
         const changed = this.completeInput.run(
           c.status,
@@ -354,7 +352,7 @@ export class LogStore {
         if (changed === 0) continue;
         for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
       }
-    }));
+    });
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {
@@ -397,7 +395,7 @@ export class LogStore {
    * are kept in `label_history`. One transaction.
    */
   label(id: string | { readonly seq: number }, gold: GoldLabel): { ok: true; seq: number; previous: PreviousLabel } | { ok: false; code: 'not_found' | 'ambiguous' } {
-    return this.write('storing a label', () => this.tx(() => {
+    return this.writeTx('storing a label', () => {
       const rows = (typeof id === 'string' ? this.findForLabel.all(id) : this.findForLabelBySeq.all(id.seq)) as Array<{ seq: number; intent: string | null; slots: string | null; sentiment: string | null; by: string | null; at: number | null }>;
       if (rows.length === 0) return { ok: false as const, code: 'not_found' as const };
       if (rows.length > 1) return { ok: false as const, code: 'ambiguous' as const };
@@ -414,28 +412,24 @@ export class LogStore {
         at: gold.at,
       });
       return { ok: true as const, seq: row.seq, previous };
-    }));
+    });
   }
 
   /** Stores shadow predictions beside the live results (one transaction); never touches status or the outbox. */
   recordShadow(results: readonly ShadowResult[]): void {
     if (results.length === 0) return;
-    this.write('storing shadow predictions', () =>
-      this.tx(() => {
-        for (const r of results) {
-          this.writeShadow.run({ seq: r.seq, intent: safe(r.intent), confidence: r.confidence ?? null, sentiment: safe(r.sentiment), model: safe(r.model) });
-        }
-      }),
-    );
+    this.writeTx('storing shadow predictions', () => {
+      for (const r of results) {
+        this.writeShadow.run({ seq: r.seq, intent: safe(r.intent), confidence: r.confidence ?? null, sentiment: safe(r.sentiment), model: safe(r.model) });
+      }
+    });
   }
 
   markPublished(seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
-    this.write('marking messages published', () =>
-      this.tx(() => {
-        for (const seq of seqs) this.markPublishedStmt.run(at, seq);
-      }),
-    );
+    this.writeTx('marking messages published', () => {
+      for (const seq of seqs) this.markPublishedStmt.run(at, seq);
+    });
   }
 
   noteAttempt(seq: number): void {
@@ -443,12 +437,12 @@ export class LogStore {
   }
 
   /**
-   * One write transaction, BEGIN IMMEDIATE: it takes the write lock first (waiting up to busy_timeout), instead of
+   * A `write` in one transaction, BEGIN IMMEDIATE: it takes the write lock first (waiting up to busy_timeout), instead of
    * reading and then upgrading, which SQLite refuses at once (SQLITE_BUSY, no wait) when the WAL changed under the
    * read, e.g. after the checkpoint thread (checkpointer.ts) has copied all of it back.
    */
-  private tx<T>(fn: () => T): T {
-    return this.immediate(fn) as T;
+  private writeTx<T>(doing: string, fn: () => T): T {
+    return this.write(doing, () => this.immediate(fn) as T);
   }
 
   /** A write: an error no retry can fix becomes a DatabaseFailure (told to the guard); after the commit, the guard's check. */
