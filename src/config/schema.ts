@@ -6,7 +6,8 @@
  * this one object. Every setting carries a `hint` that says how to fix a bad
  * value; validation errors print it.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Type } from './type.js';
 import { extensionSettingsSchema } from '../extensions/index.js';
 import { TASKS } from '../model/tasks.js';
 

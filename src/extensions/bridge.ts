@@ -14,7 +14,8 @@
  * MQTT 5 callers that set a Response Topic get the response there instead, with
  * their Correlation Data [MQTT-4.10].
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../config/type.js';
 import { scheduleCron, type CronTask } from '../util/cron.js';
 import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';

@@ -17,7 +17,8 @@
  * are acknowledged, answered from the outbox, so a Hermes answer is as durable
  * as a native result (which is published too, on `<base>/<siteId>/result`).
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../config/type.js';
 import { UNKNOWN_INTENT, type SlotResult } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';

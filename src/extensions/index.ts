@@ -5,7 +5,8 @@
  * Order matters only for inbound topics two extensions both claim (the first wins)
  * and for the order of each input's outbox messages.
  */
-import { Type, type TObject } from '@sinclair/typebox';
+import type { TObject } from '@sinclair/typebox';
+import { Type } from '../config/type.js';
 import type { ExtensionDefinition } from './extension.js';
 import { nativeExtension } from './native.js';
 import { hermesExtension } from './hermes.js';

@@ -4,7 +4,7 @@
  * An MQTT 5 caller that set a Response Topic gets a copy there, with its
  * Correlation Data [MQTT-4.10].
  */
-import { Type } from '@sinclair/typebox';
+import { Type } from '../config/type.js';
 import { buildError, buildResult } from '../agent/messages.js';
 import { escapeSegment } from '../transport/topics.js';
 import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage } from './extension.js';

@@ -1,5 +1,6 @@
 /** `extensions.homeAssistant`: Home Assistant MQTT discovery (issue 8). */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../../config/type.js';
 
 export const homeAssistantSettings = Type.Object(
   {

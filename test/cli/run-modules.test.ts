@@ -1,0 +1,55 @@
+/**
+ * What `hubnlu run` loads and holds for its lifetime (issue 10: idle RSS ≤ 100 MB). The run command's import graph
+ * and a configuration read from the environment must not bring in packages only other commands or the build need:
+ * TypeBox (the schema is built by src/config/type.ts), the YAML parser (only when a config file is read), Ajv's
+ * compiler (the build writes the validator), the embedded broker (aedes, LevelDB: loaded when it is started), the
+ * transformers runtime, the trainers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { fileUrl, modulesLoadedBy, packagesOf } from '../helpers/loaded-modules.js';
+
+const dist = (p: string) => fileUrl(join(REPO_ROOT, 'dist', 'src', p));
+const RUN = `
+const { registerRun } = await import(${JSON.stringify(dist('cli/commands/run.js'))});
+const { loadConfig } = await import(${JSON.stringify(dist('config/load.js'))});
+if (typeof registerRun !== 'function') throw new Error('no registerRun');
+const { config } = loadConfig();
+if (config.mqtt.embedded.port !== Number(process.env.EXPECT_PORT ?? 1883)) throw new Error('settings not applied: ' + config.mqtt.embedded.port);`;
+
+const NOT_AT_RUN = ['@sinclair/typebox', 'yaml', 'aedes', 'aedes-persistence-level', 'level', 'classic-level', '@huggingface/transformers', 'cli-progress'];
+
+test('hubnlu run with a configuration from the environment loads none of the packages it does not need', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'hubnlu-run-modules-'));
+  try {
+    const modules = modulesLoadedBy(RUN, { HUBNLU_LOG_LEVEL: 'warn' }, cwd);
+    const packages = packagesOf(modules);
+    // The harness sees what it should: the run command's own packages.
+    for (const expected of ['mqtt', 'better-sqlite3', 'onnxruntime-node', 'pino']) assert.ok(packages.has(expected), `${expected} not seen: ${[...packages].join(', ')}`);
+    for (const unwanted of NOT_AT_RUN) assert.ok(!packages.has(unwanted), `${unwanted} is loaded by hubnlu run`);
+    // Ajv: only the runtime helpers the generated validator requires, not its compiler.
+    const ajv = modules.filter((m) => m.includes('/node_modules/ajv/'));
+    assert.ok(ajv.every((m) => m.includes('/ajv/dist/runtime/')), ajv.join(', '));
+    // Nothing of the trainers (but the ONNX protobuf writer the batched graphs use), evaluation, compression or reports.
+    const own = modules.filter((m) => m.includes('/dist/src/') && !m.endsWith('/train/onnx-proto.js'));
+    for (const dir of ['/train/', '/eval/', '/compress/', '/report/']) assert.deepEqual(own.filter((m) => m.includes(dir)), [], dir);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('a config file is still read: the YAML parser is loaded then, and its settings apply', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'hubnlu-run-modules-'));
+  try {
+    writeFileSync(join(cwd, 'hubnlu.yaml'), 'mqtt:\n  embedded:\n    port: 1999\n');
+    const modules = modulesLoadedBy(RUN, { HUBNLU_CONFIG: join(cwd, 'hubnlu.yaml'), EXPECT_PORT: '1999' }, cwd);
+    assert.ok(packagesOf(modules).has('yaml'));
+    assert.ok(!packagesOf(modules).has('@sinclair/typebox'));
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
