@@ -10,7 +10,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { connectMqtt } from './mqtt-client.js';
 import type { Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
 import { assertPublishTopic, filterOf } from './topics.js';
@@ -221,7 +222,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     });
     failed.catch(() => undefined);
     this.abortStart = failStart;
-    const client = mqtt.connect({
+    const client = connectMqtt({
       ...this.baseOptions(),
       clientId: s.clientId,
       clean: false, // persistent session: the broker queues QoS 1 inputs while we are away
@@ -336,7 +337,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     });
     if (!s.separatePublisher) return Promise.race([inboundReady, failed]).finally(() => (this.abortStart = undefined));
 
-    const out = mqtt.connect({ ...this.baseOptions(), clientId: `${s.clientId}-out`, clean: true });
+    const out = connectMqtt({ ...this.baseOptions(), clientId: `${s.clientId}-out`, clean: true });
     this.out = out;
     const outbound = this.supervise(out, 'outbound', `${s.clientId}-out`, (err) => failStart(err));
     const outboundReady = new Promise<void>((resolve) => {
