@@ -8,7 +8,6 @@
  * until the whole configuration is valid.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isValidCron } from '../util/cron.js';
@@ -18,6 +17,7 @@ import { checkHomeAssistantSettings } from '../extensions/home-assistant/setting
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
 import { configValidator } from './validator.js';
+import { requireForOnce } from '../util/heap.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[], readonly source: string) {
@@ -40,7 +40,6 @@ export interface LoadOptions {
   readonly overrides?: Record<string, unknown>;
 }
 
-const validate = configValidator();
 const SETTINGS = listSettings();
 
 /** The schema at a config path; numeric segments step into list items (`input.topics.0.format`). */
@@ -119,11 +118,19 @@ function coerce(setting: SettingDoc, raw: string): unknown {
 }
 
 /**
- * The YAML parser, loaded when a config file is read: a configuration from the environment and the defaults alone
- * (containers, the benches) then does not hold its 72 modules (about 3 MB of RSS; issue 10).
+ * The YAML parser, loaded when a config file is read and dropped after (src/util/heap.ts): the running agent does not
+ * hold its 72 modules (about 3 MB of RSS; issue 10).
  */
 function parseYaml(text: string): unknown {
-  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+  return requireForOnce(import.meta.url, (require) => (require('yaml') as typeof import('yaml')).parse(text));
+}
+
+/** The schema's problems with `data` (defaults filled in), by a validator loaded for this call and dropped after. */
+function validateConfig(data: Record<string, unknown>): string[] {
+  return requireForOnce(import.meta.url, (require) => {
+    const validate = configValidator(require);
+    return validate(data) ? [] : uniqueProblems(validate.errors ?? []);
+  });
 }
 
 function readConfigFile(file: string): { data: Record<string, unknown>; problems: string[] } {
@@ -208,7 +215,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(data, path, value);
 
-  if (!validate(data)) problems.push(...uniqueProblems(validate.errors ?? []));
+  problems.push(...validateConfig(data));
   const config = data as Config;
   if (problems.length === 0) problems.push(...checkSemantics(config, opts.cwd ?? process.cwd()));
   const source = [file ?? 'built-in defaults', ...(fromEnv.length ? [`env ${fromEnv.join(', ')}`] : [])].join(' + ');

@@ -16,8 +16,8 @@ import { ConfigSchema, type Config } from './schema.js';
 const OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
 const GENERATED = './config-validator.generated.cjs';
 
-function newAjv(options: Record<string, unknown>): Ajv {
-  const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+function newAjv(options: Record<string, unknown>, require: NodeJS.Require = createRequire(import.meta.url)): Ajv {
+  const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
   return new AjvClass(options);
 }
 
@@ -25,17 +25,21 @@ function schemaHash(): string {
   return createHash('sha256').update(JSON.stringify(ConfigSchema)).digest('hex');
 }
 
-export function configValidator(): ValidateFunction<Config> {
+/**
+ * The validator: the generated one when it is fresh, else compiled from the schema. `require` loads it (and Ajv's
+ * runtime helpers, or Ajv itself); loadConfig passes one whose modules are dropped after use (src/util/heap.ts), as the
+ * running agent validates once: the generated code is 370 kB of source text the agent would otherwise hold.
+ */
+export function configValidator(require: NodeJS.Require = createRequire(import.meta.url)): ValidateFunction<Config> {
   const hash = schemaHash();
-  const require = createRequire(import.meta.url);
   try {
-    const generated = require(GENERATED) as ValidateFunction<Config> & { schemaHash?: string };
+    const generated = require(fileURLToPath(new URL(GENERATED, import.meta.url))) as ValidateFunction<Config> & { schemaHash?: string };
     if (generated.schemaHash === hash) return generated;
   } catch {
     // not generated: compile below
   }
   // Ajv itself (~60 ms to load) only when the generated validator is missing or stale.
-  return newAjv(OPTIONS).compile<Config>(ConfigSchema);
+  return newAjv(OPTIONS, require).compile<Config>(ConfigSchema);
 }
 
 /** Writes the standalone validator beside this module (`npm run build` runs this file). */
