@@ -1,7 +1,7 @@
 /**
  * Where an idle `hubnlu run` keeps its memory (issue 10: RSS ≤ 100 MB idle with both shipped models loaded).
  *
- *   npm run bench:memory [-- --runs 3] [--embedded] [--trace] [--snapshot] [--wait-ms 1000]
+ *   npm run bench:memory [-- --runs 3] [--embedded] [--trace] [--snapshot] [--wait-ms 1000] [--flags "--v8-pool-size=1"] [--env K=V,K2=V2]
  *
  * Starts the agent as `bench/e2e` does (same node flags and environment as the systemd unit and `npm start`,
  * `storage.synchronous: normal`, `log.level: info`) against a mosquitto on loopback, or with `--embedded` on its
@@ -37,6 +37,13 @@ const EMBEDDED = process.argv.includes('--embedded');
 const TRACE = process.argv.includes('--trace');
 const SNAPSHOT = process.argv.includes('--snapshot');
 const JSON_OUT = process.argv.includes('--json');
+function argString(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+/** Extra node flags and environment for the agent, to compare against the shipped ones. */
+const EXTRA_FLAGS = (argString('flags') ?? '').split(' ').filter(Boolean);
+const EXTRA_ENV = Object.fromEntries((argString('env') ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (kb: number) => kb / 1024;
 
@@ -110,9 +117,9 @@ async function start(brokerUrl: string | undefined, nodeArgs: string[] = [], ext
   };
   if (brokerUrl) settings['mqtt.url'] = brokerUrl;
   else settings['mqtt.embedded.port'] = String(await freePort());
-  const env = { ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [envNameFor(k), v])), ...AGENT_ENV, ...extraEnv };
+  const env = { ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [envNameFor(k), v])), ...AGENT_ENV, ...EXTRA_ENV, ...extraEnv };
   const t0 = performance.now();
-  const proc = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...nodeArgs]);
+  const proc = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...EXTRA_FLAGS, ...nodeArgs]);
   await proc.ready;
   return { proc, coldStartMs: performance.now() - t0, dir };
 }
@@ -259,7 +266,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ broker: EMBEDDED ? 'embedded' : 'mosquitto', waitMs: WAIT_MS, load: [loadBefore, loadAfter], runs, trace: traced, snapshot: snap }, null, 1));
     return;
   }
-  console.log(`hubnlu run idle, ${EMBEDDED ? 'embedded broker' : 'mosquitto on loopback'}, ${WAIT_MS} ms after ready, ${new Date().toISOString()}, load ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`);
+  console.log(`hubnlu run idle, ${EMBEDDED ? 'embedded broker' : 'mosquitto on loopback'}${EXTRA_FLAGS.length || Object.keys(EXTRA_ENV).length ? ` (extra: ${[...EXTRA_FLAGS, ...Object.entries(EXTRA_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')})` : ''}, ${WAIT_MS} ms after ready, ${new Date().toISOString()}, load ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`);
   console.log(`cold start ms:   ${runs.map((r) => r.coldStartMs.toFixed(0)).join(' / ')}`);
   console.log(`VmRSS MB:        ${runs.map((r) => fmt(r.status.rss)).join(' / ')}`);
   console.log(`  RssAnon:       ${runs.map((r) => fmt(r.status.anon)).join(' / ')}`);
