@@ -104,7 +104,16 @@ function grouped(byMapping: Record<string, number>): Record<string, number> {
 interface Started {
   readonly proc: AgentProcess;
   readonly coldStartMs: number;
+  /** CPU time (user + system, all threads) the agent spent until its ready line: start-up cost, less load-sensitive than wall time. */
+  readonly startCpuMs: number;
   readonly dir: string;
+}
+
+/** User + system CPU ms of a process, all threads (/proc/<pid>/stat fields 14 and 15; USER_HZ 100). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 async function start(brokerUrl: string | undefined, nodeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Started> {
@@ -121,7 +130,7 @@ async function start(brokerUrl: string | undefined, nodeArgs: string[] = [], ext
   const t0 = performance.now();
   const proc = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...EXTRA_FLAGS, ...nodeArgs]);
   await proc.ready;
-  return { proc, coldStartMs: performance.now() - t0, dir };
+  return { proc, coldStartMs: performance.now() - t0, startCpuMs: cpuMs(proc.child.pid!), dir };
 }
 
 async function stop(s: Started): Promise<void> {
@@ -132,6 +141,7 @@ async function stop(s: Started): Promise<void> {
 
 interface RunResult {
   readonly coldStartMs: number;
+  readonly startCpuMs: number;
   readonly status: StatusRss;
   readonly groups: Record<string, number>;
   readonly top: Array<[string, number]>;
@@ -148,7 +158,7 @@ async function oneRun(url: string | undefined): Promise<RunResult> {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 12)
       .map(([k, v]) => [k.replace(REPO_ROOT, '.'), v] as [string, number]);
-    return { coldStartMs: s.coldStartMs, status, groups: grouped(byMapping), top };
+    return { coldStartMs: s.coldStartMs, startCpuMs: s.startCpuMs, status, groups: grouped(byMapping), top };
   } finally {
     await stop(s);
   }
@@ -267,7 +277,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`hubnlu run idle, ${EMBEDDED ? 'embedded broker' : 'mosquitto on loopback'}${EXTRA_FLAGS.length || Object.keys(EXTRA_ENV).length ? ` (extra: ${[...EXTRA_FLAGS, ...Object.entries(EXTRA_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')})` : ''}, ${WAIT_MS} ms after ready, ${new Date().toISOString()}, load ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`);
-  console.log(`cold start ms:   ${runs.map((r) => r.coldStartMs.toFixed(0)).join(' / ')}`);
+  console.log(`cold start ms:   ${runs.map((r) => r.coldStartMs.toFixed(0)).join(' / ')} (CPU to ready: ${runs.map((r) => r.startCpuMs.toFixed(0)).join(' / ')} ms)`);
   console.log(`VmRSS MB:        ${runs.map((r) => fmt(r.status.rss)).join(' / ')}`);
   console.log(`  RssAnon:       ${runs.map((r) => fmt(r.status.anon)).join(' / ')}`);
   console.log(`  RssFile:       ${runs.map((r) => fmt(r.status.file)).join(' / ')}`);
