@@ -52,8 +52,8 @@ const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one
 const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
-/** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB (README, Where the memory goes). */
-const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
+/** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB, one malloc arena (README, Where the memory goes). */
+const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
 
 async function connect(url: string, id: string): Promise<MqttClient> {
   const client = await connectClient(url, { clientId: id, protocolVersion: 5, clean: true });

@@ -24,7 +24,7 @@ import { freePort } from '../test/helpers/net.js';
 
 /** The flags and environment the shipped unit and `npm start` use (as bench/e2e.ts). */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
-export const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
+export const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
 
 function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
