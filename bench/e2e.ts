@@ -26,7 +26,7 @@
  * Prints tables and writes bench/results/e2e.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -335,6 +335,9 @@ async function profileRun(url: string): Promise<Record<string, number>> {
   const file = readdirSync(profDir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   if (!file) throw new Error('the agent wrote no CPU profile');
   const share = splitProfile(join(profDir, file));
+  // --keep-profile <dir>: keep the main thread's profile (for a closer look in DevTools or a script).
+  const keep = process.argv.indexOf('--keep-profile');
+  if (keep >= 0 && process.argv[keep + 1]) copyFileSync(join(profDir, file), join(process.argv[keep + 1], file));
   rmSync(profDir, { recursive: true, force: true });
   return share;
 }

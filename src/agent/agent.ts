@@ -479,6 +479,8 @@ export class Agent {
     await this.retrain?.stop();
     this.intake?.close();
     await this.worker?.stop();
+    // Nothing analyses from here: the models close (a model thread disposes and ends) while the outbox flushes.
+    const modelsClosed = this.models?.close();
     await this.shadow?.close();
     if (this.publisher) {
       const flushed = await this.publisher.drain(1500);
@@ -490,7 +492,7 @@ export class Agent {
     await this.checkpointer?.stop();
     this.db?.close();
     this.lock?.release();
-    await this.models?.close();
+    await modelsClosed;
     await this.shadowModels?.close();
     await this.broker?.stop();
     this.log.info({ ...this.stats(), ...(this.shadow ? { shadow: this.shadow.stats } : {}) }, 'stopped');

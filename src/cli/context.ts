@@ -71,6 +71,8 @@ export async function loadLiveModels(config: Config, onEvent?: (event: WorkerAna
   return WorkerAnalyzer.start({
     models: { kind: 'router', options: routerOptions(config), warmUp: true },
     resourceLimits: { maxOldGenerationSizeMb: LIVE_THREAD_HEAP_MB },
+    // At stop the agent has finished its inputs: a thread slow to dispose is ended rather than waited for.
+    closeTimeoutMs: 1000,
     onEvent,
   });
 }
