@@ -182,7 +182,18 @@ class Thread {
   }
 
   post(message: ToThread): void {
-    this.port.postMessage(message);
+    try {
+      this.port.postMessage(message);
+    } catch (err) {
+      // A request that cannot be posted (the port closed with the thread, or a value that cannot be cloned) fails as a promise, never in the caller's turn.
+      if ('id' in message) {
+        const w = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        this.refIfBusy();
+        if (w) return w.reject(err as Error);
+      }
+      throw err;
+    }
   }
 
   failAll(err: Error): void {
@@ -251,6 +262,7 @@ async function spawnThread(opts: WorkerAnalyzerOptions): Promise<Thread> {
 }
 
 export class WorkerAnalyzer implements Analyzer {
+  readonly offThread = true;
   private state: 'running' | 'restarting' | 'disabled' | 'closed' = 'running';
   private restarting?: Promise<void>;
   private disabledBy?: AnalyzerWorkerError;
@@ -306,18 +318,19 @@ export class WorkerAnalyzer implements Analyzer {
     return this.thread.worker.threadId;
   }
 
-  async analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
-    await this.usable();
-    return this.thread.analyze(text, tasks, options);
+  analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
+    // Running: posted now, in the caller's turn (it may go on to other work while the thread analyses).
+    if (this.state === 'running') return this.thread.analyze(text, tasks, options);
+    return this.usable().then(() => this.thread.analyze(text, tasks, options));
   }
 
   /**
    * The analyses of a micro-batch, in order: one message to the thread and one back (the thread runs its model set's
    * `analyzeMany`, or `analyze` per request where the set has none). Rejects as a whole if any fails.
    */
-  async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
-    await this.usable();
-    return this.thread.analyzeMany(requests);
+  analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    if (this.state === 'running') return this.thread.analyzeMany(requests);
+    return this.usable().then(() => this.thread.analyzeMany(requests));
   }
 
   /** Waits out a restart; throws when the analyzer is closed or disabled. */
