@@ -121,28 +121,11 @@ export class InferenceWorker {
   private async loop(): Promise<void> {
     this.running = true;
     const batchSize = this.opts.batchSize ?? 32;
-    // With the models on another thread (models.thread: worker) the next batch is handed to them before this one's
-    // results are committed, so that the thread analyses while this thread commits (issue 10). Results are still
-    // committed one batch at a time, in order.
-    let ahead: { batch: PendingInput[]; analysed: Promise<Completion[]> } | undefined;
     try {
-      while (this.queue.length > 0 || ahead) {
-        let batch: PendingInput[];
-        let analysed: Promise<Completion[]>;
-        if (ahead) ({ batch, analysed } = ahead);
-        else {
-          batch = this.queue.splice(0, batchSize);
-          analysed = this.analyzeBatch(batch);
-        }
-        ahead = undefined;
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, batchSize);
         this.active = batch.length;
-        const completions = await analysed;
-        if (this.queue.length > 0 && this.models.offThread) {
-          const next = this.queue.splice(0, batchSize);
-          ahead = { batch: next, analysed: this.analyzeBatch(next) };
-          ahead.analysed.catch(() => undefined); // awaited at the next turn; dropped with the loop if a commit fails for good
-          this.active += next.length;
-        }
+        const completions = await this.analyzeBatch(batch);
         await retryUntilDone(() => this.store.completeMany(completions), {
           // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay pending.
           shouldStop: () => Date.now() > this.giveUpAt,
@@ -151,7 +134,7 @@ export class InferenceWorker {
           },
           maxDelayMs: 1000,
         });
-        this.active = ahead?.batch.length ?? 0;
+        this.active = 0;
         this.onCommitted();
         this.releaseRoom();
         if (this.opts.afterCommit) {
@@ -166,7 +149,6 @@ export class InferenceWorker {
       // A database that cannot take the results (fatal, told to the agent by the store; or stopping): the inputs stay
       // pending in the database and are analysed again at the next start.
       this.log.error({ err: (err as Error).message, dropped: this.queue.length + this.active }, 'results not stored; their inputs stay pending');
-      ahead = undefined;
       this.queue.length = 0;
       this.stopped = true;
     } finally {

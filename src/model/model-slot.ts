@@ -49,11 +49,6 @@ export class ModelSlot implements Analyzer {
     return this.current.models.unknownThreshold ?? this.fallbackThreshold;
   }
 
-  /** Whether the current models run on another thread (Analyzer.offThread). */
-  get offThread(): boolean {
-    return this.current.models.offThread === true;
-  }
-
   /** Takes the current models for one unit of work; call `release()` exactly once. */
   acquire(): ModelLease {
     const entry = this.current;

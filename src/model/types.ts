@@ -100,8 +100,6 @@ export interface Analyzer {
   labels(task: TaskName): readonly string[];
   /** The calibrated confidence below which the intent is `unknown` (absent: no intent model, or it varies by language). */
   readonly unknownThreshold?: number;
-  /** True when the models run on another thread (WorkerAnalyzer): a caller may do its own work while an analysis runs. */
-  readonly offThread?: boolean;
 }
 
 export const UNKNOWN_INTENT = 'unknown';

@@ -262,7 +262,6 @@ async function spawnThread(opts: WorkerAnalyzerOptions): Promise<Thread> {
 }
 
 export class WorkerAnalyzer implements Analyzer {
-  readonly offThread = true;
   private state: 'running' | 'restarting' | 'disabled' | 'closed' = 'running';
   private restarting?: Promise<void>;
   private disabledBy?: AnalyzerWorkerError;
