@@ -26,7 +26,7 @@
  * Prints tables and writes bench/results/e2e.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -53,7 +53,10 @@ const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
 /** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB, one malloc arena (README, Where the memory goes). */
-const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
+const AGENT_ENV: Record<string, string> = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
+// models.thread for an A/B of the model thread (main / worker / auto) without editing the bench: set it in the bench's environment.
+const THREAD_ENV = envNameFor('models.thread');
+if (process.env[THREAD_ENV]) AGENT_ENV[THREAD_ENV] = process.env[THREAD_ENV];
 
 async function connect(url: string, id: string): Promise<MqttClient> {
   const client = await connectClient(url, { clientId: id, protocolVersion: 5, clean: true });
@@ -328,9 +331,13 @@ async function profileRun(url: string): Promise<Record<string, number>> {
   await sub.endAsync();
   await pub.endAsync();
   await stopAgent(agent);
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  // One profile per thread (CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile): the main thread's id is 0.
+  const file = readdirSync(profDir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   if (!file) throw new Error('the agent wrote no CPU profile');
   const share = splitProfile(join(profDir, file));
+  // --keep-profile <dir>: keep the main thread's profile (for a closer look in DevTools or a script).
+  const keep = process.argv.indexOf('--keep-profile');
+  if (keep >= 0 && process.argv[keep + 1]) copyFileSync(join(profDir, file), join(process.argv[keep + 1], file));
   rmSync(profDir, { recursive: true, force: true });
   return share;
 }
@@ -369,6 +376,7 @@ async function main(): Promise<void> {
         idleRssMb: m((r) => r.idleRssMb),
         peakRssMb: m((r) => r.peakRssMb),
         cpuMsPerMessage: m((r) => r.cpuMsPerMessage),
+        mainCpuMsPerMessage: m((r) => r.cpuMsPerMessageByThread.main ?? 0),
       };
     });
     const loadAfter = loadavg();
@@ -384,9 +392,10 @@ async function main(): Promise<void> {
         'cold start ms': s.coldStartMs.toFixed(0),
         'RSS idle / peak MB': `${s.idleRssMb.toFixed(0)} / ${s.peakRssMb.toFixed(0)}`,
         'CPU ms/msg': s.cpuMsPerMessage.toFixed(3),
+        'main thread ms/msg': s.mainCpuMsPerMessage.toFixed(3),
       })),
     );
-    const cpuNormal = summary[0].cpuMsPerMessage;
+    const cpuNormal = summary[0].mainCpuMsPerMessage; // the profile is the main thread's
     console.log(`CPU per message by component (main thread, V8 profile of ${PROFILE_N} messages, synchronous normal; ms = share × ${cpuNormal.toFixed(3)} ms):`);
     console.table(
       Object.entries(cpuSplit)
@@ -400,6 +409,7 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           measuredAt: new Date().toISOString(),
+          modelsThread: AGENT_ENV[THREAD_ENV] ?? 'default',
           machine: { cores: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
           n: N,
           window: WINDOW,

@@ -40,7 +40,8 @@ export interface LoadedModels extends Analyzer {
   close(): Promise<void>;
 }
 
-export type ModelLoader = (config: Config) => Promise<LoadedModels>;
+/** Loads the live models; `onEvent` hears a model thread's crashes, restarts and give-up (models.thread: worker). */
+export type ModelLoader = (config: Config, onEvent?: (event: WorkerAnalyzerEvent) => void) => Promise<LoadedModels>;
 
 export interface AgentInfo {
   readonly brokerUrl: string;
@@ -91,6 +92,28 @@ export class Agent {
   /** The shadow thread's crashes, restarts and give-up, passed to the shadow runner (which logs and counts them). */
   private readonly shadowEvents = (event: WorkerAnalyzerEvent): void => this.shadow?.threadEvent(event);
 
+  /**
+   * The live model thread's events (models.thread: worker). An exit fails the batch in the thread, whose inputs are
+   * then analysed one by one by the restarted thread; past the restart policy the models move to the main thread.
+   */
+  private readonly liveEvents = (event: WorkerAnalyzerEvent): void => {
+    if (event.type === 'exit') this.log.error({ err: event.error.message, restarting: event.restarting }, 'the live model thread exited');
+    else if (event.type === 'restarted') this.log.warn({ restarts: event.restarts }, 'the live model thread was restarted');
+    else void this.modelsToMainThread(event.error);
+  };
+
+  private async modelsToMainThread(err: Error): Promise<void> {
+    this.log.error({ err: err.message }, 'the live model thread keeps exiting; loading the models on the main thread (reload_models tries the thread again)');
+    try {
+      const fresh = await this.loadModels({ ...this.config, models: { ...this.config.models, thread: 'main' } });
+      if (!this.models) return void (await fresh.close());
+      void this.models.swap(fresh);
+      this.log.warn({ models: fresh.loadedModels() }, 'the live models run on the main thread');
+    } catch (loadErr) {
+      this.log.error({ err: (loadErr as Error).message }, 'the models could not be loaded on the main thread either; inputs fail with inference_failed');
+    }
+  }
+
   /** A module's logger; kept so `set_log_level` reaches every one (pino children keep their own level). */
   private child(bindings: Record<string, string>): Logger {
     const child = this.log.child(bindings);
@@ -99,6 +122,19 @@ export class Agent {
   }
 
   async start(): Promise<AgentInfo> {
+    // The models load first: with models.thread worker they load on another core while this thread opens the database
+    // and connects (cold start). A start that fails before it needs them closes them.
+    const loading = this.loadModels(this.config, this.liveEvents);
+    loading.catch(() => undefined); // awaited in startWith; a failure before then is not an unhandled rejection
+    try {
+      return await this.startWith(loading);
+    } catch (err) {
+      if (!this.models) void loading.then((m) => m.close()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startWith(loading: Promise<LoadedModels>): Promise<AgentInfo> {
     const { config, log } = this;
     const dbPath = resolveFromCwd(config.storage.path);
     // One agent per database (a second one exits 78), then open: quick_check and a write probe (damaged or read-only: exit 78).
@@ -114,7 +150,7 @@ export class Agent {
     const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000, path: dbPath, afterWrite: fileWatch && (() => fileWatch.check()), onFatal: (err) => this.fail(err) });
 
     // The slot holds the live models; `reload_models` swaps them without stopping the pipeline.
-    const slot = new ModelSlot(await this.loadModels(config), config.models.unknownThreshold ?? 0.5);
+    const slot = new ModelSlot(await loading, config.models.unknownThreshold ?? 0.5);
     this.models = slot;
     // The shadow candidate (models.shadow) gets its own slot, so `reload_models` swaps it the same way.
     const shadowLoaded = await this.loadShadow(config, this.shadowEvents).catch((err: Error) => {
@@ -338,7 +374,7 @@ export class Agent {
         }
       },
       reloadModels: async () => {
-        const fresh = await this.loadModels(this.config);
+        const fresh = await this.loadModels(this.config, this.liveEvents);
         const before = this.models!.loadedModels();
         const retired = this.models!.swap(fresh);
         const after = fresh.loadedModels();
@@ -443,6 +479,8 @@ export class Agent {
     await this.retrain?.stop();
     this.intake?.close();
     await this.worker?.stop();
+    // Nothing analyses from here: the models close (a model thread disposes and ends) while the outbox flushes.
+    const modelsClosed = this.models?.close();
     await this.shadow?.close();
     if (this.publisher) {
       const flushed = await this.publisher.drain(1500);
@@ -454,7 +492,7 @@ export class Agent {
     await this.checkpointer?.stop();
     this.db?.close();
     this.lock?.release();
-    await this.models?.close();
+    await modelsClosed;
     await this.shadowModels?.close();
     await this.broker?.stop();
     this.log.info({ ...this.stats(), ...(this.shadow ? { shadow: this.shadow.stats } : {}) }, 'stopped');

@@ -23,7 +23,7 @@ import type { LoadedModels } from './agent.js';
 import type { ModelSlot } from '../model/model-slot.js';
 import type { Completion, PendingInput, ShadowResult } from '../store/log-store.js';
 import type { TaskName } from '../model/types.js';
-import { normalizeLang } from '../model/language.js';
+import { normalizeLang } from '../model/language-tags.js';
 import { resolveFromPackage } from '../util/paths.js';
 import { AnalyzerWorkerError, WorkerAnalyzer, type WorkerAnalyzerEvent } from '../model/worker-analyzer.js';
 

@@ -3,9 +3,12 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { LANGUAGES, normalizeLang } from '../model/language.js';
-import { LanguageRouter, type LanguageModelDirs } from '../model/language-router.js';
+import { LANGUAGES, normalizeLang } from '../model/language-tags.js';
+// The router (and onnxruntime) are imported where models load: with models.thread worker the agent's own thread never needs them.
+import type { LanguageModelDirs, RouterOptions } from '../model/language-router.js';
+import type { WorkerAnalyzerEvent } from '../model/worker-analyzer.js';
 import { MANIFEST_FILE } from '../model/manifest.js';
 import type { BackendSettings } from '../model/backend.js';
 import { HF_REF_PREFIX } from '../model/hf-layout.js';
@@ -27,10 +30,18 @@ export function configFor(command: Command, overrides: Record<string, unknown> =
   }
 }
 
-/** The model loader the agent and the CLI share: one model set per language, behind the language router. */
+/** The model loader the CLI's one-shot commands share: one model set per language, behind the language router, on this thread. */
 export async function loadModels(config: Config): Promise<LoadedModels> {
+  const { LanguageRouter } = await import('../model/language-router.js');
+  const router = await LanguageRouter.load(routerOptions(config));
+  await router.warmUp();
+  return router;
+}
+
+/** The language router's options from the config (plain data: a worker thread gets them as they are). */
+export function routerOptions(config: Config): RouterOptions {
   const m = config.models;
-  const router = await LanguageRouter.load({
+  return {
     languages: languageDirs(config),
     defaultLanguage: m.defaultLanguage,
     langidDir: m.detectLanguage ? resolveFromPackage(m.langid) : null,
@@ -38,11 +49,32 @@ export async function loadModels(config: Config): Promise<LoadedModels> {
     unknownThreshold: m.unknownThreshold,
     backendSettings: backendSettings(config),
     lazy: m.lazyLanguages,
+  };
+}
+
+/** Where `models.thread` puts the live models on a machine with `cores` cores (`auto`: a worker from 2 cores). */
+export function modelThread(config: Config, cores: number = availableParallelism()): 'main' | 'worker' {
+  const t = config.models.thread;
+  return t === 'auto' ? (cores >= 2 ? 'worker' : 'main') : t;
+}
+
+/** The live model thread's V8 old generation (the sessions and feature remaps live outside it): tokens and answers. */
+const LIVE_THREAD_HEAP_MB = 96;
+
+/**
+ * The agent's model loader: `loadModels` on the main thread, or the same router in a worker thread (`models.thread`,
+ * see modelThread). `onEvent` hears the worker's crashes, restarts and give-up.
+ */
+export async function loadLiveModels(config: Config, onEvent?: (event: WorkerAnalyzerEvent) => void): Promise<LoadedModels> {
+  if (modelThread(config) === 'main') return loadModels(config);
+  const { WorkerAnalyzer } = await import('../model/worker-analyzer.js');
+  return WorkerAnalyzer.start({
+    models: { kind: 'router', options: routerOptions(config), warmUp: true },
+    resourceLimits: { maxOldGenerationSizeMb: LIVE_THREAD_HEAP_MB },
+    // At stop the agent has finished its inputs: a thread slow to dispose is ended rather than waited for.
+    closeTimeoutMs: 1000,
+    onEvent,
   });
-  // The first run of an ONNX session allocates and plans (~10 ms); pay that at start, not on the first utterance.
-  for (const lang of router.loadedLanguages) await router.analyze('turn on the light', ['intent', 'sentiment'], { lang, langSource: 'route' });
-  await router.analyze('turn on the light', ['intent']);
-  return router;
 }
 
 /** A model setting as a path: `hf:owner/name` (a hub model, see models.transformers.allowDownload) stays as it is. */

@@ -297,6 +297,12 @@ export const ConfigSchema = Type.Object(
             'Load the models of a language other than models.defaultLanguage at its first input instead of at start (their manifests are still checked at start). Saves about 10 MB of memory and 60 ms of start per language never spoken; the first input in such a language waits for the load (~50 ms).',
           ...hint('true or false'),
         }),
+        thread: Type.Union([Type.Literal('auto'), Type.Literal('main'), Type.Literal('worker')], {
+          default: 'auto',
+          description:
+            "Where the live models run. `worker`: in a worker thread of their own (the agent's main thread posts each micro-batch there and gets the analyses back), so model work runs beside SQLite and MQTT on a second core; about 10 MB more RSS. `main`: on the agent's main thread, nothing more in memory, for a one-core board. `auto`: `worker` when the machine has at least 2 cores, else `main`.",
+          ...hint('auto, main or worker'),
+        }),
         langid: Type.String({ default: 'models/langid', description: 'Language identification model directory.', ...hint('a directory holding a langid manifest.json, or set models.detectLanguage to false') }),
         detectThreshold: Type.Optional(
           Type.Number({

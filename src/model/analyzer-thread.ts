@@ -9,7 +9,7 @@ import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { ModelRegistry } from './registry.js';
 import { LanguageRouter } from './language-router.js';
-import { TASKS, type Analyzer } from './types.js';
+import { TASKS, type Analysis, type AnalyzeRequest, type Analyzer } from './types.js';
 import type { FromThread, ThreadData, ToThread } from './worker-analyzer.js';
 
 const data = workerData as ThreadData;
@@ -33,11 +33,22 @@ function niceThisThread(nice: number): boolean {
   }
 }
 
+/** The model set's own batching, or one `analyze` at a time. */
+function analyzeMany(models: Analyzer, requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+  if (models.analyzeMany) return models.analyzeMany(requests);
+  return Promise.all(requests.map((r) => models.analyze(r.text, r.tasks, r.options)));
+}
+
 async function main(): Promise<void> {
   const niced = niceThisThread(data.nice);
   let models: Analyzer & { close(): Promise<void> };
   try {
-    models = data.models.kind === 'registry' ? await ModelRegistry.load(data.models.options) : await LanguageRouter.load(data.models.options);
+    if (data.models.kind === 'registry') models = await ModelRegistry.load(data.models.options);
+    else {
+      const router = await LanguageRouter.load(data.models.options);
+      models = router;
+      if (data.models.warmUp) await router.warmUp();
+    }
     for (const w of data.warmup) await models.analyze(w.text, w.tasks, w.options);
   } catch (err) {
     send({ type: 'load_failed', message: (err as Error).message });
@@ -57,10 +68,12 @@ async function main(): Promise<void> {
         .finally(() => port.close());
       return;
     }
-    const job = models.analyze(m.text, m.tasks, m.options).then(
-      (analysis) => send({ type: 'result', id: m.id, analysis }),
-      (err: Error) => send({ type: 'error', id: m.id, message: err.message }),
-    );
+    const id = m.id;
+    const job = (
+      m.type === 'analyzeMany'
+        ? analyzeMany(models, m.requests).then((analyses) => send({ type: 'results', id, analyses }))
+        : models.analyze(m.text, m.tasks, m.options).then((analysis) => send({ type: 'result', id, analysis }))
+    ).catch((err: Error) => send({ type: 'error', id, message: err.message }));
     inProgress.add(job);
     void job.finally(() => inProgress.delete(job));
   });

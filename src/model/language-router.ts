@@ -174,6 +174,15 @@ export class LanguageRouter implements Analyzer {
     return [...new Set([this.defaultLanguage, ...this.languages].flatMap(of))];
   }
 
+  /**
+   * Runs every loaded language's models once, and the detector: the first run of an ONNX session allocates and plans
+   * (~10 ms), paid here at start rather than by the first utterance. Deferred languages stay deferred.
+   */
+  async warmUp(text = 'turn on the light'): Promise<void> {
+    for (const lang of this.loadedLanguages) await this.analyze(text, ['intent', 'sentiment'], { lang, langSource: 'route' });
+    await this.analyze(text, ['intent']);
+  }
+
   /** Which language an input is read as, and why. */
   async resolveLanguage(text: string, options?: AnalyzeOptions): Promise<ResolvedLanguage> {
     if (options?.lang !== undefined || !this.detector) return this.namedLanguage(options);

@@ -35,10 +35,15 @@
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { RegistryOptions } from './registry.js';
 import type { RouterOptions } from './language-router.js';
-import type { Analysis, AnalyzeOptions, Analyzer, ModelRef, TaskName } from './types.js';
+import type { Analysis, AnalyzeOptions, AnalyzeRequest, Analyzer, ModelRef, TaskName } from './types.js';
 
-/** Which model set the thread loads: plain options, as `ModelRegistry.load` / `LanguageRouter.load` take them. */
-export type WorkerModelSpec = { readonly kind: 'registry'; readonly options: RegistryOptions } | { readonly kind: 'router'; readonly options: RouterOptions };
+/**
+ * Which model set the thread loads: plain options, as `ModelRegistry.load` / `LanguageRouter.load` take them. A
+ * router with `warmUp` runs `LanguageRouter.warmUp()` after loading (every loaded language and the detector once).
+ */
+export type WorkerModelSpec =
+  | { readonly kind: 'registry'; readonly options: RegistryOptions }
+  | { readonly kind: 'router'; readonly options: RouterOptions; readonly warmUp?: boolean };
 
 export interface WarmupRequest {
   readonly text: string;
@@ -96,6 +101,8 @@ export interface ThreadData {
 }
 export type ToThread =
   | { readonly type: 'analyze'; readonly id: number; readonly text: string; readonly tasks: readonly TaskName[]; readonly options?: AnalyzeOptions }
+  /** A micro-batch in one message: `analyzeMany` in the thread, answered by one `results` message. */
+  | { readonly type: 'analyzeMany'; readonly id: number; readonly requests: readonly AnalyzeRequest[] }
   | { readonly type: 'close' }
   /** Test hook: the thread calls process.exit(code), ending as a crash would. */
   | { readonly type: 'crash'; readonly code: number };
@@ -110,12 +117,13 @@ export type FromThread =
   | ({ readonly type: 'ready' } & ReadyInfo)
   | { readonly type: 'load_failed'; readonly message: string }
   | { readonly type: 'result'; readonly id: number; readonly analysis: Analysis }
+  | { readonly type: 'results'; readonly id: number; readonly analyses: Analysis[] }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 const THREAD_ENTRY = new URL('./analyzer-thread.js', import.meta.url);
 
 interface Waiter {
-  resolve(a: Analysis): void;
+  resolve(a: Analysis | Analysis[]): void;
   reject(err: Error): void;
 }
 
@@ -134,12 +142,13 @@ class Thread {
     readonly info: ReadyInfo,
   ) {
     port.on('message', (m: FromThread) => {
-      if (m.type !== 'result' && m.type !== 'error') return;
+      if (m.type !== 'result' && m.type !== 'results' && m.type !== 'error') return;
       const w = this.pending.get(m.id);
       if (!w) return;
       this.pending.delete(m.id);
       this.refIfBusy();
       if (m.type === 'result') w.resolve(m.analysis);
+      else if (m.type === 'results') w.resolve(m.analyses);
       else w.reject(new Error(m.message));
     });
     worker.on('error', (err) => (this.lastError = err));
@@ -158,14 +167,33 @@ class Thread {
 
   analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
     const id = this.nextId++;
-    const answer = new Promise<Analysis>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const answer = new Promise<Analysis | Analysis[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.refIfBusy();
     this.post({ type: 'analyze', id, text, tasks, options });
-    return answer;
+    return answer as Promise<Analysis>;
+  }
+
+  analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    const id = this.nextId++;
+    const answer = new Promise<Analysis | Analysis[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.refIfBusy();
+    this.post({ type: 'analyzeMany', id, requests });
+    return answer as Promise<Analysis[]>;
   }
 
   post(message: ToThread): void {
-    this.port.postMessage(message);
+    try {
+      this.port.postMessage(message);
+    } catch (err) {
+      // A request that cannot be posted (the port closed with the thread, or a value that cannot be cloned) fails as a promise, never in the caller's turn.
+      if ('id' in message) {
+        const w = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        this.refIfBusy();
+        if (w) return w.reject(err as Error);
+      }
+      throw err;
+    }
   }
 
   failAll(err: Error): void {
@@ -289,11 +317,26 @@ export class WorkerAnalyzer implements Analyzer {
     return this.thread.worker.threadId;
   }
 
-  async analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
+  analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
+    // Running: posted now, in the caller's turn (it may go on to other work while the thread analyses).
+    if (this.state === 'running') return this.thread.analyze(text, tasks, options);
+    return this.usable().then(() => this.thread.analyze(text, tasks, options));
+  }
+
+  /**
+   * The analyses of a micro-batch, in order: one message to the thread and one back (the thread runs its model set's
+   * `analyzeMany`, or `analyze` per request where the set has none). Rejects as a whole if any fails.
+   */
+  analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    if (this.state === 'running') return this.thread.analyzeMany(requests);
+    return this.usable().then(() => this.thread.analyzeMany(requests));
+  }
+
+  /** Waits out a restart; throws when the analyzer is closed or disabled. */
+  private async usable(): Promise<void> {
     if (this.state === 'restarting') await this.restarting;
     if (this.state === 'closed') throw new AnalyzerWorkerError('the model thread is closed; start a new WorkerAnalyzer', 'WORKER_CLOSED');
     if (this.state === 'disabled') throw new AnalyzerWorkerError(`the model thread is disabled: ${this.disabledBy?.message ?? 'it kept exiting'}`, 'WORKER_DISABLED');
-    return this.thread.analyze(text, tasks, options);
   }
 
   /** Test hook: makes the thread exit with `code` as a crash would (process.exit inside it). */

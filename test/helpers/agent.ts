@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Agent, type AgentInfo } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { loadModels } from '../../src/cli/context.js';
+import { loadLiveModels } from '../../src/cli/context.js';
 import { createLogger } from '../../src/util/logger.js';
 
 export interface RunningAgent {
@@ -24,7 +24,7 @@ export async function startAgent(overrides: Record<string, unknown> = {}, opts: 
     env: {},
     overrides: { 'storage.path': dbPath, 'storage.synchronous': 'normal', 'mqtt.embedded.port': 0, 'log.level': 'silent', ...overrides },
   });
-  const agent = new Agent(config, createLogger({ level: config.log.level, sync: true }), loadModels, opts.loadShadow);
+  const agent = new Agent(config, createLogger({ level: config.log.level, sync: true }), loadLiveModels, opts.loadShadow);
   const info = await agent.start();
   return {
     agent,

@@ -53,6 +53,40 @@ test('answers exactly as the same models in process, with the same labels, refs 
   }
 });
 
+test('analyzeMany: a micro-batch in one message, answered in order exactly as the batch in process; a bad request rejects its batch only', async () => {
+  const w = await WorkerAnalyzer.start({ models: SPEC });
+  try {
+    const requests = TEXTS.map((text, i) => ({ text, tasks: i % 2 === 0 ? (['intent', 'sentiment'] as const) : (['intent'] as const) }));
+    const [batch, again] = await Promise.all([w.analyzeMany(requests), w.analyzeMany([...requests].reverse())]);
+    assert.deepEqual(batch, await inProcess.analyzeMany(requests));
+    assert.deepEqual(again, [...batch].reverse());
+    // The batch graph's arithmetic differs from one input's in the last bits; the decisions do not.
+    for (const [i, r] of requests.entries()) {
+      const alone = await inProcess.analyze(r.text, r.tasks);
+      assert.equal(batch[i].intent?.name, alone.intent?.name, r.text);
+      assert.equal(batch[i].sentiment?.label, alone.sentiment?.label, r.text);
+      assert.deepEqual(batch[i].models, alone.models, r.text);
+    }
+    assert.deepEqual(await w.analyzeMany([]), []);
+  } finally {
+    await w.close();
+  }
+  const intentOnly = await WorkerAnalyzer.start({ models: { kind: 'registry', options: { intentDir: SPEC.options.intentDir, sentimentDir: null } } });
+  try {
+    await assert.rejects(
+      intentOnly.analyzeMany([
+        { text: 'turn off the kitchen lights', tasks: ['intent'] },
+        { text: 'i love this song', tasks: ['sentiment'] },
+      ]),
+      /no sentiment model is loaded/,
+    );
+    assert.equal((await intentOnly.analyzeMany([{ text: 'turn off the kitchen lights', tasks: ['intent'] }]))[0].intent?.name, (await inProcess.analyze('turn off the kitchen lights', ['intent'])).intent?.name);
+    assert.equal(intentOnly.pending, 0);
+  } finally {
+    await intentOnly.close();
+  }
+});
+
 test('a model error in the thread rejects that request only', async () => {
   const w = await WorkerAnalyzer.start({ models: { kind: 'registry', options: { intentDir: SPEC.options.intentDir, sentimentDir: null } } });
   try {

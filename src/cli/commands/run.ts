@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Agent } from '../../agent/agent.js';
 import { createLogger, flushLogger } from '../../util/logger.js';
 import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
-import { configFor, loadModels } from '../context.js';
+import { configFor, loadLiveModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
 import { BrokerSetupError } from '../../transport/mqtt-connection.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -22,7 +22,7 @@ export function registerRun(program: Command): void {
       const { config, source } = configFor(command);
       const log = createLogger({ level: config.log.level });
       log.debug({ config: redactConfig(config), source }, 'configuration');
-      const agent = new Agent(config, log, loadModels);
+      const agent = new Agent(config, log, loadLiveModels);
 
       let stopping: Promise<void> | undefined;
       const stop = (signal: string, exitCode: number = EXIT.ok) => {
