@@ -15,6 +15,7 @@ import { retryUntilDone } from '../util/retry.js';
 import type { InferenceWorker } from './inference-worker.js';
 import { responseOf, storedResponse } from './response.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { epochOf, trace } from './latency-trace.js';
 
 export interface Route {
   readonly topic: string;
@@ -185,6 +186,10 @@ export class Intake {
       this.worker.unreserve();
       this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
+    }
+    if (trace) {
+      trace.stamp(input.id, 'arrived', epochOf(arrivedAt));
+      trace.stamp(input.id, 'committed');
     }
     this.stats.accepted++;
     this.opts.onAccepted?.();

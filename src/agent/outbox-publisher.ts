@@ -7,6 +7,7 @@
 import type { Logger } from '../util/logger.js';
 import type { LogStore } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
+import { trace } from './latency-trace.js';
 
 export interface PublisherOptions {
   /** Most publishes awaiting PUBACK at once. */
@@ -69,6 +70,13 @@ export class OutboxPublisher {
           this.cursor = Math.max(this.cursor, row.seq);
           if (this.inFlight.has(row.seq)) continue;
           this.inFlight.add(row.seq);
+          if (trace) {
+            const id = (JSON.parse(row.payload.toString()) as { id?: unknown }).id;
+            if (typeof id === 'string') {
+              trace.alias(row.seq, id);
+              trace.stamp(id, 'sent');
+            }
+          }
           this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain, properties: row.properties }).then(
             () => this.onAck(row.seq),
             (err: Error) => {
@@ -96,6 +104,7 @@ export class OutboxPublisher {
   }
 
   private onAck(seq: number): void {
+    trace?.stampSeq(seq, 'puback');
     this.inFlight.delete(seq);
     this.acked.push(seq);
     this.published++;
