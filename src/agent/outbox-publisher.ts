@@ -44,14 +44,19 @@ export class OutboxPublisher {
     this.kick();
   };
 
-  /** Something new may be in the outbox. */
+  /**
+   * Something new may be in the outbox. The pump runs in a microtask: the kicks of one task (a batch of results
+   * committed, its PUBACKs) share one read of the outbox, and the results go to the socket before the event loop
+   * turns. A `setImmediate` here put one more event-loop hop between every result's commit and its publish (issue
+   * 10, latency at 1,000 msg/s: the hop waits for the poll phase and every immediate queued before it).
+   */
   kick(): void {
     if (this.pumping) {
       this.pumpAgain = true;
       return;
     }
     this.pumping = true;
-    setImmediate(() => this.pump());
+    queueMicrotask(() => this.pump());
   }
 
   private pump(): void {
