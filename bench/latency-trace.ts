@@ -8,7 +8,11 @@
  * this process), for all messages and for the slowest 1 %; the agent's event-loop
  * stalls and GC pauses are listed next to the slow ones.
  *
- *   npm run build && node dist/bench/latency-trace.js [--sync normal|full] [--rate 1000] [--latency-n 5000] [--warmup 2000] [--json out.json]
+ *   npm run build && node dist/bench/latency-trace.js [--sync normal|full] [--rate 1000] [--latency-n 5000] [--warmup 2000]
+ *     [--cpu-prof] [--set storage.checkpointThread=false] [--stall-ms 8] [--show 25] [--json out.json]
+ *
+ * Take the bench lock (`flock /tmp/hubnlu-bench.lock`). The tracer costs the agent some CPU (a 2 ms timer, one
+ * JSON.parse a result): its totals run above bench/e2e's; the split between stages is what it is for.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -65,7 +69,7 @@ async function connect(url: string, id: string): Promise<MqttClient> {
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
   startTime: number;
   samples: number[];
   timeDeltas: number[];
@@ -89,6 +93,12 @@ async function main(): Promise<void> {
       v,
     ]),
   );
+  // --set key=value (repeatable): any other setting, e.g. --set storage.checkpointThread=false.
+  process.argv.forEach((a, i) => {
+    if (a !== '--set') return;
+    const [k, ...v] = process.argv[i + 1].split('=');
+    env[envNameFor(k)] = v.join('=');
+  });
   env.MALLOC_TRIM_THRESHOLD_ = '131072';
   env.HUBNLU_LATENCY_TRACE = traceFile;
   const agent = startAgentProcess(env, [], ['--max-semi-space-size=2', '--max-old-space-size=160', ...(process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : []), ...(process.env.TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
@@ -245,6 +255,45 @@ async function main(): Promise<void> {
       }
       return { total, top: [...self].sort((a, b) => b[1] - a[1]).slice(0, n) };
     };
+    // The main thread's time in the phase by component: each sample goes to the innermost frame that names one (as bench/e2e splits the flood).
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const COMPONENTS: Array<[string, RegExp]> = [
+      ['parse', /\/src\/transport\/(input-parser|json-scan)\.js|\/src\/agent\/(intake|response)\.js/],
+      ['SQLite', /\/src\/store\/|better-sqlite3/],
+      ['models', /\/src\/model\/|onnxruntime/],
+      ['MQTT', /node_modules\/(mqtt|mqtt-packet|bl|readable-stream)\/|\/src\/transport\/mqtt-connection\.js|\/src\/agent\/outbox-publisher\.js|^node:(net|internal\/stream_base_commons|internal\/streams\/)/],
+      ['results', /\/src\/extensions\/|\/src\/agent\/inference-worker\.js/],
+      ['GC', /^\(garbage collector\)$/],
+      ['trace', /\/src\/agent\/latency-trace\.js|^node:internal\/perf\//],
+    ];
+    const memo = new Map<number, string>();
+    const componentOf = (id: number): string => {
+      const known = memo.get(id);
+      if (known !== undefined) return known;
+      const f = byId.get(id)!.callFrame;
+      const key = f.url || f.functionName;
+      let c = COMPONENTS.find(([, re]) => re.test(key))?.[0];
+      if (!c) {
+        const p = parent.get(id);
+        c = p === undefined ? 'other' : componentOf(p);
+      }
+      memo.set(id, c);
+      return c;
+    };
+    const byComponent = new Map<string, number>();
+    let prevAt = start;
+    for (const [at, id] of samples) {
+      if (at < start || at > end) continue;
+      const dt = at - prevAt;
+      prevAt = at;
+      if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
+      const c = componentOf(id);
+      byComponent.set(c, (byComponent.get(c) ?? 0) + dt);
+    }
+    console.log(
+      `main thread by component, ms a message: ${[...byComponent].sort((a, b) => b[1] - a[1]).map(([c, ms]) => `${c} ${(ms / rows.length).toFixed(3)}`).join(', ')}`,
+    );
     const phase = top(start, end, 30);
     console.log(`main thread busy ${phase.total.toFixed(0)} ms of ${(end - start).toFixed(0)} ms in the latency phase; self time by function:`);
     for (const [l, ms] of phase.top) console.log(`  ${ms.toFixed(1).padStart(8)} ms  ${l}`);
