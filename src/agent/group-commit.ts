@@ -6,17 +6,10 @@
  * fsync instead of one per item.
  *
  * A batch is committed when it reaches `maxBatch` items, else `maxWaitMs`
- * after its first item (0: once the task that added it has run its course, in a
- * microtask: MQTT.js hands over every packet of one read from the socket in
- * one chain of `process.nextTick`s, which runs before any microtask, so those
- * messages share the commit; a lone message waits for nothing, not even the
- * rest of the event-loop turn). Batches commit one at a time and in order:
+ * after its first item (0: at the end of the event-loop turn that added it,
+ * i.e. after every message that arrived in the same read from the socket; a
+ * lone message waits for nothing). Batches commit one at a time and in order:
  * while one is being retried (database locked, disk full) the next gathers.
- *
- * Why a microtask and not `setImmediate` (issue 10, latency at 1,000 msg/s): an
- * immediate waits for the rest of the loop's poll phase and for every immediate
- * queued before it (the models' runs, the outbox pump), one more event-loop hop
- * on every input's way to its result.
  */
 export interface GroupCommitOptions {
   readonly maxBatch: number;
@@ -32,8 +25,7 @@ interface Waiting<T, R> {
 export class GroupCommit<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private timer?: NodeJS.Timeout;
-  /** A microtask flush is queued (maxWaitMs 0). */
-  private queued = false;
+  private immediate?: NodeJS.Immediate;
   private committing = false;
 
   /** `commit` writes every item in one transaction and resolves with their outcomes, in order, once it has committed. */
@@ -80,20 +72,15 @@ export class GroupCommit<T, R> {
   }
 
   private schedule(): void {
-    if (this.timer || this.queued || this.committing) return;
+    if (this.timer || this.immediate || this.committing) return;
     if (this.opts.maxWaitMs > 0) this.timer = setTimeout(() => this.flush(), this.opts.maxWaitMs);
-    else {
-      this.queued = true;
-      queueMicrotask(() => {
-        if (!this.queued) return; // flushed meanwhile (maxBatch reached, close)
-        this.flush();
-      });
-    }
+    else this.immediate = setImmediate(() => this.flush());
   }
 
   private clearTimers(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
-    this.queued = false;
+    this.immediate = undefined;
   }
 }

@@ -73,16 +73,6 @@ test('flush() commits what is waiting at once (stop, before the database closes)
   assert.equal(await p, 'ok7');
 });
 
-test('maxWaitMs 0 commits when the adding task is done, before the event loop turns (no setImmediate hop on the way to a result)', async () => {
-  const { gc, batches } = recorder({ maxBatch: 100, maxWaitMs: 0 });
-  // An immediate queued before the adds runs at the next turn of the loop: by then the batch must be committed.
-  const atNextTurn = new Promise<number[][]>((resolve) => setImmediate(() => resolve(batches.map((b) => [...b]))));
-  const outcomes = Promise.all([gc.add(1), gc.add(2), gc.add(3)]);
-  assert.deepEqual(batches, [], 'not committed inside the adding code: later adds of the same task share the commit');
-  assert.deepEqual(await atNextTurn, [[1, 2, 3]]);
-  assert.deepEqual(await outcomes, ['ok1', 'ok2', 'ok3']);
-});
-
 test('adds made by the continuations of one task (each after its own await) still share one commit', async () => {
   const { gc, batches } = recorder({ maxBatch: 100, maxWaitMs: 0 });
   // As intake does: each message awaits something (room in the worker's queue) before it adds itself.
