@@ -223,6 +223,8 @@ interface AgentRun {
   readonly coldStartMs: number;
   readonly idleRssMb: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly offeredPerSec: number; readonly n: number };
+  /** The agent's main-thread CPU a message during the latency phase (inputs one or two at a time, unlike the flood's batches). */
+  readonly latencyMainCpuMsPerMessage: number;
   readonly resultsPerSec: number;
   readonly peakRssMb: number;
   readonly cpuMsPerMessage: number;
@@ -243,7 +245,9 @@ async function agentRun(url: string, synchronous: 'full' | 'normal', run: number
   // Warm-up: a service answers warm; the first inputs after start pay for JIT compilation and lazy loads.
   await flood(pub, sub, WARMUP_N, (i) => `hubnlu/room${i % 8}/utterance`, (i) => inputPayload(i, 'w'));
   // Latency at a steady offered rate: publish on schedule, time each answer.
+  const latencyCpuBefore = cpuByThread(pid).main;
   const latencies = await latencyAt(pub, sub, LATENCY_N, (i) => `hubnlu/room${i % 8}/utterance`, 'l');
+  const latencyMainCpuMsPerMessage = (cpuByThread(pid).main - latencyCpuBefore) / LATENCY_N;
 
   // The flood.
   const cpuBefore = cpuByThread(pid);
@@ -260,6 +264,7 @@ async function agentRun(url: string, synchronous: 'full' | 'normal', run: number
     coldStartMs: agent.coldStartMs,
     idleRssMb,
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), offeredPerSec: RATE, n: LATENCY_N },
+    latencyMainCpuMsPerMessage,
     resultsPerSec,
     peakRssMb,
     cpuMsPerMessage: (sumValues(cpuAfter) - sumValues(cpuBefore)) / N,
@@ -372,6 +377,7 @@ async function main(): Promise<void> {
         shareOfEcho: m((r) => r.resultsPerSec) / echoMedian,
         latencyP50Ms: m((r) => r.latencyMs.p50),
         latencyP99Ms: m((r) => r.latencyMs.p99),
+        latencyMainCpuMsPerMessage: m((r) => r.latencyMainCpuMsPerMessage),
         coldStartMs: m((r) => r.coldStartMs),
         idleRssMb: m((r) => r.idleRssMb),
         peakRssMb: m((r) => r.peakRssMb),
@@ -389,6 +395,7 @@ async function main(): Promise<void> {
         'results/s': s.resultsPerSec.toFixed(0),
         'of echo limit': `${(100 * s.shareOfEcho).toFixed(0)}%`,
         [`p50 / p99 ms at ${RATE}/s`]: `${s.latencyP50Ms.toFixed(2)} / ${s.latencyP99Ms.toFixed(2)}`,
+        [`main CPU ms/msg at ${RATE}/s`]: s.latencyMainCpuMsPerMessage.toFixed(3),
         'cold start ms': s.coldStartMs.toFixed(0),
         'RSS idle / peak MB': `${s.idleRssMb.toFixed(0)} / ${s.peakRssMb.toFixed(0)}`,
         'CPU ms/msg': s.cpuMsPerMessage.toFixed(3),

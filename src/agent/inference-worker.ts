@@ -15,6 +15,7 @@ import type { Completion, LogStore, OutgoingMessage, PendingInput } from '../sto
 import { retryUntilDone } from '../util/retry.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { responseOf } from './response.js';
+import { trace } from './latency-trace.js';
 
 export interface WorkerOptions {
   readonly capacity: number;
@@ -125,7 +126,9 @@ export class InferenceWorker {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, batchSize);
         this.active = batch.length;
+        if (trace) for (const item of batch) trace.stamp(item.id, 'queued');
         const completions = await this.analyzeBatch(batch);
+        if (trace) for (const item of batch) trace.stamp(item.id, 'analyzed');
         await retryUntilDone(() => this.store.completeMany(completions), {
           // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay pending.
           shouldStop: () => Date.now() > this.giveUpAt,
@@ -134,6 +137,7 @@ export class InferenceWorker {
           },
           maxDelayMs: 1000,
         });
+        if (trace) for (const item of batch) trace.stamp(item.id, 'stored');
         this.active = 0;
         this.onCommitted();
         this.releaseRoom();

@@ -7,6 +7,7 @@
 import type { Logger } from '../util/logger.js';
 import type { LogStore } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
+import { trace } from './latency-trace.js';
 
 export interface PublisherOptions {
   /** Most publishes awaiting PUBACK at once. */
@@ -43,14 +44,19 @@ export class OutboxPublisher {
     this.kick();
   };
 
-  /** Something new may be in the outbox. */
+  /**
+   * Something new may be in the outbox. The pump runs in a microtask: the kicks of one task (a batch of results
+   * committed, its PUBACKs) share one read of the outbox, and the results go to the socket before the event loop
+   * turns. A `setImmediate` here put one more event-loop hop between every result's commit and its publish (issue
+   * 10, latency at 1,000 msg/s: the hop waits for the poll phase and every immediate queued before it).
+   */
   kick(): void {
     if (this.pumping) {
       this.pumpAgain = true;
       return;
     }
     this.pumping = true;
-    setImmediate(() => this.pump());
+    queueMicrotask(() => this.pump());
   }
 
   private pump(): void {
@@ -69,6 +75,13 @@ export class OutboxPublisher {
           this.cursor = Math.max(this.cursor, row.seq);
           if (this.inFlight.has(row.seq)) continue;
           this.inFlight.add(row.seq);
+          if (trace) {
+            const id = (JSON.parse(row.payload.toString()) as { id?: unknown }).id;
+            if (typeof id === 'string') {
+              trace.alias(row.seq, id);
+              trace.stamp(id, 'sent');
+            }
+          }
           this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain, properties: row.properties }).then(
             () => this.onAck(row.seq),
             (err: Error) => {
@@ -96,6 +109,7 @@ export class OutboxPublisher {
   }
 
   private onAck(seq: number): void {
+    trace?.stampSeq(seq, 'puback');
     this.inFlight.delete(seq);
     this.acked.push(seq);
     this.published++;

@@ -72,3 +72,14 @@ test('flush() commits what is waiting at once (stop, before the database closes)
   assert.deepEqual(batches, [[7]], 'committed synchronously, not after the wait');
   assert.equal(await p, 'ok7');
 });
+
+test('adds made by the continuations of one task (each after its own await) still share one commit', async () => {
+  const { gc, batches } = recorder({ maxBatch: 100, maxWaitMs: 0 });
+  // As intake does: each message awaits something (room in the worker's queue) before it adds itself.
+  const submit = async (i: number) => {
+    await Promise.resolve();
+    return gc.add(i);
+  };
+  await Promise.all([1, 2, 3, 4].map((i) => submit(i)));
+  assert.deepEqual(batches, [[1, 2, 3, 4]]);
+});

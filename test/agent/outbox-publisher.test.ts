@@ -1,0 +1,84 @@
+/**
+ * The outbox publisher's timing (issue 10, latency): a kick sends what the outbox holds before the event loop
+ * turns, and the kicks of one task share one read of the outbox. A real LogStore on a real SQLite file; the MQTT
+ * connection is a recorder (the end-to-end delivery is test/agent/*.e2e and test/faults).
+ */
+import { afterEach, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { LogStore, type NewInput } from '../../src/store/log-store.js';
+import { OutboxPublisher } from '../../src/agent/outbox-publisher.js';
+import type { MqttConnection } from '../../src/transport/mqtt-connection.js';
+import { createLogger } from '../../src/util/logger.js';
+
+let dir: string;
+let db: Db;
+let store: LogStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hubnlu-outbox-'));
+  db = openDatabase(join(dir, 'log.db'), { synchronous: 'normal' });
+  store = new LogStore(db);
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+/** Queues one error message in the outbox (a rejected input), as intake does. */
+function queueMessage(): string {
+  n++;
+  const input: NewInput = { id: `bad-${n}`, idSource: 'payload', deliveryKey: `key-${n}`, receivedAt: 1_700_000_000_000 + n, topic: 'hubnlu/kitchen/utterance', siteId: 'kitchen', tasks: [], request: {} };
+  const payload = JSON.stringify({ id: input.id, code: 'invalid_json' });
+  store.recordRejection(input, { code: 'invalid_json', message: 'not JSON' }, [{ topic: 'hubnlu/kitchen/error', payload }]);
+  return input.id;
+}
+
+function recordingConnection() {
+  const sent: string[] = [];
+  let reads = 0;
+  const connection = {
+    isOnline: true,
+    on: () => connection,
+    off: () => connection,
+    publish: (_topic: string, payload: string) => {
+      sent.push((JSON.parse(payload) as { id: string }).id);
+      return new Promise<void>(() => undefined); // no PUBACK: the rows stay in flight
+    },
+  };
+  const countingStore = Object.create(store, { unpublished: { value: (after: number, limit: number) => (reads++, store.unpublished(after, limit)) } }) as LogStore;
+  return { connection: connection as unknown as MqttConnection, sent, reads: () => reads, store: countingStore };
+}
+
+test('a kick publishes what the outbox holds before the event loop turns (no setImmediate hop between a commit and its publish)', async () => {
+  const rec = recordingConnection();
+  const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }));
+  const id = queueMessage();
+  // An immediate queued before the kick runs at the next turn of the loop: the message must be on its way by then.
+  const atNextTurn = new Promise<string[]>((resolve) => setImmediate(() => resolve([...rec.sent])));
+  publisher.kick();
+  assert.deepEqual(await atNextTurn, [id]);
+  publisher.stop();
+});
+
+test('the kicks of one task share one read of the outbox, and every message is sent once', async () => {
+  const rec = recordingConnection();
+  const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }));
+  const ids = [queueMessage(), queueMessage()];
+  publisher.kick();
+  ids.push(queueMessage());
+  publisher.kick();
+  publisher.kick();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(rec.sent, ids);
+  assert.equal(rec.reads(), 1);
+  // A later kick reads on from where the last one stopped.
+  ids.push(queueMessage());
+  publisher.kick();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(rec.sent, ids);
+  publisher.stop();
+});
