@@ -52,3 +52,17 @@ test('only MindMeld rows change, and only their time slots', () => {
   assert.deepEqual(a.slots, [mm.slots![0], { type: 'date', start: 18, end: 26, value: 'tomorrow' }]);
   assert.equal(b, hwu);
 });
+
+test('trainSlotTagger applies the conventions before it collects the slot types, and records them', async () => {
+  const { trainSlotTagger } = await import('../../src/train/tagger.js');
+  const rows: IntentRow[] = [
+    { text: 'weather tomorrow in boston', intent: 'weather_query', source: 'mindmeld-train', slots: [{ type: 'time', start: 8, end: 16 }, { type: 'place_name', start: 20, end: 26 }] },
+    { text: 'wake me at 7 am', intent: 'alarm_set', source: 'mindmeld-train', slots: [{ type: 'time', start: 8, end: 15 }] },
+  ];
+  const asIs = trainSlotTagger(rows, { epochs: 1, minCount: 1 });
+  assert.deepEqual(asIs.types, ['place_name', 'time']);
+  assert.equal(asIs.training.conventions, undefined);
+  const hwu = trainSlotTagger(rows, { epochs: 1, minCount: 1, conventions: 'hwu64' });
+  assert.deepEqual(hwu.types, ['date', 'place_name', 'time']);
+  assert.equal(hwu.training.conventions, 'hwu64');
+});
