@@ -91,7 +91,9 @@ export interface SlotTrainOptions {
   readonly featurizer?: Partial<SlotFeaturizerSettings>;
   /**
    * `hwu64`: MindMeld's `time` slots are rewritten into HWU64/SLURP's date / timeofday / time
-   * convention before training (src/train/slot-conventions.ts); default `as-is`.
+   * convention before training (src/train/slot-conventions.ts); `hwu64+values` also gives MindMeld
+   * rows the values HWU64 labels consistently in rows of their intent (measured, not shipped);
+   * default `as-is`. Rows from other sources are never changed.
    */
   readonly conventions?: 'as-is' | 'hwu64' | 'hwu64+values';
   readonly devRows?: readonly IntentRow[];
