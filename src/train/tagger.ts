@@ -28,6 +28,7 @@ import type { SlotResult } from '../model/types.js';
 import { OnnxGraphBuilder } from './onnx-writer.js';
 import { dequantizeRows, quantizeRows } from './quantize.js';
 import { BioCrf, pathScore } from './tagger-crf.js';
+import { harmonizeSlotConventions } from './slot-conventions.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
 import { mulberry32 } from '../data/random.js';
 
@@ -88,6 +89,13 @@ export interface SlotTrainOptions {
   /** Buckets seen in fewer training tokens are not part of the model (pruning; default 2). */
   readonly minCount?: number;
   readonly featurizer?: Partial<SlotFeaturizerSettings>;
+  /**
+   * `hwu64`: MindMeld's `time` slots are rewritten into HWU64/SLURP's date / timeofday / time
+   * convention before training (src/train/slot-conventions.ts); `hwu64+values` also gives MindMeld
+   * rows the values HWU64 labels consistently in rows of their intent (measured, not shipped);
+   * default `as-is`. Rows from other sources are never changed.
+   */
+  readonly conventions?: 'as-is' | 'hwu64' | 'hwu64+values';
   readonly devRows?: readonly IntentRow[];
   /** Which intent conditions the tagger on dev rows: the gold one, none, or a predictor's. */
   readonly devIntent?: 'gold' | 'none' | ((row: IntentRow) => string | null);
@@ -130,6 +138,8 @@ export interface SlotTaggerWeights {
     readonly bucketsSeen: number;
     readonly finalLoss: number;
     readonly selfTraining?: (SelfTrainingSettings & { unlabelled: number; pseudoLabelled: readonly number[] }) | null;
+    /** Slot conventions the training rows were brought to (`SlotTrainOptions.conventions`), when not as-is. */
+    readonly conventions?: 'hwu64' | 'hwu64+values';
   };
 }
 
@@ -322,6 +332,7 @@ interface Prepared {
  */
 export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptions = {}): SlotTaggerWeights {
   const t0 = performance.now();
+  if (opts.conventions === 'hwu64' || opts.conventions === 'hwu64+values') rows = harmonizeSlotConventions(rows, opts.conventions === 'hwu64+values');
   const types = slotTypesOf(rows);
   const seed = opts.seed ?? 1;
   let m = trainOnce(rows, types, opts, seed, 'train');
@@ -346,6 +357,7 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
       seed,
       seconds: (performance.now() - t0) / 1000,
       selfTraining: pseudoCounts.length ? { ...st, unlabelled: opts.unlabelled!.length, pseudoLabelled: pseudoCounts } : null,
+      ...(opts.conventions && opts.conventions !== 'as-is' ? { conventions: opts.conventions } : {}),
     },
   };
 }
