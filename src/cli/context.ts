@@ -11,7 +11,7 @@ import type { LanguageModelDirs, RouterOptions } from '../model/language-router.
 import type { WorkerAnalyzerEvent } from '../model/worker-analyzer.js';
 import { MANIFEST_FILE } from '../model/manifest.js';
 import type { BackendSettings } from '../model/backend.js';
-import { HF_REF_PREFIX } from '../model/hf-layout.js';
+import { HF_REF_PREFIX, isHfLayout } from '../model/hf-layout.js';
 import type { LoadedModels } from '../agent/agent.js';
 import { packageRoot, resolveFromPackage } from '../util/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -52,10 +52,18 @@ export function routerOptions(config: Config): RouterOptions {
   };
 }
 
-/** Where `models.thread` puts the live models on a machine with `cores` cores (`auto`: a worker from 2 cores). */
+/**
+ * Where `models.thread` puts the live models on a machine with `cores` cores. `auto`: a worker when a live model
+ * is a transformer (tens of milliseconds a call, which would hold up MQTT and SQLite) and there are 2 cores or more;
+ * else the main thread, since the shipped models cost ~0.1 ms a message there and a thread costs 15-20 MB of RSS
+ * for about the same whole-agent CPU (README, Benchmarks: The models on a worker thread).
+ */
 export function modelThread(config: Config, cores: number = availableParallelism()): 'main' | 'worker' {
   const t = config.models.thread;
-  return t === 'auto' ? (cores >= 2 ? 'worker' : 'main') : t;
+  if (t !== 'auto') return t;
+  if (cores < 2) return 'main';
+  const dirs = Object.values(languageDirs(config)).flatMap((d) => [d.intent, d.sentiment]);
+  return dirs.some((d) => d !== null && isHfLayout(d)) ? 'worker' : 'main';
 }
 
 /** The live model thread's V8 old generation (the sessions and feature remaps live outside it): tokens and answers. */

@@ -300,7 +300,7 @@ export const ConfigSchema = Type.Object(
         thread: Type.Union([Type.Literal('auto'), Type.Literal('main'), Type.Literal('worker')], {
           default: 'auto',
           description:
-            "Where the live models run. `worker`: in a worker thread of their own (the agent's main thread posts each micro-batch there and gets the analyses back), so model work runs beside SQLite and MQTT on a second core; about 10 MB more RSS. `main`: on the agent's main thread, nothing more in memory, for a one-core board. `auto`: `worker` when the machine has at least 2 cores, else `main`.",
+            "Where the live models run. `worker`: in a worker thread of their own (the agent's main thread posts each micro-batch there and gets the analyses back), so model work runs beside SQLite and MQTT on a second core; about 10 MB more RSS. `main`: on the agent's main thread, nothing more in memory, for a one-core board. `auto`: `worker` when a live model is a transformer (models.transformers, an `hf:` reference or a Hugging Face directory) and the machine has at least 2 cores, else `main` (the shipped models cost about 0.1 ms a message, and a thread would add 15-20 MB for about the same whole-agent CPU).",
           ...hint('auto, main or worker'),
         }),
         langid: Type.String({ default: 'models/langid', description: 'Language identification model directory.', ...hint('a directory holding a langid manifest.json, or set models.detectLanguage to false') }),

@@ -3,7 +3,7 @@
  * shipped models and SQLite file: with `worker` the slot holds a WorkerAnalyzer and every answer equals what the same
  * models give on the main thread; a crash of the thread in the middle of a burst and a `reload_models` (a fresh
  * thread) in the middle of another lose nothing and fail nothing; past the restart policy the models move to the
- * main thread and inputs keep being answered. `auto` picks the worker from 2 cores.
+ * main thread and inputs keep being answered. `auto` picks the worker for a transformer from 2 cores.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,11 +65,14 @@ async function expected(text: string): Promise<Record<string, unknown>> {
   return comparable(buildResult({ id: 'x', text, receivedAt: 0, request: {} } as unknown as Parameters<typeof buildResult>[0], analysis, 0) as unknown as Record<string, unknown>);
 }
 
-test('models.thread auto: a worker from 2 cores, the main thread on 1', () => {
+test('models.thread auto: the shipped models on the main thread; a transformer on a worker from 2 cores', () => {
   const { config } = loadConfig({ env: {}, overrides: {} });
   assert.equal(config.models.thread, 'auto');
   assert.equal(modelThread(config, 1), 'main');
-  assert.equal(modelThread(config, 2), 'worker');
+  assert.equal(modelThread(config, 16), 'main');
+  const hf = loadConfig({ env: {}, overrides: { 'models.sentiment': 'hf:owner/some-sentiment-model' } }).config;
+  assert.equal(modelThread(hf, 2), 'worker');
+  assert.equal(modelThread(hf, 1), 'main');
   assert.equal(modelThread({ ...config, models: { ...config.models, thread: 'main' } }, 16), 'main');
   assert.equal(modelThread({ ...config, models: { ...config.models, thread: 'worker' } }, 1), 'worker');
   assert.throws(() => loadConfig({ env: {}, overrides: { 'models.thread': 'gpu' } }), /models\.thread/);
