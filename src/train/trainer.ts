@@ -36,6 +36,14 @@ export interface EnsembleMember {
   readonly classBalance?: number;
   readonly classBalanceScope?: 'all' | 'file';
   readonly fasttext?: Partial<Pick<FastTextOptions, 'lr' | 'epochs' | 'labelSmoothing' | 'dim'>>;
+  /**
+   * A feature view: the member trains on the features this featurizer variant
+   * produces (e.g. `{ charNgrams: null }`: words and cues without character
+   * n-grams; it must give a subset of the model's features), still divided by
+   * the count of *all* the sentence's features, and its rows outside the view
+   * are zeroed, so the joined model keeps one table and one average.
+   */
+  readonly features?: Partial<FeaturizerSettings>;
 }
 
 export interface ClassifierTrainConfig {
@@ -320,7 +328,11 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number, member?: EnsembleMember): FastTextWeights => {
     const weightOf = member ? trainingRowWeights(cfg.train, { fileWeights: { ...cfg.fileWeights, ...member.fileWeights }, classBalance: member.classBalance ?? cfg.classBalance, classBalanceScope: member.classBalanceScope ?? cfg.classBalanceScope }) : rowWeight;
     const mopts: FastTextOptions = { ...opts, ...member?.fasttext, seed };
-    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: weightOf[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}) }));
+    const view = member?.features ? featurizeAll(rows.map((r) => r.text), { ...fs, ...member.features }, lex) : null;
+    const examples: Example[] = trainF.map((f, i) => ({
+      ...(view ? { rows: remap.rows(view[i].hashed), count: f.hashed.length } : encode(f, remap)),
+      label: gold[i], weight: weightOf[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}),
+    }));
     examples.push(...extra);
     const dev0 = devSets[0];
     const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];
@@ -329,6 +341,12 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
       progress.epoch({ epoch: r.epoch, epochs: r.epochs, loss: r.loss, devAccuracy: dev0 ? accuracyOf(weights, devEnc, dev0.gold) : undefined });
     }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, mopts, labels.length, seed) : undefined);
     progress.stop();
+    if (view) {
+      // Rows outside the view never took part in training: zero them so they add nothing at inference either.
+      const used = new Uint8Array(remap.size);
+      for (const e of examples) for (const r of e.rows) used[r] = 1;
+      for (let r = 0; r < remap.size; r++) if (!used[r]) w.emb.fill(0, r * w.dim, (r + 1) * w.dim);
+    }
     return w;
   };
 

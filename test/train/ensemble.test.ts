@@ -139,3 +139,24 @@ test('trainer option ensembleMembers trains each member with its own settings an
   assert.notDeepEqual(seedOnly.weights.emb, ens.weights.emb);
   assert.throws(() => trainClassifier({ ...base, fasttext: { dim: 6, hidden: 4, epochs: 1 }, ensembleMembers: [{ seed: 1 }, { seed: 2 }] }), /linear/);
 });
+
+test('an ensemble member with a feature view trains on that view only, over the count of all features, in one table', () => {
+  const base = { task: 'intent' as const, train: [tinyDataset()], fasttext: { dim: 6, epochs: 3, seed: 3 } };
+  const viewOnly = { charNgrams: null };
+  const ens = trainClassifier({ ...base, ensembleMembers: [{ seed: 3 }, { seed: 5, features: viewOnly }] });
+  const full = trainClassifier({ ...base, ensembleMembers: [{ seed: 3 }, { seed: 5 }] });
+  assert.equal(ens.remap.size, full.remap.size);
+  // The view member's columns (6..11) are zero on the rows no word-level feature maps to (character n-grams).
+  const words = trainClassifier({ ...base, featurizer: { ...full.featurizer, ...viewOnly } });
+  const wordIds = new Set(words.remap.ids);
+  let charRows = 0;
+  for (let r = 0; r < ens.remap.size; r++) {
+    const row = ens.weights.emb.subarray(r * 12 + 6, r * 12 + 12);
+    if (wordIds.has(ens.remap.ids[r])) continue;
+    charRows++;
+    assert.ok(row.every((v) => v === 0), `row ${r} of the view member is not zero`);
+  }
+  assert.ok(charRows > 0);
+  // Its first member is the plain seed-3 model in both ensembles.
+  assert.deepEqual(ens.weights.emb.filter((_, i) => i % 12 < 6), full.weights.emb.filter((_, i) => i % 12 < 6));
+});
