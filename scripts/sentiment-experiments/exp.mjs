@@ -4,7 +4,7 @@
 // worst / mean, sst3.dev accuracy and the share of short slurp.devel commands called neutral.
 //   npm run build && nice -n 10 node scripts/sentiment-experiments/exp.mjs '{"fasttext":{"dim":16},"seed":2}' dim16-s2
 // Override keys: seed, fasttext, featurizer, fileWeights, classBalance, classBalanceScope, minCount, maxRows,
-// selfTraining + unlabelled (comma-separated files), biasObjective. Results are also appended to $RESULTS if set.
+// selfTraining + unlabelled (comma-separated files), biasObjective, ensembleMembers. Results are also appended to $RESULTS if set.
 const D = new URL('../../dist/src', import.meta.url).pathname;
 const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
 const { trainClassifier, encodeForTraining } = await import(`${D}/train/trainer.js`);
@@ -37,6 +37,7 @@ const trained = trainClassifier({
   classBalance: over.classBalance ?? r.classBalance, fileWeights: { ...r.fileWeights, ...(over.fileWeights ?? {}) },
   ...(over.classBalanceScope ? { classBalanceScope: over.classBalanceScope } : {}),
   tuneBiases: true, biasObjective: over.biasObjective ?? 'mean',
+  ...(over.ensembleMembers ? { ensembleMembers: over.ensembleMembers } : {}),
 });
 const secs = (performance.now() - t0) / 1000;
 const labels = trained.labels;

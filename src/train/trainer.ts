@@ -29,6 +29,23 @@ export interface SelfTrainingOptions {
   readonly weight: number;
 }
 
+/** One member of an ensemble trained with its own settings (see `ClassifierTrainConfig.ensembleMembers`). */
+export interface EnsembleMember {
+  readonly seed: number;
+  readonly fileWeights?: Readonly<Record<string, number>>;
+  readonly classBalance?: number;
+  readonly classBalanceScope?: 'all' | 'file';
+  readonly fasttext?: Partial<Pick<FastTextOptions, 'lr' | 'epochs' | 'labelSmoothing' | 'dim'>>;
+  /**
+   * A feature view: the member trains on the features this featurizer variant
+   * produces (e.g. `{ charNgrams: null }`: words and cues without character
+   * n-grams; it must give a subset of the model's features), still divided by
+   * the count of *all* the sentence's features, and its rows outside the view
+   * are zeroed, so the joined model keeps one table and one average.
+   */
+  readonly features?: Partial<FeaturizerSettings>;
+}
+
 export interface ClassifierTrainConfig {
   readonly task: ModelTask;
   readonly train: readonly Dataset[];
@@ -91,6 +108,14 @@ export interface ClassifierTrainConfig {
    * target's top probability reaches the self-training threshold).
    */
   readonly distill?: { readonly teacher: (text: string) => Float32Array | undefined; readonly alpha: number; readonly unlabelledAlpha: number } | null;
+  /**
+   * Ensemble members, each trained on the same rows and vocabulary with its own
+   * seed and, where given, its own file weights, class balance, lr, epochs or
+   * dimensions; their logits are averaged (`concatEnsemble`), so a folded model
+   * ships the same size as one member. Overrides `fasttext.ensembleSeeds`.
+   * Linear models without self-training only.
+   */
+  readonly ensembleMembers?: readonly EnsembleMember[] | null;
 }
 
 export interface TrainedClassifier {
@@ -300,26 +325,41 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     for (let c = 0; c < nC; c++) out[c] = dist.alpha * t[c] + (1 - dist.alpha) * ((c === gold[i] ? 1 - smoothing : 0) + smoothing / nC);
     return out;
   });
-  const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number): FastTextWeights => {
-    const examples: Example[] = trainF.map((f, i) => ({ ...encode(f, remap), label: gold[i], weight: rowWeight[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}) }));
+  const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number, member?: EnsembleMember): FastTextWeights => {
+    const weightOf = member ? trainingRowWeights(cfg.train, { fileWeights: { ...cfg.fileWeights, ...member.fileWeights }, classBalance: member.classBalance ?? cfg.classBalance, classBalanceScope: member.classBalanceScope ?? cfg.classBalanceScope }) : rowWeight;
+    const mopts: FastTextOptions = { ...opts, ...member?.fasttext, seed };
+    const view = member?.features ? featurizeAll(rows.map((r) => r.text), { ...fs, ...member.features }, lex) : null;
+    const examples: Example[] = trainF.map((f, i) => ({
+      ...(view ? { rows: remap.rows(view[i].hashed), count: f.hashed.length } : encode(f, remap)),
+      label: gold[i], weight: weightOf[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}),
+    }));
     examples.push(...extra);
     const dev0 = devSets[0];
     const devEnc = dev0 ? dev0.f.map((f) => encode(f, remap)) : [];
-    progress.start(phase, opts.epochs);
-    const w = trainFastText(examples, remap.size, labels.length, { ...opts, seed }, (r, weights) => {
+    progress.start(phase, mopts.epochs);
+    const w = trainFastText(examples, remap.size, labels.length, mopts, (r, weights) => {
       progress.epoch({ epoch: r.epoch, epochs: r.epochs, loss: r.loss, devAccuracy: dev0 ? accuracyOf(weights, devEnc, dev0.gold) : undefined });
-    }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, opts, labels.length, seed) : undefined);
+    }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, mopts, labels.length, seed) : undefined);
     progress.stop();
+    if (view) {
+      // Rows outside the view never took part in training: zero them so they add nothing at inference either.
+      const used = new Uint8Array(remap.size);
+      for (const e of examples) for (const r of e.rows) used[r] = 1;
+      for (let r = 0; r < remap.size; r++) if (!used[r]) w.emb.fill(0, r * w.dim, (r + 1) * w.dim);
+    }
     return w;
   };
 
   let remap = buildVocabulary([trainF], minCount);
-  const ensemble = opts.ensembleSeeds && opts.ensembleSeeds.length > 1 ? opts.ensembleSeeds : null;
-  if (ensemble && (opts.hidden > 0 || (cfg.selfTraining?.rounds ?? 0) > 0)) {
-    throw new Error('fasttext.ensembleSeeds needs a linear model (hidden 0) without self-training');
+  const members: readonly EnsembleMember[] | null =
+    cfg.ensembleMembers && cfg.ensembleMembers.length > 1 ? cfg.ensembleMembers
+    : opts.ensembleSeeds && opts.ensembleSeeds.length > 1 ? opts.ensembleSeeds.map((seed) => ({ seed }))
+    : null;
+  if (members && (opts.hidden > 0 || (cfg.selfTraining?.rounds ?? 0) > 0)) {
+    throw new Error('fasttext.ensembleSeeds and ensembleMembers need a linear model (hidden 0) without self-training');
   }
-  let weights = ensemble
-    ? concatEnsemble(ensemble.map((seed, i) => runTraining(`train seed ${seed} (${i + 1}/${ensemble.length})`, remap, [], seed)))
+  let weights = members
+    ? concatEnsemble(members.map((m, i) => runTraining(`train seed ${m.seed} (${i + 1}/${members.length})`, remap, [], m.seed, m)))
     : runTraining('train', remap, [], opts.seed);
   const pseudoCounts: number[] = [];
 

@@ -111,3 +111,52 @@ test('averageLastEpoch returns the mean of the weights after each step of the la
   close(a4.w2, sumW2);
   close(a4.b2, sumB2);
 });
+
+test('trainer option ensembleMembers trains each member with its own settings and ships their mean', () => {
+  const base = { task: 'intent' as const, train: [tinyDataset()] };
+  const plain = trainClassifier({ ...base, fasttext: { dim: 6, epochs: 3, seed: 3 } });
+  // The second member: other seed, file weight, class balance, lr and epochs, each as if trained alone.
+  const other = { fileWeights: { 'tiny.jsonl': 0.5 }, classBalance: 1, fasttext: { dim: 6, epochs: 2, seed: 5, lr: 0.3 } };
+  const alone = trainClassifier({ ...base, ...other });
+  const ens = trainClassifier({
+    ...base,
+    fasttext: { dim: 6, epochs: 3, seed: 3 },
+    ensembleMembers: [{ seed: 3 }, { seed: 5, fileWeights: other.fileWeights, classBalance: 1, fasttext: { lr: 0.3, epochs: 2 } }],
+  });
+  assert.equal(ens.weights.dim, 12);
+  const enc = encodeForTraining(TINY_DEV.map((r) => r.text), ens.featurizer, ens.remap);
+  const s1 = new FastTextScorer(plain.weights);
+  const s2 = new FastTextScorer(alone.weights);
+  const se = new FastTextScorer(ens.weights);
+  for (const e of enc) {
+    const l1 = Float32Array.from(s1.logits(e.rows, e.count, new Float32Array(4)));
+    const l2 = Float32Array.from(s2.logits(e.rows, e.count, new Float32Array(4)));
+    const le = se.logits(e.rows, e.count, new Float32Array(4));
+    for (let c = 0; c < 4; c++) assert.ok(Math.abs(le[c] - (l1[c] + l2[c]) / 2) < 1e-5, `${le[c]} vs ${(l1[c] + l2[c]) / 2}`);
+  }
+  // The settings reach the member: without them the second member is another model.
+  const seedOnly = trainClassifier({ ...base, fasttext: { dim: 6, epochs: 3, seed: 3 }, ensembleMembers: [{ seed: 3 }, { seed: 5 }] });
+  assert.notDeepEqual(seedOnly.weights.emb, ens.weights.emb);
+  assert.throws(() => trainClassifier({ ...base, fasttext: { dim: 6, hidden: 4, epochs: 1 }, ensembleMembers: [{ seed: 1 }, { seed: 2 }] }), /linear/);
+});
+
+test('an ensemble member with a feature view trains on that view only, over the count of all features, in one table', () => {
+  const base = { task: 'intent' as const, train: [tinyDataset()], fasttext: { dim: 6, epochs: 3, seed: 3 } };
+  const viewOnly = { charNgrams: null };
+  const ens = trainClassifier({ ...base, ensembleMembers: [{ seed: 3 }, { seed: 5, features: viewOnly }] });
+  const full = trainClassifier({ ...base, ensembleMembers: [{ seed: 3 }, { seed: 5 }] });
+  assert.equal(ens.remap.size, full.remap.size);
+  // The view member's columns (6..11) are zero on the rows no word-level feature maps to (character n-grams).
+  const words = trainClassifier({ ...base, featurizer: { ...full.featurizer, ...viewOnly } });
+  const wordIds = new Set(words.remap.ids);
+  let charRows = 0;
+  for (let r = 0; r < ens.remap.size; r++) {
+    const row = ens.weights.emb.subarray(r * 12 + 6, r * 12 + 12);
+    if (wordIds.has(ens.remap.ids[r])) continue;
+    charRows++;
+    assert.ok(row.every((v) => v === 0), `row ${r} of the view member is not zero`);
+  }
+  assert.ok(charRows > 0);
+  // Its first member is the plain seed-3 model in both ensembles.
+  assert.deepEqual(ens.weights.emb.filter((_, i) => i % 12 < 6), full.weights.emb.filter((_, i) => i % 12 < 6));
+});
