@@ -34,6 +34,7 @@ import { connectClient } from '../test/helpers/mqtt.js';
 import { envNameFor } from '../src/config/schema.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT } from '../test/helpers/cli.js';
+import { CPU_COMPONENTS } from './cpu-components.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -272,15 +273,6 @@ async function agentRun(url: string, synchronous: 'full' | 'normal', run: number
   };
 }
 
-/** Components, matched against a frame's script URL (or name, for V8's own entries). */
-const COMPONENTS: Array<[string, RegExp]> = [
-  ['parse', /\/src\/transport\/(input-parser|json-scan)\.js|\/src\/agent\/(intake|response)\.js/],
-  ['SQLite', /\/src\/store\/|better-sqlite3/],
-  ['models', /\/src\/model\/|onnxruntime/],
-  ['MQTT', /node_modules\/(mqtt|mqtt-packet|bl|readable-stream)\/|\/src\/transport\/mqtt-connection\.js|\/src\/agent\/outbox-publisher\.js|^node:(net|internal\/stream_base_commons|internal\/streams\/)/],
-  ['results', /\/src\/extensions\/|\/src\/agent\/inference-worker\.js/],
-  ['GC', /^\(garbage collector\)$/],
-];
 
 interface ProfileNode {
   id: number;
@@ -303,7 +295,7 @@ function splitProfile(file: string): Record<string, number> {
     const n = byId.get(id)!;
     const key = n.callFrame.url || n.callFrame.functionName;
     if (n.callFrame.functionName === '(idle)') return null;
-    let found: string | null = COMPONENTS.find(([, re]) => re.test(key))?.[0] ?? null;
+    let found: string | null = CPU_COMPONENTS.find(([, re]) => re.test(key))?.[0] ?? null;
     if (!found) {
       const p = parent.get(id);
       found = p === undefined ? 'other' : component(p);

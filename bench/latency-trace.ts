@@ -22,6 +22,7 @@ import { connectClient } from '../test/helpers/mqtt.js';
 import { envNameFor } from '../src/config/schema.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess } from '../test/helpers/cli.js';
+import { CPU_COMPONENTS } from './cpu-components.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -258,15 +259,7 @@ async function main(): Promise<void> {
     // The main thread's time in the phase by component: each sample goes to the innermost frame that names one (as bench/e2e splits the flood).
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-    const COMPONENTS: Array<[string, RegExp]> = [
-      ['parse', /\/src\/transport\/(input-parser|json-scan)\.js|\/src\/agent\/(intake|response)\.js/],
-      ['SQLite', /\/src\/store\/|better-sqlite3/],
-      ['models', /\/src\/model\/|onnxruntime/],
-      ['MQTT', /node_modules\/(mqtt|mqtt-packet|bl|readable-stream)\/|\/src\/transport\/mqtt-connection\.js|\/src\/agent\/outbox-publisher\.js|^node:(net|internal\/stream_base_commons|internal\/streams\/)/],
-      ['results', /\/src\/extensions\/|\/src\/agent\/inference-worker\.js/],
-      ['GC', /^\(garbage collector\)$/],
-      ['trace', /\/src\/agent\/latency-trace\.js|^node:internal\/perf\//],
-    ];
+    const COMPONENTS = [...CPU_COMPONENTS, ['trace', /\/src\/agent\/latency-trace\.js|^node:internal\/perf\//] as const];
     const memo = new Map<number, string>();
     const componentOf = (id: number): string => {
       const known = memo.get(id);

@@ -4,6 +4,20 @@ import { FastTextScorer, concatEnsemble, trainFastText, type Example } from '../
 import { trainClassifier, encodeForTraining } from '../../src/train/trainer.js';
 import { tinyDataset, TINY_DEV } from './tiny-data.js';
 
+type Trained = ReturnType<typeof trainClassifier>;
+
+/** On TINY_DEV (featurized as the ensemble does), the ensemble's logits are the mean of the two members' logits. */
+function assertMeanOfMembers(ens: Trained, a: Trained, b: Trained): void {
+  const enc = encodeForTraining(TINY_DEV.map((r) => r.text), ens.featurizer, ens.remap);
+  const [sa, sb, se] = [a, b, ens].map((m) => new FastTextScorer(m.weights));
+  for (const e of enc) {
+    const la = Float32Array.from(sa.logits(e.rows, e.count, new Float32Array(4)));
+    const lb = Float32Array.from(sb.logits(e.rows, e.count, new Float32Array(4)));
+    const le = se.logits(e.rows, e.count, new Float32Array(4));
+    for (let c = 0; c < 4; c++) assert.ok(Math.abs(le[c] - (la[c] + lb[c]) / 2) < 1e-5, `${le[c]} vs ${(la[c] + lb[c]) / 2}`);
+  }
+}
+
 function examples(): Example[] {
   // 12 rows, 3 classes: each sentence averages a few rows; count > rows.length for some (unknown features).
   const out: Example[] = [];
@@ -51,16 +65,7 @@ test('trainer option ensembleSeeds trains one model per seed and ships their joi
   const two = trainClassifier({ ...base, fasttext: { dim: 6, epochs: 3, seed: 4 } });
   const ens = trainClassifier({ ...base, fasttext: { dim: 6, epochs: 3, seed: 3, ensembleSeeds: [3, 4] } });
   assert.equal(ens.weights.dim, 12);
-  const enc = encodeForTraining(TINY_DEV.map((r) => r.text), ens.featurizer, ens.remap);
-  const s1 = new FastTextScorer(one.weights);
-  const s2 = new FastTextScorer(two.weights);
-  const se = new FastTextScorer(ens.weights);
-  for (const e of enc) {
-    const l1 = Float32Array.from(s1.logits(e.rows, e.count, new Float32Array(4)));
-    const l2 = Float32Array.from(s2.logits(e.rows, e.count, new Float32Array(4)));
-    const le = se.logits(e.rows, e.count, new Float32Array(4));
-    for (let c = 0; c < 4; c++) assert.ok(Math.abs(le[c] - (l1[c] + l2[c]) / 2) < 1e-5, `${le[c]} vs ${(l1[c] + l2[c]) / 2}`);
-  }
+  assertMeanOfMembers(ens, one, two);
   assert.throws(() => trainClassifier({ ...base, fasttext: { dim: 6, hidden: 4, epochs: 1, ensembleSeeds: [1, 2] } }), /linear/);
 });
 
@@ -124,16 +129,7 @@ test('trainer option ensembleMembers trains each member with its own settings an
     ensembleMembers: [{ seed: 3 }, { seed: 5, fileWeights: other.fileWeights, classBalance: 1, fasttext: { lr: 0.3, epochs: 2 } }],
   });
   assert.equal(ens.weights.dim, 12);
-  const enc = encodeForTraining(TINY_DEV.map((r) => r.text), ens.featurizer, ens.remap);
-  const s1 = new FastTextScorer(plain.weights);
-  const s2 = new FastTextScorer(alone.weights);
-  const se = new FastTextScorer(ens.weights);
-  for (const e of enc) {
-    const l1 = Float32Array.from(s1.logits(e.rows, e.count, new Float32Array(4)));
-    const l2 = Float32Array.from(s2.logits(e.rows, e.count, new Float32Array(4)));
-    const le = se.logits(e.rows, e.count, new Float32Array(4));
-    for (let c = 0; c < 4; c++) assert.ok(Math.abs(le[c] - (l1[c] + l2[c]) / 2) < 1e-5, `${le[c]} vs ${(l1[c] + l2[c]) / 2}`);
-  }
+  assertMeanOfMembers(ens, plain, alone);
   // The settings reach the member: without them the second member is another model.
   const seedOnly = trainClassifier({ ...base, fasttext: { dim: 6, epochs: 3, seed: 3 }, ensembleMembers: [{ seed: 3 }, { seed: 5 }] });
   assert.notDeepEqual(seedOnly.weights.emb, ens.weights.emb);
