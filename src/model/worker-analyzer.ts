@@ -166,19 +166,20 @@ class Thread {
   }
 
   analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
-    const id = this.nextId++;
-    const answer = new Promise<Analysis | Analysis[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.refIfBusy();
-    this.post({ type: 'analyze', id, text, tasks, options });
-    return answer as Promise<Analysis>;
+    return this.request<Analysis>((id) => ({ type: 'analyze', id, text, tasks, options }));
   }
 
   analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+    return this.request<Analysis[]>((id) => ({ type: 'analyzeMany', id, requests }));
+  }
+
+  /** Posts the request `message(id)` builds and returns its answer (`result` for analyze, `results` for analyzeMany). */
+  private request<T extends Analysis | Analysis[]>(message: (id: number) => ToThread): Promise<T> {
     const id = this.nextId++;
     const answer = new Promise<Analysis | Analysis[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.refIfBusy();
-    this.post({ type: 'analyzeMany', id, requests });
-    return answer as Promise<Analysis[]>;
+    this.post(message(id));
+    return answer as Promise<T>;
   }
 
   post(message: ToThread): void {
