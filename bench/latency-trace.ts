@@ -3,8 +3,8 @@
  * bench/e2e's latency phase (a fresh agent on mosquitto, a `--warmup` flood,
  * then `--latency-n` messages at `--rate` msg/s) with the agent's
  * `HUBNLU_LATENCY_TRACE` diagnostic on. Each answer's time is split into the
- * stages the agent stamped (publish → arrival in the agent → input committed →
- * models done → result committed → result handed to MQTT → result received by
+ * stages the agent stamped (publish → arrival in the agent → picked by the worker →
+ * models done → input and result committed → result handed to MQTT → result received by
  * this process), for all messages and for the slowest 1 %; the agent's event-loop
  * stalls and GC pauses are listed next to the slow ones.
  *
@@ -76,8 +76,8 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-type Stage = 'arrived' | 'committed' | 'queued' | 'analyzed' | 'stored' | 'sent' | 'puback';
-const STAGES: Stage[] = ['arrived', 'committed', 'queued', 'analyzed', 'stored', 'sent'];
+type Stage = 'arrived' | 'queued' | 'analyzed' | 'stored' | 'sent' | 'puback';
+const STAGES: Stage[] = ['arrived', 'queued', 'analyzed', 'stored', 'sent'];
 
 function pct(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       const times = [sent.get(id)!, ...STAGES.map((st) => s[st] ?? NaN), received.get(id)!];
       return { id, total: times[times.length - 1] - times[0], times, puback: s.puback };
     });
-  const names = ['publish→arrived', 'arrived→committed', 'committed→picked', 'picked→analyzed', 'analyzed→stored', 'stored→sent', 'sent→received'];
+  const names = ['publish→arrived', 'arrived→picked', 'picked→analyzed', 'analyzed→stored', 'stored→sent', 'sent→received'];
   const split = (sel: typeof rows) =>
     Object.fromEntries(
       names.map((n, k) => {

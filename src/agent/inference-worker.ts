@@ -1,17 +1,22 @@
 /**
- * Runs the models on committed inputs, off the MQTT packet loop.
+ * Runs the models on accepted inputs, off the MQTT packet loop.
  *
- * Inputs arrive already stored as `pending`; the worker takes them in order,
- * analyses each, and commits results in small batches together with their
- * outgoing messages (one transaction: a result is never stored without its
- * message, nor published without being stored). The queue is bounded: intake
- * waits for room (and so stops acknowledging) when it is full.
+ * New inputs come from intake unacknowledged (`answer()`): the worker gathers
+ * those that arrive in one event-loop turn, analyses them as a batch, and stores
+ * each input with its result and outgoing messages in one transaction; only then
+ * is intake told, and the input acknowledged. One write per batch instead of two
+ * (issue 10: an input row, then its result), and the pending index is never
+ * touched. Inputs a previous run stored as `pending` (`push()`) are answered the
+ * same way, their rows updated. A result is never stored without its input and
+ * its messages, nor published without being stored; an input the agent dies
+ * before storing was never acknowledged, so the broker sends it again. The queue
+ * is bounded: intake waits for room (and so stops acknowledging) when it is full.
  */
 import type { Logger } from '../util/logger.js';
 import type { Analysis, AnalyzeOptions, TaskName } from '../model/types.js';
 import type { ModelLease, ModelSlot } from '../model/model-slot.js';
 import type { AnalysedInput, FailedInput } from '../extensions/extension.js';
-import type { Completion, LogStore, OutgoingMessage, PendingInput } from '../store/log-store.js';
+import type { Completion, LogStore, NewInput, OutgoingMessage, PendingInput, RecordOutcome } from '../store/log-store.js';
 import { retryUntilDone } from '../util/retry.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { responseOf } from './response.js';
@@ -25,8 +30,14 @@ export interface WorkerOptions {
   readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
   /** Called with each result's receipt-to-result latency (health reports). */
   readonly onResult?: (latencyMs: number) => void;
-  /** Most results committed in one transaction. */
+  /** Most inputs analysed together and stored in one transaction (default 32). */
   readonly batchSize?: number;
+  /**
+   * How long the first new input of a batch waits for more before the batch starts (input.commitWaitMs). 0: until the
+   * end of the event-loop turn that brought it (every message of the same read from the socket); a lone input waits
+   * for nothing.
+   */
+  readonly gatherMs?: number;
   /** The `lang` of the route an input topic matches (input.topics[].lang), if it sets one. */
   readonly routeLang?: (topic: string) => string | undefined;
   readonly now?: () => number;
@@ -42,8 +53,23 @@ export interface WorkerStats {
   failed: number;
 }
 
+/** An input intake accepted and has not acknowledged: stored with its result, then `stored` is told. */
+interface Unstored {
+  readonly row: NewInput;
+  readonly redelivered: boolean;
+  readonly stored: (outcome: RecordOutcome) => void;
+  readonly failed: (err: unknown) => void;
+}
+
+interface Queued {
+  /** For an unstored input, `seq` is 0 until its transaction assigns one. */
+  readonly item: PendingInput;
+  readonly unstored?: Unstored;
+}
+
 export class InferenceWorker {
-  private readonly queue: PendingInput[] = [];
+  private readonly queue: Queued[] = [];
+  private gathering?: NodeJS.Immediate | NodeJS.Timeout;
   private active = 0;
   private running = false;
   private stopped = false;
@@ -96,11 +122,33 @@ export class InferenceWorker {
     this.releaseRoom();
   }
 
-  /** Queues a stored input; `reserved`: it takes the place waitForRoom() kept for it. */
+  /** Queues an input stored as `pending` (by a previous run); `reserved`: it takes the place waitForRoom() kept for it. */
   push(item: PendingInput, reserved = false): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    this.queue.push(item);
+    this.queue.push({ item });
     if (!this.running && !this.stopped) void this.loop();
+  }
+
+  /**
+   * Analyses a new input and stores it with its result in one transaction (a duplicate of a stored input: nothing
+   * stored). Resolves with its row once that transaction has committed, so the caller may acknowledge it; rejects if
+   * it cannot be stored (stopping, or a database that can take nothing more): then it must not be acknowledged. It
+   * takes the place waitForRoom() kept for it. `item.seq` is ignored.
+   */
+  answer(item: Omit<PendingInput, 'seq'>, row: NewInput, redelivered: boolean): Promise<RecordOutcome> {
+    this.reserved = Math.max(0, this.reserved - 1);
+    if (this.stopped) return Promise.reject(new Error('the inference worker has stopped'));
+    return new Promise<RecordOutcome>((stored, failed) => {
+      this.queue.push({ item: { ...item, seq: 0 }, unstored: { row, redelivered, stored, failed } });
+      if (this.running || this.gathering) return;
+      // Gather what arrives with it (the rest of the socket read, or commitWaitMs), then run them as one batch.
+      const wait = this.opts.gatherMs ?? 0;
+      const start = () => {
+        this.gathering = undefined;
+        if (!this.running && !this.stopped) void this.loop();
+      };
+      this.gathering = wait > 0 ? setTimeout(start, wait) : setImmediate(start);
+    });
   }
 
   /** Resolves when every queued input has a committed result. */
@@ -115,6 +163,13 @@ export class InferenceWorker {
    */
   async stop(graceMs = 3000): Promise<void> {
     this.giveUpAt = Date.now() + graceMs;
+    // What is gathering goes now: stopping does not wait out commitWaitMs.
+    if (this.gathering && !this.running) {
+      clearTimeout(this.gathering as NodeJS.Timeout);
+      clearImmediate(this.gathering as NodeJS.Immediate);
+      this.gathering = undefined;
+      void this.loop();
+    }
     await this.drain();
     this.stopped = true;
   }
@@ -122,38 +177,66 @@ export class InferenceWorker {
   private async loop(): Promise<void> {
     this.running = true;
     const batchSize = this.opts.batchSize ?? 32;
+    let batch: Queued[] = [];
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, batchSize);
+        batch = this.queue.splice(0, batchSize);
         this.active = batch.length;
-        if (trace) for (const item of batch) trace.stamp(item.id, 'queued');
-        const completions = await this.analyzeBatch(batch);
-        if (trace) for (const item of batch) trace.stamp(item.id, 'analyzed');
-        await retryUntilDone(() => this.store.completeMany(completions), {
-          // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay pending.
+        const items = batch.map((q) => q.item);
+        if (trace) for (const item of items) trace.stamp(item.id, 'queued');
+        const completions = await this.analyzeBatch(items);
+        if (trace) for (const item of items) trace.stamp(item.id, 'analyzed');
+        const writes = completions.map((c, i): Completion => {
+          const u = batch[i].unstored;
+          return u ? { ...c, input: { row: u.row, redelivered: u.redelivered } } : c;
+        });
+        const holding = batch.some((q) => q.unstored);
+        const outcomes = await retryUntilDone(() => this.store.completeMany(writes), {
+          // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay
+          // with the broker (not acknowledged) or pending in the database.
           shouldStop: () => Date.now() > this.giveUpAt,
           onError: (err, attempt) => {
-            if (attempt === 1 || attempt % 20 === 0) this.log.error({ err: err.message, code: (err as { code?: string }).code, attempt }, 'cannot store results; retrying');
+            if (attempt === 1 || attempt % 20 === 0) {
+              const fields = { err: err.message, code: (err as { code?: string }).code, attempt };
+              if (holding) this.log.error(fields, 'cannot store inputs with their results; not acknowledging, retrying');
+              else this.log.error(fields, 'cannot store results; retrying');
+            }
           },
           maxDelayMs: 1000,
         });
-        if (trace) for (const item of batch) trace.stamp(item.id, 'stored');
+        if (trace) for (const item of items) trace.stamp(item.id, 'stored');
         this.active = 0;
+        const stored: PendingInput[] = [];
+        const storedCompletions: Completion[] = [];
+        batch.forEach((q, i) => {
+          const outcome = outcomes[i];
+          q.unstored?.stored(outcome);
+          if (outcome.duplicate) return; // analysed for nothing: the broker's copy of an input stored before
+          const c = completions[i];
+          if (c.status === 'done') {
+            this.stats.processed++;
+            this.opts.onResult?.(c.latencyMs);
+          } else this.stats.failed++;
+          stored.push(q.unstored ? { ...q.item, seq: outcome.seq } : q.item);
+          storedCompletions.push(q.unstored ? { ...c, seq: outcome.seq } : c);
+        });
+        batch = [];
         this.onCommitted();
         this.releaseRoom();
         if (this.opts.afterCommit) {
           try {
-            this.opts.afterCommit(batch, completions);
+            this.opts.afterCommit(stored, storedCompletions);
           } catch (err) {
             this.log.error({ err: (err as Error).message }, 'after-commit hook failed (results are stored)');
           }
         }
       }
     } catch (err) {
-      // A database that cannot take the results (fatal, told to the agent by the store; or stopping): the inputs stay
-      // pending in the database and are analysed again at the next start.
-      this.log.error({ err: (err as Error).message, dropped: this.queue.length + this.active }, 'results not stored; their inputs stay pending');
-      this.queue.length = 0;
+      // A database that cannot take the results (fatal, told to the agent by the store; or stopping): new inputs are
+      // not acknowledged (the broker keeps them), stored ones stay pending; both are answered at the next start.
+      const lost = [...batch, ...this.queue.splice(0)];
+      this.log.error({ err: (err as Error).message, dropped: lost.length }, 'results not stored; their inputs stay with the broker or pending');
+      for (const q of lost) q.unstored?.failed(err);
       this.stopped = true;
     } finally {
       this.running = false;
@@ -248,8 +331,6 @@ export class InferenceWorker {
         const m = byTask(task);
         return m ? `${m.name}@${m.version}` : undefined;
       };
-      this.stats.processed++;
-      this.opts.onResult?.(latencyMs);
       return {
         seq: item.seq,
         status: 'done',
@@ -269,7 +350,6 @@ export class InferenceWorker {
         messages,
       };
     } catch (err) {
-      this.stats.failed++;
       const completedAt = now();
       const message = (err as Error).message ?? String(err);
       this.log.error({ err: message, id: item.id, seq: item.seq }, 'inference failed');

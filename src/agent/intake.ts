@@ -1,12 +1,13 @@
 /**
- * The MQTT inbound path: route the topic, parse the payload, commit a row
- * (accepted or rejected), queue it for inference, and only then let the
- * connection acknowledge. Redeliveries are recognised and not stored twice.
+ * The MQTT inbound path: route the topic, parse the payload, and have the
+ * input stored (a rejection with its error messages here; an accepted input
+ * by the inference worker, with its result), and only then let the connection
+ * acknowledge. Redeliveries are recognised and not stored twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import { TASKS, type TaskName } from '../model/tasks.js';
-import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, PendingInput, RecordOutcome } from '../store/log-store.js';
+import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, RecordOutcome } from '../store/log-store.js';
 import type { FailedInput } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
@@ -55,7 +56,7 @@ export const DEFAULT_SITE = 'default';
 export class Intake {
   private closed = false;
   readonly stats: IntakeStats = { received: 0, accepted: 0, rejected: 0, duplicates: 0 };
-  /** Inputs wait here for the shared transaction; each is acknowledged only after it commits. */
+  /** Rejected inputs wait here for the shared transaction; each is acknowledged only after it commits. */
   private readonly commits: GroupCommit<NewEntry, RecordOutcome>;
 
   constructor(
@@ -86,8 +87,8 @@ export class Intake {
   };
 
   /**
-   * Parses, stores and queues one message as `route` says; resolves once its row
-   * (accepted or rejected) is committed, so the caller may acknowledge it.
+   * Parses and stores one message as `route` says; resolves once its row (a rejection; or an accepted input with its
+   * result) is committed, so the caller may acknowledge it.
    * Extensions that take utterances on their own topics (Hermes) come through here.
    */
   readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<void> => {
@@ -176,39 +177,31 @@ export class Intake {
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
     await this.worker.waitForRoom();
-    let outcome: RecordOutcome;
-    try {
-      outcome = await this.commits.add({ input, redelivered: msg.redelivered });
-    } catch (err) {
-      this.worker.unreserve();
-      throw err;
-    }
+    if (trace) trace.stamp(input.id, 'arrived', epochOf(arrivedAt));
+    // Stored with its result, in one transaction (issue 10); resolved only then, so the caller acknowledges a stored input.
+    const outcome = await this.worker.answer(
+      {
+        id: input.id,
+        receivedAt,
+        topic: msg.topic,
+        siteId,
+        sessionId: u.sessionId ?? null,
+        lang: u.lang ?? null,
+        text: u.text,
+        tasks: [...tasks],
+        resultTopic,
+        request,
+        arrivedAt,
+      },
+      input,
+      msg.redelivered,
+    );
     if (outcome.duplicate) {
-      this.worker.unreserve();
       this.countDuplicate(input, outcome.seq, outcome.reason);
       return;
     }
-    if (trace) {
-      trace.stamp(input.id, 'arrived', epochOf(arrivedAt));
-      trace.stamp(input.id, 'committed');
-    }
     this.stats.accepted++;
     this.opts.onAccepted?.();
-    const pending: PendingInput = {
-      seq: outcome.seq,
-      id: input.id,
-      receivedAt,
-      topic: msg.topic,
-      siteId,
-      sessionId: u.sessionId ?? null,
-      lang: u.lang ?? null,
-      text: u.text,
-      tasks: [...tasks],
-      resultTopic,
-      request,
-      arrivedAt,
-    };
-    this.worker.push(pending, true);
   };
 
   private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {

@@ -1,8 +1,8 @@
 /**
  * A diagnostic (issue 10, the latency tail at 1,000 msg/s): with
  * `HUBNLU_LATENCY_TRACE=<file>` in the environment the agent stamps each input
- * at each stage of its way to a result (arrival, input committed, models done,
- * result committed, result handed to MQTT, PUBACK) and notes the event loop's
+ * at each stage of its way to a result (arrival, picked by the worker, models
+ * done, input and result committed, result handed to MQTT, PUBACK) and notes the event loop's
  * stalls and V8's GC pauses; at exit it writes them all to `<file>` as JSON.
  * Times are ms since the epoch (`performance.timeOrigin + performance.now()`),
  * comparable across processes on one machine (bench/latency-trace.ts joins them
@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 
-export type Stage = 'arrived' | 'committed' | 'queued' | 'analyzed' | 'stored' | 'sent' | 'puback';
+export type Stage = 'arrived' | 'queued' | 'analyzed' | 'stored' | 'sent' | 'puback';
 
 const now = (): number => performance.timeOrigin + performance.now();
 

@@ -228,7 +228,7 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           maximum: 10000,
           description:
-            'Group commit: at most this many inputs are stored in one transaction and acknowledged (PUBACK) together after it commits; with storage.synchronous full, one fsync per batch. Also how many inputs may wait for their commit past the MQTT packet loop. 1: one transaction per input, handled one at a time.',
+            'Group commit: at most this many inputs are stored in one transaction (an accepted input in the same row as its result; at most 32 analysed together) and acknowledged (PUBACK) together after it commits; with storage.synchronous full, one fsync per batch. Also how many inputs may wait for their commit past the MQTT packet loop. 1: one transaction per input, handled one at a time.',
           ...hint('a whole number between 1 and 10000, e.g. 256'),
         }),
         commitWaitMs: Type.Integer({
@@ -236,7 +236,7 @@ export const ConfigSchema = Type.Object(
           minimum: 0,
           maximum: 100,
           description:
-            'How long the first input of a batch waits for more before the commit. 0: commit at the end of the event-loop turn that received it (everything that arrived in the same read from the socket), so a lone input waits for nothing.',
+            'How long the first input of a batch waits for more before the batch is analysed and committed. 0: at the end of the event-loop turn that received it (everything that arrived in the same read from the socket), so a lone input waits for nothing.',
           ...hint('milliseconds between 0 and 100, e.g. 2'),
         }),
         shareGroup: Type.Optional(

@@ -76,7 +76,13 @@ export interface Rejection {
 }
 
 export interface Completion {
+  /** The input's row; ignored (0) when `input` is set: the row is inserted by the same transaction. */
   readonly seq: number;
+  /**
+   * An input not stored yet (issue 10): `completeMany` inserts it with its result in one transaction (checked for
+   * duplicates first, as `recordMany` does), instead of updating a `pending` row. `redelivered`: the broker's DUP flag.
+   */
+  readonly input?: { readonly row: NewInput; readonly redelivered: boolean };
   readonly status: 'done' | 'error';
   readonly completedAt: number;
   readonly intent?: string;
@@ -188,6 +194,7 @@ export class LogStore {
   private readonly findByDeliveryKey: Statement;
   private readonly insertOutbox: Statement;
   private readonly completeInput: Statement;
+  private readonly insertAnswered: Statement;
   private readonly selectPending: Statement;
   private readonly selectUnpublished: Statement;
   private readonly markPublishedStmt: Statement;
@@ -232,6 +239,13 @@ export class LogStore {
         latency_ms = ?, inference_ms = ?, error_code = ?, error_message = ?,
         lang = COALESCE(?, lang)
       WHERE seq = ? AND status = 'pending'`); // positional, in this order (completeMany)
+    // An input and its result in one row at once (completeMany with `input`): the pending index is never touched.
+    this.insertAnswered = db.prepare(`
+      INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, session_id, lang, text, tasks,
+                          result_topic, request, status, payload_excerpt, error_code, error_message, completed_at,
+                          intent, confidence, alternatives, slots, sentiment, sentiment_score, sentiment_scores,
+                          intent_model, sentiment_model, latency_ms, inference_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectPending = db.prepare(`
       SELECT seq, id, received_at AS receivedAt, topic, site_id AS siteId, session_id AS sessionId, lang, text, tasks,
              result_topic AS resultTopic, request
@@ -325,10 +339,21 @@ export class LogStore {
     return { seq, duplicate: false };
   }
 
-  /** Stores results and queues their messages, all in one transaction. */
-  completeMany(completions: readonly Completion[]): void {
-    this.writeTx('storing results', () => {
-      for (const c of completions) {
+  /**
+   * Stores results and queues their messages, all in one transaction. A completion that carries its `input` (not
+   * stored yet) inserts that input with its result, unless it is a duplicate of a stored input (then nothing is
+   * stored for it). Returns each completion's row: its `seq`, and whether it was such a duplicate.
+   */
+  completeMany(completions: readonly Completion[]): RecordOutcome[] {
+    return this.writeTx('storing results', () =>
+      completions.map((c): RecordOutcome => {
+        if (c.input) {
+          const existing = this.findDuplicate(c.input.row, c.input.redelivered);
+          if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
+          const seq = Number(this.insertAnswered.run(...this.answeredParams(c.input.row, c)).lastInsertRowid);
+          this.queueMessages(seq, c);
+          return { seq, duplicate: false };
+        }
         const changed = this.completeInput.run(
           c.status,
           c.completedAt,
@@ -349,10 +374,14 @@ export class LogStore {
           c.seq,
         ).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
-        if (changed === 0) continue;
-        for (const m of c.messages) this.insertOutbox.run(c.seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
-      }
-    });
+        if (changed > 0) this.queueMessages(c.seq, c);
+        return { seq: c.seq, duplicate: false };
+      }),
+    );
+  }
+
+  private queueMessages(seq: number, c: Completion): void {
+    for (const m of c.messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {
@@ -491,5 +520,24 @@ export class LogStore {
       errorMessage,
       completedAt,
     ];
+  }
+
+  /** The values of `insertAnswered`: the input's columns, then its result's (`lang`: the one it was analysed as). */
+  private answeredParams(input: NewInput, c: Completion): unknown[] {
+    const params = this.inputParams(c.lang ? { ...input, lang: c.lang } : input, c.status, c.error?.code ?? null, safe(c.error?.message), c.completedAt);
+    params.push(
+      c.intent ?? null,
+      c.confidence ?? null,
+      json(c.alternatives),
+      json(c.slots),
+      c.sentiment ?? null,
+      c.sentimentScore ?? null,
+      json(c.sentimentScores),
+      c.intentModel ?? null,
+      c.sentimentModel ?? null,
+      c.latencyMs,
+      c.inferenceMs ?? null,
+    );
+    return params;
   }
 }

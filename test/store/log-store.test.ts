@@ -96,6 +96,41 @@ describe('LogStore', () => {
     assert.equal(count('SELECT count(*) FROM outbox'), 0);
   });
 
+  test('completeMany with the input: one new row holding input and result (never pending), same columns as record + complete', () => {
+    const a = input({ sessionId: 's1', lang: 'en', request: { customData: 'cd' } });
+    const [outcome] = store.completeMany([{ ...done(0, { lang: 'de' }), input: { row: a, redelivered: false } }]);
+    assert.equal(outcome.duplicate, false);
+    const inserted = row(outcome.seq);
+    // The same input through the two-step path, for comparison of every column but seq and delivery key.
+    const b = { ...a, id: `${a.id}-b`, deliveryKey: `${a.deliveryKey}-b` };
+    const rec = store.recordInput(b);
+    store.completeMany([done(rec.seq, { lang: 'de' })]);
+    const twoStep = row(rec.seq);
+    for (const key of Object.keys(twoStep)) {
+      if (key === 'seq' || key === 'id' || key === 'delivery_key') continue;
+      assert.deepEqual(inserted[key], twoStep[key], `column ${key}`);
+    }
+    assert.equal(inserted.status, 'done');
+    assert.equal(inserted.lang, 'de', 'the language it was analysed as');
+    const outbox = db.prepare('SELECT input_seq, payload FROM outbox WHERE input_seq = ?').all(outcome.seq);
+    assert.deepEqual(outbox, [{ input_seq: outcome.seq, payload: '{"seq":0}' }]);
+  });
+
+  test('completeMany with the input: a redelivered or repeated input is a duplicate and stores nothing', () => {
+    const a = input({ id: 'req-7', idSource: 'payload' });
+    const [first] = store.completeMany([{ ...done(0), input: { row: a, redelivered: false } }]);
+    const outcomes = store.completeMany([
+      { ...done(0), input: { row: { ...a, receivedAt: a.receivedAt + 1 }, redelivered: true } },
+      { ...done(0), input: { row: { ...a, deliveryKey: 'other-key', receivedAt: a.receivedAt + 2 }, redelivered: false } },
+    ]);
+    assert.deepEqual(outcomes, [
+      { seq: first.seq, duplicate: true, reason: 'redelivery' },
+      { seq: first.seq, duplicate: true, reason: 'payload_id' },
+    ]);
+    assert.equal(count('SELECT count(*) FROM inputs'), 1);
+    assert.equal(count('SELECT count(*) FROM outbox'), 1);
+  });
+
   test('completing a row twice queues its messages once', () => {
     const seq = store.recordInput(input()).seq;
     store.completeMany([done(seq)]);
