@@ -22,6 +22,12 @@ export class OutboxPublisher {
   private cursor = 0;
   private pumping = false;
   private pumpAgain = false;
+  /**
+   * The last read of the outbox stopped at the publish window (or did not run for it), so rows may wait beyond it:
+   * a PUBACK, which frees a place, must read again. Otherwise a PUBACK reads nothing new (issue 10: one read of the
+   * outbox a result saved at low rates, where each PUBACK came alone).
+   */
+  private windowFull = false;
   private flushTimer?: NodeJS.Timeout;
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
@@ -69,8 +75,10 @@ export class OutboxPublisher {
         this.pumpAgain = false;
         if (!this.connection.isOnline) break;
         const room = (this.opts.window ?? 128) - this.inFlight.size;
+        this.windowFull = room <= 0;
         if (room <= 0) break;
         const rows = this.store.unpublished(this.cursor, room);
+        this.windowFull = rows.length === room;
         for (const row of rows) {
           this.cursor = Math.max(this.cursor, row.seq);
           if (this.inFlight.has(row.seq)) continue;
@@ -115,7 +123,7 @@ export class OutboxPublisher {
     this.published++;
     if (this.acked.length >= 256) this.flushAcks();
     else this.flushTimer ??= setTimeout(() => this.flushAcks(), 20);
-    this.kick();
+    if (this.windowFull) this.kick();
   }
 
   /** Marks acknowledged rows published, in one transaction. */

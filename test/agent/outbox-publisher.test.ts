@@ -82,3 +82,34 @@ test('the kicks of one task share one read of the outbox, and every message is s
   assert.deepEqual(rec.sent, ids);
   publisher.stop();
 });
+
+test('a PUBACK reads the outbox again only when the last read stopped at the publish window', async () => {
+  const rec = recordingConnection();
+  const acks: Array<() => void> = [];
+  (rec.connection as unknown as { publish: (t: string, p: string) => Promise<void> }).publish = (_t, payload) => {
+    rec.sent.push((JSON.parse(payload) as { id: string }).id);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }), { window: 2 });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  // Room to spare: the PUBACK frees a place nobody waits for, so no read.
+  const first = queueMessage();
+  publisher.kick();
+  await turn();
+  assert.deepEqual(rec.sent, [first]);
+  assert.equal(rec.reads(), 1);
+  acks.shift()!();
+  await turn();
+  assert.equal(rec.reads(), 1, 'a PUBACK with room to spare read the outbox');
+
+  // Three rows, a window of two: the third waits; the first PUBACK must fetch it.
+  const ids = [queueMessage(), queueMessage(), queueMessage()];
+  publisher.kick();
+  await turn();
+  assert.deepEqual(rec.sent, [first, ids[0], ids[1]]);
+  acks.shift()!();
+  await turn();
+  assert.deepEqual(rec.sent, [first, ...ids], 'the row beyond the window was sent after a place came free');
+  publisher.stop();
+});
