@@ -247,7 +247,7 @@ export class Agent {
       });
 
     const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic, payloadSiteId: t.payloadSiteId }));
-    const worker = new InferenceWorker(store, slot, () => publisher.kick(), this.child({ module: 'worker' }), {
+    const worker = new InferenceWorker(store, slot, (queued) => publisher.offer(queued), this.child({ module: 'worker' }), {
       capacity: config.input.maxInFlight,
       // A new input is stored with its result: the worker's batch is the transaction (input.commitBatch, at most 32 analysed together).
       batchSize: Math.min(config.input.commitBatch, 32),

@@ -16,7 +16,7 @@ import type { Logger } from '../util/logger.js';
 import type { Analysis, AnalyzeOptions, TaskName } from '../model/types.js';
 import type { ModelLease, ModelSlot } from '../model/model-slot.js';
 import type { AnalysedInput, FailedInput } from '../extensions/extension.js';
-import type { Completion, LogStore, NewInput, OutgoingMessage, PendingInput, RecordOutcome } from '../store/log-store.js';
+import type { Completion, LogStore, NewInput, OutboxRow, OutgoingMessage, PendingInput, RecordOutcome } from '../store/log-store.js';
 import { retryUntilDone } from '../util/retry.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { responseOf } from './response.js';
@@ -84,7 +84,8 @@ export class InferenceWorker {
   constructor(
     private readonly store: LogStore,
     private readonly models: ModelSlot,
-    private readonly onCommitted: () => void,
+    /** After each batch's commit, with the outbox rows it wrote (in order). */
+    private readonly onCommitted: (queued: readonly OutboxRow[]) => void,
     private readonly log: Logger,
     private readonly opts: WorkerOptions,
   ) {}
@@ -191,7 +192,8 @@ export class InferenceWorker {
           return u ? { ...c, input: { row: u.row, redelivered: u.redelivered } } : c;
         });
         const holding = batch.some((q) => q.unstored);
-        const outcomes = await retryUntilDone(() => this.store.completeMany(writes), {
+        let queued: OutboxRow[] = [];
+        const outcomes = await retryUntilDone(() => this.store.completeMany(writes, (queued = [])), {
           // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay
           // with the broker (not acknowledged) or pending in the database.
           shouldStop: () => Date.now() > this.giveUpAt,
@@ -221,7 +223,7 @@ export class InferenceWorker {
           storedCompletions.push(q.unstored ? { ...c, seq: outcome.seq } : c);
         });
         batch = [];
-        this.onCommitted();
+        this.onCommitted(queued);
         this.releaseRoom();
         if (this.opts.afterCommit) {
           try {

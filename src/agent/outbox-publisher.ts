@@ -5,7 +5,7 @@
  * unacknowledged publishes keeps memory flat during a backlog.
  */
 import type { Logger } from '../util/logger.js';
-import type { LogStore } from '../store/log-store.js';
+import type { LogStore, OutboxRow } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
 import { trace } from './latency-trace.js';
 
@@ -65,6 +65,24 @@ export class OutboxPublisher {
     queueMicrotask(() => this.pump());
   }
 
+  /**
+   * Rows just committed, in seq order (the worker's batch). When they are the next rows after the last one handed to
+   * the client and the window has room for them all, they go to the socket now, without reading them back (issue 10:
+   * one read of the outbox a batch saved); otherwise a kick reads the outbox as usual.
+   */
+  offer(rows: readonly OutboxRow[]): void {
+    if (rows.length === 0) return;
+    const room = (this.opts.window ?? 128) - this.inFlight.size;
+    if (this.pumping || this.stopped || !this.connection.isOnline || rows[0].seq !== this.cursor + 1 || rows.length > room) {
+      this.kick();
+      return;
+    }
+    for (const row of rows) {
+      this.cursor = row.seq;
+      this.send(row);
+    }
+  }
+
   private pump(): void {
     if (this.stopped) {
       this.pumping = false;
@@ -82,27 +100,7 @@ export class OutboxPublisher {
         for (const row of rows) {
           this.cursor = Math.max(this.cursor, row.seq);
           if (this.inFlight.has(row.seq)) continue;
-          this.inFlight.add(row.seq);
-          if (trace) {
-            const id = (JSON.parse(row.payload.toString()) as { id?: unknown }).id;
-            if (typeof id === 'string') {
-              trace.alias(row.seq, id);
-              trace.stamp(id, 'sent');
-            }
-          }
-          this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain, properties: row.properties }).then(
-            () => this.onAck(row.seq),
-            (err: Error) => {
-              this.inFlight.delete(row.seq);
-              this.log.warn({ err: err.message, seq: row.seq, topic: row.topic }, 'publish failed; will retry after reconnect');
-              try {
-                this.store.noteAttempt(row.seq);
-              } catch {
-                // counting attempts is best effort
-              }
-              this.notifyIdle();
-            },
-          );
+          this.send(row);
         }
         if (rows.length === room) this.pumpAgain = true;
       } while (this.pumpAgain);
@@ -114,6 +112,30 @@ export class OutboxPublisher {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private send(row: OutboxRow): void {
+    this.inFlight.add(row.seq);
+    if (trace) {
+      const id = (JSON.parse(row.payload.toString()) as { id?: unknown }).id;
+      if (typeof id === 'string') {
+        trace.alias(row.seq, id);
+        trace.stamp(id, 'sent');
+      }
+    }
+    this.connection.publish(row.topic, row.payload, { qos: row.qos, retain: row.retain, properties: row.properties }).then(
+      () => this.onAck(row.seq),
+      (err: Error) => {
+        this.inFlight.delete(row.seq);
+        this.log.warn({ err: err.message, seq: row.seq, topic: row.topic }, 'publish failed; will retry after reconnect');
+        try {
+          this.store.noteAttempt(row.seq);
+        } catch {
+          // counting attempts is best effort
+        }
+        this.notifyIdle();
+      },
+    );
   }
 
   private onAck(seq: number): void {

@@ -344,14 +344,14 @@ export class LogStore {
    * stored yet) inserts that input with its result, unless it is a duplicate of a stored input (then nothing is
    * stored for it). Returns each completion's row: its `seq`, and whether it was such a duplicate.
    */
-  completeMany(completions: readonly Completion[]): RecordOutcome[] {
+  completeMany(completions: readonly Completion[], queued?: OutboxRow[]): RecordOutcome[] {
     return this.writeTx('storing results', () =>
       completions.map((c): RecordOutcome => {
         if (c.input) {
           const existing = this.findDuplicate(c.input.row, c.input.redelivered);
           if (existing !== undefined) return { seq: existing.seq, duplicate: true, reason: existing.reason };
           const seq = Number(this.insertAnswered.run(...this.answeredParams(c.input.row, c)).lastInsertRowid);
-          this.queueMessages(seq, c);
+          this.queueMessages(seq, c, queued);
           return { seq, duplicate: false };
         }
         const changed = this.completeInput.run(
@@ -374,14 +374,21 @@ export class LogStore {
           c.seq,
         ).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
-        if (changed > 0) this.queueMessages(c.seq, c);
+        if (changed > 0) this.queueMessages(c.seq, c, queued);
         return { seq: c.seq, duplicate: false };
       }),
     );
   }
 
-  private queueMessages(seq: number, c: Completion): void {
-    for (const m of c.messages) this.insertOutbox.run(seq, m.topic, wellFormed(m.payload), m.qos ?? 1, m.retain ? 1 : 0, c.completedAt, encodeProperties(m.properties));
+  private queueMessages(seq: number, c: Completion, queued: OutboxRow[] | undefined): void {
+    for (const m of c.messages) {
+      const payload = wellFormed(m.payload);
+      const properties = encodeProperties(m.properties);
+      const qos = m.qos ?? 1;
+      const info = this.insertOutbox.run(seq, m.topic, payload, qos, m.retain ? 1 : 0, c.completedAt, properties);
+      // As `unpublished()` would read it back.
+      queued?.push({ seq: Number(info.lastInsertRowid), topic: m.topic, payload, qos, retain: m.retain === true, properties: decodeProperties(properties) });
+    }
   }
 
   pending(afterSeq: number, limit: number): PendingInput[] {

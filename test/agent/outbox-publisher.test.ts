@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { LogStore, type NewInput } from '../../src/store/log-store.js';
+import { LogStore, type NewInput, type OutboxRow } from '../../src/store/log-store.js';
 import { OutboxPublisher } from '../../src/agent/outbox-publisher.js';
 import type { MqttConnection } from '../../src/transport/mqtt-connection.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -111,5 +111,41 @@ test('a PUBACK reads the outbox again only when the last read stopped at the pub
   acks.shift()!();
   await turn();
   assert.deepEqual(rec.sent, [first, ...ids], 'the row beyond the window was sent after a place came free');
+  publisher.stop();
+});
+
+test('offer(): rows committed right after the last one sent go without a read; after a gap the outbox is read', async () => {
+  const rec = recordingConnection();
+  const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }));
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  /** An answered input with its result message, as the worker commits it; returns the rows it queued. */
+  const answered = (): { id: string; rows: OutboxRow[] } => {
+    n++;
+    const id = `ok-${n}`;
+    const row: NewInput = { id, idSource: 'payload', deliveryKey: `key-${n}`, receivedAt: 1_700_000_000_000 + n, topic: 'hubnlu/kitchen/utterance', siteId: 'kitchen', text: 'lights on', tasks: ['intent'], resultTopic: 'hubnlu/kitchen/result', request: {} };
+    const rows: OutboxRow[] = [];
+    store.completeMany([{ seq: 0, input: { row, redelivered: false }, status: 'done', completedAt: 1, latencyMs: 1, messages: [{ topic: 'hubnlu/kitchen/result', payload: JSON.stringify({ id }) }] }], rows);
+    return { id, rows };
+  };
+
+  const earlier = queueMessage(); // left by a previous run: the first offer is not right after the cursor (0)
+  const first = answered();
+  publisher.offer(first.rows);
+  await turn();
+  assert.deepEqual(rec.sent, [earlier, first.id]);
+  assert.equal(rec.reads(), 1);
+
+  const second = answered();
+  assert.equal(second.rows[0].seq, first.rows[0].seq + 1);
+  publisher.offer(second.rows);
+  assert.deepEqual(rec.sent, [earlier, first.id, second.id], 'sent at once, not read back');
+  assert.equal(rec.reads(), 1);
+
+  const rejected = queueMessage(); // committed elsewhere (intake), not kicked yet
+  const third = answered();
+  publisher.offer(third.rows);
+  await turn();
+  assert.deepEqual(rec.sent, [earlier, first.id, second.id, rejected, third.id], 'the gap sent the publisher to the outbox, in order');
+  assert.equal(rec.reads(), 2);
   publisher.stop();
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { LogStore, type Completion, type NewInput } from '../../src/store/log-store.js';
+import { LogStore, type Completion, type NewInput, type OutboxRow } from '../../src/store/log-store.js';
 
 let dir: string;
 let db: Db;
@@ -114,6 +114,25 @@ describe('LogStore', () => {
     assert.equal(inserted.lang, 'de', 'the language it was analysed as');
     const outbox = db.prepare('SELECT input_seq, payload FROM outbox WHERE input_seq = ?').all(outcome.seq);
     assert.deepEqual(outbox, [{ input_seq: outcome.seq, payload: '{"seq":0}' }]);
+  });
+
+  test('completeMany hands back the outbox rows it wrote exactly as unpublished() reads them', () => {
+    const seq = store.recordInput(input()).seq;
+    const queued: OutboxRow[] = [];
+    store.completeMany(
+      [
+        done(seq, {
+          messages: [
+            { topic: 'hubnlu/kitchen/result', payload: 'plain \ud800 text' },
+            { topic: 'reply/here', payload: '{}', qos: 0, retain: true, properties: { responseTopic: 'r/t', correlationData: Buffer.from([1, 2, 3]), userProperties: { a: 'b' } } },
+            { topic: 'hubnlu/x', payload: '{}', properties: {} },
+          ],
+        }),
+      ],
+      queued,
+    );
+    assert.deepEqual(queued, store.unpublished(0, 10));
+    assert.equal(queued.length, 3);
   });
 
   test('completeMany with the input: a redelivered or repeated input is a duplicate and stores nothing', () => {
