@@ -177,6 +177,11 @@ export class Intake {
     };
     // Back-pressure: with the queue full we hold the acknowledgement, so the broker (not our heap) buffers the flood.
     await this.worker.waitForRoom();
+    if (this.closed) {
+      // Stopping while it waited for room: the broker keeps it for the next run.
+      this.worker.unreserve();
+      return new Promise(() => undefined);
+    }
     if (trace) trace.stamp(input.id, 'arrived', epochOf(arrivedAt));
     // Stored with its result, in one transaction (issue 10); resolved only then, so the caller acknowledges a stored input.
     const outcome = await this.worker.answer(
