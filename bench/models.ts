@@ -4,7 +4,9 @@
  *   - featurize only (tokenize + hashed features),
  *   - intent + slots, sentiment, and the whole pipeline (tokenize once,
  *     featurize, intent, slots, sentiment: `ModelRegistry.analyze`),
- * plus resident memory before/after loading and the model files' sizes.
+ * plus the whole pipeline in batches (`ModelRegistry.analyzeMany` at 8 and 32
+ * texts a call, how the agent runs it under load): time per batch and CPU time
+ * per utterance, and resident memory before/after loading and the model files' sizes.
  *
  *   npm run build && node dist/bench/models.js [--n 3000] [--datasets DIR]
  *
@@ -86,6 +88,43 @@ const rssLoaded = process.memoryUsage().rss;
 // stage is measured first pays for it.
 for (const t of sample.slice(0, 500)) await registry.analyze(t, ['intent', 'sentiment']);
 
+interface BatchTiming {
+  batch: number;
+  /** Wall time of one analyzeMany call. */
+  perBatch: Timing;
+  /** Process CPU time (user + system) over all calls, per utterance, microseconds: less sensitive to other processes than wall time. */
+  cpuUsPerUtterance: number;
+  /** Wall time over all calls, per utterance, microseconds. */
+  wallUsPerUtterance: number;
+}
+
+/** The whole pipeline, `batch` texts per analyzeMany call (the agent's micro-batches under load). */
+async function timeBatches(texts: readonly string[], batch: number): Promise<BatchTiming> {
+  const batches: { text: string; tasks: ('intent' | 'sentiment')[] }[][] = [];
+  for (let i = 0; i + batch <= texts.length; i += batch) batches.push(texts.slice(i, i + batch).map((text) => ({ text, tasks: ['intent', 'sentiment'] })));
+  for (const b of batches.slice(0, 20)) await registry.analyzeMany(b); // warm-up
+  const ms: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (const b of batches) {
+    const t0 = performance.now();
+    await registry.analyzeMany(b);
+    ms.push(performance.now() - t0);
+  }
+  const wall = performance.now() - w0;
+  const cpu = process.cpuUsage(cpu0);
+  const n = batches.length * batch;
+  return { batch, perBatch: summarize(ms), cpuUsPerUtterance: (cpu.user + cpu.system) / n, wallUsPerUtterance: (wall * 1000) / n };
+}
+
+/** `time` of the whole pipeline plus its process CPU time per utterance (microseconds). */
+async function timePipeline(texts: readonly string[]): Promise<Timing & { cpuUsPerUtterance: number }> {
+  const cpu0 = process.cpuUsage();
+  const t = await time(texts, (x) => registry.analyze(x, ['intent', 'sentiment']));
+  const cpu = process.cpuUsage(cpu0);
+  return { ...t, cpuUsPerUtterance: (cpu.user + cpu.system) / (texts.length + Math.min(200, texts.length)) };
+}
+
 const results = {
   n: N,
   node: process.version,
@@ -95,10 +134,11 @@ const results = {
   featurize: await time(sample, (t) => featurizeTokens(tokenize(t), intentManifest.featurizer)),
   intentAndSlots: await time(sample, (t) => registry.analyze(t, ['intent'])),
   sentiment: await time(sample, (t) => registry.analyze(t, ['sentiment'])),
-  pipeline: await time(sample, (t) => registry.analyze(t, ['intent', 'sentiment'])),
+  pipeline: await timePipeline(sample),
   // The machine is shared: p99 is sensitive to other processes, so the whole
   // pipeline is measured in three more rounds and each round is reported.
   pipelineRounds: [] as Timing[],
+  batched: [await timeBatches(sample, 8), await timeBatches(sample, 32)],
   rssMb: { beforeLoad: rssBefore / 2 ** 20, afterLoad: rssLoaded / 2 ** 20, afterRuns: process.memoryUsage().rss / 2 ** 20 },
   sizes: { intent: dirBytes(intentDir), sentiment: dirBytes(sentimentDir) },
   models: registry.loadedModels(),
@@ -121,6 +161,8 @@ const lines = [
   `${'stage'.padEnd(28)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'mean ms'.padStart(8)}  ${'max ms'.padStart(8)}`,
   ...rows.map(([k, t]) => `${k.padEnd(28)}  ${t.p50.toFixed(3).padStart(8)}  ${t.p99.toFixed(3).padStart(8)}  ${t.mean.toFixed(3).padStart(8)}  ${t.max.toFixed(3).padStart(8)}`),
   `whole pipeline, rounds 2–4: p99 ${results.pipelineRounds.map((t) => t.p99.toFixed(3)).join(' / ')} ms, p50 ${results.pipelineRounds.map((t) => t.p50.toFixed(3)).join(' / ')} ms`,
+  `whole pipeline, one at a time: ${results.pipeline.cpuUsPerUtterance.toFixed(1)} µs CPU per utterance`,
+  ...results.batched.map((b) => `whole pipeline, analyzeMany of ${b.batch}: per batch p50 ${b.perBatch.p50.toFixed(3)} / p99 ${b.perBatch.p99.toFixed(3)} ms; per utterance ${b.cpuUsPerUtterance.toFixed(1)} µs CPU, ${b.wallUsPerUtterance.toFixed(1)} µs wall`),
   '',
   `load time ${loadMs.toFixed(0)} ms; RSS ${results.rssMb.beforeLoad.toFixed(1)} MB before load, ${results.rssMb.afterLoad.toFixed(1)} MB loaded, ${results.rssMb.afterRuns.toFixed(1)} MB after runs`,
   `sizes on disk: intent + slots ${(modelBytes(results.sizes.intent) / 1e6).toFixed(2)} MB (${Object.entries(results.sizes.intent).map(([f, b]) => `${f} ${(b / 1e6).toFixed(2)}`).join(', ')}), sentiment ${(modelBytes(results.sizes.sentiment) / 1e6).toFixed(2)} MB`,
