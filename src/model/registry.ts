@@ -129,8 +129,8 @@ export class ModelRegistry implements Analyzer {
     if (wantSentiment.length > 0 && !this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
     const intents = new Map<number, IntentResult>();
     const sentiments = new Map<number, SentimentResult>();
-    // Intent (then slots) and sentiment together: onnxruntime-node runs each session.run in a setImmediate, so started
-    // in the same turn they share one event-loop hop instead of queueing behind each other's (issue 10, latency).
+    // Intent (then slots) and sentiment together: with a backend whose runs are asynchronous (onnxruntime-node's public
+    // API defers each to a setImmediate) they then share the event-loop hops; OnnxModel's own runs are synchronous.
     const [intentResults, sentimentRanked] = await Promise.all([
       wantIntent.length > 0 ? this.analyzeIntentMany(wantIntent.map((i) => inputs[i])) : [],
       wantSentiment.length > 0 ? classifyAll(this.sentiment!, wantSentiment.map((i) => inputs[i])) : [],
