@@ -13,7 +13,7 @@
  * template number first, so no feature string is ever built on the hot path.
  */
 import type { Token } from './text.js';
-import { findSorted } from './features.js';
+import { SortedIds } from './features.js';
 
 export interface SlotFeaturizerSettings {
   /** Bumped when the feature templates change; a model trained with another version is refused. */
@@ -37,6 +37,8 @@ export interface SlotFeaturizerSettings {
 }
 
 export const SLOT_FEATURES_VERSION = 1;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export const DEFAULT_SLOT_FEATURIZER: SlotFeaturizerSettings = {
   version: SLOT_FEATURES_VERSION,
@@ -180,11 +182,14 @@ export function slotFeatureIds(
  * the sorted kept ids, delta-encoded as LEB128 varints: a few bytes per row.
  */
 export class SlotFeatureRemap {
-  /** `kept[r]` is the hashed id of compact row r + 1, ascending (so a binary search finds a row; no Map, issue 10). */
+  private readonly sorted: SortedIds;
+
+  /** `kept[r]` is the hashed id of compact row r + 1, ascending (so a search finds a row; no Map, issue 10). */
   constructor(readonly kept: Uint32Array) {
     for (let r = 1; r < kept.length; r++) {
       if (kept[r] <= kept[r - 1]) throw new Error('SlotFeatureRemap: kept ids must be strictly ascending');
     }
+    this.sorted = new SortedIds(kept);
   }
 
   /** Rows in the model, the padding row included. */
@@ -194,14 +199,33 @@ export class SlotFeatureRemap {
 
   row(id: number): number {
     if (id === 0) return 0;
-    return findSorted(this.kept, id >>> 0) + 1; // -1 (dropped) + 1 = the padding row
+    return this.sorted.indexOf(id >>> 0) + 1; // -1 (dropped) + 1 = the padding row
   }
 
   /** Compact rows for hashed ids, as the int64 model input. */
   apply(ids: Int32Array): BigInt64Array {
     const out = new BigInt64Array(ids.length);
-    for (let i = 0; i < ids.length; i++) out[i] = BigInt(this.row(ids[i]));
+    this.applyInto(ids, out, 0);
     return out;
+  }
+
+  /**
+   * Writes the compact rows of `ids` into `out` from position `at`. Rows are small non-negative integers: on a
+   * little-endian machine each is written as the low 32-bit word of its int64 (high word 0) instead of through a
+   * `BigInt` per feature, which cost more than the lookup (issue 10).
+   */
+  applyInto(ids: Int32Array, out: BigInt64Array, at: number): void {
+    const sorted = this.sorted;
+    if (LITTLE_ENDIAN) {
+      const words = new Int32Array(out.buffer, out.byteOffset + at * 8, ids.length * 2);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        words[2 * i] = id === 0 ? 0 : sorted.indexOf(id >>> 0) + 1;
+        words[2 * i + 1] = 0;
+      }
+    } else {
+      for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(this.row(ids[i]));
+    }
   }
 
   encode(): Uint8Array {

@@ -542,13 +542,13 @@ export class SlotTagger {
     return this.remap ? this.remap.apply(ids) : BigInt64Array.from(ids, (x) => BigInt(x));
   }
 
-  /** Raw per-token tag scores from the graph, [tokens.length, tags] (a copy the caller may modify). */
+  /** Raw per-token tag scores from the graph, [tokens.length, tags] (the caller's own array: each run's output is fresh). */
   async rawScores(tokens: readonly Token[], intent: string | null): Promise<Float32Array> {
     const rows = this.featureRows(tokens, intent);
     const out = await this.model.run({
       [this.inputName]: { type: 'int64', data: rows, dims: [tokens.length, this.section.featurizer.maxFeatures] },
     });
-    return out.scores.data.slice();
+    return out.scores.data;
   }
 
   /** Per-token tag log-probabilities and probabilities (softmax of the scores), [tokens.length, tags]. */
@@ -576,16 +576,18 @@ export class SlotTagger {
     }
     const k = this.section.featurizer.maxFeatures;
     const nTags = this.section.tags.length;
-    const rows = inputs.map((x) => (x.tokens.length > 0 ? this.featureRows(x.tokens, x.intent) : null));
     let total = 0;
     for (const x of inputs) total += x.tokens.length;
     if (total === 0) return inputs.map(() => []);
+    // Each sentence's rows written straight into the batch's input (no per-sentence int64 array and copy).
     const all = new BigInt64Array(total * k);
     let at = 0;
-    for (const r of rows) {
-      if (!r) continue;
-      all.set(r, at);
-      at += r.length;
+    for (const x of inputs) {
+      if (x.tokens.length === 0) continue;
+      const ids = slotFeatureIds(x.tokens, x.intent && x.intent !== UNKNOWN_INTENT ? x.intent : null, this.section.featurizer);
+      if (this.remap) this.remap.applyInto(ids, all, at);
+      else for (let i = 0; i < ids.length; i++) all[at + i] = BigInt(ids[i]);
+      at += ids.length;
     }
     const out = await this.model.run({ [this.inputName]: { type: 'int64', data: all, dims: [total, k] } });
     const scores = out.scores.data;
@@ -593,8 +595,8 @@ export class SlotTagger {
     return inputs.map((x) => {
       const n = x.tokens.length;
       if (n === 0) return [];
-      // A copy: decoding writes into it.
-      const own = scores.slice(token * nTags, (token + n) * nTags);
+      // A view of this sentence's rows: decoding may write into them, and no other sentence reads them.
+      const own = scores.subarray(token * nTags, (token + n) * nTags);
       token += n;
       return this.decode(x.text, x.tokens, own);
     });

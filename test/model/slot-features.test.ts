@@ -107,6 +107,10 @@ test('the remap round-trips through its compact encoding and rejects damaged fil
   assert.equal(back.row(5), 0);
   assert.equal(back.row(0), 0);
   assert.deepEqual([...back.apply(Int32Array.from([4000, 0, 9]))], [4n, 0n, 0n]);
+  // applyInto writes the same rows at an offset of a larger int64 input and leaves the rest alone.
+  const into = new BigInt64Array(6).fill(-7n);
+  back.applyInto(Int32Array.from([(1 << 22) - 1, 3, 0]), into, 2);
+  assert.deepEqual([...into], [-7n, -7n, 6n, 1n, 0n, -7n]);
   assert.throws(() => SlotFeatureRemap.decode(bytes.subarray(0, bytes.length - 1)), /truncated/);
   assert.throws(() => new SlotFeatureRemap(Uint32Array.from([5, 5])), /ascending/);
 });
