@@ -169,61 +169,89 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
   if (s.lexicon && !lexicon) {
     throw new Error(`featurizer: the settings name a lexicon (${s.lexicon.file}) but none was passed; load it from the model directory (TextClassifier does)`);
   }
-  const out: number[] = [];
-  const buckets = s.buckets;
-  const more = (): boolean => out.length < MAX_FEATURES;
-  const push = (h: number): void => {
-    if (out.length < MAX_FEATURES) out.push((h >>> 0) % buckets);
-  };
-  const ww = s.wordWeight;
-  const pushWord = (h: number): void => {
-    const id = (h >>> 0) % buckets;
-    for (let k = 0; k < ww && out.length < MAX_FEATURES; k++) out.push(id);
-  };
-  const cMin = s.charNgrams ? s.charNgrams[0] : 0;
-  const cMax = s.charNgrams ? s.charNgrams[1] : -1;
-  for (let t = 0; t < tokens.length && more(); t++) {
-    const tok = tokens[t];
-    const norm = tok.norm;
-    pushWord(fnvString(NS_WORD, norm));
-    if (tok.isNumber) {
-      if (s.numberShape) {
-        pushWord(fnvString(NS_SHAPE, '<num>'));
-        const digits = norm.indexOf('.') >= 0 ? 'dec' : String(Math.min(norm.length, 5));
-        pushWord(fnvString(NS_SHAPE, digits));
-      }
-    } else if (cMax > 0) {
-      // Char n-grams of "<norm>" without building the padded string.
-      const len = norm.length + 2;
-      for (let i = 0; i < len && more(); i++) {
-        let h = NS_CHAR;
-        for (let n = 1; n <= cMax && i + n <= len; n++) {
-          const k = i + n - 1;
-          const c = k === 0 ? LT : k === len - 1 ? GT : norm.charCodeAt(k - 1);
-          h = fnvChar(h, c);
-          if (n >= cMin && n < len) push(h); // n = len is the whole word: the unigram covers it
-        }
-      }
-    }
-    if (s.wordNgrams >= 2 && t > 0) {
-      let h = fnvString(NS_BIGRAM, tokenKey(tokens[t - 1]));
-      h = fnvChar(h, SEP);
-      pushWord(fnvString(h, tokenKey(tok)));
-    }
-  }
-  if (text !== undefined) {
-    const cw = s.cueWeight ?? ww;
-    const pushCue = (h: number): void => {
-      const id = (h >>> 0) % buckets;
-      for (let k = 0; k < cw && out.length < MAX_FEATURES; k++) out.push(id);
-    };
-    if (s.surface && more()) {
-      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)), more);
+  len = 0;
+  ngramFeatures(tokens, s);
+  if (text !== undefined && (s.surface || s.negation || s.lexicon)) {
+    const buckets = s.buckets;
+    const cw = s.cueWeight ?? s.wordWeight;
+    const pushCue = (h: number): void => putRepeated((h >>> 0) % buckets, cw);
+    if (s.surface && len < MAX_FEATURES) {
+      const ww = s.wordWeight;
+      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => putRepeated((fnvString(NS_WORD, word) >>> 0) % buckets, ww), more);
     }
     if (s.negation) negatedTokens(text, tokens, (t) => pushCue(fnvString(NS_NEG, tokenKey(t))));
     if (s.lexicon && lexicon) lexiconFeatures(text, tokens, lexicon, (name) => pushCue(fnvString(NS_LEX, name)));
   }
-  return Uint32Array.from(out);
+  return buf.slice(0, len);
+}
+
+// Where featurizeTokens writes: one buffer reused by every call (featurizing is synchronous, so calls never
+// interleave), grown up to MAX_FEATURES and copied out at the end. A number[] grown by push and converted with
+// Uint32Array.from cost more than the hashing (issue 10, CPU per message).
+let buf = new Uint32Array(1024);
+let len = 0;
+
+function more(): boolean {
+  return len < MAX_FEATURES;
+}
+
+/** Appends `id` `times` times, within MAX_FEATURES. */
+function putRepeated(id: number, times: number): void {
+  for (let k = 0; k < times && len < MAX_FEATURES; k++) {
+    if (len === buf.length) {
+      const bigger = new Uint32Array(Math.min(MAX_FEATURES, buf.length * 2));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    buf[len++] = id;
+  }
+}
+
+const SHAPE_NUM = fnvString(NS_SHAPE, '<num>');
+/** The number-shape hashes of "1" … "5" (digit counts, capped) and "dec". */
+const SHAPE_DIGITS = ['', '1', '2', '3', '4', '5'].map((d) => fnvString(NS_SHAPE, d));
+const SHAPE_DEC = fnvString(NS_SHAPE, 'dec');
+const NUM_KEY = '<num>';
+
+/** The word-level and char n-gram features of the tokens (everything but the raw-text cues), appended to `buf`. */
+function ngramFeatures(tokens: readonly Token[], s: FeaturizerSettings): void {
+  const buckets = s.buckets;
+  const ww = s.wordWeight;
+  const cMin = s.charNgrams ? s.charNgrams[0] : 0;
+  const cMax = s.charNgrams ? s.charNgrams[1] : -1;
+  const bigrams = s.wordNgrams >= 2;
+  // The bigram hash of the previous token's key and the separator: the start of this token's bigram.
+  let head = 0;
+  for (let t = 0; t < tokens.length && len < MAX_FEATURES; t++) {
+    const tok = tokens[t];
+    const norm = tok.norm;
+    putRepeated((fnvString(NS_WORD, norm) >>> 0) % buckets, ww);
+    if (tok.isNumber) {
+      if (s.numberShape) {
+        putRepeated((SHAPE_NUM >>> 0) % buckets, ww);
+        const shape = norm.indexOf('.') >= 0 ? SHAPE_DEC : SHAPE_DIGITS[Math.min(norm.length, 5)];
+        putRepeated((shape >>> 0) % buckets, ww);
+      }
+    } else if (cMax > 0) {
+      // Char n-grams of "<norm>" without building the padded string.
+      const wlen = norm.length + 2;
+      for (let i = 0; i < wlen && len < MAX_FEATURES; i++) {
+        let h = NS_CHAR;
+        for (let n = 1; n <= cMax && i + n <= wlen; n++) {
+          const k = i + n - 1;
+          const c = k === 0 ? LT : k === wlen - 1 ? GT : norm.charCodeAt(k - 1);
+          h = Math.imul(h ^ c, FNV_PRIME);
+          // n = wlen is the whole word: the unigram covers it.
+          if (n >= cMin && n < wlen && len < MAX_FEATURES) putRepeated((h >>> 0) % buckets, 1);
+        }
+      }
+    }
+    if (bigrams) {
+      const key = tok.isNumber ? NUM_KEY : norm;
+      if (t > 0) putRepeated((fnvString(head, key) >>> 0) % buckets, ww);
+      head = fnvChar(fnvString(NS_BIGRAM, key), SEP);
+    }
+  }
 }
 
 /** `featurizeTokens(tokenize(text), s, text, lexicon)`. */
