@@ -84,7 +84,7 @@ function mixInt(h: number, v: number): number {
   return h;
 }
 
-function mixStr(h: number, s: string, from = 0, to = s.length): number {
+export function mixStr(h: number, s: string, from = 0, to = s.length): number {
   for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   // A separator, so ("ab","c") and ("a","bc") differ.
   return Math.imul(h ^ 0x1f, FNV_PRIME);
@@ -102,6 +102,53 @@ export function wordShape(word: string): string {
     if (run <= 2) out += c;
   }
   return out;
+}
+
+const X = 0x78; // 'x'
+const D = 0x64; // 'd'
+const LETTER_RE = /\p{L}/u;
+
+/**
+ * `mixStr(h, wordShape(word))` without building the shape: ASCII characters are classified by code, others by
+ * the same \p{L} test as `wordShape` (whole code points, so a surrogate pair is one character as there). Exported
+ * for the test that it equals `mixStr(h, wordShape(word))`.
+ */
+export function mixShape(h: number, word: string): number {
+  let last = -1;
+  let run = 0;
+  for (let i = 0; i < word.length; i++) {
+    let code = word.charCodeAt(i);
+    let c: number;
+    let width = 1;
+    if (code < 0x80) {
+      c = code >= 0x30 && code <= 0x39 ? D : (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) ? X : code;
+    } else {
+      const cp = word.codePointAt(i)!;
+      width = cp > 0xffff ? 2 : 1;
+      c = LETTER_RE.test(String.fromCodePoint(cp)) ? X : -1;
+      if (c === -1) {
+        // The character itself: its UTF-16 units are mixed in as wordShape's string would be.
+        code = cp;
+      }
+    }
+    if (c === -1) {
+      // A non-letter, non-digit outside ASCII: compared and mixed as its own code point.
+      run = code === last ? run + 1 : 1;
+      last = code;
+      if (run <= 2) {
+        if (width === 2) {
+          h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME);
+          h = Math.imul(h ^ word.charCodeAt(i + 1), FNV_PRIME);
+        } else h = Math.imul(h ^ code, FNV_PRIME);
+      }
+    } else {
+      run = c === last ? run + 1 : 1;
+      last = c;
+      if (run <= 2) h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    i += width - 1;
+  }
+  return Math.imul(h ^ 0x1f, FNV_PRIME);
 }
 
 /** The form a word takes as context: numbers become one class, so "to 21 degrees" and "to 70 degrees" share features. */
@@ -131,46 +178,61 @@ export function slotFeatureIds(
   const useScenario = useIntent && s.scenario;
   const cut = useScenario ? intent.indexOf('_') : -1;
   const scenarioHash = useScenario ? mixStr(mixInt(FNV_OFFSET, Tpl.Scenario), intent, 0, cut < 0 ? intent.length : cut) : 0;
+  // Each template's seed, hashed once per sentence instead of once per feature.
+  const seed = (tpl: number): number => mixInt(FNV_OFFSET, tpl);
+  const BIAS = (((seed(Tpl.Bias) >>> 0) % B) + 1) | 0;
+  const WORD = seed(Tpl.Word);
+  const SHAPE = seed(Tpl.Shape);
+  const FIRST = (((seed(Tpl.First) >>> 0) % B) + 1) | 0;
+  const LAST = (((seed(Tpl.Last) >>> 0) % B) + 1) | 0;
+  const BIGRAM_LEFT = seed(Tpl.BigramLeft);
+  const BIGRAM_RIGHT = seed(Tpl.BigramRight);
+  const BIGRAM_LEFT2 = seed(Tpl.BigramLeft2);
+  const BIGRAM_RIGHT2 = seed(Tpl.BigramRight2);
+  const PREFIX = seed(Tpl.Prefix);
+  const SUFFIX = seed(Tpl.Suffix);
+  const intentWord = useIntent ? mixInt(intentHash, Tpl.IntentWord) : 0;
+  const intentLeft = useIntent ? mixInt(intentHash, Tpl.IntentLeft) : 0;
+  const scenarioWord = useScenario ? mixInt(scenarioHash, Tpl.ScenarioWord) : 0;
+  const scenarioLeft = useScenario ? mixInt(scenarioHash, Tpl.ScenarioLeft) : 0;
+  const window = s.window;
   for (let i = 0; i < n; i++) {
     const t = tokens[i];
     const w = t.norm;
     const base = i * K;
+    // Features past K are dropped, as the trainer's do; ids are ((h >>> 0) % B) + 1.
     let k = 0;
-    const push = (h: number): void => {
-      if (k < K) out[base + k++] = ((h >>> 0) % B) + 1;
-    };
-    push(mixInt(FNV_OFFSET, Tpl.Bias));
-    push(mixStr(mixInt(FNV_OFFSET, Tpl.Word), w));
-    const shape = wordShape(w);
-    push(mixStr(mixInt(FNV_OFFSET, Tpl.Shape), shape));
-    if (i === 0) push(mixInt(FNV_OFFSET, Tpl.First));
-    if (i === n - 1) push(mixInt(FNV_OFFSET, Tpl.Last));
-    for (let d = 1; d <= s.window; d++) {
-      push(mixStr(mixInt(FNV_OFFSET, Tpl.Left + d - 1), contextForm(tokens[i - d], 'left')));
-      push(mixStr(mixInt(FNV_OFFSET, Tpl.Right + d - 1), contextForm(tokens[i + d], 'right')));
+    if (k < K) out[base + k++] = BIAS;
+    if (k < K) out[base + k++] = ((mixStr(WORD, w) >>> 0) % B) + 1;
+    if (k < K) out[base + k++] = ((mixShape(SHAPE, w) >>> 0) % B) + 1;
+    if (i === 0 && k < K) out[base + k++] = FIRST;
+    if (i === n - 1 && k < K) out[base + k++] = LAST;
+    for (let d = 1; d <= window; d++) {
+      if (k < K) out[base + k++] = ((mixStr(mixInt(FNV_OFFSET, Tpl.Left + d - 1), contextForm(tokens[i - d], 'left')) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(mixInt(FNV_OFFSET, Tpl.Right + d - 1), contextForm(tokens[i + d], 'right')) >>> 0) % B) + 1;
     }
     const l1 = contextForm(tokens[i - 1], 'left');
     const r1 = contextForm(tokens[i + 1], 'right');
     const w0 = t.isNumber ? '<num>' : w;
-    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft), l1), w0));
-    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight), w0), r1));
-    if (s.window >= 2) {
-      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft2), contextForm(tokens[i - 2], 'left')), l1));
-      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight2), r1), contextForm(tokens[i + 2], 'right')));
+    if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_LEFT, l1), w0) >>> 0) % B) + 1;
+    if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_RIGHT, w0), r1) >>> 0) % B) + 1;
+    if (window >= 2) {
+      if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_LEFT2, contextForm(tokens[i - 2], 'left')), l1) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_RIGHT2, r1), contextForm(tokens[i + 2], 'right')) >>> 0) % B) + 1;
     }
     if (!t.isNumber) {
-      for (const p of s.prefixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Prefix), w, 0, p));
-      for (const p of s.suffixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Suffix), w, w.length - p));
+      for (const p of s.prefixes) if (w.length > p && k < K) out[base + k++] = ((mixStr(PREFIX, w, 0, p) >>> 0) % B) + 1;
+      for (const p of s.suffixes) if (w.length > p && k < K) out[base + k++] = ((mixStr(SUFFIX, w, w.length - p) >>> 0) % B) + 1;
     }
     if (useIntent) {
-      push(intentHash);
-      push(mixStr(mixInt(intentHash, Tpl.IntentWord), w0));
-      push(mixStr(mixInt(intentHash, Tpl.IntentLeft), l1));
+      if (k < K) out[base + k++] = ((intentHash >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(intentWord, w0) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(intentLeft, l1) >>> 0) % B) + 1;
     }
     if (useScenario) {
-      push(scenarioHash);
-      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioWord), w0));
-      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioLeft), l1));
+      if (k < K) out[base + k++] = ((scenarioHash >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(scenarioWord, w0) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
     }
   }
   return out;
