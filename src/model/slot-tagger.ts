@@ -90,10 +90,11 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
   const out = new Int32Array(n);
   if (n === 0) return out;
   const { range } = transitionBounds(trans, nTags);
-  let prev = new Float64Array(nTags);
-  let cur = new Float64Array(nTags);
-  const back = new Int32Array(n * nTags);
-  const active = new Int32Array(nTags);
+  const scratch = crfScratch(n, nTags);
+  let prev = scratch.prev;
+  let cur = scratch.cur;
+  const back = scratch.back;
+  const active = scratch.active;
   const start = nTags * nTags;
   for (let j = 0; j < nTags; j++) prev[j] = isInside(j) ? -Infinity : scores[j] + trans[start + j];
   for (let i = 1; i < n; i++) {
@@ -105,33 +106,40 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
     for (let p = 0; p < nTags; p++) if (prev[p] > mx) mx = prev[p];
     let na = 0;
     for (let p = 0; p < nTags; p++) if (prev[p] >= mx - range) active[na++] = p;
-    for (let j = 0; j < nTags; j++) {
-      let best = -Infinity;
-      let from = 0;
-      if (isInside(j)) {
-        const b = prev[j - 1] + trans[(j - 1) * nTags + j];
-        const c = prev[j] + trans[j * nTags + j];
-        if (b >= c) {
-          best = b;
-          from = j - 1;
-        } else {
-          best = c;
-          from = j;
-        }
+    // I-x (even j ≥ 2): from B-x (j - 1) or I-x (j).
+    for (let j = 2; j < nTags; j += 2) {
+      const b = prev[j - 1] + trans[(j - 1) * nTags + j];
+      const c = prev[j] + trans[j * nTags + j];
+      if (b >= c) {
+        cur[j] = b;
+        back[row + j] = j - 1;
       } else {
-        for (let q = 0; q < na; q++) {
-          const p = active[q];
-          const v = prev[p] + trans[p * nTags + j];
-          if (v > best) {
-            best = v;
-            from = p;
-          }
+        cur[j] = c;
+        back[row + j] = j;
+      }
+    }
+    // O and B-x (0 and odd j): the best active predecessor. Predecessor-major, so each reads one row of `trans`
+    // in order; every column still sees the predecessors in ascending order and keeps the first best, as before.
+    for (let j = 0; j < nTags; j = j === 0 ? 1 : j + 2) {
+      cur[j] = -Infinity;
+      back[row + j] = 0;
+    }
+    for (let q = 0; q < na; q++) {
+      const p = active[q];
+      const pv = prev[p];
+      const tp = p * nTags;
+      for (let j = 0; j < nTags; j = j === 0 ? 1 : j + 2) {
+        const v = pv + trans[tp + j];
+        if (v > cur[j]) {
+          cur[j] = v;
+          back[row + j] = p;
         }
       }
-      cur[j] = best + scores[row + j];
-      back[row + j] = from;
     }
-    [prev, cur] = [cur, prev];
+    for (let j = 0; j < nTags; j++) cur[j] += scores[row + j];
+    const swap = prev;
+    prev = cur;
+    cur = swap;
   }
   const end = (nTags + 1) * nTags;
   let last = 0;
@@ -146,6 +154,25 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
   out[n - 1] = last;
   for (let i = n - 1; i > 0; i--) out[i - 1] = back[i * nTags + out[i]];
   return out;
+}
+
+/**
+ * Working arrays of `viterbiBioCrf`, reused by every call (decoding is synchronous): a sentence allocated four typed
+ * arrays, the back pointers n × tags (issue 10, CPU and garbage per message).
+ */
+let crfWork = { prev: new Float64Array(0), cur: new Float64Array(0), back: new Int32Array(0), active: new Int32Array(0) };
+
+function crfScratch(n: number, nTags: number): typeof crfWork {
+  if (crfWork.prev.length < nTags || crfWork.back.length < n * nTags) {
+    const tags = Math.max(nTags, crfWork.prev.length);
+    crfWork = {
+      prev: new Float64Array(tags),
+      cur: new Float64Array(tags),
+      back: new Int32Array(Math.max(n * nTags, crfWork.back.length, 32 * tags)),
+      active: new Int32Array(tags),
+    };
+  }
+  return crfWork;
 }
 
 /**
@@ -170,20 +197,27 @@ export function neighbourConfidences(
     const prev = t > 0 ? tags[t - 1] : -1;
     const next = t < n - 1 ? tags[t + 1] : -1;
     const o = t * nTags;
-    const local = (j: number): number => {
-      let v = scores[o + j];
-      v += prev < 0 ? trans[start + j] : trans[prev * nTags + j];
-      v += next < 0 ? trans[end + j] : trans[j * nTags + next];
-      return v;
-    };
-    const chosen = local(tags[t]);
+    // allowedTransition(prev, j) and allowedTransition(j, next) written out: an I-x needs prev of type x, and an I-y
+    // next needs j of type y.
+    const prevType = prev > 0 ? (prev - 1) >> 1 : -2;
+    const nextInside = next > 0 && (next & 1) === 0;
+    const nextType = nextInside ? (next - 1) >> 1 : -3;
+    const fromRow = prev < 0 ? start : prev * nTags;
+    const y = tags[t];
+    let chosen = scores[o + y];
+    chosen += trans[fromRow + y];
+    chosen += next < 0 ? trans[end + y] : trans[y * nTags + next];
     let z = 0;
     for (let j = 0; j < nTags; j++) {
-      if (!allowedTransition(prev, j)) continue;
-      if (next >= 0 && !allowedTransition(j, next)) continue;
-      z += Math.exp(local(j) - chosen);
+      const type = (j - 1) >> 1;
+      if (j > 0 && (j & 1) === 0 && type !== prevType) continue;
+      if (nextInside && (j === 0 || type !== nextType)) continue;
+      let v = scores[o + j];
+      v += trans[fromRow + j];
+      v += next < 0 ? trans[end + j] : trans[j * nTags + next];
+      z += Math.exp(v - chosen);
     }
-    out[o + tags[t]] = 1 / z;
+    out[o + y] = 1 / z;
   }
 }
 
@@ -496,6 +530,9 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
   return s as SlotsManifest;
 }
 
+/** The confidences `SlotTagger.decode` hands to spansFromTags (see there). */
+let decodeConf = new Float32Array(0);
+
 export class SlotTagger {
   private constructor(
     private readonly model: OnnxModel,
@@ -611,7 +648,9 @@ export class SlotTagger {
     if (this.transitions) {
       // Neither decoding nor the confidences change with a per-token constant: no softmax needed.
       tags = viterbiBioCrf(scores, n, nTags, this.transitions);
-      conf = new Float32Array(n * nTags);
+      // Reused: only each token's chosen tag is written, and only those are read (spansFromTags), before the next call.
+      if (decodeConf.length < n * nTags) decodeConf = new Float32Array(Math.max(n * nTags, 32 * nTags));
+      conf = decodeConf;
       neighbourConfidences(scores, n, nTags, this.transitions, tags, conf);
     } else {
       conf = logSoftmaxRows(scores, n, nTags);
