@@ -138,7 +138,21 @@ export class TextClassifier {
   private classification(logits: Float32Array): Classification {
     const p = this.probabilities(logits);
     const labels = this.manifest.labels;
-    const ranked = labels.map((name, i) => ({ name, confidence: p[i] })).sort((a, b) => b.confidence - a.confidence);
+    // Label indices by descending probability, equal ones in label order (what a stable sort of the labels gives):
+    // an insertion sort of an index array, about half the cost of sorting 79 objects with a comparator (issue 10).
+    const n = labels.length;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      let j = i;
+      while (j > 0 && p[order[j - 1]] < v) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
+    }
+    const ranked: ScoredLabel[] = new Array(n);
+    for (let k = 0; k < n; k++) ranked[k] = { name: labels[order[k]], confidence: p[order[k]] };
     return { ranked, logits };
   }
 

@@ -1,7 +1,8 @@
 /**
  * OnnxModel runs the native onnxruntime session synchronously (issue 10): on every shipped model file (and the
  * batched form batch-graph.ts makes of the classifiers) it gives exactly what onnxruntime-node's public async API
- * gives, with real inputs from real sentences; a run settles before any other macrotask; errors still reject.
+ * gives, with real inputs from real sentences; a run settles before any other macrotask; errors still reject. And the
+ * classifier's ranking of the labels (an insertion sort since issue 10) is the stable sort it was.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { OnnxModel, onnxNativeBinding, type FeedValue } from '../../src/model/on
 import { SlotFeatureRemap, slotFeatureIds } from '../../src/model/slot-features.js';
 import { readSlotsManifest } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
-import { loadLexicon } from '../../src/model/classifier.js';
+import { loadLexicon, TextClassifier } from '../../src/model/classifier.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const models = join(packageRoot(), 'models');
@@ -144,4 +145,28 @@ test('a native run settles before any other macrotask; a bad feed rejects with w
   await m.dispose();
   await m.dispose();
   await assert.rejects(m.run({ ids: { type: 'int64', data: new BigInt64Array(28), dims: [1, 28] } }), /disposed/);
+});
+
+test('a classifier ranks every label by descending probability, equal ones in label order (a stable sort)', async () => {
+  const c = await TextClassifier.load(join(models, 'intent'));
+  try {
+    const n = c.labels.length;
+    let x = 99;
+    const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const cases = [
+      Float32Array.from({ length: n }, () => rand() * 10 - 5),
+      new Float32Array(n), // all equal
+      Float32Array.from({ length: n }, () => Math.round(rand() * 3)), // many ties
+      Float32Array.from({ length: n }, (_, i) => i), // ascending: the last label first
+      Float32Array.from({ length: n }, (_, i) => -i),
+    ];
+    const rank = (c as unknown as { classification(l: Float32Array): { ranked: { name: string; confidence: number }[] } }).classification.bind(c);
+    for (const logits of cases) {
+      const p = c.probabilities(logits);
+      const want = c.labels.map((name, i) => ({ name, confidence: p[i] })).sort((a, b) => b.confidence - a.confidence);
+      assert.deepEqual(rank(logits).ranked, want);
+    }
+  } finally {
+    await c.dispose();
+  }
 });
