@@ -42,7 +42,7 @@ function sessionOptions(options: { threads?: number }): ort.InferenceSession.Ses
 interface NativeSession {
   loadModel(path: string, options: object): void;
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
-  run(feeds: Record<string, NativeTensor>, fetches: Record<string, null>, options: object): Record<string, { data: unknown; dims: readonly number[] }>;
+  run(feeds: Record<string, NativeTensor>, fetches: Readonly<Record<string, null>>, options: object): Record<string, { data: unknown; dims: readonly number[] }>;
   dispose(): void;
   readonly inputMetadata: readonly { readonly name: string }[];
   readonly outputMetadata: readonly { readonly name: string }[];
@@ -63,6 +63,8 @@ interface NativeBinding {
 }
 
 let nativeBinding: NativeBinding | null | undefined;
+
+const NO_RUN_OPTIONS = Object.freeze({});
 
 /**
  * onnxruntime-node's native binding, resolved from the package's own location (the module the public API uses, so
@@ -86,7 +88,8 @@ export function onnxNativeBinding(): NativeBinding | null {
 }
 
 export class OnnxModel {
-  private readonly fetches: Record<string, null> = {};
+  /** Every output, as the native run is asked for them (frozen: it only reads them, so one object serves every run). */
+  private readonly fetches: Readonly<Record<string, null>>;
   private disposed = false;
 
   private constructor(
@@ -95,7 +98,9 @@ export class OnnxModel {
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
   ) {
-    for (const name of outputNames) this.fetches[name] = null;
+    const fetches: Record<string, null> = {};
+    for (const name of outputNames) fetches[name] = null;
+    this.fetches = Object.freeze(fetches);
   }
 
   /** Loads a model file. Single-threaded sessions: a hub runs one utterance at a time, and threads cost memory. */
@@ -144,7 +149,7 @@ export class OnnxModel {
         if (feed === undefined) throw new Error(`${this.path}: input '${name}' is missing in the feeds`);
         tensors[name] = { type: feed.type, data: feed.data, dims: feed.dims, location: 'cpu' };
       }
-      const results = this.session.native.run(tensors, { ...this.fetches }, {});
+      const results = this.session.native.run(tensors, this.fetches, NO_RUN_OPTIONS);
       const out: Record<string, OnnxOutput> = {};
       for (const name of this.outputNames) {
         const r = results[name];
