@@ -9,7 +9,7 @@
 import type { BackendSettings, PreparedText, TaskModel } from './backend.js';
 import { loadTaskModel } from './backends.js';
 import { defaultModelDir } from './manifest.js';
-import { tokenize } from './text.js';
+import { tokenize, type Token } from './text.js';
 import {
   UNKNOWN_INTENT,
   type Analysis,
@@ -97,8 +97,13 @@ export class ModelRegistry implements Analyzer {
   }
 
   async analyze(text: string, tasks: readonly TaskName[]): Promise<Analysis> {
+    return this.analyzeTokens(text, tokenize(text), tasks);
+  }
+
+  /** `analyze` for text the caller has tokenised already (`tokenize(text)`: the language router, which detected with them). */
+  async analyzeTokens(text: string, tokens: readonly Token[], tasks: readonly TaskName[]): Promise<Analysis> {
     if (this.closed) throw new Error('ModelRegistry is closed; load it again');
-    const input: PreparedText = { text, tokens: tokenize(text) };
+    const input: PreparedText = { text, tokens };
     const models: ModelRef[] = [];
     let intent: IntentResult | undefined;
     let sentiment: SentimentResult | undefined;
@@ -117,11 +122,11 @@ export class ModelRegistry implements Analyzer {
 
   /**
    * `analyze` for several texts: each model runs once for the batch where its backend can (classifyMany,
-   * tagSlotsMany), else once per text. Each analysis equals what `analyze` gives that text.
+   * tagSlotsMany), else once per text. Each analysis equals what `analyze` gives that text. `tokens[i]`: as `analyze`'s.
    */
-  async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+  async analyzeMany(requests: readonly AnalyzeRequest[], tokens?: ReadonlyArray<readonly Token[]>): Promise<Analysis[]> {
     if (this.closed) throw new Error('ModelRegistry is closed; load it again');
-    const inputs: PreparedText[] = requests.map((r) => ({ text: r.text, tokens: tokenize(r.text) }));
+    const inputs: PreparedText[] = requests.map((r, i) => ({ text: r.text, tokens: tokens?.[i] ?? tokenize(r.text) }));
     const want = (task: TaskName) => requests.flatMap((r, i) => (r.tasks.includes(task) ? [i] : []));
     const wantIntent = want('intent');
     const wantSentiment = want('sentiment');
