@@ -163,6 +163,12 @@ export function checkFeaturizerSettings(s: unknown): string[] {
  * is a fresh array the caller owns.
  */
 export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings, text?: string, lexicon?: Lexicon): Uint32Array {
+  featurizeIntoBuffer(tokens, s, text, lexicon);
+  return buf.slice(0, len);
+}
+
+/** `featurizeTokens` into the shared buffer: its ids are then `buf[0 … len)`, valid until the next call. */
+function featurizeIntoBuffer(tokens: readonly Token[], s: FeaturizerSettings, text?: string, lexicon?: Lexicon): void {
   if ((s.surface || s.negation || s.lexicon) && text === undefined) {
     throw new Error('featurizer: the surface / negation / lexicon settings read the raw text, which tokens alone do not carry; pass the sentence too: featurizeTokens(tokens, settings, text)');
   }
@@ -182,7 +188,6 @@ export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings,
     if (s.negation) negatedTokens(text, tokens, (t) => pushCue(fnvString(NS_NEG, tokenKey(t))));
     if (s.lexicon && lexicon) lexiconFeatures(text, tokens, lexicon, (name) => pushCue(fnvString(NS_LEX, name)));
   }
-  return buf.slice(0, len);
 }
 
 // Where featurizeTokens writes: one buffer reused by every call (featurizing is synchronous, so calls never
@@ -448,13 +453,13 @@ export class FeatureRemap {
     return this.ids.length;
   }
 
-  /** Compact rows of the known ids, in input order; unknown ids are dropped. */
-  rows(hashed: Uint32Array): Int32Array {
-    const out = new Int32Array(hashed.length);
+  /** Compact rows of the known ids (the first `length` of `hashed`), in input order; unknown ids are dropped. */
+  rows(hashed: Uint32Array, length = hashed.length): Int32Array {
+    const out = new Int32Array(length);
     let n = 0;
     const sorted = this.sorted;
     const sortedRows = this.sortedRows;
-    for (let i = 0; i < hashed.length; i++) {
+    for (let i = 0; i < length; i++) {
       const j = sorted.indexOf(hashed[i]);
       if (j >= 0) out[n++] = sortedRows ? sortedRows[j] : j;
     }
@@ -495,8 +500,9 @@ export interface EncodedText {
  * chosen its rows) and the runtime classifier call.
  */
 export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string, lexicon?: Lexicon): EncodedText {
-  const hashed = featurizeTokens(tokens, s, text, lexicon);
-  return { rows: remap.rows(hashed), count: hashed.length };
+  // featurizeTokens' ids read where they are written: no copy, they are dropped after this.
+  featurizeIntoBuffer(tokens, s, text, lexicon);
+  return { rows: remap.rows(buf, len), count: len };
 }
 
 /**

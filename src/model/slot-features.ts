@@ -168,9 +168,14 @@ export function slotFeatureIds(
   intent: string | null,
   s: SlotFeaturizerSettings = DEFAULT_SLOT_FEATURIZER,
 ): Int32Array {
+  return slotFeatureIdsInto(tokens, intent, s, new Int32Array(tokens.length * s.maxFeatures));
+}
+
+/** `slotFeatureIds` written into `out` (at least tokens × maxFeatures long, all zero there); returns that part of it. */
+export function slotFeatureIdsInto(tokens: readonly Token[], intent: string | null, s: SlotFeaturizerSettings, out: Int32Array): Int32Array {
   const K = s.maxFeatures;
   const n = tokens.length;
-  const out = new Int32Array(n * K);
+  if (out.length < n * K) throw new RangeError(`slotFeatureIdsInto: ${out.length} slots for ${n} tokens × ${K} features`);
   const B = s.buckets;
   const useIntent = s.intent && !!intent;
   // The intent hash is shared by every token of the sentence.
@@ -235,7 +240,7 @@ export function slotFeatureIds(
       if (k < K) out[base + k++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
     }
   }
-  return out;
+  return out.length === n * K ? out : out.subarray(0, n * K);
 }
 
 /**

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRowWiseTagger } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
-import { SlotFeatureRemap, slotFeatureIds, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
+import { SlotFeatureRemap, slotFeatureIdsInto, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
 import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
 import type { Token } from './text.js';
 import type { SlotResult } from './types.js';
@@ -530,6 +530,9 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
   return s as SlotsManifest;
 }
 
+/** The hashed slot feature ids of the sentence being featurized (SlotTagger.writeFeatureRows). */
+let slotIdsWork = new Int32Array(0);
+
 /** The confidences `SlotTagger.decode` hands to spansFromTags (see there). */
 let decodeConf = new Float32Array(0);
 
@@ -575,8 +578,20 @@ export class SlotTagger {
 
   /** The model input for `tokens`: compact feature rows [tokens.length, maxFeatures]. */
   featureRows(tokens: readonly Token[], intent: string | null): BigInt64Array {
-    const ids = slotFeatureIds(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer);
-    return this.remap ? this.remap.apply(ids) : BigInt64Array.from(ids, (x) => BigInt(x));
+    const out = new BigInt64Array(tokens.length * this.section.featurizer.maxFeatures);
+    this.writeFeatureRows(tokens, intent, out, 0);
+    return out;
+  }
+
+  /** `featureRows` written into `out` from position `at` (the hashed ids go through a reused buffer, not a new array each). */
+  private writeFeatureRows(tokens: readonly Token[], intent: string | null, out: BigInt64Array, at: number): number {
+    const size = tokens.length * this.section.featurizer.maxFeatures;
+    if (slotIdsWork.length < size) slotIdsWork = new Int32Array(Math.max(size, 2 * slotIdsWork.length));
+    else slotIdsWork.fill(0, 0, size);
+    const ids = slotFeatureIdsInto(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer, slotIdsWork);
+    if (this.remap) this.remap.applyInto(ids, out, at);
+    else for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(ids[i]);
+    return size;
   }
 
   /** Raw per-token tag scores from the graph, [tokens.length, tags] (the caller's own array: each run's output is fresh). */
@@ -619,13 +634,7 @@ export class SlotTagger {
     // Each sentence's rows written straight into the batch's input (no per-sentence int64 array and copy).
     const all = new BigInt64Array(total * k);
     let at = 0;
-    for (const x of inputs) {
-      if (x.tokens.length === 0) continue;
-      const ids = slotFeatureIds(x.tokens, x.intent && x.intent !== UNKNOWN_INTENT ? x.intent : null, this.section.featurizer);
-      if (this.remap) this.remap.applyInto(ids, all, at);
-      else for (let i = 0; i < ids.length; i++) all[at + i] = BigInt(ids[i]);
-      at += ids.length;
-    }
+    for (const x of inputs) if (x.tokens.length > 0) at += this.writeFeatureRows(x.tokens, x.intent, all, at);
     const out = await this.model.run({ [this.inputName]: { type: 'int64', data: all, dims: [total, k] } });
     const scores = out.scores.data;
     let token = 0;
