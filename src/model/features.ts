@@ -459,8 +459,15 @@ export class FeatureRemap {
     let n = 0;
     const sorted = this.sorted;
     const sortedRows = this.sortedRows;
+    // Word-level features come `wordWeight` times in a row: the same id is looked up once (each lookup is a cache
+    // miss or two in a table of up to 1.6 MB, issue 10).
+    let prevId = -1;
+    let prevIndex = -1;
     for (let i = 0; i < length; i++) {
-      const j = sorted.indexOf(hashed[i]);
+      const id = hashed[i];
+      const j = id === prevId ? prevIndex : sorted.indexOf(id);
+      prevId = id;
+      prevIndex = j;
       if (j >= 0) out[n++] = sortedRows ? sortedRows[j] : j;
     }
     return out.subarray(0, n);

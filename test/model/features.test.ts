@@ -102,6 +102,10 @@ test('FeatureRemap (sorted typed arrays, issue 10) maps every id exactly as a Ma
   const want = Int32Array.from([...queries].map((q) => reference.get(q)).filter((r): r is number => r !== undefined));
   assert.deepEqual(remap.rows(queries), want);
   assert.ok(want.length >= 10_000, 'half the queries are known ids');
+  // Runs of one id (word features come wordWeight times in a row; rows() looks a run up once), known and unknown.
+  const runs = Uint32Array.from([...queries.subarray(0, 200)].flatMap((q, i) => Array.from({ length: 1 + (i % 3) }, () => q)));
+  assert.deepEqual(remap.rows(runs), Int32Array.from([...runs].map((q) => reference.get(q)).filter((r): r is number => r !== undefined)));
+  assert.deepEqual(remap.rows(runs, 10), Int32Array.from([...runs.subarray(0, 10)].map((q) => reference.get(q)).filter((r): r is number => r !== undefined)));
   assert.equal(remap.row(ids[7]), 7);
   assert.equal(remap.row(0xffffffff), reference.get(0xffffffff) ?? -1);
   assert.throws(() => new FeatureRemap(new Uint32Array([5, 0xfffffffe, 5])), /hashed id 5 appears twice \(rows 0 and 2\)/);
