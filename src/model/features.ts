@@ -286,6 +286,39 @@ const ELONGATED_RE = /(\p{L})\1\1/u;
 const SQUEEZE_RE = /(\p{L})\1{2,}/gu;
 
 /**
+ * `ELONGATED_RE.test(word)` (a letter three times in a row), run only where it can match: three equal UTF-16 units
+ * in a row, or a surrogate (an astral letter's repeat is not three equal units). Most words have neither, and the
+ * regex cost more than the rest of a token's cues (issue 10).
+ */
+function isElongated(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if ((c >= 0xd800 && c <= 0xdfff) || (i >= 2 && c === word.charCodeAt(i - 1) && c === word.charCodeAt(i - 2))) return ELONGATED_RE.test(word);
+  }
+  return false;
+}
+
+/**
+ * Whether `raw = text.slice(start, end)` is an ALL-CAPS word: `raw.length >= 2 && raw === raw.toUpperCase() &&
+ * raw !== raw.toLowerCase()`. ASCII is decided by code (an a–z fails at once, an A–Z is needed), without the slice
+ * and the two case conversions; anything else is decided as written.
+ */
+function isCaps(text: string, start: number, end: number): boolean {
+  if (end - start < 2) return false;
+  let upper = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      const raw = text.slice(start, end);
+      return raw === raw.toUpperCase() && raw !== raw.toLowerCase();
+    }
+    if (c >= 0x61 && c <= 0x7a) return false;
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+  }
+  return upper;
+}
+
+/**
  * Emits the raw-text cues of a sentence (see `FeaturizerSettings.surface`):
  * `cue` for named cues, `word` for the squeezed form of an elongated word
  * (hashed like a unigram, so "goood" shares evidence with "good").
@@ -299,10 +332,12 @@ export function surfaceFeatures(
 ): void {
   let excl = 0;
   let quest = 0;
+  let ascii = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x21) excl++;
     else if (c === 0x3f) quest++;
+    else if (c >= 0x80) ascii = false;
   }
   if (excl > 0) cue('!');
   if (excl > 1) cue(text.includes('!!') ? '!!' : '!+');
@@ -316,9 +351,8 @@ export function surfaceFeatures(
   for (const t of tokens) {
     if (!more()) return;
     if (t.isNumber) continue;
-    const raw = text.slice(t.start, t.end);
-    if (raw.length >= 2 && raw === raw.toUpperCase() && raw !== raw.toLowerCase()) cue('caps');
-    if (ELONGATED_RE.test(t.norm)) {
+    if (isCaps(text, t.start, t.end)) cue('caps');
+    if (isElongated(t.norm)) {
       cue('elong');
       word(t.norm.replace(SQUEEZE_RE, '$1$1'));
     }
@@ -334,6 +368,8 @@ export function surfaceFeatures(
     cue('emo-');
     cue(`emo-${m[0].toLowerCase()}`);
   }
+  // No ASCII character is Extended_Pictographic: an ASCII text has no emoji to look for.
+  if (ascii) return;
   for (const m of text.matchAll(EMOJI_RE)) {
     if (!more()) return;
     cue(`emoji ${m[0]}`);
@@ -345,7 +381,13 @@ const NEGATORS = new Set([
   'not', 'no', 'never', 'nothing', 'nobody', 'none', 'nowhere', 'neither', 'nor', 'cannot', 'without', 'hardly', 'barely', 'nope', 'nah',
   'dont', 'doesnt', 'didnt', 'isnt', 'arent', 'wasnt', 'werent', 'cant', 'couldnt', 'wont', 'wouldnt', 'shouldnt', 'aint', 'havent', 'hasnt', 'hadnt',
 ]);
-const SCOPE_BREAK_RE = /[.,!?;:()[\]"…]/;
+/** `/[.,!?;:()[\]"…]/` (SCOPE_BREAK_RE before issue 10) as code units: tested on the gap between two tokens without slicing it. */
+const SCOPE_BREAK = new Set([...'.,!?;:()[]"…'].map((c) => c.charCodeAt(0)));
+
+function hasScopeBreak(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (SCOPE_BREAK.has(text.charCodeAt(i))) return true;
+  return false;
+}
 const SCOPE_BREAK_WORDS = new Set(['but', 'however', 'although', 'though', 'yet']);
 
 function isNegator(norm: string): boolean {
@@ -357,7 +399,7 @@ export function negatedTokens(text: string, tokens: readonly Token[], emit: (t: 
   let inScope = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (i > 0 && SCOPE_BREAK_RE.test(text.slice(tokens[i - 1].end, t.start))) inScope = false;
+    if (i > 0 && hasScopeBreak(text, tokens[i - 1].end, t.start)) inScope = false;
     if (SCOPE_BREAK_WORDS.has(t.norm)) inScope = false;
     else if (inScope) emit(t, i);
     if (isNegator(t.norm)) inScope = true;
@@ -384,7 +426,7 @@ export function lexiconFeatures(text: string, tokens: readonly Token[], lexicon:
     const t = tokens[i];
     if (t.isNumber) continue;
     let v = lexicon.get(t.norm);
-    if (v === undefined && ELONGATED_RE.test(t.norm)) v = lexicon.get(t.norm.replace(SQUEEZE_RE, '$1'));
+    if (v === undefined && isElongated(t.norm)) v = lexicon.get(t.norm.replace(SQUEEZE_RE, '$1'));
     if (v === undefined || v === 0) continue;
     if (negated.has(i)) v = -v;
     cue(`lex${lexBucket(v)}`);
