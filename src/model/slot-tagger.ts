@@ -182,6 +182,8 @@ function crfScratch(n: number, nTags: number): typeof crfWork {
  * into `out[t * nTags + tags[t]]` (what `spansFromTags` reads). Exact CRF
  * marginals need a forward-backward pass over all tags (~0.1 ms for a sentence
  * of 7 tokens and 113 tags); this costs one pass over the tags per token.
+ * `into`: `transposeTransitions(trans)`, when the matrix no longer changes (the runtime's), so the scores into the
+ * next tag are read in order.
  */
 export function neighbourConfidences(
   scores: Float32Array,
@@ -190,6 +192,7 @@ export function neighbourConfidences(
   trans: BioTransitions,
   tags: Int32Array,
   out: Float32Array,
+  into?: Float32Array,
 ): void {
   const start = nTags * nTags;
   const end = (nTags + 1) * nTags;
@@ -207,6 +210,11 @@ export function neighbourConfidences(
     let chosen = scores[o + y];
     chosen += trans[fromRow + y];
     chosen += next < 0 ? trans[end + y] : trans[y * nTags + next];
+    // The scores of moving on, trans(j → next) for every j: a column of `trans`, or a row of its transpose when the
+    // caller has one (issue 10: read in order); the end scores after the last token.
+    const to = next < 0 || !into ? trans : into;
+    const toRow = next < 0 ? end : into ? next * nTags : next;
+    const step = next >= 0 && !into ? nTags : 1;
     let z = 0;
     for (let j = 0; j < nTags; j++) {
       const type = (j - 1) >> 1;
@@ -214,11 +222,18 @@ export function neighbourConfidences(
       if (nextInside && (j === 0 || type !== nextType)) continue;
       let v = scores[o + j];
       v += trans[fromRow + j];
-      v += next < 0 ? trans[end + j] : trans[j * nTags + next];
+      v += to[toRow + j * step];
       z += Math.exp(v - chosen);
     }
     out[o + y] = 1 / z;
   }
+}
+
+/** The tags × tags part of `trans` transposed (into[j · tags + i] = trans[i · tags + j]), for `neighbourConfidences`. */
+export function transposeTransitions(trans: BioTransitions, nTags: number): Float32Array {
+  const t = new Float32Array(nTags * nTags);
+  for (let i = 0; i < nTags; i++) for (let j = 0; j < nTags; j++) t[j * nTags + i] = trans[i * nTags + j];
+  return t;
 }
 
 const boundsCache = new WeakMap<BioTransitions, { range: number }>();
@@ -541,6 +556,8 @@ export class SlotTagger {
     private readonly model: OnnxModel,
     private readonly remap: SlotFeatureRemap | null,
     private readonly transitions: BioTransitions | null,
+    /** `transitions` transposed (transposeTransitions), or null without them. */
+    private readonly transitionsInto: Float32Array | null,
     readonly section: SlotsManifest,
     private readonly inputName: string,
     /** Whether the graph scores each token from its own row (batch-graph.ts): several sentences' tokens per call. */
@@ -569,7 +586,8 @@ export class SlotTagger {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
-    return new SlotTagger(model, remap, transitions, section, model.inputNames[0], rowWise);
+    const into = transitions ? transposeTransitions(transitions, section.tags.length) : null;
+    return new SlotTagger(model, remap, transitions, into, section, model.inputNames[0], rowWise);
   }
 
   get types(): readonly string[] {
@@ -660,7 +678,7 @@ export class SlotTagger {
       // Reused: only each token's chosen tag is written, and only those are read (spansFromTags), before the next call.
       if (decodeConf.length < n * nTags) decodeConf = new Float32Array(Math.max(n * nTags, 32 * nTags));
       conf = decodeConf;
-      neighbourConfidences(scores, n, nTags, this.transitions, tags, conf);
+      neighbourConfidences(scores, n, nTags, this.transitions, tags, conf, this.transitionsInto ?? undefined);
     } else {
       conf = logSoftmaxRows(scores, n, nTags);
       tags = viterbiBio(scores, n, nTags);
