@@ -3,8 +3,9 @@
  * (process user + system), one at a time and through `analyzeMany` in batches of 8 and 32, the two builds'
  * rounds interleaved so that other processes on the machine weigh on both alike. Medians (and minima) of the rounds.
  *
- *   git worktree add /tmp/old <commit> && (cd /tmp/old && npm ci && npx tsc -p tsconfig.json)   # or any built copy
- *   npm run build && flock /tmp/hubnlu-bench.lock node dist/bench/models-ab.js /tmp/old/dist dist [--router] [--rounds 5]
+ *   # OLD: the old commit compiled inside this checkout, so that its imports find node_modules (dist/ is ignored):
+ *   git checkout <commit> -- src && npx tsc -p tsconfig.json --outDir old/dist; git checkout HEAD -- src
+ *   npm run build && flock /tmp/hubnlu-bench.lock node dist/bench/models-ab.js old/dist dist [--router] [--rounds 5]
  *
  * `--router`: the language router as the default config builds it (every shipped language, detection on) instead
  * of the English registry. Texts: slurp.devel + meld.dev (as bench/models).
