@@ -4,7 +4,11 @@
  *   - featurize only (tokenize + hashed features),
  *   - intent + slots, sentiment, and the whole pipeline (tokenize once,
  *     featurize, intent, slots, sentiment: `ModelRegistry.analyze`),
- * plus resident memory before/after loading and the model files' sizes.
+ * plus the whole pipeline in batches (`ModelRegistry.analyzeMany` at 8 and 32
+ * texts a call, how the agent runs it under load): time per batch and CPU time
+ * per utterance, and the same through the language router with detection on
+ * (`LanguageRouter`, what the agent runs with the default config: one more ONNX
+ * call for the language), and resident memory before/after loading and the model files' sizes.
  *
  *   npm run build && node dist/bench/models.js [--n 3000] [--datasets DIR]
  *
@@ -16,6 +20,11 @@ import { loadavg } from 'node:os';
 import { featurizeTokens } from '../src/model/features.js';
 import { defaultModelDir, loadManifest } from '../src/model/manifest.js';
 import { ModelRegistry } from '../src/model/registry.js';
+import { LanguageRouter } from '../src/model/language-router.js';
+import { loadConfig } from '../src/config/load.js';
+import { routerOptions } from '../src/cli/context.js';
+import type { Analyzer } from '../src/model/types.js';
+import { tmpdir } from 'node:os';
 import { tokenize } from '../src/model/text.js';
 import { percentile } from '../src/eval/metrics.js';
 import { readRows } from '../src/data/rows.js';
@@ -86,6 +95,43 @@ const rssLoaded = process.memoryUsage().rss;
 // stage is measured first pays for it.
 for (const t of sample.slice(0, 500)) await registry.analyze(t, ['intent', 'sentiment']);
 
+interface BatchTiming {
+  batch: number;
+  /** Wall time of one analyzeMany call. */
+  perBatch: Timing;
+  /** Process CPU time (user + system) over all calls, per utterance, microseconds: less sensitive to other processes than wall time. */
+  cpuUsPerUtterance: number;
+  /** Wall time over all calls, per utterance, microseconds. */
+  wallUsPerUtterance: number;
+}
+
+/** The whole pipeline, `batch` texts per analyzeMany call (the agent's micro-batches under load). */
+async function timeBatches(texts: readonly string[], batch: number, models: Analyzer = registry): Promise<BatchTiming> {
+  const batches: { text: string; tasks: ('intent' | 'sentiment')[] }[][] = [];
+  for (let i = 0; i + batch <= texts.length; i += batch) batches.push(texts.slice(i, i + batch).map((text) => ({ text, tasks: ['intent', 'sentiment'] })));
+  for (const b of batches.slice(0, 20)) await models.analyzeMany!(b); // warm-up
+  const ms: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (const b of batches) {
+    const t0 = performance.now();
+    await models.analyzeMany!(b);
+    ms.push(performance.now() - t0);
+  }
+  const wall = performance.now() - w0;
+  const cpu = process.cpuUsage(cpu0);
+  const n = batches.length * batch;
+  return { batch, perBatch: summarize(ms), cpuUsPerUtterance: (cpu.user + cpu.system) / n, wallUsPerUtterance: (wall * 1000) / n };
+}
+
+/** `time` of the whole pipeline plus its process CPU time per utterance (microseconds). */
+async function timePipeline(texts: readonly string[], models: Analyzer = registry): Promise<Timing & { cpuUsPerUtterance: number }> {
+  const cpu0 = process.cpuUsage();
+  const t = await time(texts, (x) => models.analyze(x, ['intent', 'sentiment']));
+  const cpu = process.cpuUsage(cpu0);
+  return { ...t, cpuUsPerUtterance: (cpu.user + cpu.system) / (texts.length + Math.min(200, texts.length)) };
+}
+
 const results = {
   n: N,
   node: process.version,
@@ -95,10 +141,11 @@ const results = {
   featurize: await time(sample, (t) => featurizeTokens(tokenize(t), intentManifest.featurizer)),
   intentAndSlots: await time(sample, (t) => registry.analyze(t, ['intent'])),
   sentiment: await time(sample, (t) => registry.analyze(t, ['sentiment'])),
-  pipeline: await time(sample, (t) => registry.analyze(t, ['intent', 'sentiment'])),
+  pipeline: await timePipeline(sample),
   // The machine is shared: p99 is sensitive to other processes, so the whole
   // pipeline is measured in three more rounds and each round is reported.
   pipelineRounds: [] as Timing[],
+  batched: [await timeBatches(sample, 8), await timeBatches(sample, 32)],
   rssMb: { beforeLoad: rssBefore / 2 ** 20, afterLoad: rssLoaded / 2 ** 20, afterRuns: process.memoryUsage().rss / 2 ** 20 },
   sizes: { intent: dirBytes(intentDir), sentiment: dirBytes(sentimentDir) },
   models: registry.loadedModels(),
@@ -106,6 +153,16 @@ const results = {
 };
 for (let r = 0; r < 3; r++) results.pipelineRounds.push(await time(sample, (t) => registry.analyze(t, ['intent', 'sentiment'])));
 await registry.close();
+
+// As the agent runs them with the default config (cli/context.ts): every shipped language, detection on, lazy.
+const router = await LanguageRouter.load(routerOptions(loadConfig({ env: {}, cwd: tmpdir() }).config));
+await router.warmUp();
+for (const t of sample.slice(0, 500)) await router.analyze(t, ['intent', 'sentiment']);
+const routed = {
+  pipeline: await timePipeline(sample, router),
+  batched: [await timeBatches(sample, 8, router), await timeBatches(sample, 32, router)],
+};
+await router.close();
 
 const modelBytes = (files: Record<string, number>): number =>
   Object.entries(files).filter(([f]) => f !== 'MODEL_CARD.md').reduce((a, [, b]) => a + b, 0);
@@ -121,12 +178,18 @@ const lines = [
   `${'stage'.padEnd(28)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'mean ms'.padStart(8)}  ${'max ms'.padStart(8)}`,
   ...rows.map(([k, t]) => `${k.padEnd(28)}  ${t.p50.toFixed(3).padStart(8)}  ${t.p99.toFixed(3).padStart(8)}  ${t.mean.toFixed(3).padStart(8)}  ${t.max.toFixed(3).padStart(8)}`),
   `whole pipeline, rounds 2–4: p99 ${results.pipelineRounds.map((t) => t.p99.toFixed(3)).join(' / ')} ms, p50 ${results.pipelineRounds.map((t) => t.p50.toFixed(3)).join(' / ')} ms`,
+  `whole pipeline, one at a time: ${results.pipeline.cpuUsPerUtterance.toFixed(1)} µs CPU per utterance`,
+  ...results.batched.map((b) => `whole pipeline, analyzeMany of ${b.batch}: per batch p50 ${b.perBatch.p50.toFixed(3)} / p99 ${b.perBatch.p99.toFixed(3)} ms; per utterance ${b.cpuUsPerUtterance.toFixed(1)} µs CPU, ${b.wallUsPerUtterance.toFixed(1)} µs wall`),
   '',
   `load time ${loadMs.toFixed(0)} ms; RSS ${results.rssMb.beforeLoad.toFixed(1)} MB before load, ${results.rssMb.afterLoad.toFixed(1)} MB loaded, ${results.rssMb.afterRuns.toFixed(1)} MB after runs`,
   `sizes on disk: intent + slots ${(modelBytes(results.sizes.intent) / 1e6).toFixed(2)} MB (${Object.entries(results.sizes.intent).map(([f, b]) => `${f} ${(b / 1e6).toFixed(2)}`).join(', ')}), sentiment ${(modelBytes(results.sizes.sentiment) / 1e6).toFixed(2)} MB`,
 ];
+lines.push(
+  `with language detection (LanguageRouter, default config): one at a time p50 ${routed.pipeline.p50.toFixed(3)} / p99 ${routed.pipeline.p99.toFixed(3)} ms, ${routed.pipeline.cpuUsPerUtterance.toFixed(1)} µs CPU per utterance`,
+  ...routed.batched.map((b) => `with language detection, analyzeMany of ${b.batch}: per batch p50 ${b.perBatch.p50.toFixed(3)} / p99 ${b.perBatch.p99.toFixed(3)} ms; per utterance ${b.cpuUsPerUtterance.toFixed(1)} µs CPU, ${b.wallUsPerUtterance.toFixed(1)} µs wall`),
+);
 process.stdout.write(`${lines.join('\n')}\n`);
 const outDir = join(packageRoot(), 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'models.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, 'models.json'), `${JSON.stringify({ ...results, routed }, null, 2)}\n`);
 process.stdout.write(`wrote ${join(outDir, 'models.json')}\n`);

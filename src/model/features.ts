@@ -163,67 +163,100 @@ export function checkFeaturizerSettings(s: unknown): string[] {
  * is a fresh array the caller owns.
  */
 export function featurizeTokens(tokens: readonly Token[], s: FeaturizerSettings, text?: string, lexicon?: Lexicon): Uint32Array {
+  featurizeIntoBuffer(tokens, s, text, lexicon);
+  return buf.slice(0, len);
+}
+
+/** `featurizeTokens` into the shared buffer: its ids are then `buf[0 … len)`, valid until the next call. */
+function featurizeIntoBuffer(tokens: readonly Token[], s: FeaturizerSettings, text?: string, lexicon?: Lexicon): void {
   if ((s.surface || s.negation || s.lexicon) && text === undefined) {
     throw new Error('featurizer: the surface / negation / lexicon settings read the raw text, which tokens alone do not carry; pass the sentence too: featurizeTokens(tokens, settings, text)');
   }
   if (s.lexicon && !lexicon) {
     throw new Error(`featurizer: the settings name a lexicon (${s.lexicon.file}) but none was passed; load it from the model directory (TextClassifier does)`);
   }
-  const out: number[] = [];
-  const buckets = s.buckets;
-  const more = (): boolean => out.length < MAX_FEATURES;
-  const push = (h: number): void => {
-    if (out.length < MAX_FEATURES) out.push((h >>> 0) % buckets);
-  };
-  const ww = s.wordWeight;
-  const pushWord = (h: number): void => {
-    const id = (h >>> 0) % buckets;
-    for (let k = 0; k < ww && out.length < MAX_FEATURES; k++) out.push(id);
-  };
-  const cMin = s.charNgrams ? s.charNgrams[0] : 0;
-  const cMax = s.charNgrams ? s.charNgrams[1] : -1;
-  for (let t = 0; t < tokens.length && more(); t++) {
-    const tok = tokens[t];
-    const norm = tok.norm;
-    pushWord(fnvString(NS_WORD, norm));
-    if (tok.isNumber) {
-      if (s.numberShape) {
-        pushWord(fnvString(NS_SHAPE, '<num>'));
-        const digits = norm.indexOf('.') >= 0 ? 'dec' : String(Math.min(norm.length, 5));
-        pushWord(fnvString(NS_SHAPE, digits));
-      }
-    } else if (cMax > 0) {
-      // Char n-grams of "<norm>" without building the padded string.
-      const len = norm.length + 2;
-      for (let i = 0; i < len && more(); i++) {
-        let h = NS_CHAR;
-        for (let n = 1; n <= cMax && i + n <= len; n++) {
-          const k = i + n - 1;
-          const c = k === 0 ? LT : k === len - 1 ? GT : norm.charCodeAt(k - 1);
-          h = fnvChar(h, c);
-          if (n >= cMin && n < len) push(h); // n = len is the whole word: the unigram covers it
-        }
-      }
-    }
-    if (s.wordNgrams >= 2 && t > 0) {
-      let h = fnvString(NS_BIGRAM, tokenKey(tokens[t - 1]));
-      h = fnvChar(h, SEP);
-      pushWord(fnvString(h, tokenKey(tok)));
-    }
-  }
-  if (text !== undefined) {
-    const cw = s.cueWeight ?? ww;
-    const pushCue = (h: number): void => {
-      const id = (h >>> 0) % buckets;
-      for (let k = 0; k < cw && out.length < MAX_FEATURES; k++) out.push(id);
-    };
-    if (s.surface && more()) {
-      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => pushWord(fnvString(NS_WORD, word)), more);
+  len = 0;
+  ngramFeatures(tokens, s);
+  if (text !== undefined && (s.surface || s.negation || s.lexicon)) {
+    const buckets = s.buckets;
+    const cw = s.cueWeight ?? s.wordWeight;
+    const pushCue = (h: number): void => putRepeated((h >>> 0) % buckets, cw);
+    if (s.surface && len < MAX_FEATURES) {
+      const ww = s.wordWeight;
+      surfaceFeatures(text, tokens, (name) => pushCue(fnvString(NS_SURFACE, name)), (word) => putRepeated((fnvString(NS_WORD, word) >>> 0) % buckets, ww), more);
     }
     if (s.negation) negatedTokens(text, tokens, (t) => pushCue(fnvString(NS_NEG, tokenKey(t))));
     if (s.lexicon && lexicon) lexiconFeatures(text, tokens, lexicon, (name) => pushCue(fnvString(NS_LEX, name)));
   }
-  return Uint32Array.from(out);
+}
+
+// Where featurizeTokens writes: one buffer reused by every call (featurizing is synchronous, so calls never
+// interleave), grown up to MAX_FEATURES and copied out at the end. A number[] grown by push and converted with
+// Uint32Array.from cost more than the hashing (issue 10, CPU per message).
+let buf = new Uint32Array(1024);
+let len = 0;
+
+function more(): boolean {
+  return len < MAX_FEATURES;
+}
+
+/** Appends `id` `times` times, within MAX_FEATURES. */
+function putRepeated(id: number, times: number): void {
+  for (let k = 0; k < times && len < MAX_FEATURES; k++) {
+    if (len === buf.length) {
+      const bigger = new Uint32Array(Math.min(MAX_FEATURES, buf.length * 2));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    buf[len++] = id;
+  }
+}
+
+const SHAPE_NUM = fnvString(NS_SHAPE, '<num>');
+/** The number-shape hashes of "1" … "5" (digit counts, capped) and "dec". */
+const SHAPE_DIGITS = ['', '1', '2', '3', '4', '5'].map((d) => fnvString(NS_SHAPE, d));
+const SHAPE_DEC = fnvString(NS_SHAPE, 'dec');
+const NUM_KEY = '<num>';
+
+/** The word-level and char n-gram features of the tokens (everything but the raw-text cues), appended to `buf`. */
+function ngramFeatures(tokens: readonly Token[], s: FeaturizerSettings): void {
+  const buckets = s.buckets;
+  const ww = s.wordWeight;
+  const cMin = s.charNgrams ? s.charNgrams[0] : 0;
+  const cMax = s.charNgrams ? s.charNgrams[1] : -1;
+  const bigrams = s.wordNgrams >= 2;
+  // The bigram hash of the previous token's key and the separator: the start of this token's bigram.
+  let head = 0;
+  for (let t = 0; t < tokens.length && len < MAX_FEATURES; t++) {
+    const tok = tokens[t];
+    const norm = tok.norm;
+    putRepeated((fnvString(NS_WORD, norm) >>> 0) % buckets, ww);
+    if (tok.isNumber) {
+      if (s.numberShape) {
+        putRepeated((SHAPE_NUM >>> 0) % buckets, ww);
+        const shape = norm.indexOf('.') >= 0 ? SHAPE_DEC : SHAPE_DIGITS[Math.min(norm.length, 5)];
+        putRepeated((shape >>> 0) % buckets, ww);
+      }
+    } else if (cMax > 0) {
+      // Char n-grams of "<norm>" without building the padded string.
+      const wlen = norm.length + 2;
+      for (let i = 0; i < wlen && len < MAX_FEATURES; i++) {
+        let h = NS_CHAR;
+        for (let n = 1; n <= cMax && i + n <= wlen; n++) {
+          const k = i + n - 1;
+          const c = k === 0 ? LT : k === wlen - 1 ? GT : norm.charCodeAt(k - 1);
+          h = Math.imul(h ^ c, FNV_PRIME);
+          // n = wlen is the whole word: the unigram covers it.
+          if (n >= cMin && n < wlen && len < MAX_FEATURES) putRepeated((h >>> 0) % buckets, 1);
+        }
+      }
+    }
+    if (bigrams) {
+      const key = tok.isNumber ? NUM_KEY : norm;
+      if (t > 0) putRepeated((fnvString(head, key) >>> 0) % buckets, ww);
+      head = fnvChar(fnvString(NS_BIGRAM, key), SEP);
+    }
+  }
 }
 
 /** `featurizeTokens(tokenize(text), s, text, lexicon)`. */
@@ -253,6 +286,39 @@ const ELONGATED_RE = /(\p{L})\1\1/u;
 const SQUEEZE_RE = /(\p{L})\1{2,}/gu;
 
 /**
+ * `ELONGATED_RE.test(word)` (a letter three times in a row), run only where it can match: three equal UTF-16 units
+ * in a row, or a surrogate (an astral letter's repeat is not three equal units). Most words have neither, and the
+ * regex cost more than the rest of a token's cues (issue 10).
+ */
+function isElongated(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if ((c >= 0xd800 && c <= 0xdfff) || (i >= 2 && c === word.charCodeAt(i - 1) && c === word.charCodeAt(i - 2))) return ELONGATED_RE.test(word);
+  }
+  return false;
+}
+
+/**
+ * Whether `raw = text.slice(start, end)` is an ALL-CAPS word: `raw.length >= 2 && raw === raw.toUpperCase() &&
+ * raw !== raw.toLowerCase()`. ASCII is decided by code (an a–z fails at once, an A–Z is needed), without the slice
+ * and the two case conversions; anything else is decided as written.
+ */
+function isCaps(text: string, start: number, end: number): boolean {
+  if (end - start < 2) return false;
+  let upper = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      const raw = text.slice(start, end);
+      return raw === raw.toUpperCase() && raw !== raw.toLowerCase();
+    }
+    if (c >= 0x61 && c <= 0x7a) return false;
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+  }
+  return upper;
+}
+
+/**
  * Emits the raw-text cues of a sentence (see `FeaturizerSettings.surface`):
  * `cue` for named cues, `word` for the squeezed form of an elongated word
  * (hashed like a unigram, so "goood" shares evidence with "good").
@@ -266,10 +332,12 @@ export function surfaceFeatures(
 ): void {
   let excl = 0;
   let quest = 0;
+  let ascii = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x21) excl++;
     else if (c === 0x3f) quest++;
+    else if (c >= 0x80) ascii = false;
   }
   if (excl > 0) cue('!');
   if (excl > 1) cue(text.includes('!!') ? '!!' : '!+');
@@ -283,9 +351,8 @@ export function surfaceFeatures(
   for (const t of tokens) {
     if (!more()) return;
     if (t.isNumber) continue;
-    const raw = text.slice(t.start, t.end);
-    if (raw.length >= 2 && raw === raw.toUpperCase() && raw !== raw.toLowerCase()) cue('caps');
-    if (ELONGATED_RE.test(t.norm)) {
+    if (isCaps(text, t.start, t.end)) cue('caps');
+    if (isElongated(t.norm)) {
       cue('elong');
       word(t.norm.replace(SQUEEZE_RE, '$1$1'));
     }
@@ -301,6 +368,8 @@ export function surfaceFeatures(
     cue('emo-');
     cue(`emo-${m[0].toLowerCase()}`);
   }
+  // No ASCII character is Extended_Pictographic: an ASCII text has no emoji to look for.
+  if (ascii) return;
   for (const m of text.matchAll(EMOJI_RE)) {
     if (!more()) return;
     cue(`emoji ${m[0]}`);
@@ -312,7 +381,13 @@ const NEGATORS = new Set([
   'not', 'no', 'never', 'nothing', 'nobody', 'none', 'nowhere', 'neither', 'nor', 'cannot', 'without', 'hardly', 'barely', 'nope', 'nah',
   'dont', 'doesnt', 'didnt', 'isnt', 'arent', 'wasnt', 'werent', 'cant', 'couldnt', 'wont', 'wouldnt', 'shouldnt', 'aint', 'havent', 'hasnt', 'hadnt',
 ]);
-const SCOPE_BREAK_RE = /[.,!?;:()[\]"…]/;
+/** `/[.,!?;:()[\]"…]/` (SCOPE_BREAK_RE before issue 10) as code units: tested on the gap between two tokens without slicing it. */
+const SCOPE_BREAK = new Set([...'.,!?;:()[]"…'].map((c) => c.charCodeAt(0)));
+
+function hasScopeBreak(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (SCOPE_BREAK.has(text.charCodeAt(i))) return true;
+  return false;
+}
 const SCOPE_BREAK_WORDS = new Set(['but', 'however', 'although', 'though', 'yet']);
 
 function isNegator(norm: string): boolean {
@@ -324,7 +399,7 @@ export function negatedTokens(text: string, tokens: readonly Token[], emit: (t: 
   let inScope = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (i > 0 && SCOPE_BREAK_RE.test(text.slice(tokens[i - 1].end, t.start))) inScope = false;
+    if (i > 0 && hasScopeBreak(text, tokens[i - 1].end, t.start)) inScope = false;
     if (SCOPE_BREAK_WORDS.has(t.norm)) inScope = false;
     else if (inScope) emit(t, i);
     if (isNegator(t.norm)) inScope = true;
@@ -351,7 +426,7 @@ export function lexiconFeatures(text: string, tokens: readonly Token[], lexicon:
     const t = tokens[i];
     if (t.isNumber) continue;
     let v = lexicon.get(t.norm);
-    if (v === undefined && ELONGATED_RE.test(t.norm)) v = lexicon.get(t.norm.replace(SQUEEZE_RE, '$1'));
+    if (v === undefined && isElongated(t.norm)) v = lexicon.get(t.norm.replace(SQUEEZE_RE, '$1'));
     if (v === undefined || v === 0) continue;
     if (negated.has(i)) v = -v;
     cue(`lex${lexBucket(v)}`);
@@ -390,29 +465,29 @@ export function parseVaderLexicon(txt: string): Map<string, number> {
  */
 export class FeatureRemap {
   /**
-   * The ids in ascending order and each one's row: 8 bytes a feature, looked up by binary search. A `Map` of
-   * the same ids cost about 40 bytes a feature (ids above 2^30 are heap numbers): 16 MB for the 400,000-row
-   * sentiment model alone (issue 10).
+   * The ids in ascending order (with a bucket table over them) and each one's row: about 8.5 bytes a feature, looked
+   * up by a short search. A `Map` of the same ids cost about 40 bytes a feature (ids above 2^30 are heap numbers):
+   * 16 MB for the 400,000-row sentiment model alone (issue 10).
    */
-  private readonly sortedIds: Uint32Array;
-  /** Null when `ids` is already ascending (what the trainer writes): the row of sortedIds[i] is then i, and no copy or sort is needed. */
+  private readonly sorted: SortedIds;
+  /** Null when `ids` is already ascending (what the trainer writes): the row of the i-th sorted id is then i, and no copy or sort is needed. */
   private readonly sortedRows: Int32Array | null;
 
   constructor(readonly ids: Uint32Array) {
     if (strictlyAscending(ids)) {
       // Saves the sort (about 50 ms of a start for the 400,000-row sentiment model) and 3.2 MB (issue 10).
-      this.sortedIds = ids;
+      this.sorted = new SortedIds(ids);
       this.sortedRows = null;
     } else {
       const { keys, rows } = sortedIndex(ids, 'feature remap');
-      this.sortedIds = keys;
+      this.sorted = new SortedIds(keys);
       this.sortedRows = rows;
     }
   }
 
   /** The row of a hashed id, or -1 when the model does not know it. */
   row(id: number): number {
-    const i = findSorted(this.sortedIds, id);
+    const i = this.sorted.indexOf(id);
     return i < 0 ? -1 : this.sortedRows ? this.sortedRows[i] : i;
   }
 
@@ -420,13 +495,22 @@ export class FeatureRemap {
     return this.ids.length;
   }
 
-  /** Compact rows of the known ids, in input order; unknown ids are dropped. */
-  rows(hashed: Uint32Array): Int32Array {
-    const out = new Int32Array(hashed.length);
+  /** Compact rows of the known ids (the first `length` of `hashed`), in input order; unknown ids are dropped. */
+  rows(hashed: Uint32Array, length = hashed.length): Int32Array {
+    const out = new Int32Array(length);
     let n = 0;
-    for (let i = 0; i < hashed.length; i++) {
-      const j = findSorted(this.sortedIds, hashed[i]);
-      if (j >= 0) out[n++] = this.sortedRows ? this.sortedRows[j] : j;
+    const sorted = this.sorted;
+    const sortedRows = this.sortedRows;
+    // Word-level features come `wordWeight` times in a row: the same id is looked up once (each lookup is a cache
+    // miss or two in a table of up to 1.6 MB, issue 10).
+    let prevId = -1;
+    let prevIndex = -1;
+    for (let i = 0; i < length; i++) {
+      const id = hashed[i];
+      const j = id === prevId ? prevIndex : sorted.indexOf(id);
+      prevId = id;
+      prevIndex = j;
+      if (j >= 0) out[n++] = sortedRows ? sortedRows[j] : j;
     }
     return out.subarray(0, n);
   }
@@ -465,8 +549,9 @@ export interface EncodedText {
  * chosen its rows) and the runtime classifier call.
  */
 export function encodeTokens(tokens: readonly Token[], s: FeaturizerSettings, remap: FeatureRemap, text?: string, lexicon?: Lexicon): EncodedText {
-  const hashed = featurizeTokens(tokens, s, text, lexicon);
-  return { rows: remap.rows(hashed), count: hashed.length };
+  // featurizeTokens' ids read where they are written: no copy, they are dropped after this.
+  featurizeIntoBuffer(tokens, s, text, lexicon);
+  return { rows: remap.rows(buf, len), count: len };
 }
 
 /**
@@ -509,4 +594,50 @@ export function findSorted(keys: Uint32Array, id: number): number {
     else return mid;
   }
   return -1;
+}
+
+/**
+ * Strictly ascending uint32 keys and a table of where each bucket of their top bits starts, so a lookup searches a
+ * bucket of about 8–16 keys instead of all of them: hashed feature ids are spread evenly, and a binary search of a
+ * model's 34,000–400,000 ids (15–19 unpredictable steps, each a cache miss) was the largest share of featurizing
+ * (issue 10, CPU per message). The table costs about half a byte a key.
+ */
+export class SortedIds {
+  private readonly starts: Uint32Array;
+  private readonly shift: number;
+  private readonly buckets: number;
+
+  /** `keys` must be strictly ascending (it is not copied). */
+  constructor(readonly keys: Uint32Array) {
+    const n = keys.length;
+    const max = n > 0 ? keys[n - 1] : 0;
+    const bits = 32 - Math.clz32(max);
+    const tableBits = Math.floor(Math.log2(Math.max(1, n / 8)));
+    this.shift = Math.min(31, Math.max(0, bits - tableBits));
+    this.buckets = Math.floor(max / 2 ** this.shift) + 1;
+    const starts = new Uint32Array(this.buckets + 1);
+    let k = 0;
+    for (let b = 0; b <= this.buckets; b++) {
+      while (k < n && keys[k] >>> this.shift < b) k++;
+      starts[b] = k;
+    }
+    this.starts = starts;
+  }
+
+  /** Index of `id` in the keys, or -1 (what `findSorted(keys, id)` returns). */
+  indexOf(id: number): number {
+    const b = id >>> this.shift;
+    if (b >= this.buckets) return -1;
+    const keys = this.keys;
+    let lo = this.starts[b];
+    let hi = this.starts[b + 1] - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid];
+      if (k < id) lo = mid + 1;
+      else if (k > id) hi = mid - 1;
+      else return mid;
+    }
+    return -1;
+  }
 }

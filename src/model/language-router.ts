@@ -17,6 +17,7 @@ import { loadManifest } from './manifest.js';
 import { backendFor } from './backends.js';
 import { fastTextBackend } from './fasttext-backend.js';
 import { ModelRegistry } from './registry.js';
+import { tokenize, type Token } from './text.js';
 import { UNKNOWN_INTENT, type Analysis, type AnalyzeOptions, type AnalyzeRequest, type Analyzer, type ModelRef, type TaskName } from './types.js';
 
 export const UNSUPPORTED_LANGUAGE = 'unsupported_language';
@@ -184,18 +185,20 @@ export class LanguageRouter implements Analyzer {
   }
 
   /** Which language an input is read as, and why. */
-  async resolveLanguage(text: string, options?: AnalyzeOptions): Promise<ResolvedLanguage> {
+  async resolveLanguage(text: string, options?: AnalyzeOptions, tokens?: readonly Token[]): Promise<ResolvedLanguage> {
     if (options?.lang !== undefined || !this.detector) return this.namedLanguage(options);
-    const detection = await this.detector.detect(text);
+    const detection = await this.detector.detect(text, tokens);
     return { lang: detection.lang, source: detection.sure ? 'detected' : 'default', detection };
   }
 
   async analyze(text: string, tasks: readonly TaskName[], options?: AnalyzeOptions): Promise<Analysis> {
     if (this.closed) throw new Error('LanguageRouter is closed; load it again');
-    const resolved = await this.resolveLanguage(text, options);
+    // Tokenised once: the detector and the language's models read the same tokens.
+    const tokens = tokenize(text);
+    const resolved = await this.resolveLanguage(text, options, tokens);
     const reg = await this.registryFor(resolved.lang);
     const supported = this.supported(reg, tasks);
-    const base = supported.length > 0 ? await reg!.analyze(text, supported) : { models: [] as ModelRef[] };
+    const base = supported.length > 0 ? await reg!.analyzeTokens(text, tokens, supported) : { models: [] as ModelRef[] };
     return this.routed(base, reg, tasks, resolved);
   }
 
@@ -206,23 +209,28 @@ export class LanguageRouter implements Analyzer {
   async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
     if (this.closed) throw new Error('LanguageRouter is closed; load it again');
     const resolved: ResolvedLanguage[] = new Array(requests.length);
+    const tokens = requests.map((r) => tokenize(r.text));
     const detect: number[] = [];
     requests.forEach((r, i) => {
       if (r.options?.lang !== undefined || !this.detector) resolved[i] = this.namedLanguage(r.options);
       else detect.push(i);
     });
     if (detect.length > 0) {
-      const detections = await this.detector!.detectMany(detect.map((i) => requests[i].text));
+      const detections = await this.detector!.detectMany(detect.map((i) => requests[i].text), detect.map((i) => tokens[i]));
       detections.forEach((detection, k) => (resolved[detect[k]] = { lang: detection.lang, source: detection.sure ? 'detected' : 'default', detection }));
     }
     const byLang = new Map<string, number[]>();
-    resolved.forEach((r, i) => byLang.set(r.lang, [...(byLang.get(r.lang) ?? []), i]));
+    resolved.forEach((r, i) => {
+      const list = byLang.get(r.lang);
+      if (list) list.push(i);
+      else byLang.set(r.lang, [i]);
+    });
     const out: Analysis[] = new Array(requests.length);
     for (const [lang, indices] of byLang) {
       const reg = await this.registryFor(lang);
       const asked = indices.map((i) => ({ i, supported: this.supported(reg, requests[i].tasks) }));
       const run = asked.filter((a) => a.supported.length > 0);
-      const bases = run.length > 0 ? await reg!.analyzeMany(run.map((a) => ({ text: requests[a.i].text, tasks: a.supported }))) : [];
+      const bases = run.length > 0 ? await reg!.analyzeMany(run.map((a) => ({ text: requests[a.i].text, tasks: a.supported })), run.map((a) => tokens[a.i])) : [];
       const baseOf = new Map(run.map((a, k) => [a.i, bases[k]]));
       for (const i of indices) out[i] = this.routed(baseOf.get(i) ?? { models: [] }, reg, requests[i].tasks, resolved[i]);
     }

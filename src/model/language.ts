@@ -16,7 +16,7 @@
  */
 import { TextClassifier } from './classifier.js';
 import { loadManifest } from './manifest.js';
-import { tokenize } from './text.js';
+import { tokenize, type Token } from './text.js';
 import type { ModelRef, ScoredLabel } from './types.js';
 
 // Re-exported: the tags live in language-tags.ts, which loads no model code (the agent's main thread imports it).
@@ -73,15 +73,15 @@ export class LanguageDetector {
     return (await this.clf.classify(tokenize(text), text)).ranked;
   }
 
-  async detect(text: string): Promise<Detection> {
-    const tokens = tokenize(text);
+  /** `tokens`: `tokenize(text)` when the caller has it already (the router hands them on to the models). */
+  async detect(text: string, tokens: readonly Token[] = tokenize(text)): Promise<Detection> {
     const { ranked } = await this.clf.classify(tokens, text);
     return decide(ranked, this.defaultLanguage, this.threshold, text, this.minLetters);
   }
 
-  /** `detect` for several texts (one ONNX call with a batched graph). */
-  async detectMany(texts: readonly string[]): Promise<Detection[]> {
-    const all = await this.clf.classifyMany(texts.map((text) => ({ tokens: tokenize(text), text })));
+  /** `detect` for several texts (one ONNX call with a batched graph); `tokens[i]` as `detect`'s. */
+  async detectMany(texts: readonly string[], tokens?: ReadonlyArray<readonly Token[]>): Promise<Detection[]> {
+    const all = await this.clf.classifyMany(texts.map((text, i) => ({ tokens: tokens?.[i] ?? tokenize(text), text })));
     return all.map(({ ranked }, i) => decide(ranked, this.defaultLanguage, this.threshold, texts[i], this.minLetters));
   }
 
@@ -100,7 +100,8 @@ export class LanguageDetector {
  */
 export function decide(ranked: readonly ScoredLabel[], defaultLanguage: string, threshold: number, text: string, minLetters = 0): Detection {
   const top = ranked[0];
-  const letters = text.match(/\p{L}/gu)?.length ?? 0;
+  // Only whether there are none, and whether there are minLetters, matter: counted up to that, not collected.
+  const letters = countLetters(text, Math.max(1, minLetters));
   if (!top || letters === 0) return { lang: defaultLanguage, sure: false, ranked };
   if (top.name === defaultLanguage) return { lang: top.name, sure: true, ranked };
   const enough = letters >= minLetters || (top.name.startsWith('zh') && HAN_RE.test(text));
@@ -109,3 +110,20 @@ export function decide(ranked: readonly ScoredLabel[], defaultLanguage: string, 
 }
 
 const HAN_RE = /\p{Script=Han}/u;
+const LETTER_RE = /\p{L}/u;
+
+/** How many code points of `text` are letters (\p{L}), counting stops at `cap`. ASCII by code, the rest by the regex. */
+export function countLetters(text: string, cap = Infinity): number {
+  let n = 0;
+  for (let i = 0; i < text.length && n < cap; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) n++;
+      continue;
+    }
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    if (LETTER_RE.test(String.fromCodePoint(cp))) n++;
+  }
+  return n;
+}

@@ -9,7 +9,7 @@
 import type { BackendSettings, PreparedText, TaskModel } from './backend.js';
 import { loadTaskModel } from './backends.js';
 import { defaultModelDir } from './manifest.js';
-import { tokenize } from './text.js';
+import { tokenize, type Token } from './text.js';
 import {
   UNKNOWN_INTENT,
   type Analysis,
@@ -97,8 +97,13 @@ export class ModelRegistry implements Analyzer {
   }
 
   async analyze(text: string, tasks: readonly TaskName[]): Promise<Analysis> {
+    return this.analyzeTokens(text, tokenize(text), tasks);
+  }
+
+  /** `analyze` for text the caller has tokenised already (`tokenize(text)`: the language router, which detected with them). */
+  async analyzeTokens(text: string, tokens: readonly Token[], tasks: readonly TaskName[]): Promise<Analysis> {
     if (this.closed) throw new Error('ModelRegistry is closed; load it again');
-    const input: PreparedText = { text, tokens: tokenize(text) };
+    const input: PreparedText = { text, tokens };
     const models: ModelRef[] = [];
     let intent: IntentResult | undefined;
     let sentiment: SentimentResult | undefined;
@@ -117,11 +122,11 @@ export class ModelRegistry implements Analyzer {
 
   /**
    * `analyze` for several texts: each model runs once for the batch where its backend can (classifyMany,
-   * tagSlotsMany), else once per text. Each analysis equals what `analyze` gives that text.
+   * tagSlotsMany), else once per text. Each analysis equals what `analyze` gives that text. `tokens[i]`: as `analyze`'s.
    */
-  async analyzeMany(requests: readonly AnalyzeRequest[]): Promise<Analysis[]> {
+  async analyzeMany(requests: readonly AnalyzeRequest[], tokens?: ReadonlyArray<readonly Token[]>): Promise<Analysis[]> {
     if (this.closed) throw new Error('ModelRegistry is closed; load it again');
-    const inputs: PreparedText[] = requests.map((r) => ({ text: r.text, tokens: tokenize(r.text) }));
+    const inputs: PreparedText[] = requests.map((r, i) => ({ text: r.text, tokens: tokens?.[i] ?? tokenize(r.text) }));
     const want = (task: TaskName) => requests.flatMap((r, i) => (r.tasks.includes(task) ? [i] : []));
     const wantIntent = want('intent');
     const wantSentiment = want('sentiment');
@@ -129,8 +134,8 @@ export class ModelRegistry implements Analyzer {
     if (wantSentiment.length > 0 && !this.sentiment) throw new Error('no sentiment model is loaded; set models.sentiment to a model directory');
     const intents = new Map<number, IntentResult>();
     const sentiments = new Map<number, SentimentResult>();
-    // Intent (then slots) and sentiment together: onnxruntime-node runs each session.run in a setImmediate, so started
-    // in the same turn they share one event-loop hop instead of queueing behind each other's (issue 10, latency).
+    // Intent (then slots) and sentiment together: with a backend whose runs are asynchronous (onnxruntime-node's public
+    // API defers each to a setImmediate) they then share the event-loop hops; OnnxModel's own runs are synchronous.
     const [intentResults, sentimentRanked] = await Promise.all([
       wantIntent.length > 0 ? this.analyzeIntentMany(wantIntent.map((i) => inputs[i])) : [],
       wantSentiment.length > 0 ? classifyAll(this.sentiment!, wantSentiment.map((i) => inputs[i])) : [],

@@ -13,7 +13,7 @@
  * template number first, so no feature string is ever built on the hot path.
  */
 import type { Token } from './text.js';
-import { findSorted } from './features.js';
+import { SortedIds } from './features.js';
 
 export interface SlotFeaturizerSettings {
   /** Bumped when the feature templates change; a model trained with another version is refused. */
@@ -37,6 +37,8 @@ export interface SlotFeaturizerSettings {
 }
 
 export const SLOT_FEATURES_VERSION = 1;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export const DEFAULT_SLOT_FEATURIZER: SlotFeaturizerSettings = {
   version: SLOT_FEATURES_VERSION,
@@ -82,7 +84,7 @@ function mixInt(h: number, v: number): number {
   return h;
 }
 
-function mixStr(h: number, s: string, from = 0, to = s.length): number {
+export function mixStr(h: number, s: string, from = 0, to = s.length): number {
   for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   // A separator, so ("ab","c") and ("a","bc") differ.
   return Math.imul(h ^ 0x1f, FNV_PRIME);
@@ -102,6 +104,53 @@ export function wordShape(word: string): string {
   return out;
 }
 
+const X = 0x78; // 'x'
+const D = 0x64; // 'd'
+const LETTER_RE = /\p{L}/u;
+
+/**
+ * `mixStr(h, wordShape(word))` without building the shape: ASCII characters are classified by code, others by
+ * the same \p{L} test as `wordShape` (whole code points, so a surrogate pair is one character as there). Exported
+ * for the test that it equals `mixStr(h, wordShape(word))`.
+ */
+export function mixShape(h: number, word: string): number {
+  let last = -1;
+  let run = 0;
+  for (let i = 0; i < word.length; i++) {
+    let code = word.charCodeAt(i);
+    let c: number;
+    let width = 1;
+    if (code < 0x80) {
+      c = code >= 0x30 && code <= 0x39 ? D : (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) ? X : code;
+    } else {
+      const cp = word.codePointAt(i)!;
+      width = cp > 0xffff ? 2 : 1;
+      c = LETTER_RE.test(String.fromCodePoint(cp)) ? X : -1;
+      if (c === -1) {
+        // The character itself: its UTF-16 units are mixed in as wordShape's string would be.
+        code = cp;
+      }
+    }
+    if (c === -1) {
+      // A non-letter, non-digit outside ASCII: compared and mixed as its own code point.
+      run = code === last ? run + 1 : 1;
+      last = code;
+      if (run <= 2) {
+        if (width === 2) {
+          h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME);
+          h = Math.imul(h ^ word.charCodeAt(i + 1), FNV_PRIME);
+        } else h = Math.imul(h ^ code, FNV_PRIME);
+      }
+    } else {
+      run = c === last ? run + 1 : 1;
+      last = c;
+      if (run <= 2) h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    i += width - 1;
+  }
+  return Math.imul(h ^ 0x1f, FNV_PRIME);
+}
+
 /** The form a word takes as context: numbers become one class, so "to 21 degrees" and "to 70 degrees" share features. */
 function contextForm(t: Token | undefined, side: 'left' | 'right'): string {
   if (!t) return side === 'left' ? '<s>' : '</s>';
@@ -119,9 +168,14 @@ export function slotFeatureIds(
   intent: string | null,
   s: SlotFeaturizerSettings = DEFAULT_SLOT_FEATURIZER,
 ): Int32Array {
+  return slotFeatureIdsInto(tokens, intent, s, new Int32Array(tokens.length * s.maxFeatures));
+}
+
+/** `slotFeatureIds` written into `out` (at least tokens × maxFeatures long, all zero there); returns that part of it. */
+export function slotFeatureIdsInto(tokens: readonly Token[], intent: string | null, s: SlotFeaturizerSettings, out: Int32Array): Int32Array {
   const K = s.maxFeatures;
   const n = tokens.length;
-  const out = new Int32Array(n * K);
+  if (out.length < n * K) throw new RangeError(`slotFeatureIdsInto: ${out.length} slots for ${n} tokens × ${K} features`);
   const B = s.buckets;
   const useIntent = s.intent && !!intent;
   // The intent hash is shared by every token of the sentence.
@@ -129,49 +183,64 @@ export function slotFeatureIds(
   const useScenario = useIntent && s.scenario;
   const cut = useScenario ? intent.indexOf('_') : -1;
   const scenarioHash = useScenario ? mixStr(mixInt(FNV_OFFSET, Tpl.Scenario), intent, 0, cut < 0 ? intent.length : cut) : 0;
+  // Each template's seed, hashed once per sentence instead of once per feature.
+  const seed = (tpl: number): number => mixInt(FNV_OFFSET, tpl);
+  const BIAS = (((seed(Tpl.Bias) >>> 0) % B) + 1) | 0;
+  const WORD = seed(Tpl.Word);
+  const SHAPE = seed(Tpl.Shape);
+  const FIRST = (((seed(Tpl.First) >>> 0) % B) + 1) | 0;
+  const LAST = (((seed(Tpl.Last) >>> 0) % B) + 1) | 0;
+  const BIGRAM_LEFT = seed(Tpl.BigramLeft);
+  const BIGRAM_RIGHT = seed(Tpl.BigramRight);
+  const BIGRAM_LEFT2 = seed(Tpl.BigramLeft2);
+  const BIGRAM_RIGHT2 = seed(Tpl.BigramRight2);
+  const PREFIX = seed(Tpl.Prefix);
+  const SUFFIX = seed(Tpl.Suffix);
+  const intentWord = useIntent ? mixInt(intentHash, Tpl.IntentWord) : 0;
+  const intentLeft = useIntent ? mixInt(intentHash, Tpl.IntentLeft) : 0;
+  const scenarioWord = useScenario ? mixInt(scenarioHash, Tpl.ScenarioWord) : 0;
+  const scenarioLeft = useScenario ? mixInt(scenarioHash, Tpl.ScenarioLeft) : 0;
+  const window = s.window;
   for (let i = 0; i < n; i++) {
     const t = tokens[i];
     const w = t.norm;
     const base = i * K;
+    // Features past K are dropped, as the trainer's do; ids are ((h >>> 0) % B) + 1.
     let k = 0;
-    const push = (h: number): void => {
-      if (k < K) out[base + k++] = ((h >>> 0) % B) + 1;
-    };
-    push(mixInt(FNV_OFFSET, Tpl.Bias));
-    push(mixStr(mixInt(FNV_OFFSET, Tpl.Word), w));
-    const shape = wordShape(w);
-    push(mixStr(mixInt(FNV_OFFSET, Tpl.Shape), shape));
-    if (i === 0) push(mixInt(FNV_OFFSET, Tpl.First));
-    if (i === n - 1) push(mixInt(FNV_OFFSET, Tpl.Last));
-    for (let d = 1; d <= s.window; d++) {
-      push(mixStr(mixInt(FNV_OFFSET, Tpl.Left + d - 1), contextForm(tokens[i - d], 'left')));
-      push(mixStr(mixInt(FNV_OFFSET, Tpl.Right + d - 1), contextForm(tokens[i + d], 'right')));
+    if (k < K) out[base + k++] = BIAS;
+    if (k < K) out[base + k++] = ((mixStr(WORD, w) >>> 0) % B) + 1;
+    if (k < K) out[base + k++] = ((mixShape(SHAPE, w) >>> 0) % B) + 1;
+    if (i === 0 && k < K) out[base + k++] = FIRST;
+    if (i === n - 1 && k < K) out[base + k++] = LAST;
+    for (let d = 1; d <= window; d++) {
+      if (k < K) out[base + k++] = ((mixStr(mixInt(FNV_OFFSET, Tpl.Left + d - 1), contextForm(tokens[i - d], 'left')) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(mixInt(FNV_OFFSET, Tpl.Right + d - 1), contextForm(tokens[i + d], 'right')) >>> 0) % B) + 1;
     }
     const l1 = contextForm(tokens[i - 1], 'left');
     const r1 = contextForm(tokens[i + 1], 'right');
     const w0 = t.isNumber ? '<num>' : w;
-    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft), l1), w0));
-    push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight), w0), r1));
-    if (s.window >= 2) {
-      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramLeft2), contextForm(tokens[i - 2], 'left')), l1));
-      push(mixStr(mixStr(mixInt(FNV_OFFSET, Tpl.BigramRight2), r1), contextForm(tokens[i + 2], 'right')));
+    if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_LEFT, l1), w0) >>> 0) % B) + 1;
+    if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_RIGHT, w0), r1) >>> 0) % B) + 1;
+    if (window >= 2) {
+      if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_LEFT2, contextForm(tokens[i - 2], 'left')), l1) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(mixStr(BIGRAM_RIGHT2, r1), contextForm(tokens[i + 2], 'right')) >>> 0) % B) + 1;
     }
     if (!t.isNumber) {
-      for (const p of s.prefixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Prefix), w, 0, p));
-      for (const p of s.suffixes) if (w.length > p) push(mixStr(mixInt(FNV_OFFSET, Tpl.Suffix), w, w.length - p));
+      for (const p of s.prefixes) if (w.length > p && k < K) out[base + k++] = ((mixStr(PREFIX, w, 0, p) >>> 0) % B) + 1;
+      for (const p of s.suffixes) if (w.length > p && k < K) out[base + k++] = ((mixStr(SUFFIX, w, w.length - p) >>> 0) % B) + 1;
     }
     if (useIntent) {
-      push(intentHash);
-      push(mixStr(mixInt(intentHash, Tpl.IntentWord), w0));
-      push(mixStr(mixInt(intentHash, Tpl.IntentLeft), l1));
+      if (k < K) out[base + k++] = ((intentHash >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(intentWord, w0) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(intentLeft, l1) >>> 0) % B) + 1;
     }
     if (useScenario) {
-      push(scenarioHash);
-      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioWord), w0));
-      push(mixStr(mixInt(scenarioHash, Tpl.ScenarioLeft), l1));
+      if (k < K) out[base + k++] = ((scenarioHash >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(scenarioWord, w0) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
     }
   }
-  return out;
+  return out.length === n * K ? out : out.subarray(0, n * K);
 }
 
 /**
@@ -180,11 +249,14 @@ export function slotFeatureIds(
  * the sorted kept ids, delta-encoded as LEB128 varints: a few bytes per row.
  */
 export class SlotFeatureRemap {
-  /** `kept[r]` is the hashed id of compact row r + 1, ascending (so a binary search finds a row; no Map, issue 10). */
+  private readonly sorted: SortedIds;
+
+  /** `kept[r]` is the hashed id of compact row r + 1, ascending (so a search finds a row; no Map, issue 10). */
   constructor(readonly kept: Uint32Array) {
     for (let r = 1; r < kept.length; r++) {
       if (kept[r] <= kept[r - 1]) throw new Error('SlotFeatureRemap: kept ids must be strictly ascending');
     }
+    this.sorted = new SortedIds(kept);
   }
 
   /** Rows in the model, the padding row included. */
@@ -194,14 +266,33 @@ export class SlotFeatureRemap {
 
   row(id: number): number {
     if (id === 0) return 0;
-    return findSorted(this.kept, id >>> 0) + 1; // -1 (dropped) + 1 = the padding row
+    return this.sorted.indexOf(id >>> 0) + 1; // -1 (dropped) + 1 = the padding row
   }
 
   /** Compact rows for hashed ids, as the int64 model input. */
   apply(ids: Int32Array): BigInt64Array {
     const out = new BigInt64Array(ids.length);
-    for (let i = 0; i < ids.length; i++) out[i] = BigInt(this.row(ids[i]));
+    this.applyInto(ids, out, 0);
     return out;
+  }
+
+  /**
+   * Writes the compact rows of `ids` into `out` from position `at`. Rows are small non-negative integers: on a
+   * little-endian machine each is written as the low 32-bit word of its int64 (high word 0) instead of through a
+   * `BigInt` per feature, which cost more than the lookup (issue 10).
+   */
+  applyInto(ids: Int32Array, out: BigInt64Array, at: number): void {
+    const sorted = this.sorted;
+    if (LITTLE_ENDIAN) {
+      const words = new Int32Array(out.buffer, out.byteOffset + at * 8, ids.length * 2);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        words[2 * i] = id === 0 ? 0 : sorted.indexOf(id >>> 0) + 1;
+        words[2 * i + 1] = 0;
+      }
+    } else {
+      for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(this.row(ids[i]));
+    }
   }
 
   encode(): Uint8Array {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRowWiseTagger } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
-import { SlotFeatureRemap, slotFeatureIds, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
+import { SlotFeatureRemap, slotFeatureIdsInto, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
 import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
 import type { Token } from './text.js';
 import type { SlotResult } from './types.js';
@@ -90,10 +90,11 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
   const out = new Int32Array(n);
   if (n === 0) return out;
   const { range } = transitionBounds(trans, nTags);
-  let prev = new Float64Array(nTags);
-  let cur = new Float64Array(nTags);
-  const back = new Int32Array(n * nTags);
-  const active = new Int32Array(nTags);
+  const scratch = crfScratch(n, nTags);
+  let prev = scratch.prev;
+  let cur = scratch.cur;
+  const back = scratch.back;
+  const active = scratch.active;
   const start = nTags * nTags;
   for (let j = 0; j < nTags; j++) prev[j] = isInside(j) ? -Infinity : scores[j] + trans[start + j];
   for (let i = 1; i < n; i++) {
@@ -105,33 +106,40 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
     for (let p = 0; p < nTags; p++) if (prev[p] > mx) mx = prev[p];
     let na = 0;
     for (let p = 0; p < nTags; p++) if (prev[p] >= mx - range) active[na++] = p;
-    for (let j = 0; j < nTags; j++) {
-      let best = -Infinity;
-      let from = 0;
-      if (isInside(j)) {
-        const b = prev[j - 1] + trans[(j - 1) * nTags + j];
-        const c = prev[j] + trans[j * nTags + j];
-        if (b >= c) {
-          best = b;
-          from = j - 1;
-        } else {
-          best = c;
-          from = j;
-        }
+    // I-x (even j ≥ 2): from B-x (j - 1) or I-x (j).
+    for (let j = 2; j < nTags; j += 2) {
+      const b = prev[j - 1] + trans[(j - 1) * nTags + j];
+      const c = prev[j] + trans[j * nTags + j];
+      if (b >= c) {
+        cur[j] = b;
+        back[row + j] = j - 1;
       } else {
-        for (let q = 0; q < na; q++) {
-          const p = active[q];
-          const v = prev[p] + trans[p * nTags + j];
-          if (v > best) {
-            best = v;
-            from = p;
-          }
+        cur[j] = c;
+        back[row + j] = j;
+      }
+    }
+    // O and B-x (0 and odd j): the best active predecessor. Predecessor-major, so each reads one row of `trans`
+    // in order; every column still sees the predecessors in ascending order and keeps the first best, as before.
+    for (let j = 0; j < nTags; j = j === 0 ? 1 : j + 2) {
+      cur[j] = -Infinity;
+      back[row + j] = 0;
+    }
+    for (let q = 0; q < na; q++) {
+      const p = active[q];
+      const pv = prev[p];
+      const tp = p * nTags;
+      for (let j = 0; j < nTags; j = j === 0 ? 1 : j + 2) {
+        const v = pv + trans[tp + j];
+        if (v > cur[j]) {
+          cur[j] = v;
+          back[row + j] = p;
         }
       }
-      cur[j] = best + scores[row + j];
-      back[row + j] = from;
     }
-    [prev, cur] = [cur, prev];
+    for (let j = 0; j < nTags; j++) cur[j] += scores[row + j];
+    const swap = prev;
+    prev = cur;
+    cur = swap;
   }
   const end = (nTags + 1) * nTags;
   let last = 0;
@@ -149,12 +157,33 @@ export function viterbiBioCrf(scores: Float32Array | Float64Array, n: number, nT
 }
 
 /**
+ * Working arrays of `viterbiBioCrf`, reused by every call (decoding is synchronous): a sentence allocated four typed
+ * arrays, the back pointers n × tags (issue 10, CPU and garbage per message).
+ */
+let crfWork = { prev: new Float64Array(0), cur: new Float64Array(0), back: new Int32Array(0), active: new Int32Array(0) };
+
+function crfScratch(n: number, nTags: number): typeof crfWork {
+  if (crfWork.prev.length < nTags || crfWork.back.length < n * nTags) {
+    const tags = Math.max(nTags, crfWork.prev.length);
+    crfWork = {
+      prev: new Float64Array(tags),
+      cur: new Float64Array(tags),
+      back: new Int32Array(Math.max(n * nTags, crfWork.back.length, 32 * tags)),
+      active: new Int32Array(tags),
+    };
+  }
+  return crfWork;
+}
+
+/**
  * Confidence of each chosen tag of a CRF path, given its decoded neighbours:
  * the softmax, over the tags allowed between y[t-1] and y[t+1], of
  * emission(j) + trans(y[t-1] → j) + trans(j → y[t+1]), taken at y[t]. Written
  * into `out[t * nTags + tags[t]]` (what `spansFromTags` reads). Exact CRF
  * marginals need a forward-backward pass over all tags (~0.1 ms for a sentence
  * of 7 tokens and 113 tags); this costs one pass over the tags per token.
+ * `into`: `transposeTransitions(trans)`, when the matrix no longer changes (the runtime's), so the scores into the
+ * next tag are read in order.
  */
 export function neighbourConfidences(
   scores: Float32Array,
@@ -163,6 +192,7 @@ export function neighbourConfidences(
   trans: BioTransitions,
   tags: Int32Array,
   out: Float32Array,
+  into?: Float32Array,
 ): void {
   const start = nTags * nTags;
   const end = (nTags + 1) * nTags;
@@ -170,21 +200,40 @@ export function neighbourConfidences(
     const prev = t > 0 ? tags[t - 1] : -1;
     const next = t < n - 1 ? tags[t + 1] : -1;
     const o = t * nTags;
-    const local = (j: number): number => {
-      let v = scores[o + j];
-      v += prev < 0 ? trans[start + j] : trans[prev * nTags + j];
-      v += next < 0 ? trans[end + j] : trans[j * nTags + next];
-      return v;
-    };
-    const chosen = local(tags[t]);
+    // allowedTransition(prev, j) and allowedTransition(j, next) written out: an I-x needs prev of type x, and an I-y
+    // next needs j of type y.
+    const prevType = prev > 0 ? (prev - 1) >> 1 : -2;
+    const nextInside = next > 0 && (next & 1) === 0;
+    const nextType = nextInside ? (next - 1) >> 1 : -3;
+    const fromRow = prev < 0 ? start : prev * nTags;
+    const y = tags[t];
+    let chosen = scores[o + y];
+    chosen += trans[fromRow + y];
+    chosen += next < 0 ? trans[end + y] : trans[y * nTags + next];
+    // The scores of moving on, trans(j → next) for every j: a column of `trans`, or a row of its transpose when the
+    // caller has one (issue 10: read in order); the end scores after the last token.
+    const to = next < 0 || !into ? trans : into;
+    const toRow = next < 0 ? end : into ? next * nTags : next;
+    const step = next >= 0 && !into ? nTags : 1;
     let z = 0;
     for (let j = 0; j < nTags; j++) {
-      if (!allowedTransition(prev, j)) continue;
-      if (next >= 0 && !allowedTransition(j, next)) continue;
-      z += Math.exp(local(j) - chosen);
+      const type = (j - 1) >> 1;
+      if (j > 0 && (j & 1) === 0 && type !== prevType) continue;
+      if (nextInside && (j === 0 || type !== nextType)) continue;
+      let v = scores[o + j];
+      v += trans[fromRow + j];
+      v += to[toRow + j * step];
+      z += Math.exp(v - chosen);
     }
-    out[o + tags[t]] = 1 / z;
+    out[o + y] = 1 / z;
   }
+}
+
+/** The tags × tags part of `trans` transposed (into[j · tags + i] = trans[i · tags + j]), for `neighbourConfidences`. */
+export function transposeTransitions(trans: BioTransitions, nTags: number): Float32Array {
+  const t = new Float32Array(nTags * nTags);
+  for (let i = 0; i < nTags; i++) for (let j = 0; j < nTags; j++) t[j * nTags + i] = trans[i * nTags + j];
+  return t;
 }
 
 const boundsCache = new WeakMap<BioTransitions, { range: number }>();
@@ -496,11 +545,19 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
   return s as SlotsManifest;
 }
 
+/** The hashed slot feature ids of the sentence being featurized (SlotTagger.writeFeatureRows). */
+let slotIdsWork = new Int32Array(0);
+
+/** The confidences `SlotTagger.decode` hands to spansFromTags (see there). */
+let decodeConf = new Float32Array(0);
+
 export class SlotTagger {
   private constructor(
     private readonly model: OnnxModel,
     private readonly remap: SlotFeatureRemap | null,
     private readonly transitions: BioTransitions | null,
+    /** `transitions` transposed (transposeTransitions), or null without them. */
+    private readonly transitionsInto: Float32Array | null,
     readonly section: SlotsManifest,
     private readonly inputName: string,
     /** Whether the graph scores each token from its own row (batch-graph.ts): several sentences' tokens per call. */
@@ -529,7 +586,8 @@ export class SlotTagger {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
-    return new SlotTagger(model, remap, transitions, section, model.inputNames[0], rowWise);
+    const into = transitions ? transposeTransitions(transitions, section.tags.length) : null;
+    return new SlotTagger(model, remap, transitions, into, section, model.inputNames[0], rowWise);
   }
 
   get types(): readonly string[] {
@@ -538,17 +596,29 @@ export class SlotTagger {
 
   /** The model input for `tokens`: compact feature rows [tokens.length, maxFeatures]. */
   featureRows(tokens: readonly Token[], intent: string | null): BigInt64Array {
-    const ids = slotFeatureIds(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer);
-    return this.remap ? this.remap.apply(ids) : BigInt64Array.from(ids, (x) => BigInt(x));
+    const out = new BigInt64Array(tokens.length * this.section.featurizer.maxFeatures);
+    this.writeFeatureRows(tokens, intent, out, 0);
+    return out;
   }
 
-  /** Raw per-token tag scores from the graph, [tokens.length, tags] (a copy the caller may modify). */
+  /** `featureRows` written into `out` from position `at` (the hashed ids go through a reused buffer, not a new array each). */
+  private writeFeatureRows(tokens: readonly Token[], intent: string | null, out: BigInt64Array, at: number): number {
+    const size = tokens.length * this.section.featurizer.maxFeatures;
+    if (slotIdsWork.length < size) slotIdsWork = new Int32Array(Math.max(size, 2 * slotIdsWork.length));
+    else slotIdsWork.fill(0, 0, size);
+    const ids = slotFeatureIdsInto(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer, slotIdsWork);
+    if (this.remap) this.remap.applyInto(ids, out, at);
+    else for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(ids[i]);
+    return size;
+  }
+
+  /** Raw per-token tag scores from the graph, [tokens.length, tags] (the caller's own array: each run's output is fresh). */
   async rawScores(tokens: readonly Token[], intent: string | null): Promise<Float32Array> {
     const rows = this.featureRows(tokens, intent);
     const out = await this.model.run({
       [this.inputName]: { type: 'int64', data: rows, dims: [tokens.length, this.section.featurizer.maxFeatures] },
     });
-    return out.scores.data.slice();
+    return out.scores.data;
   }
 
   /** Per-token tag log-probabilities and probabilities (softmax of the scores), [tokens.length, tags]. */
@@ -576,25 +646,21 @@ export class SlotTagger {
     }
     const k = this.section.featurizer.maxFeatures;
     const nTags = this.section.tags.length;
-    const rows = inputs.map((x) => (x.tokens.length > 0 ? this.featureRows(x.tokens, x.intent) : null));
     let total = 0;
     for (const x of inputs) total += x.tokens.length;
     if (total === 0) return inputs.map(() => []);
+    // Each sentence's rows written straight into the batch's input (no per-sentence int64 array and copy).
     const all = new BigInt64Array(total * k);
     let at = 0;
-    for (const r of rows) {
-      if (!r) continue;
-      all.set(r, at);
-      at += r.length;
-    }
+    for (const x of inputs) if (x.tokens.length > 0) at += this.writeFeatureRows(x.tokens, x.intent, all, at);
     const out = await this.model.run({ [this.inputName]: { type: 'int64', data: all, dims: [total, k] } });
     const scores = out.scores.data;
     let token = 0;
     return inputs.map((x) => {
       const n = x.tokens.length;
       if (n === 0) return [];
-      // A copy: decoding writes into it.
-      const own = scores.slice(token * nTags, (token + n) * nTags);
+      // A view of this sentence's rows: decoding may write into them, and no other sentence reads them.
+      const own = scores.subarray(token * nTags, (token + n) * nTags);
       token += n;
       return this.decode(x.text, x.tokens, own);
     });
@@ -609,8 +675,10 @@ export class SlotTagger {
     if (this.transitions) {
       // Neither decoding nor the confidences change with a per-token constant: no softmax needed.
       tags = viterbiBioCrf(scores, n, nTags, this.transitions);
-      conf = new Float32Array(n * nTags);
-      neighbourConfidences(scores, n, nTags, this.transitions, tags, conf);
+      // Reused: only each token's chosen tag is written, and only those are read (spansFromTags), before the next call.
+      if (decodeConf.length < n * nTags) decodeConf = new Float32Array(Math.max(n * nTags, 32 * nTags));
+      conf = decodeConf;
+      neighbourConfidences(scores, n, nTags, this.transitions, tags, conf, this.transitionsInto ?? undefined);
     } else {
       conf = logSoftmaxRows(scores, n, nTags);
       tags = viterbiBio(scores, n, nTags);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FEATURIZER, FeatureRemap, checkFeaturizerSettings, encodeTokens, featurize, featurizeTokens, type FeaturizerSettings } from '../../src/model/features.js';
+import { DEFAULT_FEATURIZER, FeatureRemap, SortedIds, checkFeaturizerSettings, findSorted, encodeTokens, featurize, featurizeTokens, type FeaturizerSettings } from '../../src/model/features.js';
 import { tokenize } from '../../src/model/text.js';
 import { TextClassifier } from '../../src/model/classifier.js';
 import { encodeForTraining, trainClassifier } from '../../src/train/trainer.js';
@@ -102,6 +102,10 @@ test('FeatureRemap (sorted typed arrays, issue 10) maps every id exactly as a Ma
   const want = Int32Array.from([...queries].map((q) => reference.get(q)).filter((r): r is number => r !== undefined));
   assert.deepEqual(remap.rows(queries), want);
   assert.ok(want.length >= 10_000, 'half the queries are known ids');
+  // Runs of one id (word features come wordWeight times in a row; rows() looks a run up once), known and unknown.
+  const runs = Uint32Array.from([...queries.subarray(0, 200)].flatMap((q, i) => Array.from({ length: 1 + (i % 3) }, () => q)));
+  assert.deepEqual(remap.rows(runs), Int32Array.from([...runs].map((q) => reference.get(q)).filter((r): r is number => r !== undefined)));
+  assert.deepEqual(remap.rows(runs, 10), Int32Array.from([...runs.subarray(0, 10)].map((q) => reference.get(q)).filter((r): r is number => r !== undefined)));
   assert.equal(remap.row(ids[7]), 7);
   assert.equal(remap.row(0xffffffff), reference.get(0xffffffff) ?? -1);
   assert.throws(() => new FeatureRemap(new Uint32Array([5, 0xfffffffe, 5])), /hashed id 5 appears twice \(rows 0 and 2\)/);
@@ -113,4 +117,27 @@ test('FeatureRemap (sorted typed arrays, issue 10) maps every id exactly as a Ma
   assert.deepEqual(fromSorted.rows(queries), Int32Array.from([...queries].map((q) => sortedRef.get(q)).filter((r): r is number => r !== undefined)));
   assert.equal(fromSorted.row(ascending[4242]), 4242);
   assert.equal(fromSorted.row(ascending[0] > 0 ? ascending[0] - 1 : 0xffffffff), -1);
+});
+
+test('SortedIds (a bucket table over the keys, issue 10) finds exactly what a binary search of all keys finds', () => {
+  let x = 777;
+  const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  const sets: Uint32Array[] = [
+    new Uint32Array(0),
+    Uint32Array.from([0]),
+    Uint32Array.from([0xffffffff]),
+    Uint32Array.from([0, 1, 2, 3, 0xffffffff]),
+    Uint32Array.from([5, 6, 7, 1000, 1001]),
+    Uint32Array.from(new Set(Array.from({ length: 40_000 }, () => rand() % (1 << 21)))).sort(),
+    Uint32Array.from(new Set(Array.from({ length: 9_000 }, rand))).sort(),
+    // Clustered ids: most buckets empty, a few full.
+    Uint32Array.from({ length: 3_000 }, (_, i) => (i < 1500 ? i : 0x80000000 + i)),
+  ];
+  for (const keys of sets) {
+    const index = new SortedIds(keys);
+    const queries = [0, 1, 2, 4, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, -1, 2 ** 32, 1.5];
+    for (const k of keys) queries.push(k, k + 1, k - 1);
+    for (let i = 0; i < 5_000; i++) queries.push(rand(), rand() % (1 << 21));
+    for (const q of queries) assert.equal(index.indexOf(q), findSorted(keys, q), `keys of ${keys.length}, query ${q}`);
+  }
 });

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { decide, LanguageDetector, LANGUAGES, normalizeLang } from '../../src/model/language.js';
+import { countLetters, decide, LanguageDetector, LANGUAGES, normalizeLang } from '../../src/model/language.js';
 import { defaultModelDir } from '../../src/model/manifest.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -77,4 +77,16 @@ test('the shipped langid model knows the five languages and reads short commands
 test('a directory holding another task is refused, naming the setting', async () => {
   await assert.rejects(LanguageDetector.load(defaultModelDir('intent'), { defaultLanguage: 'en' }), /task "intent".*models\.langid/);
   await assert.rejects(LanguageDetector.load(join(packageRoot(), 'models', 'langid'), { defaultLanguage: 'en', threshold: 1.5 }), /models\.detectThreshold/);
+});
+
+test('countLetters counts what /\\p{L}/gu matches (ASCII by code, the rest by the regex), up to its cap', () => {
+  const samples = ['', '?! 42', 'Jen.', 'mach das licht aus', '关灯', 'Straße ÄÖÜ', 'naïve café', 'e\u0301', '𝒳𝒳 😂😂', '\ud83d lone', 'x\ude02y', '١٢٣ ab', 'ΣΑΣ мама', 'ǅ ⅷ'];
+  let ascii = '';
+  for (let c = 0; c < 0x80; c++) ascii += String.fromCharCode(c);
+  samples.push(ascii);
+  for (const s of samples) {
+    const want = s.match(/\p{L}/gu)?.length ?? 0;
+    assert.equal(countLetters(s), want, JSON.stringify(s));
+    for (const cap of [0, 1, 3, 7]) assert.equal(countLetters(s, cap), Math.min(want, cap), `${JSON.stringify(s)} cap ${cap}`);
+  }
 });

@@ -170,3 +170,41 @@ test('sentiment cues: trainer, runtime classifier and registry compute identical
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the cue shortcuts (issue 10) decide as the expressions they replace: caps, elongation, scope breaks, emoji', () => {
+  // The expressions as written before: raw-text caps test, the elongation regex, the scope-break regex.
+  const caps = (raw: string) => raw.length >= 2 && raw === raw.toUpperCase() && raw !== raw.toLowerCase();
+  const elongated = (w: string) => /(\p{L})\1\1/u.test(w);
+  const words = [
+    'OK', 'ok', 'Ok', 'A', 'NOOO', 'sooo', 'soo', 'LOVE', 'ÄRGER', 'ärger', 'ÄrGER', 'STRAẞE', 'İSTANBUL', 'ǅA', 'ΣΑΣ',
+    'aaa', 'aaaa', 'a1aaa', '𝒳𝒳𝒳', '𝒳𝒳', 'x𝒳𝒳𝒳y', 'ééé', 'e\u0301e\u0301e\u0301', '111', 'DON\'T', 'don\'t', 'WOW!!!',
+    '客客客', '哈哈哈哈', 'ЖЖЖ', 'ǅǅǅ', 'HTTP2', 'A1', '1A', 'ŉŉŉ',
+  ];
+  for (const w of words) {
+    const text = `well ${w} then`;
+    const tokens = tokenize(text);
+    const got: string[] = [];
+    const squeezed: string[] = [];
+    surfaceFeatures(text, tokens, (c) => got.push(c), (x) => squeezed.push(x));
+    const words = tokens.filter((t) => !t.isNumber);
+    assert.equal(got.filter((c) => c === 'caps').length, words.filter((t) => caps(text.slice(t.start, t.end))).length, `caps of ${JSON.stringify(w)}`);
+    assert.equal(got.filter((c) => c === 'elong').length, words.filter((t) => elongated(t.norm)).length, `elongation of ${JSON.stringify(w)}`);
+  }
+  // Every scope-break character ends a negation scope, other punctuation does not.
+  for (const ch of [...'.,!?;:()[]"…', '-', "'", '/', '*', '&', '\u2014', '。']) {
+    const text = `i do not like it ${ch} good movie`;
+    const tokens = tokenize(text);
+    const negated: number[] = [];
+    negatedTokens(text, tokens, (_t, i) => negated.push(i));
+    const breaks = /[.,!?;:()[\]"…]/.test(ch);
+    assert.equal(negated.includes(tokens.findIndex((t) => t.norm === 'good')), !breaks, JSON.stringify(ch));
+  }
+  // Emoji are found in text that leaves ASCII, none in ASCII text (no ASCII character is Extended_Pictographic).
+  const emoji = (text: string) => {
+    const got: string[] = [];
+    surfaceFeatures(text, tokenize(text), (c) => got.push(c), () => {});
+    return got.filter((c) => c.startsWith('emoji '));
+  };
+  assert.deepEqual(emoji('great :) <3 ^_^'), []);
+  assert.deepEqual(emoji('great 😂 ©'), ['emoji 😂', 'emoji ©']);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
+import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, mixShape, mixStr, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
 import { SlotTagger } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
 import { exportSlotTagger, rowLookup, trainingFeatureRows, trainSlotTagger, type IntentRow } from '../../src/train/tagger.js';
@@ -107,6 +107,21 @@ test('the remap round-trips through its compact encoding and rejects damaged fil
   assert.equal(back.row(5), 0);
   assert.equal(back.row(0), 0);
   assert.deepEqual([...back.apply(Int32Array.from([4000, 0, 9]))], [4n, 0n, 0n]);
+  // applyInto writes the same rows at an offset of a larger int64 input and leaves the rest alone.
+  const into = new BigInt64Array(6).fill(-7n);
+  back.applyInto(Int32Array.from([(1 << 22) - 1, 3, 0]), into, 2);
+  assert.deepEqual([...into], [-7n, -7n, 6n, 1n, 0n, -7n]);
   assert.throws(() => SlotFeatureRemap.decode(bytes.subarray(0, bytes.length - 1)), /truncated/);
   assert.throws(() => new SlotFeatureRemap(Uint32Array.from([5, 5])), /ascending/);
+});
+
+test('the word-shape hash (no shape string built, issue 10) equals hashing wordShape() for every kind of character', () => {
+  const words = [
+    '', 'a', 'light', "o'clock", '21', '21.5', '7pm', 'abc123def', 'aaa', '111', "''''", '%', '°c', 'x', 'd', 'dx',
+    'café', 'über', 'straße', '客厅', '二十一', 'ΑΒΓ', 'мама', 'naïve', 'e\u0301e\u0301e\u0301', '٣٣٣', '١٢', 'a٣b',
+    '😂', '😂😂😂', 'a😂b', '𝒳𝒳𝒳', '\ud83d', 'x\ude02y', '\u00a0\u00a0\u00a0', 'ǅ', 'ⅷ', 'x'.repeat(50), '9'.repeat(40),
+  ];
+  for (const w of words) {
+    for (const h of [0x811c9dc5, 12345, 0xffffffff | 0]) assert.equal(mixShape(h, w), mixStr(h, wordShape(w)), JSON.stringify(w));
+  }
 });

@@ -10,6 +10,7 @@ import {
   viterbiBioCrf,
   slotFromSpan,
   slotsFromSpans,
+  transposeTransitions,
 } from '../../src/model/slot-tagger.js';
 import { DEFAULT_SLOT_FEATURIZER } from '../../src/model/slot-features.js';
 import { tokenize } from '../../src/model/text.js';
@@ -124,6 +125,10 @@ test('neighbour confidences are probabilities that grow with the chosen tag\'s s
     const tags = viterbiBioCrf(scores, n, nTags, trans);
     const out = new Float32Array(n * nTags);
     neighbourConfidences(scores, n, nTags, trans, tags, out);
+    // With the transposed matrix (the runtime's) the confidences are the same numbers.
+    const viaTranspose = new Float32Array(n * nTags);
+    neighbourConfidences(scores, n, nTags, trans, tags, viaTranspose, transposeTransitions(trans, nTags));
+    assert.deepEqual(viaTranspose, out);
     for (let t = 0; t < n; t++) {
       const c = out[t * nTags + tags[t]];
       assert.ok(c > 0 && c <= 1, `confidence ${c}`);

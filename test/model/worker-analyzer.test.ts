@@ -126,6 +126,9 @@ test('a crash fails the outstanding requests, restarts the thread, and later req
   try {
     const outstanding = Array.from({ length: 20 }, () => w.analyze('turn off the kitchen lights', ['intent']));
     w.simulateCrash(3);
+    // The thread answers each request within the macrotask that reads it (OnnxModel runs synchronously), so the 20
+    // before the crash message may all be answered; those posted after it are outstanding when it exits.
+    outstanding.push(...Array.from({ length: 5 }, () => w.analyze('turn off the kitchen lights', ['intent'])));
     const settled = await Promise.allSettled(outstanding);
     // Those answered before the thread read the crash message resolve; every other one rejects with WORKER_EXITED.
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
