@@ -20,6 +20,8 @@ import { BrokerSetupError, ReconnectSupervisor } from './reconnect-supervisor.js
 
 export { BrokerSetupError };
 
+const noop = (): void => undefined;
+
 /** Told to MQTT.js for a message handled past its packet loop: it sends no PUBACK for it (we do) and reads on. */
 const HANDLED_AHEAD = new Error('acknowledged by hubnlu once stored');
 
@@ -60,7 +62,21 @@ export interface ConnectionSettings {
    * (issue 10). At the limit the packet loop waits until a handler settles. QoS 0 and 2 keep MQTT.js's own flow.
    */
   readonly ackAhead?: number;
+  /**
+   * With `ackAhead` above 1: how long a PUBACK may wait to share one socket write with the PUBACKs after it
+   * (default 0: sent at the end of the task that stored its input, as the PUBACKs of one group commit already go
+   * together). A write to the broker costs a system call, and on the same host the broker's side of the TCP
+   * delivery runs in it too; at 1,000 inputs a second, one PUBACK write per input was the agent's largest MQTT
+   * cost (issue 10). At most `ACK_HOLD_COUNT` PUBACKs are held: past that they go at once, so a broker that
+   * limits the messages in flight to a client (mosquitto `max_inflight_messages`, default 20) is not kept waiting.
+   * A held PUBACK is dropped with its connection, like one not yet sent: the broker redelivers the input and the
+   * log deduplicates it.
+   */
+  readonly ackHoldMs?: number;
 }
+
+/** The most PUBACKs `ackHoldMs` holds back before it sends them all. */
+export const ACK_HOLD_COUNT = 8;
 
 export interface InboundMessage {
   readonly topic: string;
@@ -137,6 +153,11 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
   private unacked = 0;
   /** At the ackAhead limit: lets MQTT.js read the next packet once a handler settles. */
   private readOn?: () => void;
+  /** Packet ids of stored inputs whose PUBACK waits for the next write (`ackHoldMs`), on the current connection. */
+  private heldAcks: number[] = [];
+  private ackTimer?: NodeJS.Timeout;
+  /** Set while PUBACKs are being written in this task: later ones of the same task join the same socket write. */
+  private ackingNow = false;
 
   constructor(private readonly settings: ConnectionSettings, private readonly log: Logger) {
     super();
@@ -175,6 +196,9 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       // might write: about 6.6 MB of V8 heap for the process's lifetime (issue 10, idle RSS). Without it each packet
       // id and topic length is written into a fresh 2-byte Buffer, which costs nothing measurable per message.
       writeCache: false,
+      // MQTT.js logs every step of every packet through `debug` (a dozen calls a message, each a call and a check
+      // when off). Off unless DEBUG names it, the way `debug` itself is switched on.
+      ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: noop }),
       username: s.username ?? url.username,
       password: s.password ?? url.password,
     };
@@ -272,7 +296,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
           () => {
             settle();
             // A message from a connection that is gone is redelivered by the broker and deduplicated by the log.
-            if (generation === this.generation && packet.messageId !== undefined) sendPuback(client, packet.messageId);
+            if (generation === this.generation && packet.messageId !== undefined) this.acknowledge(client, packet.messageId);
           },
           (err: Error) => {
             settle();
@@ -329,6 +353,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         // Counted on close, not connect: on a resumed session MQTT.js may hand us inbound packets before it
         // emits 'connect', and those must still be acknowledged on the connection they came on.
         this.generation++;
+        this.dropHeldAcks();
         if (this.connected) {
           this.connected = false; // the supervisor logs the disconnection and the retry delay
           if (!this.out) this.emit('offline');
@@ -358,6 +383,41 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       });
     });
     return Promise.race([Promise.all([inboundReady, outboundReady]).then(() => undefined), failed]).finally(() => (this.abortStart = undefined));
+  }
+
+  /**
+   * Sends the PUBACK of a stored input, or holds it for `ackHoldMs` to go out with the next ones. The PUBACKs of one
+   * task go in one socket write: MQTT.js corks the socket for each packet it writes and uncorks it on the next tick.
+   */
+  private acknowledge(client: MqttClient, messageId: number): void {
+    const holdMs = this.settings.ackHoldMs ?? 0;
+    if (holdMs <= 0) {
+      sendPuback(client, messageId);
+      return;
+    }
+    this.heldAcks.push(messageId);
+    if (this.ackingNow || this.heldAcks.length >= ACK_HOLD_COUNT) this.sendHeldAcks(client);
+    else this.ackTimer ??= setTimeout(() => this.sendHeldAcks(client), holdMs);
+  }
+
+  private sendHeldAcks(client: MqttClient): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const ids = this.heldAcks;
+    if (ids.length === 0) return;
+    this.heldAcks = [];
+    if (!this.ackingNow) {
+      this.ackingNow = true;
+      process.nextTick(() => (this.ackingNow = false));
+    }
+    for (const id of ids) sendPuback(client, id);
+  }
+
+  /** The connection the held PUBACKs belong to is gone; their inputs come again (DUP) and are deduplicated. */
+  private dropHeldAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.heldAcks = [];
   }
 
   private subscribeAll(sharedAvailable?: boolean): Promise<void> {
@@ -435,6 +495,8 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     this.stopping = true;
     for (const supervisor of this.supervisors) supervisor.stop();
     this.abortStart?.(new Error('stopped before the broker connection was made'));
+    if (this.connected) this.sendHeldAcks(client);
+    else this.dropHeldAcks();
     if (this.connected) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);

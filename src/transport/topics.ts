@@ -27,11 +27,14 @@ export function escapeSegment(segment: string): string {
   return escaped === '' || escaped === '.' || escaped === '..' ? '_' : escaped;
 }
 
+const UNPUBLISHABLE_RE = /[+#\u0000]/;
+
 /** Throws unless `topic` is a valid publish topic: non-empty, no wildcards, no NUL, within the MQTT length limit. */
 export function assertPublishTopic(topic: string): void {
   if (topic.length === 0) throw new TopicError('empty publish topic');
-  if (/[+#\u0000]/.test(topic)) throw new TopicError(`publish topic contains a wildcard or NUL: ${JSON.stringify(topic)}`);
-  if (Buffer.byteLength(topic) > 65535) throw new TopicError('publish topic longer than 65535 bytes');
+  if (UNPUBLISHABLE_RE.test(topic)) throw new TopicError(`publish topic contains a wildcard or NUL: ${JSON.stringify(topic)}`);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: only a long topic needs counting (every publish passes here).
+  if (topic.length > 21845 && Buffer.byteLength(topic) > 65535) throw new TopicError('publish topic longer than 65535 bytes');
 }
 
 /** Fills `{name}` placeholders; every value must already be a safe segment. */
@@ -59,12 +62,26 @@ export function filterOf(subscription: string): string {
   return subscription.startsWith('$share/') ? subscription.split('/').slice(2).join('/') : subscription;
 }
 
+/** Subscriptions split into levels, by subscription: every input is matched against every route's filter. */
+const levelsOf = new Map<string, readonly string[]>();
+
+function filterLevels(subscription: string): readonly string[] {
+  let levels = levelsOf.get(subscription);
+  if (levels === undefined) {
+    levels = filterOf(subscription).split('/');
+    // The filters are the configuration's, a handful; a caller matching arbitrary filters must not grow this forever.
+    if (levelsOf.size >= 256) levelsOf.clear();
+    levelsOf.set(subscription, levels);
+  }
+  return levels;
+}
+
 /**
  * Matches a topic against a filter and returns the values the wildcards took,
  * or null when it does not match. `$`-topics never match a leading wildcard [MQTT-4.7.2-1].
  */
 export function matchTopic(subscription: string, topic: string): string[] | null {
-  const filter = filterOf(subscription).split('/');
+  const filter = filterLevels(subscription);
   const parts = topic.split('/');
   if ((filter[0] === '+' || filter[0] === '#') && topic.startsWith('$')) return null;
   const captured: string[] = [];

@@ -39,6 +39,27 @@ describe('matchTopic', () => {
   });
 });
 
+describe('matchTopic over many filters', () => {
+  test('the split filters it keeps are per filter and never stale: 600 distinct filters, each matched twice', () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 600; i++) {
+        assert.deepEqual(matchTopic(`f${i}/+/x`, `f${i}/kitchen/x`), ['kitchen']);
+        assert.equal(matchTopic(`f${i}/+/x`, `f${i + 1}/kitchen/x`), null);
+      }
+    }
+  });
+});
+
+describe('assertPublishTopic length', () => {
+  test('the 65,535-byte limit counts UTF-8 bytes, not characters', () => {
+    assert.doesNotThrow(() => assertPublishTopic('a'.repeat(65535)));
+    assert.throws(() => assertPublishTopic('a'.repeat(65536)), TopicError);
+    assert.doesNotThrow(() => assertPublishTopic('€'.repeat(21845)), '65,535 bytes');
+    assert.throws(() => assertPublishTopic('€'.repeat(21846)), TopicError, '65,538 bytes in 21,846 characters');
+    assert.throws(() => assertPublishTopic('😀'.repeat(16384)), TopicError, '65,536 bytes in 32,768 UTF-16 units');
+  });
+});
+
 describe('isSafeSegment / escapeSegment', () => {
   test('wildcards, separators, NUL and empty strings are unsafe and escaped', () => {
     for (const [raw, escaped] of [
