@@ -186,6 +186,7 @@ export class Agent {
         stateTopic: `${base}/bridge/state`,
         separatePublisher: config.mqtt.separatePublishConnection,
         ackAhead: config.input.commitBatch, // group commit: inputs past the packet loop, acknowledged after their batch commits
+        ackHoldMs: config.input.ackHoldMs,
       },
       this.child({ module: 'mqtt' }),
     );

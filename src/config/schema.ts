@@ -239,6 +239,14 @@ export const ConfigSchema = Type.Object(
             'How long the first input of a batch waits for more before the batch is analysed and committed. 0: at the end of the event-loop turn that received it (everything that arrived in the same read from the socket), so a lone input waits for nothing.',
           ...hint('milliseconds between 0 and 100, e.g. 2'),
         }),
+        ackHoldMs: Type.Integer({
+          default: 0,
+          minimum: 0,
+          maximum: 100,
+          description:
+            'How long a stored input\'s PUBACK may wait so that the PUBACKs of several inputs share one socket write (at most 8 are held; a held PUBACK is still sent only after its input is committed). 0: sent at the end of the task that stored the input. Fewer writes wake the broker less often; a broker that allows hubnlu fewer than 8 messages in flight waits up to this long for each.',
+          ...hint('milliseconds between 0 (off) and 100, e.g. 2'),
+        }),
         shareGroup: Type.Optional(
           Type.String({
             maxLength: 64,
