@@ -7,6 +7,8 @@
  * password file will be fixed by someone). A network failure (refused, unreachable, no DNS yet, timeout) is
  * always retried.
  */
+// First: MQTT.js must find Node's timers in place of worker-timers when it loads (src/transport/mqtt-timers.ts).
+import './mqtt-timers.js';
 import { ReasonCodes } from 'mqtt';
 
 export interface ConnectContext {

@@ -8,6 +8,8 @@
  * honours), TLS and WebSocket URLs get MQTT.js's own transport, loaded then. The rest is what `mqtt.connect` does
  * with an options object: a path only for WebSocket, the SOCKS proxy from the environment, a no-op `error` listener.
  */
+// First: MQTT.js must find Node's timers in place of worker-timers when it loads (src/transport/mqtt-timers.ts).
+import './mqtt-timers.js';
 import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { MqttClient, type IClientOptions } from 'mqtt';

@@ -3,7 +3,8 @@
  * and a configuration read from the environment must not bring in packages only other commands or the build need:
  * TypeBox (the schema is built by src/config/type.ts), the YAML parser (only when a config file is read), Ajv's
  * compiler (the build writes the validator), the embedded broker (aedes, LevelDB: loaded when it is started), the
- * transformers runtime, the trainers.
+ * transformers runtime, the trainers, and the browser timers MQTT.js requires (`worker-timers`, with `@babel/runtime`:
+ * src/transport/mqtt-timers.ts gives MQTT.js Node's timers under that name).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,8 @@ if (typeof registerRun !== 'function') throw new Error('no registerRun');
 const { config } = loadConfig();
 if (config.mqtt.embedded.port !== Number(process.env.EXPECT_PORT ?? 1883)) throw new Error('settings not applied: ' + config.mqtt.embedded.port);`;
 
-const NOT_AT_RUN = ['@sinclair/typebox', 'yaml', 'aedes', 'aedes-persistence-level', 'level', 'classic-level', '@huggingface/transformers', 'cli-progress'];
+const NOT_AT_RUN = ['@sinclair/typebox', 'yaml', 'aedes', 'aedes-persistence-level', 'level', 'classic-level', '@huggingface/transformers', 'cli-progress',
+  'worker-timers-broker', 'worker-timers-worker', 'broker-factory', 'fast-unique-numbers', '@babel/runtime'];
 
 test('hubnlu run with a configuration from the environment loads none of the packages it does not need', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'hubnlu-run-modules-'));
