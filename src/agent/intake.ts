@@ -4,7 +4,8 @@
  * by the inference worker, with its result), and only then let the connection
  * acknowledge. Redeliveries are recognised and not stored twice.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { deliveryKey as deliveryKeyOf } from '../store/delivery-key.js';
 import type { Logger } from '../util/logger.js';
 import { TASKS, type TaskName } from '../model/tasks.js';
 import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, RecordOutcome } from '../store/log-store.js';
@@ -98,13 +99,7 @@ export class Intake {
     const receivedAt = (this.opts.now ?? Date.now)();
     const captured = route?.topic ? matchTopic(route.topic, msg.topic) ?? [] : [];
     const response = storedResponse(msg);
-    const deliveryKey = createHash('sha1')
-      .update(msg.topic)
-      .update('\0')
-      .update(String(msg.messageId ?? ''))
-      .update('\0')
-      .update(msg.payload)
-      .digest('base64url');
+    const deliveryKey = deliveryKeyOf(msg.topic, msg.messageId, msg.payload, receivedAt);
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
     const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));

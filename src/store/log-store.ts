@@ -6,6 +6,7 @@
  * acknowledgement is sent; a result and its outgoing messages are committed in
  * one transaction; an outgoing message is marked published only on PUBACK.
  */
+import { legacyDeliveryKey } from './delivery-key.js';
 import type { Db, Statement } from './database.js';
 import { databaseFailure, isFatalDatabaseError, type DatabaseFailure } from './failure.js';
 
@@ -286,7 +287,9 @@ export class LogStore {
     redelivered: boolean,
   ): { seq: number; reason: DuplicateReason } | undefined {
     if (redelivered) {
-      const row = this.findByDeliveryKey.get(input.deliveryKey) as { seq: number } | undefined;
+      // A key of the format before store/delivery-key.ts (stored by an earlier version) is looked up too.
+      const legacy = legacyDeliveryKey(input.deliveryKey);
+      const row = (this.findByDeliveryKey.get(input.deliveryKey) ?? (legacy !== input.deliveryKey ? this.findByDeliveryKey.get(legacy) : undefined)) as { seq: number } | undefined;
       if (row) return { seq: row.seq, reason: 'redelivery' };
     }
     if (input.idSource === 'payload' && this.dedupeWindowMs > 0) {
