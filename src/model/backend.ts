@@ -27,12 +27,15 @@ export interface TaskModel {
   readonly recommendedThreshold?: number;
   /** Whether `tagSlots` finds slots (an intent model with a slot tagger). */
   readonly hasSlots: boolean;
-  /** Every label with its calibrated probability, most likely first. */
-  classify(input: PreparedText): Promise<readonly ScoredLabel[]>;
+  /**
+   * Every label with its calibrated probability, most likely first; with `top`, at least the first `top` of them (a
+   * backend may stop there: the registry keeps three alternatives, and 79 objects a message were garbage, issue 10).
+   */
+  classify(input: PreparedText, top?: number): Promise<readonly ScoredLabel[]>;
   /** Slots in the text; `intent` is the accepted intent (null when it was rejected as unknown). */
   tagSlots?(input: PreparedText, intent: string | null): Promise<SlotResult[]>;
   /** `classify` for several utterances at once (micro-batching, issue 10); absent: the registry calls `classify` per utterance. */
-  classifyMany?(inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>>;
+  classifyMany?(inputs: readonly PreparedText[], top?: number): Promise<ReadonlyArray<readonly ScoredLabel[]>>;
   /** `tagSlots` for several utterances at once; absent: one `tagSlots` call each. */
   tagSlotsMany?(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]>;
   /** Releases native resources. Idempotent. */

@@ -130,17 +130,18 @@ export class TextClassifier {
     return p;
   }
 
-  async classify(tokens: readonly Token[], text?: string): Promise<Classification> {
-    return this.classification(await this.logits(this.encode(tokens, text)));
+  /** `top`: rank only the `top` most likely labels (the rest are left out of `ranked`); default every label. */
+  async classify(tokens: readonly Token[], text?: string, top?: number): Promise<Classification> {
+    return this.classification(await this.logits(this.encode(tokens, text)), top);
   }
 
   /** `classify` for several sentences (one ONNX call when the graph is batched). */
-  async classifyMany(inputs: ReadonlyArray<{ readonly tokens: readonly Token[]; readonly text?: string }>): Promise<Classification[]> {
+  async classifyMany(inputs: ReadonlyArray<{ readonly tokens: readonly Token[]; readonly text?: string }>, top?: number): Promise<Classification[]> {
     const logits = await this.logitsMany(inputs.map((x) => this.encode(x.tokens, x.text)));
-    return logits.map((l) => this.classification(l));
+    return logits.map((l) => this.classification(l, top));
   }
 
-  private classification(logits: Float32Array): Classification {
+  private classification(logits: Float32Array, top = Infinity): Classification {
     const labels = this.manifest.labels;
     const n = labels.length;
     // Working arrays of this classifier, reused (synchronous; only the ranked objects leave this method).
@@ -158,8 +159,9 @@ export class TextClassifier {
       }
       order[j] = i;
     }
-    const ranked: ScoredLabel[] = new Array(n);
-    for (let k = 0; k < n; k++) ranked[k] = { name: labels[order[k]], confidence: p[order[k]] };
+    const kept = Math.min(n, Math.max(1, top));
+    const ranked: ScoredLabel[] = new Array(kept);
+    for (let k = 0; k < kept; k++) ranked[k] = { name: labels[order[k]], confidence: p[order[k]] };
     return { ranked, logits };
   }
 

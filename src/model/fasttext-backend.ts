@@ -52,12 +52,12 @@ export class FastTextTaskModel implements TaskModel {
     return this.slots !== null;
   }
 
-  async classify(input: PreparedText): Promise<readonly ScoredLabel[]> {
-    return (await this.classifier.classify(input.tokens, input.text)).ranked;
+  async classify(input: PreparedText, top?: number): Promise<readonly ScoredLabel[]> {
+    return (await this.classifier.classify(input.tokens, input.text, top)).ranked;
   }
 
-  async classifyMany(inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
-    return (await this.classifier.classifyMany(inputs)).map((c) => c.ranked);
+  async classifyMany(inputs: readonly PreparedText[], top?: number): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
+    return (await this.classifier.classifyMany(inputs, top)).map((c) => c.ranked);
   }
 
   async tagSlotsMany(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]> {

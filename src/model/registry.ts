@@ -23,8 +23,10 @@ import {
   type SlotResult,
   type TaskName,
 } from './types.js';
-
 export { defaultModelDir } from './manifest.js';
+
+/** Intent alternatives an analysis reports (the top one first). */
+const ALTERNATIVES = 3;
 
 export interface RegistryOptions {
   /** Intent (+ slots) model directory; default `models/intent` in the package; `null` to load none. */
@@ -154,7 +156,7 @@ export class ModelRegistry implements Analyzer {
 
   /** Intent and slots for already tokenised text. */
   async analyzeIntent(input: PreparedText): Promise<IntentResult> {
-    const ranked = await this.intent!.classify(input);
+    const ranked = await this.intent!.classify(input, ALTERNATIVES);
     const top = this.topIntent(input, ranked);
     const slots = top.meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, top.known ? top.name : null) : [];
     return { name: top.name, confidence: top.confidence, alternatives: top.alternatives, slots };
@@ -163,7 +165,7 @@ export class ModelRegistry implements Analyzer {
   /** `analyzeIntent` for several texts (one classifier call and one tagger call where the backend batches). */
   private async analyzeIntentMany(inputs: readonly PreparedText[]): Promise<IntentResult[]> {
     const model = this.intent!;
-    const tops = (await classifyAll(model, inputs)).map((ranked, i) => this.topIntent(inputs[i], ranked));
+    const tops = (await classifyAll(model, inputs, ALTERNATIVES)).map((ranked, i) => this.topIntent(inputs[i], ranked));
     const tagged = inputs.flatMap((_, i) => (tops[i].meaningful && model.tagSlots ? [i] : []));
     const slots = new Map<number, SlotResult[]>();
     if (tagged.length > 0) {
@@ -179,7 +181,7 @@ export class ModelRegistry implements Analyzer {
 
   /** The accepted intent from a ranking: `unknown` below the threshold, or when nothing is left to understand. */
   private topIntent(input: PreparedText, ranked: readonly ScoredLabel[]) {
-    const alternatives = ranked.slice(0, 3);
+    const alternatives = ranked.slice(0, ALTERNATIVES);
     const top = alternatives[0];
     // Nothing left after normalisation ("?!", emoji only): nothing to understand.
     const meaningful = input.tokens.length > 0;
@@ -202,10 +204,10 @@ export class ModelRegistry implements Analyzer {
 }
 
 /** Every input's ranking: one batched call when the model has one, else a call per input. */
-async function classifyAll(model: TaskModel, inputs: readonly PreparedText[]): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
-  if (model.classifyMany) return model.classifyMany(inputs);
+async function classifyAll(model: TaskModel, inputs: readonly PreparedText[], top?: number): Promise<ReadonlyArray<readonly ScoredLabel[]>> {
+  if (model.classifyMany) return model.classifyMany(inputs, top);
   const out: (readonly ScoredLabel[])[] = [];
-  for (const input of inputs) out.push(await model.classify(input));
+  for (const input of inputs) out.push(await model.classify(input, top));
   return out;
 }
 

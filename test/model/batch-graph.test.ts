@@ -73,6 +73,11 @@ for (const rel of classifierDirs) {
           ranked[i].ranked.map((r) => r.name),
           alone.ranked.map((r) => r.name),
         );
+        assert.equal(alone.ranked.length, clf.labels.length, 'without `top`, every label is ranked');
+        // `top`: the same first labels and probabilities, and only those (issue 10: no objects for labels nobody reads).
+        const top = await clf.classify(tokenize(SENTENCES[i]), SENTENCES[i], 3);
+        assert.deepEqual(top.ranked, alone.ranked.slice(0, 3));
+        assert.deepEqual((await clf.classifyMany([{ tokens: tokenize(SENTENCES[i]), text: SENTENCES[i] }], 2))[0].ranked, alone.ranked.slice(0, 2));
       }
     } finally {
       await clf.dispose();
