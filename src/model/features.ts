@@ -582,10 +582,8 @@ function strictlyAscending(ids: Uint32Array): boolean {
   return true;
 }
 
-/** Index of `id` in the ascending `keys`, or -1. */
-export function findSorted(keys: Uint32Array, id: number): number {
-  let lo = 0;
-  let hi = keys.length - 1;
+/** Index of `id` in the ascending `keys` (between `lo` and `hi`, inclusive, when given), or -1. */
+export function findSorted(keys: Uint32Array, id: number, lo = 0, hi = keys.length - 1): number {
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const k = keys[mid];
@@ -628,16 +626,6 @@ export class SortedIds {
   indexOf(id: number): number {
     const b = id >>> this.shift;
     if (b >= this.buckets) return -1;
-    const keys = this.keys;
-    let lo = this.starts[b];
-    let hi = this.starts[b + 1] - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const k = keys[mid];
-      if (k < id) lo = mid + 1;
-      else if (k > id) hi = mid - 1;
-      else return mid;
-    }
-    return -1;
+    return findSorted(this.keys, id, this.starts[b], this.starts[b + 1] - 1);
   }
 }

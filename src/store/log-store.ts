@@ -189,6 +189,21 @@ const safe = (value: string | undefined | null): string | null => (value === und
 
 const json = (value: unknown): string | null => (value === undefined ? null : wellFormed(JSON.stringify(value)));
 
+/** A result's columns, in the order `completeInput` and `insertAnswered` list them (intent … inference_ms). */
+const resultParams = (c: Completion): unknown[] => [
+  c.intent ?? null,
+  c.confidence ?? null,
+  json(c.alternatives),
+  json(c.slots),
+  c.sentiment ?? null,
+  c.sentimentScore ?? null,
+  json(c.sentimentScores),
+  c.intentModel ?? null,
+  c.sentimentModel ?? null,
+  c.latencyMs,
+  c.inferenceMs ?? null,
+];
+
 export class LogStore {
   private readonly insertInput: Statement;
   private readonly findByPayloadId: Statement;
@@ -357,25 +372,7 @@ export class LogStore {
           this.queueMessages(seq, c, queued);
           return { seq, duplicate: false };
         }
-        const changed = this.completeInput.run(
-          c.status,
-          c.completedAt,
-          c.intent ?? null,
-          c.confidence ?? null,
-          json(c.alternatives),
-          json(c.slots),
-          c.sentiment ?? null,
-          c.sentimentScore ?? null,
-          json(c.sentimentScores),
-          c.intentModel ?? null,
-          c.sentimentModel ?? null,
-          c.latencyMs,
-          c.inferenceMs ?? null,
-          c.error?.code ?? null,
-          safe(c.error?.message),
-          c.lang ?? null,
-          c.seq,
-        ).changes;
+        const changed = this.completeInput.run(c.status, c.completedAt, ...resultParams(c), c.error?.code ?? null, safe(c.error?.message), c.lang ?? null, c.seq).changes;
         // Already completed (a resumed inference racing its first run): queue nothing twice.
         if (changed > 0) this.queueMessages(c.seq, c, queued);
         return { seq: c.seq, duplicate: false };
@@ -535,19 +532,7 @@ export class LogStore {
   /** The values of `insertAnswered`: the input's columns, then its result's (`lang`: the one it was analysed as). */
   private answeredParams(input: NewInput, c: Completion): unknown[] {
     const params = this.inputParams(c.lang ? { ...input, lang: c.lang } : input, c.status, c.error?.code ?? null, safe(c.error?.message), c.completedAt);
-    params.push(
-      c.intent ?? null,
-      c.confidence ?? null,
-      json(c.alternatives),
-      json(c.slots),
-      c.sentiment ?? null,
-      c.sentimentScore ?? null,
-      json(c.sentimentScores),
-      c.intentModel ?? null,
-      c.sentimentModel ?? null,
-      c.latencyMs,
-      c.inferenceMs ?? null,
-    );
+    params.push(...resultParams(c));
     return params;
   }
 }
