@@ -134,13 +134,27 @@ export class InferenceWorker {
    * Analyses a new input and stores it with its result in one transaction (a duplicate of a stored input: nothing
    * stored). Resolves with its row once that transaction has committed, so the caller may acknowledge it; rejects if
    * it cannot be stored (stopping, or a database that can take nothing more): then it must not be acknowledged. It
-   * takes the place waitForRoom() kept for it. `item.seq` is ignored.
+   * takes the place waitForRoom() kept for it. `arrivedAt`: `performance.now()` at receipt.
    */
-  answer(item: Omit<PendingInput, 'seq'>, row: NewInput, redelivered: boolean): Promise<RecordOutcome> {
+  answer(row: NewInput, redelivered: boolean, arrivedAt?: number): Promise<RecordOutcome> {
     this.reserved = Math.max(0, this.reserved - 1);
     if (this.stopped) return Promise.reject(new Error('the inference worker has stopped'));
+    const item: PendingInput = {
+      seq: 0,
+      id: row.id,
+      receivedAt: row.receivedAt,
+      topic: row.topic,
+      siteId: row.siteId,
+      sessionId: row.sessionId ?? null,
+      lang: row.lang ?? null,
+      text: row.text ?? '',
+      tasks: [...row.tasks],
+      resultTopic: row.resultTopic ?? '',
+      request: row.request ?? {},
+      arrivedAt,
+    };
     return new Promise<RecordOutcome>((stored, failed) => {
-      this.queue.push({ item: { ...item, seq: 0 }, unstored: { row, redelivered, stored, failed } });
+      this.queue.push({ item, unstored: { row, redelivered, stored, failed } });
       if (this.running || this.gathering) return;
       // Gather what arrives with it (the rest of the socket read, or commitWaitMs), then run them as one batch.
       const wait = this.opts.gatherMs ?? 0;

@@ -179,23 +179,7 @@ export class Intake {
     }
     if (trace) trace.stamp(input.id, 'arrived', epochOf(arrivedAt));
     // Stored with its result, in one transaction (issue 10); resolved only then, so the caller acknowledges a stored input.
-    const outcome = await this.worker.answer(
-      {
-        id: input.id,
-        receivedAt,
-        topic: msg.topic,
-        siteId,
-        sessionId: u.sessionId ?? null,
-        lang: u.lang ?? null,
-        text: u.text,
-        tasks: [...tasks],
-        resultTopic,
-        request,
-        arrivedAt,
-      },
-      input,
-      msg.redelivered,
-    );
+    const outcome = await this.worker.answer(input, msg.redelivered, arrivedAt);
     if (outcome.duplicate) {
       this.countDuplicate(input, outcome.seq, outcome.reason);
       return;

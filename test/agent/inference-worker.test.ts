@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { LogStore, type NewInput, type PendingInput, type RecordOutcome } from '../../src/store/log-store.js';
+import { LogStore, type NewInput, type RecordOutcome } from '../../src/store/log-store.js';
 import { InferenceWorker } from '../../src/agent/inference-worker.js';
 import { ModelSlot, type SlotModels } from '../../src/model/model-slot.js';
 import type { Analysis, ModelRef } from '../../src/model/types.js';
@@ -84,22 +84,10 @@ function input(over: Partial<NewInput> = {}): NewInput {
     ...over,
   };
 }
-const pendingOf = (i: NewInput): Omit<PendingInput, 'seq'> => ({
-  id: i.id,
-  receivedAt: i.receivedAt,
-  topic: i.topic,
-  siteId: i.siteId,
-  sessionId: null,
-  lang: null,
-  text: i.text!,
-  tasks: [...i.tasks],
-  resultTopic: i.resultTopic!,
-  request: {},
-});
 /** Hands an input to the worker as intake does; `done` settles when it is stored (or cannot be). */
 async function answer(i: NewInput, redelivered = false): Promise<{ done: Promise<RecordOutcome> }> {
   await worker.waitForRoom();
-  const done = worker.answer(pendingOf(i), i, redelivered);
+  const done = worker.answer(i, redelivered);
   done.catch(() => undefined); // asserted where expected
   return { done };
 }
