@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { collectGarbage, requireForOnce } from '../../src/util/heap.js';
+import { collectGarbage, requireForOnce, shrinkHeap } from '../../src/util/heap.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const require = createRequire(import.meta.url);
@@ -60,4 +60,26 @@ test('requireForOnce leaves a module that was loaded before', () => {
   require('ms');
   requireForOnce(import.meta.url, (r) => r('ms'));
   assert.ok(require.cache[id], 'a module loaded before was dropped');
+});
+
+test('shrinkHeap collects garbage and gives the grown young generation back (what collectGarbage does not)', async () => {
+  const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
+  const grow = () => {
+    // Young objects that survive scavenges make V8 grow the young generation towards its maximum.
+    const keep: Array<{ i: number }> = [];
+    for (let i = 0; i < 600_000; i++) keep.push({ i });
+    return keep.length;
+  };
+  assert.equal(grow(), 600_000);
+  const grown = newSpace();
+  collectGarbage();
+  assert.ok(newSpace() >= grown, 'a plain full collection already shrinks the young generation: shrinkHeap is not needed');
+  let garbage: object | undefined = { big: new Array(1000).fill('x') };
+  const ref = new WeakRef(garbage);
+  garbage = undefined;
+  await tick();
+  assert.equal(await shrinkHeap(), true);
+  assert.equal(ref.deref(), undefined, 'an unreachable object survived the collection');
+  assert.ok(newSpace() < grown, `young generation ${(grown / 1048576).toFixed(1)} MB before, ${(newSpace() / 1048576).toFixed(1)} MB after`);
+  assert.equal(await shrinkHeap(), true, 'works more than once (the inspector session is closed each time)');
 });
