@@ -240,11 +240,11 @@ export class LogStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); // positional (issue 10): no parameter object per row
     // The same request again: same payload id, topic, site and content (text, or for a rejection the payload excerpt),
     // received within the window. Served by the partial index inputs_payload_scope (migration 3).
+    // max(seq) rather than ORDER BY seq DESC LIMIT 1: the same row, without a sorter set up for every input (issue 10).
     this.findByPayloadId = db.prepare(`
-      SELECT seq FROM inputs
-      WHERE id = @id AND id_source = 'payload' AND site_id = @siteId AND topic = @topic AND received_at >= @since
-        AND text IS @text AND payload_excerpt IS @payloadExcerpt
-      ORDER BY seq DESC LIMIT 1`);
+      SELECT max(seq) AS seq FROM inputs
+      WHERE id = ? AND id_source = 'payload' AND site_id = ? AND topic = ? AND received_at >= ?
+        AND text IS ? AND payload_excerpt IS ?`);
     this.findByDeliveryKey = db.prepare(`SELECT seq FROM inputs WHERE delivery_key = ? ORDER BY seq DESC LIMIT 1`);
     this.insertOutbox = db.prepare(`
       INSERT INTO outbox (input_seq, topic, payload, qos, retain, created_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -308,15 +308,15 @@ export class LogStore {
       if (row) return { seq: row.seq, reason: 'redelivery' };
     }
     if (input.idSource === 'payload' && this.dedupeWindowMs > 0) {
-      const row = this.findByPayloadId.get({
-        id: safe(input.id),
-        siteId: safe(input.siteId),
-        topic: safe(input.topic),
-        since: input.receivedAt - this.dedupeWindowMs,
-        text: safe(input.text),
-        payloadExcerpt: safe(input.payloadExcerpt),
-      }) as { seq: number } | undefined;
-      if (row) return { seq: row.seq, reason: 'payload_id' };
+      const row = this.findByPayloadId.get(
+        safe(input.id),
+        safe(input.siteId),
+        safe(input.topic),
+        input.receivedAt - this.dedupeWindowMs,
+        safe(input.text),
+        safe(input.payloadExcerpt),
+      ) as { seq: number | null };
+      if (row.seq !== null) return { seq: row.seq, reason: 'payload_id' };
     }
     return undefined;
   }
