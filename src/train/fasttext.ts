@@ -41,6 +41,14 @@ export interface FastTextOptions {
    * same probabilities. Off by default; pays off when classes < dim.
    */
   readonly foldOutput?: boolean;
+  /**
+   * The last `pretrainedDims` of the `dim` embedding dimensions hold a
+   * pre-trained view (see `ClassifierTrainConfig.frozenView`): their rows
+   * learn at `lr × pretrainedLr` (0: frozen; only the output layer reads
+   * them). Unset: every dimension learns at `lr`.
+   */
+  readonly pretrainedDims?: number;
+  readonly pretrainedLr?: number;
 }
 
 export const DEFAULT_FASTTEXT: FastTextOptions = {
@@ -167,6 +175,9 @@ export function trainFastText(
 ): FastTextWeights {
   const { dim, hidden, epochs, lr, seed, labelSmoothing } = opts;
   const averaging = opts.averageLastEpoch === true;
+  const frozenFrom = dim - (opts.pretrainedDims ?? 0);
+  const pretrainedLr = opts.pretrainedLr ?? 0;
+  if (frozenFrom < 0 || (frozenFrom < dim && hidden > 0)) throw new Error('fasttext.pretrainedDims: at most dim, and linear models (hidden 0) only');
   if (init && (init.numRows !== numRows || init.dim !== dim || init.hidden !== hidden || init.numClasses !== numClasses)) {
     throw new Error('fine-tuning: the initial weights do not match the requested shape');
   }
@@ -308,7 +319,20 @@ export function trainFastText(
         }
         gIn = g0;
       }
-      if (n > 0) {
+      if (n > 0 && frozenFrom < dim) {
+        // A pre-trained view in the last dimensions: they learn at their own rate (0: not at all).
+        const scale = rate / count;
+        const pScale = scale * pretrainedLr;
+        for (let i = 0; i < n; i++) {
+          const off = rows[i] * dim;
+          for (let d = 0; d < frozenFrom; d++) emb[off + d] -= scale * gIn[d];
+          if (avgEpoch) for (let d = 0; d < frozenFrom; d++) uEmb![off + d] -= k * scale * gIn[d];
+          if (pScale !== 0) {
+            for (let d = frozenFrom; d < dim; d++) emb[off + d] -= pScale * gIn[d];
+            if (avgEpoch) for (let d = frozenFrom; d < dim; d++) uEmb![off + d] -= k * pScale * gIn[d];
+          }
+        }
+      } else if (n > 0) {
         const scale = rate / count;
         for (let i = 0; i < n; i++) {
           const off = rows[i] * dim;

@@ -140,7 +140,7 @@ export function pretrainSkipGram(texts: readonly string[], settings: FeaturizerS
 }
 
 /** The pre-trained vector of a hashed id, or null (binary search in the sorted ids). */
-export function pretrainedRow(p: PretrainedRows, id: number): Float32Array | null {
+export function pretrainedRow(p: Pick<PretrainedRows, 'dim' | 'ids' | 'vectors'>, id: number): Float32Array | null {
   let lo = 0;
   let hi = p.ids.length - 1;
   while (lo <= hi) {
@@ -151,4 +151,58 @@ export function pretrainedRow(p: PretrainedRows, id: number): Float32Array | nul
     else hi = mid - 1;
   }
   return null;
+}
+
+/**
+ * A frozen word view for the classifier (`ClassifierTrainConfig.frozenView`):
+ * one pre-trained vector per word, keyed by the hashed id of the word's
+ * unigram feature, so that the view lives in the unigram's row of the
+ * classifier's table (and folds with it into the shipped rows).
+ */
+export interface WordView {
+  readonly dim: number;
+  /** Sorted hashed unigram ids. */
+  readonly ids: Uint32Array;
+  /** [ids.length, dim] */
+  readonly vectors: Float32Array;
+}
+
+/**
+ * The word vectors of every word in `texts`, fastText style (the mean of the
+ * pre-trained rows of the word's unigram and character n-grams), scaled to
+ * length `scale`; words none of whose features were pre-trained are left out.
+ * Two words whose unigrams hash to the same id: the first keeps it.
+ */
+export function wordViewFromSkipGram(p: PretrainedRows, texts: Iterable<string>, settings: FeaturizerSettings, scale: number): WordView {
+  const wordSettings: FeaturizerSettings = { ...settings, surface: false, negation: false, lexicon: undefined, wordNgrams: 1 };
+  const unigramSettings: FeaturizerSettings = { ...wordSettings, charNgrams: null, numberShape: false };
+  const byId = new Map<number, Float32Array>();
+  const seen = new Set<string>();
+  for (const text of texts) {
+    for (const tok of tokenize(text)) {
+      if (seen.has(tok.norm)) continue;
+      seen.add(tok.norm);
+      const uni = featurizeTokens([tok], unigramSettings, tok.norm)[0];
+      if (uni === undefined || byId.has(uni)) continue;
+      const v = new Float32Array(p.dim);
+      let found = 0;
+      for (const id of new Set(featurizeTokens([tok], wordSettings, tok.norm))) {
+        const row = pretrainedRow(p, id);
+        if (!row) continue;
+        found++;
+        for (let d = 0; d < p.dim; d++) v[d] += row[d];
+      }
+      if (found === 0) continue;
+      let norm = 0;
+      for (let d = 0; d < p.dim; d++) norm += v[d] * v[d];
+      norm = Math.sqrt(norm);
+      if (norm === 0) continue;
+      for (let d = 0; d < p.dim; d++) v[d] *= scale / norm;
+      byId.set(uni, v);
+    }
+  }
+  const ids = Uint32Array.from(byId.keys()).sort();
+  const vectors = new Float32Array(ids.length * p.dim);
+  ids.forEach((id, i) => vectors.set(byId.get(id)!, i * p.dim));
+  return { dim: p.dim, ids, vectors };
 }

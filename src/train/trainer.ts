@@ -17,7 +17,7 @@ import { fitTemperature, tuneClassBiases, type BiasObjective, type ScoredSet, ty
 import type { Dataset, LabelledRow } from '../data/rows.js';
 import { DEFAULT_FASTTEXT, FastTextScorer, concatEnsemble, foldLinearOutput, rowNorms, selectRows, trainFastText, type Example, type FastTextOptions, type FastTextWeights } from './fasttext.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
-import { pretrainedRow, type PretrainedRows } from './skipgram.js';
+import { pretrainedRow, type PretrainedRows, type WordView } from './skipgram.js';
 import { mulberry32 } from '../data/random.js';
 
 export interface SelfTrainingOptions {
@@ -116,6 +116,17 @@ export interface ClassifierTrainConfig {
    * Linear models without self-training only.
    */
   readonly ensembleMembers?: readonly EnsembleMember[] | null;
+  /**
+   * A pre-trained word view next to the trained bag (issue 13): each word's
+   * vector (`wordViewFromSkipGram`) fills `words.dim` extra dimensions of its
+   * unigram's row (rows for the view's words are added to the vocabulary), so
+   * the sentence gets Σ word vectors / feature count as a second input whose
+   * output weights train with the rest. Those dimensions learn at `lr` × the
+   * rows' rate (0, the default: frozen). The model stays one linear table and
+   * folds to the same shipped size. Linear models without ensembles or
+   * self-training only.
+   */
+  readonly frozenView?: { readonly words: WordView; readonly lr?: number } | null;
 }
 
 export interface TrainedClassifier {
@@ -234,6 +245,27 @@ function pretrainedInit(p: PretrainedRows, scale: number, remap: FeatureRemap, o
   return { numRows: remap.size, dim, hidden: 0, numClasses, emb, w1: null, b1: null, w2: new Float32Array(dim * numClasses), b2: new Float32Array(numClasses) };
 }
 
+/**
+ * Initial weights with a word view (`ClassifierTrainConfig.frozenView`): the
+ * trained dimensions start as fastText's random init on rows some example
+ * uses (0 on rows only the view's words hold, which never train), the view's
+ * dimensions hold the word vectors on their unigrams' rows (0 elsewhere).
+ */
+function frozenViewInit(v: WordView, remap: FeatureRemap, examples: readonly Example[], opts: FastTextOptions, numClasses: number, seed: number): FastTextWeights {
+  const dim = opts.dim;
+  const own = dim - v.dim;
+  const used = new Uint8Array(remap.size);
+  for (const e of examples) for (const r of e.rows) used[r] = 1;
+  const rand = mulberry32(seed ^ 0xf0e1);
+  const emb = new Float32Array(remap.size * dim);
+  for (let r = 0; r < remap.size; r++) {
+    if (used[r]) for (let d = 0; d < own; d++) emb[r * dim + d] = (rand() * 2 - 1) / own;
+    const w = pretrainedRow(v, remap.ids[r]);
+    if (w) emb.set(w, r * dim + own);
+  }
+  return { numRows: remap.size, dim, hidden: 0, numClasses, emb, w1: null, b1: null, w2: new Float32Array(dim * numClasses), b2: new Float32Array(numClasses) };
+}
+
 function softmaxMean(w: FastTextWeights, enc: readonly EncodedText[], prior?: readonly number[], base?: readonly number[]): number[] {
   const scorer = new FastTextScorer(w);
   const out = new Float32Array(w.numClasses);
@@ -327,7 +359,10 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   });
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number, member?: EnsembleMember): FastTextWeights => {
     const weightOf = member ? trainingRowWeights(cfg.train, { fileWeights: { ...cfg.fileWeights, ...member.fileWeights }, classBalance: member.classBalance ?? cfg.classBalance, classBalanceScope: member.classBalanceScope ?? cfg.classBalanceScope }) : rowWeight;
-    const mopts: FastTextOptions = { ...opts, ...member?.fasttext, seed };
+    const fv = cfg.frozenView ?? null;
+    const mopts: FastTextOptions = fv
+      ? { ...opts, ...member?.fasttext, seed, dim: opts.dim + fv.words.dim, pretrainedDims: fv.words.dim, pretrainedLr: fv.lr ?? 0 }
+      : { ...opts, ...member?.fasttext, seed };
     const view = member?.features ? featurizeAll(rows.map((r) => r.text), { ...fs, ...member.features }, lex) : null;
     const examples: Example[] = trainF.map((f, i) => ({
       ...(view ? { rows: remap.rows(view[i].hashed), count: f.hashed.length } : encode(f, remap)),
@@ -339,7 +374,8 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     progress.start(phase, mopts.epochs);
     const w = trainFastText(examples, remap.size, labels.length, mopts, (r, weights) => {
       progress.epoch({ epoch: r.epoch, epochs: r.epochs, loss: r.loss, devAccuracy: dev0 ? accuracyOf(weights, devEnc, dev0.gold) : undefined });
-    }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, mopts, labels.length, seed) : undefined);
+    }, cfg.pretrained ? pretrainedInit(cfg.pretrained.rows, cfg.pretrained.scale, remap, mopts, labels.length, seed)
+      : fv ? frozenViewInit(fv.words, remap, examples, mopts, labels.length, seed) : undefined);
     progress.stop();
     if (view) {
       // Rows outside the view never took part in training: zero them so they add nothing at inference either.
@@ -351,6 +387,12 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
   };
 
   let remap = buildVocabulary([trainF], minCount);
+  if (cfg.frozenView) {
+    if (opts.hidden > 0 || (cfg.selfTraining?.rounds ?? 0) > 0 || cfg.ensembleMembers || (opts.ensembleSeeds?.length ?? 0) > 1 || cfg.pretrained) {
+      throw new Error('frozenView needs a linear model (hidden 0) without self-training, ensembles or pretrained rows');
+    }
+    remap = new FeatureRemap(Uint32Array.from(new Set([...remap.ids, ...cfg.frozenView.words.ids])).sort());
+  }
   const members: readonly EnsembleMember[] | null =
     cfg.ensembleMembers && cfg.ensembleMembers.length > 1 ? cfg.ensembleMembers
     : opts.ensembleSeeds && opts.ensembleSeeds.length > 1 ? opts.ensembleSeeds.map((seed) => ({ seed }))
