@@ -18,6 +18,7 @@
  *   a component (parse, SQLite, models, MQTT, results, GC, other).
  *
  *   npm run build && node dist/bench/e2e.js [--n 50000] [--window 1000] [--repeat 3] [--rate 1000] [--latency-n 5000] [--warmup 2000]
+ *     [--flags "--max-semi-space-size=4"]   (node flags added after the shipped ones, to compare; the JSON records them)
  *
  * mosquitto runs with `set_tcp_nodelay true` and every client turns Nagle's
  * algorithm off, as hubnlu does on its own sockets (else delayed ACKs add
@@ -53,6 +54,8 @@ const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one
 const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
+/** Node flags added after the shipped ones (`--flags "…"`; a later flag wins), to compare other settings. */
+const EXTRA_FLAGS = (process.argv.indexOf('--flags') >= 0 ? (process.argv[process.argv.indexOf('--flags') + 1] ?? '') : '').split(' ').filter(Boolean);
 /** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB, one malloc arena (README, Where the memory goes). */
 const AGENT_ENV: Record<string, string> = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
 // models.thread for an A/B of the model thread (main / worker / auto) without editing the bench: set it in the bench's environment.
@@ -207,7 +210,7 @@ async function startAgent(url: string, synchronous: 'full' | 'normal', id: strin
   );
   Object.assign(env, AGENT_ENV);
   const t0 = performance.now();
-  const agent = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...nodeArgs]);
+  const agent = startAgentProcess(env, [], [...AGENT_NODE_FLAGS, ...EXTRA_FLAGS, ...nodeArgs]);
   await agent.ready;
   return { child: agent.child, coldStartMs: performance.now() - t0, dir };
 }
@@ -409,6 +412,7 @@ async function main(): Promise<void> {
         {
           measuredAt: new Date().toISOString(),
           modelsThread: AGENT_ENV[THREAD_ENV] ?? 'default',
+          agentNodeFlags: [...AGENT_NODE_FLAGS, ...EXTRA_FLAGS],
           machine: { cores: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
           n: N,
           window: WINDOW,
