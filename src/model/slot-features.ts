@@ -45,6 +45,8 @@ export interface SlotFeaturizerSettings {
     readonly granularities: number;
     /** The granularity whose class is also paired with the intent (-1: none). */
     readonly intentGranularity: number;
+    /** Class bigrams (w-1, w) and (w, w+1) at the coarsest granularity too (measured, not shipped). Absent: off. */
+    readonly bigrams?: boolean;
   };
 }
 
@@ -94,6 +96,8 @@ const enum Tpl {
   ClassLeft = 40,
   ClassRight = 41,
   ClassIntent = 42,
+  ClassBigramLeft = 43,
+  ClassBigramRight = 44,
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -417,6 +421,11 @@ export function slotFeatureIdsInto(
       if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
       const ig = s.wordClasses!.intentGranularity;
       if (useIntent && ig >= 0 && k < K) out[base + k++] = ((mixInt(mixInt(intentHash, Tpl.ClassIntent), classOf(t, cls, ig) + 4) >>> 0) % B) + 1;
+      if (s.wordClasses!.bigrams) {
+        const c0 = classOf(t, cls, 0) + 4;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramLeft), classOf(tokens[i - 1], cls, 0) + 4), c0) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramRight), c0), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
+      }
     }
   }
   return out.length === n * K ? out : out.subarray(0, n * K);

@@ -75,6 +75,8 @@ const INTENT_SIZE_NOTES: readonly string[] = [
   `- slot tagger buckets: kept when seen at least ${RECIPES.intent.slots?.minCount ?? 2} times instead of 2 (on the shipped data 68,110 → 44,368 rows; ≥ 4 would keep 33,843).`,
   '',
   'The held-out table above is this recipe\'s; issue 3\'s recipe scored 81.02 % and slot F1 0.7266 there, the size cuts alone 80.66 % and 0.7256.',
+  '',
+  'Since the slot tagger\'s word classes (issue 13, "What was tried" below) the classifier keeps 31,500 rows instead of 34,000, to make room for them (the class table `slots.classes`, 72 KB, and about 3,000 more tagger rows: 0.23 MB): held-out slurp.devel accuracy 81.30 % with either (fp32 after pruning, before the prior shift: 80.75 → 80.66 %); total 4.89 → 4.95 MB.',
 ];
 
 const INTENT_TRIED: readonly string[] = [
@@ -120,12 +122,15 @@ const INTENT_TRIED: readonly string[] = [
   '| before issue 13\'s slot work | 72.86 | 72.68 | 73.59 | 73.43 |',
   '| MindMeld time slots in HWU64\'s convention | 73.99 | 74.56 | 75.59 | 75.31 |',
   '| the same + MindMeld rows given the values HWU64 labels consistently in rows of their intent with a type MindMeld never annotates ("rain", "temperature", "umbrella" in weather questions) | 74.28 | 74.41 | 75.69 | 75.49 |',
-  '| **the same, feature dropout 0.3 instead of 0.2 (shipped)** | **74.38** | **75.33** | 75.57 | 76.34 |',
+  '| the same, feature dropout 0.3 instead of 0.2 | 74.38 | 75.33 | 75.57 | 76.34 |',
+  '| **the same + distributional word classes as features (shipped; seed 3: 74.25 → 75.67)** | **74.69** | **76.37** | 75.78 | 77.52 |',
   '| before, the top intent passed even below the unknown threshold | 72.45 | 72.55 | | |',
   '| before, intent scenario features too (`scenario: true`) | 72.43 | | 73.50 | |',
   '| before, + 1,368 SNIPS GetWeather / PlayMusic rows whose slots all map (city/country/state → place_name, artist → artist_name, genre, track, …) | 72.68 | | 73.13 | |',
   '',
-  'The convention fix raised both seeds by 1.1 and 1.9 points; feature dropout 0.3 on top of it raised all three seeds measured by 0.4 to 0.8 (seed 3: 73.42 → 74.25), so both are shipped; the other variants stayed within the seed noise (about ±0.5–1 point). The issue\'s 0.75 is not met (0.7438 held-out, seed 1): with gold intents the tagger scores 0.746–0.763, so the rest of the gap is intent errors and names and places the training data never had. Error analysis and details: docs/slot-tagger.md.',
+  'The convention fix raised both seeds by 1.1 and 1.9 points; feature dropout 0.3 on top of it raised all three seeds measured by 0.4 to 0.8 (seed 3: 73.42 → 74.25), so both are shipped; the other variants stayed within the seed noise (about ±0.5–1 point). With those two the held-out slot F1 was 0.7438 (seed 1) and the tagger scored 0.746–0.763 with gold intents; the rest of the gap was intent errors and names and places the training data never had.',
+  '',
+  '**Word classes for the slot tagger (issue 13, shipped).** Names and places the labelled rows never had are the largest group of missed slots, so the tagger now also sees distributional word classes learned from every English training text in the datasets (132,611 sentences: hwu64, mindmeld, snips, SLURP\'s unlabelled text, goemotions / semeval / sst3 train; never a dev set): PPMI over ±2 word contexts, SVD to 100 dimensions, spherical k-means at 64 / 256 / 1024 classes for the 10,250 words seen ≥ 10 times (`scripts/word-classes/`, 50 s, reproducible byte for byte). Features: the word\'s class at each granularity, its neighbours\' 64-classes, the intent with its 64-class; unknown words share a `rare` class. The table ships as `slots.classes` (words as 32-bit hashes, 72 KB). Held-out slot F1, seeds 1 / 2 / 3 with the held-out seed-1 pipeline\'s intents: 74.38 / 75.33 / 74.25 (mean 74.65) → 74.69 / 76.37 / 75.67 (mean 75.58, +0.93; with gold intents 75.49 → 76.74); the variants measured (other granularities, table sizes, class bigrams, with and without the intent × class feature, which carries the gain) gained 0.05–1.06 on the mean, none clearly more than the shipped one (intent × 256-class: 75.71, for 800 more rows): docs/slot-tagger.md. No extra training time (35–46 s of CPU a tagger either way). The issue\'s 0.75 is met on the three-seed mean (0.7558) but not by seed 1 alone, the number in the held-out table above (0.7469, through the full int8 pipeline).',
   '',
   'Accuracy by scenario on slurp.devel, before → after the prior shift (fp32, seed 1): general 29.0 → 30.1 % (93 rows: the largest error source, 65 of the 205 errors left), qa 82.6 % (138), calendar 85.9 → 86.3 % (227), play 89.2 % (157), email 90.4 → 91.3 % (104), weather 90.4 → 91.5 % (94), news 78.9 → 82.5 % (57), lists 85.1 % (47), datetime 85.7 → 83.3 % (42), social 92.9 % (28), transport 87.0 % (23), recommendation 70.0 → 75.0 % (20), cooking 66.7 % (18: `cooking_query` has no training rows), alarm 81.3 % (16), music 53.3 % (15: `music_dislikeness` has none), iot 100 % (10), takeaway 85.7 % (7). `general_quirky` and the `qa_*` questions are one blurred region: moving the boundary towards chit-chat costs factoid questions.',
 ];
