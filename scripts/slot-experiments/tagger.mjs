@@ -44,13 +44,13 @@ function snipsRows(rows, which) {
 }
 const dev = await T.readIntentRows(I('slurp.devel.jsonl'));
 const held = heldDir ? JSON.parse(readFileSync(`${heldDir}/intents.json`, 'utf8')) : null;
-const { extraTrain: _e, snips: _s, classes: classFile, classCols, classIntent, classBigrams, ...opts } = over;
+const { extraTrain: _e, snips: _s, classes: classFile, classCols, classIntent, classBigrams, classWindow2, ...opts } = over;
 if (classFile) {
   // Word class table (issue 13): word TAB class TAB class ..., coarse first; classCols picks columns.
   const cols = classCols ?? [0, 1];
   const { HashedWordClasses } = await import(`${D}/model/slot-features.js`);
   const table = HashedWordClasses.fromTsv(readFileSync(classFile, 'utf8'), cols);
-  opts.featurizer = { ...(opts.featurizer ?? {}), wordClasses: { file: classFile, granularities: cols.length, intentGranularity: classIntent ?? cols.length - 1, ...(classBigrams ? { bigrams: true } : {}) } };
+  opts.featurizer = { ...(opts.featurizer ?? {}), wordClasses: { file: classFile, granularities: cols.length, intentGranularity: classIntent ?? cols.length - 1, ...(classBigrams ? { bigrams: true } : {}), ...(classWindow2 ? { window2: true } : {}) } };
   opts.wordClassTable = table;
 }
 const t0 = performance.now();

@@ -47,6 +47,8 @@ export interface SlotFeaturizerSettings {
     readonly intentGranularity: number;
     /** Class bigrams (w-1, w) and (w, w+1) at the coarsest granularity too (measured, not shipped). Absent: off. */
     readonly bigrams?: boolean;
+    /** The coarsest class of the words at ±2 too (measured, not shipped). Absent: off. */
+    readonly window2?: boolean;
   };
 }
 
@@ -98,6 +100,8 @@ const enum Tpl {
   ClassIntent = 42,
   ClassBigramLeft = 43,
   ClassBigramRight = 44,
+  ClassLeft2 = 45,
+  ClassRight2 = 46,
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -421,6 +425,10 @@ export function slotFeatureIdsInto(
       if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
       const ig = s.wordClasses!.intentGranularity;
       if (useIntent && ig >= 0 && k < K) out[base + k++] = ((mixInt(mixInt(intentHash, Tpl.ClassIntent), classOf(t, cls, ig) + 4) >>> 0) % B) + 1;
+      if (s.wordClasses!.window2) {
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft2), classOf(tokens[i - 2], cls, 0) + 4) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight2), classOf(tokens[i + 2], cls, 0) + 4) >>> 0) % B) + 1;
+      }
       if (s.wordClasses!.bigrams) {
         const c0 = classOf(t, cls, 0) + 4;
         if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramLeft), classOf(tokens[i - 1], cls, 0) + 4), c0) >>> 0) % B) + 1;

@@ -168,6 +168,17 @@ test('word class features: absent, the ids are unchanged; present, the class of 
   const c = slotFeatureIds(tokenize('the adele'), null, wc, table);
   const shared = (x: Int32Array, y: Int32Array): number => [...x.subarray(K, 2 * K)].filter((v) => v !== 0 && y.subarray(K, 2 * K).includes(v)).length;
   assert.ok(shared(a, b) > shared(a, c), 'same-class words share more features');
+  // The measured options (class bigrams, classes at ±2) add features after the shipped ones and change none of them.
+  const more = { ...wc, wordClasses: { ...wc.wordClasses, bigrams: true, window2: true } };
+  const tokens = tokenize('set the kitchen to twenty degrees');
+  const shipped = slotFeatureIds(tokens, 'iot_thermostat_set', wc, table);
+  const extra = slotFeatureIds(tokens, 'iot_thermostat_set', more, table);
+  for (let t = 0; t < tokens.length; t++) {
+    const x = [...shipped.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+    const y = [...extra.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+    assert.deepEqual(y.slice(0, x.length), x);
+    assert.ok(y.length > x.length);
+  }
 });
 
 test('with word classes, trainer and runtime give identical rows and the exported table is part of the model', async () => {
