@@ -50,7 +50,7 @@ if (classFile) {
   const cols = classCols ?? [0, 1];
   const { HashedWordClasses } = await import(`${D}/model/slot-features.js`);
   const table = HashedWordClasses.fromTsv(readFileSync(classFile, 'utf8'), cols);
-  opts.featurizer = { ...(opts.featurizer ?? {}), wordClasses: { file: classFile, granularities: cols.length, intentGranularity: classIntent ?? cols.length - 1, ...(classBigrams ? { bigrams: true } : {}), ...(classWindow2 ? { window2: true } : {}) } };
+  opts.featurizer = { ...(opts.featurizer ?? {}), version: 2, wordClasses: { file: classFile, granularities: cols.length, intentGranularity: classIntent ?? cols.length - 1, ...(classBigrams ? { bigrams: true } : {}), ...(classWindow2 ? { window2: true } : {}) } };
   opts.wordClassTable = table;
 }
 const t0 = performance.now();

@@ -59,6 +59,12 @@ export interface WordClassTable {
 
 export const SLOT_FEATURES_VERSION = 1;
 
+/**
+ * The featurizer version of a model with `wordClasses` (issue 13): a hubnlu that predates the word classes
+ * refuses such a model (its version check wants 1) instead of computing features without them.
+ */
+export const SLOT_FEATURES_VERSION_CLASSES = 2;
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export const DEFAULT_SLOT_FEATURIZER: SlotFeaturizerSettings = {

@@ -10,7 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRowWiseTagger } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
-import { HashedWordClasses, SlotFeatureRemap, slotFeatureIdsInto, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
+import {
+  HashedWordClasses,
+  SlotFeatureRemap,
+  slotFeatureIdsInto,
+  SLOT_FEATURES_VERSION,
+  SLOT_FEATURES_VERSION_CLASSES,
+  type SlotFeaturizerSettings,
+} from './slot-features.js';
 import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
 import type { Token } from './text.js';
 import type { SlotResult } from './types.js';
@@ -539,8 +546,9 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
     fail(modelDir, '`slots.tags` is not the BIO tag set of `slots.types`');
   }
   const f = s.featurizer;
-  if (!f || f.version !== SLOT_FEATURES_VERSION) {
-    fail(modelDir, `featurizer version ${f?.version ?? 'missing'} is not ${SLOT_FEATURES_VERSION}, the one this hubnlu computes`);
+  if (!f || f.version !== (f.wordClasses ? SLOT_FEATURES_VERSION_CLASSES : SLOT_FEATURES_VERSION)) {
+    const want = f?.wordClasses ? `${SLOT_FEATURES_VERSION_CLASSES} (with word classes)` : `${SLOT_FEATURES_VERSION}`;
+    fail(modelDir, `featurizer version ${f?.version ?? 'missing'} is not ${want}, the one this hubnlu computes`);
   }
   if (!s.files || typeof s.files.model !== 'string') fail(modelDir, '`slots.files.model` is missing');
   if (f.wordClasses && typeof s.files.classes !== 'string') fail(modelDir, 'the featurizer uses word classes but `slots.files.classes` is missing');

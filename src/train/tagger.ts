@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_SLOT_FEATURIZER,
   HashedWordClasses,
+  SLOT_FEATURES_VERSION_CLASSES,
   SlotFeatureRemap,
   slotFeatureIds,
   type SlotFeaturizerSettings,
@@ -365,7 +366,11 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
     const file = isAbsolute(wc.source) ? wc.source : join(packageRoot(), wc.source);
     opts = {
       ...opts,
-      featurizer: { ...opts.featurizer, wordClasses: { file: WORD_CLASSES_FILE, granularities: wc.columns.length, intentGranularity: wc.intentGranularity } },
+      featurizer: {
+        ...opts.featurizer,
+        version: SLOT_FEATURES_VERSION_CLASSES,
+        wordClasses: { file: WORD_CLASSES_FILE, granularities: wc.columns.length, intentGranularity: wc.intentGranularity },
+      },
       wordClassTable: HashedWordClasses.fromTsv(readFileSync(file, 'utf8'), wc.columns),
     };
   }

@@ -188,6 +188,7 @@ test('with word classes, trainer and runtime give identical rows and the exporte
     writeFileSync(tsv, CLASS_TSV);
     const m = trainSlotTagger(rows(), { epochs: 1, dim: 4, minCount: 1, wordClasses: { source: tsv, columns: [0, 2], intentGranularity: 0 } });
     assert.deepEqual(m.featurizer.wordClasses, { file: 'slots.classes', granularities: 2, intentGranularity: 0 });
+    assert.equal(m.featurizer.version, 2, 'a hubnlu without word classes refuses the model');
     const out = join(dir, 'model');
     const { section, bytes } = await exportSlotTagger(m, out);
     assert.equal(section.files.classes, 'slots.classes');
@@ -207,6 +208,7 @@ test('with word classes, trainer and runtime give identical rows and the exporte
     // A manifest that names word classes but no table file is refused with the fix.
     const { classes: _c, ...noClasses } = section.files;
     await assert.rejects(SlotTagger.load(out, { slots: { ...section, files: noClasses } }), /`slots.files.classes` is missing; retrain/);
+    await assert.rejects(SlotTagger.load(out, { slots: { ...section, featurizer: { ...section.featurizer, version: 1 } } }), /featurizer version 1 is not 2 \(with word classes\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
