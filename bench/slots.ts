@@ -192,7 +192,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const toks = tokenize(dev[i].text);
         const t1 = performance.now();
-        slotFeatureIds(toks, dev[i].intent, weights.featurizer);
+        slotFeatureIds(toks, dev[i].intent, weights.featurizer, weights.classes);
         const t2 = performance.now();
         if (rep > 0) {
           tokLat.push(t1 - t0);

@@ -4,7 +4,8 @@
 // with the gold intents, and reports per-type scores and an error breakdown.
 //   nice -n 19 node scripts/slot-experiments/tagger.mjs '{"seed":1,"minCount":3}' /tmp/h13slot/heldout-s1 [dump.jsonl]
 // Override keys: any SlotTrainOptions (seed, epochs, dim, lr, featureDropout, minCount, intentDropout, ...),
-// featurizer (partial SlotFeaturizerSettings), extraTrain (list of intent files in the dataset dir).
+// featurizer (partial SlotFeaturizerSettings), extraTrain (list of intent files in the dataset dir), classes (a word
+// class table file: word TAB class TAB class ..., coarse first) with classCols (its columns to use, default [0, 1]).
 const D = new URL('../../dist/src', import.meta.url).pathname;
 const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
 const T = await import(`${D}/train/tagger.js`);
@@ -43,7 +44,15 @@ function snipsRows(rows, which) {
 }
 const dev = await T.readIntentRows(I('slurp.devel.jsonl'));
 const held = heldDir ? JSON.parse(readFileSync(`${heldDir}/intents.json`, 'utf8')) : null;
-const { extraTrain: _e, snips: _s, ...opts } = over;
+const { extraTrain: _e, snips: _s, classes: classFile, classCols, classIntent, classBigrams, classWindow2, ...opts } = over;
+if (classFile) {
+  // Word class table (issue 13): word TAB class TAB class ..., coarse first; classCols picks columns.
+  const cols = classCols ?? [0, 1];
+  const { HashedWordClasses } = await import(`${D}/model/slot-features.js`);
+  const table = HashedWordClasses.fromTsv(readFileSync(classFile, 'utf8'), cols);
+  opts.featurizer = { ...(opts.featurizer ?? {}), version: 2, wordClasses: { file: classFile, granularities: cols.length, intentGranularity: classIntent ?? cols.length - 1, ...(classBigrams ? { bigrams: true } : {}), ...(classWindow2 ? { window2: true } : {}) } };
+  opts.wordClassTable = table;
+}
 const t0 = performance.now();
 const m = T.trainSlotTagger(train, { ...(RECIPES.intent.slots ?? {}), ...opts });
 const secs = (performance.now() - t0) / 1000;
@@ -92,7 +101,7 @@ for (const [name, intentOf] of Object.entries(conds)) {
   res[name] = slotPrf(c);
 }
 const pct = (x) => (100 * x).toFixed(2);
-console.log(`RESULT ${JSON.stringify(over)} pipeline F1 ${pct(res.pipeline.f1)} (P ${pct(res.pipeline.precision)} R ${pct(res.pipeline.recall)}) gold F1 ${pct(res.gold.f1)} top-intent F1 ${pct(res.top.f1)} none F1 ${pct(res.none.f1)} rows ${m.kept.length + 1} train ${secs.toFixed(1)} s${held ? ` intents seed ${held.seed}` : ''}`);
+console.log(`RESULT ${JSON.stringify(over)} pipeline F1 ${pct(res.pipeline.f1)} (P ${pct(res.pipeline.precision)} R ${pct(res.pipeline.recall)}) gold F1 ${pct(res.gold.f1)} top-intent F1 ${pct(res.top.f1)} none F1 ${pct(res.none.f1)} rows ${m.kept.length + 1} train ${secs.toFixed(1)} s cpu ${(process.cpuUsage().user / 1e6).toFixed(0)} s${held ? ` intents seed ${held.seed}` : ''}`);
 if (dumpFile) {
   writeFileSync(dumpFile, dump.map((d) => JSON.stringify(d)).join('\n') + '\n');
   console.log('errors', JSON.stringify(errs));

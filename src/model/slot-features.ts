@@ -34,9 +34,36 @@ export interface SlotFeaturizerSettings {
    * feature too: it survives the classifier's within-scenario confusions.
    */
   readonly scenario: boolean;
+  /**
+   * Distributional word classes (issue 13): the class of the word at each granularity of the shipped class
+   * table, of its neighbours at ±1 (coarsest granularity) and of the word with the intent; words missing from
+   * the table share one `rare` class. Absent: off (every model before this setting). The caller passes the
+   * loaded table to `slotFeatureIds`.
+   */
+  readonly wordClasses?: {
+    readonly file: string;
+    readonly granularities: number;
+    /** The granularity whose class is also paired with the intent (-1: none). */
+    readonly intentGranularity: number;
+    /** Class bigrams (w-1, w) and (w, w+1) at the coarsest granularity too (measured, not shipped). Absent: off. */
+    readonly bigrams?: boolean;
+    /** The coarsest class of the words at ±2 too (measured, not shipped). Absent: off. */
+    readonly window2?: boolean;
+  };
+}
+
+/** A word's class at each granularity (coarse first): -1 for a word the table lacks. */
+export interface WordClassTable {
+  classOf(word: string, granularity: number): number;
 }
 
 export const SLOT_FEATURES_VERSION = 1;
+
+/**
+ * The featurizer version of a model with `wordClasses` (issue 13): a hubnlu that predates the word classes
+ * refuses such a model (its version check wants 1) instead of computing features without them.
+ */
+export const SLOT_FEATURES_VERSION_CLASSES = 2;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -73,6 +100,14 @@ const enum Tpl {
   Scenario = 33,
   ScenarioWord = 34,
   ScenarioLeft = 35,
+  Class = 36, // + granularity, up to 4
+  ClassLeft = 40,
+  ClassRight = 41,
+  ClassIntent = 42,
+  ClassBigramLeft = 43,
+  ClassBigramRight = 44,
+  ClassLeft2 = 45,
+  ClassRight2 = 46,
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -167,12 +202,158 @@ export function slotFeatureIds(
   tokens: readonly Token[],
   intent: string | null,
   s: SlotFeaturizerSettings = DEFAULT_SLOT_FEATURIZER,
+  classes?: WordClassTable,
 ): Int32Array {
-  return slotFeatureIdsInto(tokens, intent, s, new Int32Array(tokens.length * s.maxFeatures));
+  return slotFeatureIdsInto(tokens, intent, s, new Int32Array(tokens.length * s.maxFeatures), classes);
+}
+
+/** Class id of a token at granularity g: numbers one class, words missing from the table another. */
+function classOf(t: Token | undefined, classes: WordClassTable, g: number): number {
+  if (!t) return -3;
+  if (t.isNumber) return -2;
+  return classes.classOf(t.norm, g);
+}
+
+/** FNV-1a of a word, the key of `HashedWordClasses`. */
+function wordKey(word: string): number {
+  return mixStr(FNV_OFFSET, word) >>> 0;
+}
+
+/**
+ * The word class table shipped with a tagger (`slots.classes`): words as 32-bit FNV-1a hashes, so the file holds
+ * no strings (a word whose hash collides with a listed one takes that word's classes, in training and at run time
+ * alike). Format: varint count, varint granularities, one byte a granularity giving its class width (1 or 2
+ * bytes), the sorted hashes delta-encoded as varints, then each granularity's classes in word order (width bytes
+ * each, little-endian).
+ */
+export class HashedWordClasses implements WordClassTable {
+  private readonly sorted: SortedIds;
+
+  private constructor(
+    readonly keys: Uint32Array,
+    readonly granularities: number,
+    /** [keys.length, granularities] */
+    readonly classes: Uint16Array,
+  ) {
+    this.sorted = new SortedIds(keys);
+  }
+
+  /** From words and their classes (coarse first); a later word whose hash is already present is left out. */
+  static fromWords(entries: Iterable<readonly [string, readonly number[]]>, granularities: number): HashedWordClasses {
+    const byKey = new Map<number, readonly number[]>();
+    for (const [w, c] of entries) {
+      const k = wordKey(w);
+      if (byKey.has(k)) continue;
+      if (c.length < granularities || c.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffff)) {
+        throw new Error(`word classes: "${w}" needs ${granularities} class ids in [0, 65535]`);
+      }
+      byKey.set(k, c);
+    }
+    const keys = Uint32Array.from(byKey.keys()).sort();
+    const classes = new Uint16Array(keys.length * granularities);
+    keys.forEach((k, i) => {
+      const c = byKey.get(k)!;
+      for (let g = 0; g < granularities; g++) classes[i * granularities + g] = c[g];
+    });
+    return new HashedWordClasses(keys, granularities, classes);
+  }
+
+  classOf(word: string, granularity: number): number {
+    const i = this.sorted.indexOf(wordKey(word));
+    return i < 0 ? -1 : this.classes[i * this.granularities + granularity];
+  }
+
+  encode(): Uint8Array {
+    const bytes: number[] = [];
+    const varint = (v: number): void => {
+      while (v >= 0x80) {
+        bytes.push((v & 0x7f) | 0x80);
+        v = Math.floor(v / 128);
+      }
+      bytes.push(v);
+    };
+    const n = this.keys.length;
+    const G = this.granularities;
+    varint(n);
+    varint(G);
+    const widths: number[] = [];
+    for (let g = 0; g < G; g++) {
+      let max = 0;
+      for (let i = 0; i < n; i++) max = Math.max(max, this.classes[i * G + g]);
+      widths.push(max < 256 ? 1 : 2);
+      bytes.push(widths[g]);
+    }
+    let prev = 0;
+    for (const k of this.keys) {
+      varint(k - prev);
+      prev = k;
+    }
+    for (let g = 0; g < G; g++) {
+      for (let i = 0; i < n; i++) {
+        const c = this.classes[i * G + g];
+        if (widths[g] === 1) bytes.push(c);
+        else bytes.push(c & 0xff, c >>> 8);
+      }
+    }
+    return Uint8Array.from(bytes);
+  }
+
+  static decode(bytes: Uint8Array): HashedWordClasses {
+    let pos = 0;
+    const varint = (): number => {
+      let v = 0;
+      let mul = 1;
+      for (;;) {
+        if (pos >= bytes.length) throw new Error('word classes: truncated file; re-export the model');
+        const b = bytes[pos++];
+        v += (b & 0x7f) * mul;
+        if (b < 0x80) return v;
+        mul *= 128;
+      }
+    };
+    const n = varint();
+    const granularities = varint();
+    const widths = Array.from(bytes.subarray(pos, pos + granularities));
+    pos += granularities;
+    if (widths.length !== granularities || widths.some((w) => w !== 1 && w !== 2)) throw new Error('word classes: bad class widths; re-export the model');
+    const keys = new Uint32Array(n);
+    let prev = 0;
+    for (let i = 0; i < n; i++) {
+      prev += varint();
+      keys[i] = prev;
+      if (i > 0 && keys[i] <= keys[i - 1]) throw new Error('word classes: keys not ascending; re-export the model');
+    }
+    if (bytes.length - pos !== n * widths.reduce((a, w) => a + w, 0)) throw new Error('word classes: wrong file length; re-export the model');
+    const classes = new Uint16Array(n * granularities);
+    for (let g = 0; g < granularities; g++) {
+      for (let i = 0; i < n; i++) {
+        classes[i * granularities + g] = widths[g] === 1 ? bytes[pos] : bytes[pos] | (bytes[pos + 1] << 8);
+        pos += widths[g];
+      }
+    }
+    return new HashedWordClasses(keys, granularities, classes);
+  }
+
+  /** Reads a `word TAB class TAB class …` table (coarse first), using the columns `columns` (0-based, after the word). */
+  static fromTsv(text: string, columns: readonly number[]): HashedWordClasses {
+    const entries: [string, number[]][] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const [w, ...c] = line.split('\t');
+      entries.push([w, columns.map((i) => Number(c[i]))]);
+    }
+    return HashedWordClasses.fromWords(entries, columns.length);
+  }
 }
 
 /** `slotFeatureIds` written into `out` (at least tokens × maxFeatures long, all zero there); returns that part of it. */
-export function slotFeatureIdsInto(tokens: readonly Token[], intent: string | null, s: SlotFeaturizerSettings, out: Int32Array): Int32Array {
+export function slotFeatureIdsInto(
+  tokens: readonly Token[],
+  intent: string | null,
+  s: SlotFeaturizerSettings,
+  out: Int32Array,
+  classes?: WordClassTable,
+): Int32Array {
   const K = s.maxFeatures;
   const n = tokens.length;
   if (out.length < n * K) throw new RangeError(`slotFeatureIdsInto: ${out.length} slots for ${n} tokens × ${K} features`);
@@ -201,6 +382,8 @@ export function slotFeatureIdsInto(tokens: readonly Token[], intent: string | nu
   const scenarioWord = useScenario ? mixInt(scenarioHash, Tpl.ScenarioWord) : 0;
   const scenarioLeft = useScenario ? mixInt(scenarioHash, Tpl.ScenarioLeft) : 0;
   const window = s.window;
+  if (s.wordClasses && !classes) throw new Error(`slot features: the word class table ${s.wordClasses.file} was not loaded`);
+  const granularities = s.wordClasses && classes ? s.wordClasses.granularities : 0;
   for (let i = 0; i < n; i++) {
     const t = tokens[i];
     const w = t.norm;
@@ -238,6 +421,25 @@ export function slotFeatureIdsInto(tokens: readonly Token[], intent: string | nu
       if (k < K) out[base + k++] = ((scenarioHash >>> 0) % B) + 1;
       if (k < K) out[base + k++] = ((mixStr(scenarioWord, w0) >>> 0) % B) + 1;
       if (k < K) out[base + k++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
+    }
+    if (granularities > 0) {
+      const cls = classes!;
+      for (let g = 0; g < granularities; g++) {
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.Class + g), classOf(t, cls, g) + 4) >>> 0) % B) + 1;
+      }
+      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft), classOf(tokens[i - 1], cls, 0) + 4) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
+      const ig = s.wordClasses!.intentGranularity;
+      if (useIntent && ig >= 0 && k < K) out[base + k++] = ((mixInt(mixInt(intentHash, Tpl.ClassIntent), classOf(t, cls, ig) + 4) >>> 0) % B) + 1;
+      if (s.wordClasses!.window2) {
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft2), classOf(tokens[i - 2], cls, 0) + 4) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight2), classOf(tokens[i + 2], cls, 0) + 4) >>> 0) % B) + 1;
+      }
+      if (s.wordClasses!.bigrams) {
+        const c0 = classOf(t, cls, 0) + 4;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramLeft), classOf(tokens[i - 1], cls, 0) + 4), c0) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramRight), c0), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
+      }
     }
   }
   return out.length === n * K ? out : out.subarray(0, n * K);

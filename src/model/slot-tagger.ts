@@ -10,7 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRowWiseTagger } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
-import { SlotFeatureRemap, slotFeatureIdsInto, SLOT_FEATURES_VERSION, type SlotFeaturizerSettings } from './slot-features.js';
+import {
+  HashedWordClasses,
+  SlotFeatureRemap,
+  slotFeatureIdsInto,
+  SLOT_FEATURES_VERSION,
+  SLOT_FEATURES_VERSION_CLASSES,
+  type SlotFeaturizerSettings,
+} from './slot-features.js';
 import { normalizeSlotValue, unitTokensAfter } from './slot-values.js';
 import type { Token } from './text.js';
 import type { SlotResult } from './types.js';
@@ -517,7 +524,8 @@ export interface SlotsManifest {
   readonly types: readonly string[];
   readonly featurizer: SlotFeaturizerSettings;
   /** `transitions`: little-endian float32 [(tags + 2), tags] CRF transition scores (see `BioTransitions`). */
-  readonly files: { readonly model: string; readonly remap?: string; readonly transitions?: string };
+  /** `classes`: the word class table (`HashedWordClasses`) when `featurizer.wordClasses` is set. */
+  readonly files: { readonly model: string; readonly remap?: string; readonly transitions?: string; readonly classes?: string };
   readonly model?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, number | null>>;
   readonly training?: Readonly<Record<string, unknown>>;
@@ -538,10 +546,12 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
     fail(modelDir, '`slots.tags` is not the BIO tag set of `slots.types`');
   }
   const f = s.featurizer;
-  if (!f || f.version !== SLOT_FEATURES_VERSION) {
-    fail(modelDir, `featurizer version ${f?.version ?? 'missing'} is not ${SLOT_FEATURES_VERSION}, the one this hubnlu computes`);
+  if (!f || f.version !== (f.wordClasses ? SLOT_FEATURES_VERSION_CLASSES : SLOT_FEATURES_VERSION)) {
+    const want = f?.wordClasses ? `${SLOT_FEATURES_VERSION_CLASSES} (with word classes)` : `${SLOT_FEATURES_VERSION}`;
+    fail(modelDir, `featurizer version ${f?.version ?? 'missing'} is not ${want}, the one this hubnlu computes`);
   }
   if (!s.files || typeof s.files.model !== 'string') fail(modelDir, '`slots.files.model` is missing');
+  if (f.wordClasses && typeof s.files.classes !== 'string') fail(modelDir, 'the featurizer uses word classes but `slots.files.classes` is missing');
   return s as SlotsManifest;
 }
 
@@ -555,6 +565,8 @@ export class SlotTagger {
   private constructor(
     private readonly model: OnnxModel,
     private readonly remap: SlotFeatureRemap | null,
+    /** The word class table the features read, or undefined (`featurizer.wordClasses` unset). */
+    private readonly classes: HashedWordClasses | undefined,
     private readonly transitions: BioTransitions | null,
     /** `transitions` transposed (transposeTransitions), or null without them. */
     private readonly transitionsInto: Float32Array | null,
@@ -569,6 +581,13 @@ export class SlotTagger {
     const remap = section.files.remap
       ? SlotFeatureRemap.decode(new Uint8Array(await readFile(join(modelDir, section.files.remap))))
       : null;
+    let classes: HashedWordClasses | undefined;
+    if (section.featurizer.wordClasses && section.files.classes) {
+      classes = HashedWordClasses.decode(new Uint8Array(await readFile(join(modelDir, section.files.classes))));
+      if (classes.granularities !== section.featurizer.wordClasses.granularities) {
+        fail(modelDir, `${section.files.classes} has ${classes.granularities} granularities, the featurizer ${section.featurizer.wordClasses.granularities}`);
+      }
+    }
     let transitions: BioTransitions | null = null;
     if (section.files.transitions) {
       const bytes = await readFile(join(modelDir, section.files.transitions));
@@ -587,7 +606,7 @@ export class SlotTagger {
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
     const into = transitions ? transposeTransitions(transitions, section.tags.length) : null;
-    return new SlotTagger(model, remap, transitions, into, section, model.inputNames[0], rowWise);
+    return new SlotTagger(model, remap, classes, transitions, into, section, model.inputNames[0], rowWise);
   }
 
   get types(): readonly string[] {
@@ -606,7 +625,7 @@ export class SlotTagger {
     const size = tokens.length * this.section.featurizer.maxFeatures;
     if (slotIdsWork.length < size) slotIdsWork = new Int32Array(Math.max(size, 2 * slotIdsWork.length));
     else slotIdsWork.fill(0, 0, size);
-    const ids = slotFeatureIdsInto(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer, slotIdsWork);
+    const ids = slotFeatureIdsInto(tokens, intent && intent !== UNKNOWN_INTENT ? intent : null, this.section.featurizer, slotIdsWork, this.classes);
     if (this.remap) this.remap.applyInto(ids, out, at);
     else for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(ids[i]);
     return size;

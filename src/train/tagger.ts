@@ -12,7 +12,21 @@
  */
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, slotFeatureIds, type SlotFeaturizerSettings } from '../model/slot-features.js';
+import {
+  DEFAULT_SLOT_FEATURIZER,
+  HashedWordClasses,
+  SLOT_FEATURES_VERSION_CLASSES,
+  SlotFeatureRemap,
+  slotFeatureIds,
+  type SlotFeaturizerSettings,
+  type WordClassTable,
+} from '../model/slot-features.js';
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { packageRoot } from '../util/paths.js';
+
+/** The word class table's file in a model directory. */
+export const WORD_CLASSES_FILE = 'slots.classes';
 import {
   bioTags,
   logSoftmaxRows,
@@ -89,6 +103,15 @@ export interface SlotTrainOptions {
   /** Buckets seen in fewer training tokens are not part of the model (pruning; default 2). */
   readonly minCount?: number;
   readonly featurizer?: Partial<SlotFeaturizerSettings>;
+  /** The loaded word class table when `featurizer.wordClasses` is set (else read from `wordClasses`). */
+  readonly wordClassTable?: WordClassTable;
+  /**
+   * Distributional word classes as tagger features (issue 13; `SlotFeaturizerSettings.wordClasses`): `source`,
+   * a `word TAB class TAB class …` table (coarse first; a path relative to the package root or absolute, made
+   * by scripts/word-classes/), of which `columns` are used; the class at `intentGranularity` (an index into
+   * `columns`, -1 none) is also paired with the intent. Exported as `slots.classes`. Absent: off.
+   */
+  readonly wordClasses?: { readonly source: string; readonly columns: readonly number[]; readonly intentGranularity: number };
   /**
    * `hwu64`: MindMeld's `time` slots are rewritten into HWU64/SLURP's date / timeofday / time
    * convention before training (src/train/slot-conventions.ts); `hwu64+values` also gives MindMeld
@@ -123,6 +146,8 @@ export interface SlotTaggerWeights {
   readonly b2: Float32Array;
   /** CRF transition scores ([tags + 2, tags], see `BioTransitions`), or null for a per-token softmax model. */
   readonly trans: Float32Array | null;
+  /** The word class table the features read (when `featurizer.wordClasses` is set). */
+  readonly classes?: WordClassTable;
   readonly training: {
     readonly seed: number;
     readonly objective: 'softmax' | 'crf';
@@ -252,8 +277,9 @@ export function trainingFeatureRows(
   intent: string | null,
   featurizer: SlotFeaturizerSettings,
   lookup: ReadonlyMap<number, number>,
+  classes?: WordClassTable,
 ): Int32Array {
-  return remapIds(slotFeatureIds(tokens, intent, featurizer), lookup);
+  return remapIds(slotFeatureIds(tokens, intent, featurizer, classes), lookup);
 }
 
 /** Tags a sentence with fp32 weights in TypeScript (for training-time evaluation). */
@@ -265,7 +291,7 @@ export function tagWithWeights(
   intent: string | null,
 ): SlotResult[] {
   if (tokens.length === 0) return [];
-  const rows = trainingFeatureRows(tokens, intent, m.featurizer, lookup);
+  const rows = trainingFeatureRows(tokens, intent, m.featurizer, lookup, m.classes);
   const scores = forwardScores(m, rows, tokens.length);
   const probs = logSoftmaxRows(scores, tokens.length, m.tags.length);
   let tags: Int32Array;
@@ -335,6 +361,19 @@ export function trainSlotTagger(rows: readonly IntentRow[], opts: SlotTrainOptio
   if (opts.conventions === 'hwu64' || opts.conventions === 'hwu64+values') rows = harmonizeSlotConventions(rows, opts.conventions === 'hwu64+values');
   const types = slotTypesOf(rows);
   const seed = opts.seed ?? 1;
+  if (opts.wordClasses && !opts.wordClassTable) {
+    const wc = opts.wordClasses;
+    const file = isAbsolute(wc.source) ? wc.source : join(packageRoot(), wc.source);
+    opts = {
+      ...opts,
+      featurizer: {
+        ...opts.featurizer,
+        version: SLOT_FEATURES_VERSION_CLASSES,
+        wordClasses: { file: WORD_CLASSES_FILE, granularities: wc.columns.length, intentGranularity: wc.intentGranularity },
+      },
+      wordClassTable: HashedWordClasses.fromTsv(readFileSync(file, 'utf8'), wc.columns),
+    };
+  }
   let m = trainOnce(rows, types, opts, seed, 'train');
   const st = { ...DEFAULT_SELF_TRAINING, ...opts.selfTraining };
   const pseudoCounts: number[] = [];
@@ -380,7 +419,7 @@ export function pseudoLabel(m: SlotTaggerWeights, texts: readonly string[], thre
   for (const text of texts) {
     const tokens = tokenize(text);
     if (tokens.length === 0) continue;
-    const scores = forwardScores(m, trainingFeatureRows(tokens, null, m.featurizer, lookup), tokens.length);
+    const scores = forwardScores(m, trainingFeatureRows(tokens, null, m.featurizer, lookup, m.classes), tokens.length);
     const probs = logSoftmaxRows(scores, tokens.length, nTags);
     let tags: Int32Array;
     if (crf && m.trans) {
@@ -430,8 +469,8 @@ function trainOnce(
   for (const r of rows) {
     const tokens = tokenize(r.text);
     if (tokens.length === 0) continue;
-    const a = slotFeatureIds(tokens, r.intent, featurizer);
-    const b = featurizer.intent ? slotFeatureIds(tokens, null, featurizer) : a;
+    const a = slotFeatureIds(tokens, r.intent, featurizer, opts.wordClassTable);
+    const b = featurizer.intent ? slotFeatureIds(tokens, null, featurizer, opts.wordClassTable) : a;
     // Features without the intent are a subset of those with it: counting `a` counts both.
     for (const id of a) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
     raw.push({ tags: bioTagIds(tokens, r.slots ?? [], typeIndex), a, b, n: tokens.length });
@@ -470,6 +509,7 @@ function trainOnce(
     w,
     b2,
     trans: objective === 'crf' ? trans : null,
+    ...(opts.wordClassTable ? { classes: opts.wordClassTable } : {}),
     training: {
       seed, epochs, objective, lr: lr0, intentDropout, featureDropout: dropout, averageLast: epochs - averageFrom, minCount, sentences: data.length, tokens: tokenCount,
       seconds: 0, bucketsSeen: counts.size, finalLoss: 0,
@@ -699,7 +739,7 @@ export async function exportSlotTagger(
   m: SlotTaggerWeights,
   outDir: string,
   opts: ExportOptions = {},
-): Promise<{ section: SlotsManifest; bytes: { model: number; remap: number; transitions: number; total: number } }> {
+): Promise<{ section: SlotsManifest; bytes: { model: number; remap: number; transitions: number; classes?: number; total: number } }> {
   const precision = opts.precision ?? 'int8';
   const modelFile = opts.modelFile ?? 'slots.onnx';
   const remapFile = opts.remapFile ?? 'slots.remap';
@@ -715,11 +755,20 @@ export async function exportSlotTagger(
     total: 0,
   };
   bytes.total = bytes.model + bytes.remap + bytes.transitions;
+  let files: SlotsManifest['files'] = transitionsFile ? { model: modelFile, remap: remapFile, transitions: transitionsFile } : { model: modelFile, remap: remapFile };
+  const wc = m.featurizer.wordClasses;
+  if (wc) {
+    if (!(m.classes instanceof HashedWordClasses)) throw new Error('exportSlotTagger: the model uses word classes but holds no HashedWordClasses table');
+    await writeFile(join(outDir, wc.file), m.classes.encode());
+    const size = (await stat(join(outDir, wc.file))).size;
+    Object.assign(bytes, { classes: size, total: bytes.total + size });
+    files = { ...files, classes: wc.file };
+  }
   const section: SlotsManifest = {
     tags: m.tags,
     types: m.types,
     featurizer: m.featurizer,
-    files: transitionsFile ? { model: modelFile, remap: remapFile, transitions: transitionsFile } : { model: modelFile, remap: remapFile },
+    files,
     model: {
       architecture: `hashed-features-embedding-bag-${m.activation}-${m.trans ? 'crf' : 'softmax'}-bio`,
       decoding: m.trans ? 'viterbi-bio-constrained-crf-transitions' : 'viterbi-bio-constrained',
@@ -763,7 +812,7 @@ export interface SlotsIntoModelDirOptions extends SlotTrainOptions {
 
 export interface SlotsIntoModelDirResult {
   readonly section: SlotsManifest;
-  readonly bytes: { model: number; remap: number; transitions: number; total: number };
+  readonly bytes: { model: number; remap: number; transitions: number; classes?: number; total: number };
   readonly weights: SlotTaggerWeights;
 }
 

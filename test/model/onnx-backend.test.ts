@@ -12,7 +12,7 @@ import { batchClassifierGraph, BATCH_INPUTS } from '../../src/model/batch-graph.
 import { encodeTokens, FeatureRemap } from '../../src/model/features.js';
 import { loadManifest } from '../../src/model/manifest.js';
 import { OnnxModel, onnxNativeBinding, type FeedValue } from '../../src/model/onnx-backend.js';
-import { SlotFeatureRemap, slotFeatureIds } from '../../src/model/slot-features.js';
+import { HashedWordClasses, SlotFeatureRemap, slotFeatureIds } from '../../src/model/slot-features.js';
 import { readSlotsManifest } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
 import { loadLexicon, TextClassifier } from '../../src/model/classifier.js';
@@ -112,7 +112,8 @@ test('slot tagger graphs: the native run equals the public API on real sentences
     const section = readSlotsManifest(modelDir, JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')));
     const remap = SlotFeatureRemap.decode(new Uint8Array(readFileSync(join(modelDir, section.files.remap!))));
     const k = section.featurizer.maxFeatures;
-    const rows = SENTENCES.map((s) => remap.apply(slotFeatureIds(tokenize(s), 'iot_hue_lightoff', section.featurizer))).filter((r) => r.length > 0);
+    const classes = section.files.classes ? HashedWordClasses.decode(new Uint8Array(readFileSync(join(modelDir, section.files.classes)))) : undefined;
+    const rows = SENTENCES.map((s) => remap.apply(slotFeatureIds(tokenize(s), 'iot_hue_lightoff', section.featurizer, classes))).filter((r) => r.length > 0);
     const file = join(modelDir, section.files.model);
     const [sync, api] = await pair(file, file);
     try {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SLOT_FEATURIZER, SlotFeatureRemap, mixShape, mixStr, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
+import { DEFAULT_SLOT_FEATURIZER, HashedWordClasses, SlotFeatureRemap, mixShape, mixStr, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
 import { SlotTagger } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
 import { exportSlotTagger, rowLookup, trainingFeatureRows, trainSlotTagger, type IntentRow } from '../../src/train/tagger.js';
@@ -123,5 +123,93 @@ test('the word-shape hash (no shape string built, issue 10) equals hashing wordS
   ];
   for (const w of words) {
     for (const h of [0x811c9dc5, 12345, 0xffffffff | 0]) assert.equal(mixShape(h, w), mixStr(h, wordShape(w)), JSON.stringify(w));
+  }
+});
+
+// Issue 13: distributional word classes as tagger features.
+const CLASS_TSV = ['the\t0\t3\t300', 'kitchen\t1\t5\t7', 'bedroom\t1\t5\t8', 'adele\t2\t9\t1000', 'play\t3\t10\t12', ''].join('\n');
+
+test('the word class table round-trips through its compact encoding and rejects damaged files', () => {
+  const t = HashedWordClasses.fromTsv(CLASS_TSV, [0, 2]);
+  assert.equal(t.classOf('kitchen', 0), 1);
+  assert.equal(t.classOf('adele', 1), 1000);
+  assert.equal(t.classOf('bedroom', 1), 8);
+  assert.equal(t.classOf('zanzibar', 0), -1);
+  const bytes = t.encode();
+  const back = HashedWordClasses.decode(bytes);
+  assert.deepEqual([...back.keys], [...t.keys]);
+  assert.deepEqual([...back.classes], [...t.classes]);
+  // Granularity 0 fits a byte, granularity 1 needs two: 2 varints + 2 widths + keys + 5 × 3 class bytes.
+  assert.equal(back.granularities, 2);
+  assert.throws(() => HashedWordClasses.decode(bytes.subarray(0, bytes.length - 1)), /wrong file length/);
+  assert.throws(() => HashedWordClasses.fromWords([['x', [70000]]], 1), /class ids in \[0, 65535\]/);
+});
+
+test('word class features: absent, the ids are unchanged; present, the class of a word the training never saw is a feature', () => {
+  const table = HashedWordClasses.fromTsv(CLASS_TSV, [0, 1, 2]);
+  const wc = { ...DEFAULT_SLOT_FEATURIZER, wordClasses: { file: 'slots.classes', granularities: 3, intentGranularity: 0 } };
+  const K = DEFAULT_SLOT_FEATURIZER.maxFeatures;
+  for (const [text, intent] of SENTENCES) {
+    const tokens = tokenize(text);
+    const plain = slotFeatureIds(tokens, intent);
+    const withClasses = slotFeatureIds(tokens, intent, wc, table);
+    // The class features come after every other feature of a token.
+    for (let t = 0; t < tokens.length; t++) {
+      const a = [...plain.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+      const b = [...withClasses.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+      assert.deepEqual(b.slice(0, a.length), a, text);
+      assert.ok(b.length > a.length, `${text}: class features added`);
+    }
+  }
+  assert.throws(() => slotFeatureIds(tokenize('play adele'), null, wc), /word class table slots.classes was not loaded/);
+  // Two words in the same classes share their class features: "bedroom" and "kitchen" after "the".
+  const a = slotFeatureIds(tokenize('the kitchen'), null, wc, table);
+  const b = slotFeatureIds(tokenize('the bedroom'), null, wc, table);
+  const c = slotFeatureIds(tokenize('the adele'), null, wc, table);
+  const shared = (x: Int32Array, y: Int32Array): number => [...x.subarray(K, 2 * K)].filter((v) => v !== 0 && y.subarray(K, 2 * K).includes(v)).length;
+  assert.ok(shared(a, b) > shared(a, c), 'same-class words share more features');
+  // The measured options (class bigrams, classes at ±2) add features after the shipped ones and change none of them.
+  const more = { ...wc, wordClasses: { ...wc.wordClasses, bigrams: true, window2: true } };
+  const tokens = tokenize('set the kitchen to twenty degrees');
+  const shipped = slotFeatureIds(tokens, 'iot_thermostat_set', wc, table);
+  const extra = slotFeatureIds(tokens, 'iot_thermostat_set', more, table);
+  for (let t = 0; t < tokens.length; t++) {
+    const x = [...shipped.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+    const y = [...extra.subarray(t * K, (t + 1) * K)].filter((v) => v !== 0);
+    assert.deepEqual(y.slice(0, x.length), x);
+    assert.ok(y.length > x.length);
+  }
+});
+
+test('with word classes, trainer and runtime give identical rows and the exported table is part of the model', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-slotclasses-'));
+  try {
+    const tsv = join(dir, 'classes.tsv');
+    writeFileSync(tsv, CLASS_TSV);
+    const m = trainSlotTagger(rows(), { epochs: 1, dim: 4, minCount: 1, wordClasses: { source: tsv, columns: [0, 2], intentGranularity: 0 } });
+    assert.deepEqual(m.featurizer.wordClasses, { file: 'slots.classes', granularities: 2, intentGranularity: 0 });
+    assert.equal(m.featurizer.version, 2, 'a hubnlu without word classes refuses the model');
+    const out = join(dir, 'model');
+    const { section, bytes } = await exportSlotTagger(m, out);
+    assert.equal(section.files.classes, 'slots.classes');
+    assert.ok(readdirSync(out).includes('slots.classes'));
+    assert.equal(bytes.total, bytes.model + bytes.remap + bytes.transitions + bytes.classes!);
+    const tagger = await SlotTagger.load(out, { slots: section });
+    try {
+      const lookup = rowLookup(m.kept);
+      for (const [text, intent] of SENTENCES) {
+        const tokens = tokenize(text);
+        const train = trainingFeatureRows(tokens, intent === 'unknown' ? null : intent, m.featurizer, lookup, m.classes);
+        assert.deepEqual([...tagger.featureRows(tokens, intent)].map(Number), [...train], text);
+      }
+    } finally {
+      await tagger.dispose();
+    }
+    // A manifest that names word classes but no table file is refused with the fix.
+    const { classes: _c, ...noClasses } = section.files;
+    await assert.rejects(SlotTagger.load(out, { slots: { ...section, files: noClasses } }), /`slots.files.classes` is missing; retrain/);
+    await assert.rejects(SlotTagger.load(out, { slots: { ...section, featurizer: { ...section.featurizer, version: 1 } } }), /featurizer version 1 is not 2 \(with word classes\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
