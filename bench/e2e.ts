@@ -53,7 +53,7 @@ const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
 const CLK_TCK = 100; // Linux USER_HZ
 /** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=160'];
 /** Node flags added after the shipped ones (`--flags "…"`; a later flag wins), to compare other settings. */
 const EXTRA_FLAGS = (process.argv.indexOf('--flags') >= 0 ? (process.argv[process.argv.indexOf('--flags') + 1] ?? '') : '').split(' ').filter(Boolean);
 /** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB, one malloc arena (README, Where the memory goes). */

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   });
   env.MALLOC_TRIM_THRESHOLD_ = '131072';
   env.HUBNLU_LATENCY_TRACE = traceFile;
-  const agent = startAgentProcess(env, [], ['--max-semi-space-size=2', '--max-old-space-size=160', ...(process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : []), ...(process.env.TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
+  const agent = startAgentProcess(env, [], ['--max-semi-space-size=4', '--max-old-space-size=160', ...(process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : []), ...(process.env.TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
   await agent.ready;
   await sleep(1000);
   const load0 = loadavg()[0];

@@ -23,7 +23,7 @@ import { startAgentProcess, REPO_ROOT, type AgentProcess } from '../test/helpers
 import { freePort } from '../test/helpers/net.js';
 
 /** The flags and environment the shipped unit and `npm start` use (as bench/e2e.ts). */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=160'];
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=160'];
 export const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
 
 function argValue(name: string, fallback: number): number {

@@ -43,7 +43,7 @@ export function collectGarbage(): boolean {
 /**
  * V8's low-memory collection, as an embedder calls it when the system runs short of memory: full collections in
  * "reduce memory footprint" mode, which also give the young generation back (it grew to its maximum while start-up
- * allocated; 2 × `--max-semi-space-size`, 4 MB as shipped) and drop compilation caches. V8's memory reducer does the
+ * allocated; 2 × `--max-semi-space-size`, 8 MB as shipped) and drop compilation caches. V8's memory reducer does the
  * same by itself, but only some 8 s after the process goes quiet (README, Where the memory goes); a plain full
  * collection (`collectGarbage`) never shrinks the young generation, and V8 11's `gc({type: 'major'})` runs a scavenge.
  * Node offers no direct call for it: the in-process inspector's `HeapProfiler.collectGarbage` is that call (no port
