@@ -15,6 +15,36 @@
 import type { Token } from './text.js';
 import { SortedIds } from './features.js';
 
+/** Appends `v` (a non-negative integer) to `bytes` as a LEB128 varint. */
+function pushVarint(bytes: number[], v: number): void {
+  while (v >= 0x80) {
+    bytes.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+}
+
+/** Reads LEB128 varints from `bytes`; `pos` is where the next byte is. Running out throws `truncated` as the message. */
+class VarintReader {
+  pos = 0;
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly truncated: string,
+  ) {}
+
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.bytes.length) throw new Error(this.truncated);
+      const b = this.bytes[this.pos++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  }
+}
+
 export interface SlotFeaturizerSettings {
   /** Bumped when the feature templates change; a model trained with another version is refused. */
   readonly version: number;
@@ -265,13 +295,7 @@ export class HashedWordClasses implements WordClassTable {
 
   encode(): Uint8Array {
     const bytes: number[] = [];
-    const varint = (v: number): void => {
-      while (v >= 0x80) {
-        bytes.push((v & 0x7f) | 0x80);
-        v = Math.floor(v / 128);
-      }
-      bytes.push(v);
-    };
+    const varint = (v: number): void => pushVarint(bytes, v);
     const n = this.keys.length;
     const G = this.granularities;
     varint(n);
@@ -299,22 +323,12 @@ export class HashedWordClasses implements WordClassTable {
   }
 
   static decode(bytes: Uint8Array): HashedWordClasses {
-    let pos = 0;
-    const varint = (): number => {
-      let v = 0;
-      let mul = 1;
-      for (;;) {
-        if (pos >= bytes.length) throw new Error('word classes: truncated file; re-export the model');
-        const b = bytes[pos++];
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) return v;
-        mul *= 128;
-      }
-    };
+    const reader = new VarintReader(bytes, 'word classes: truncated file; re-export the model');
+    const varint = (): number => reader.varint();
     const n = varint();
     const granularities = varint();
-    const widths = Array.from(bytes.subarray(pos, pos + granularities));
-    pos += granularities;
+    const widths = Array.from(bytes.subarray(reader.pos, reader.pos + granularities));
+    reader.pos += granularities;
     if (widths.length !== granularities || widths.some((w) => w !== 1 && w !== 2)) throw new Error('word classes: bad class widths; re-export the model');
     const keys = new Uint32Array(n);
     let prev = 0;
@@ -323,12 +337,12 @@ export class HashedWordClasses implements WordClassTable {
       keys[i] = prev;
       if (i > 0 && keys[i] <= keys[i - 1]) throw new Error('word classes: keys not ascending; re-export the model');
     }
-    if (bytes.length - pos !== n * widths.reduce((a, w) => a + w, 0)) throw new Error('word classes: wrong file length; re-export the model');
+    if (bytes.length - reader.pos !== n * widths.reduce((a, w) => a + w, 0)) throw new Error('word classes: wrong file length; re-export the model');
     const classes = new Uint16Array(n * granularities);
     for (let g = 0; g < granularities; g++) {
       for (let i = 0; i < n; i++) {
-        classes[i * granularities + g] = widths[g] === 1 ? bytes[pos] : bytes[pos] | (bytes[pos + 1] << 8);
-        pos += widths[g];
+        classes[i * granularities + g] = widths[g] === 1 ? bytes[reader.pos] : bytes[reader.pos] | (bytes[reader.pos + 1] << 8);
+        reader.pos += widths[g];
       }
     }
     return new HashedWordClasses(keys, granularities, classes);
@@ -499,13 +513,7 @@ export class SlotFeatureRemap {
 
   encode(): Uint8Array {
     const bytes: number[] = [];
-    const varint = (v: number): void => {
-      while (v >= 0x80) {
-        bytes.push((v & 0x7f) | 0x80);
-        v = Math.floor(v / 128);
-      }
-      bytes.push(v);
-    };
+    const varint = (v: number): void => pushVarint(bytes, v);
     varint(this.kept.length);
     let prev = 0;
     for (const id of this.kept) {
@@ -516,18 +524,8 @@ export class SlotFeatureRemap {
   }
 
   static decode(bytes: Uint8Array): SlotFeatureRemap {
-    let pos = 0;
-    const varint = (): number => {
-      let v = 0;
-      let mul = 1;
-      for (;;) {
-        if (pos >= bytes.length) throw new Error('SlotFeatureRemap: truncated remap file; re-export the model');
-        const b = bytes[pos++];
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) return v;
-        mul *= 128;
-      }
-    };
+    const reader = new VarintReader(bytes, 'SlotFeatureRemap: truncated remap file; re-export the model');
+    const varint = (): number => reader.varint();
     const n = varint();
     const kept = new Uint32Array(n);
     let prev = 0;
@@ -535,7 +533,7 @@ export class SlotFeatureRemap {
       prev += varint();
       kept[i] = prev;
     }
-    if (pos !== bytes.length) throw new Error('SlotFeatureRemap: trailing bytes in remap file; re-export the model');
+    if (reader.pos !== bytes.length) throw new Error('SlotFeatureRemap: trailing bytes in remap file; re-export the model');
     return new SlotFeatureRemap(kept);
   }
 }
