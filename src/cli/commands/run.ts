@@ -76,6 +76,11 @@ export function registerRun(program: Command): void {
       // footprint no longer depends on that timing (issue 10). A node without the inspector gets one compacting collection.
       const gcStart = performance.now();
       if ((await shrinkHeap()) || collectGarbage()) log.debug({ ms: Math.round((performance.now() - gcStart) * 10) / 10 }, 'start-up garbage collected');
+      if (stopping) {
+        // SIGTERM/SIGINT during that collection: stopping already, so not ready.
+        await stopping;
+        return;
+      }
       const models = info.models.map((m) => `${m.task}=${m.name}@${m.version}`).join(', ');
       log.info(
         { broker: info.brokerUrl, embeddedBroker: info.embeddedBroker, database: info.databasePath, subscriptions: info.subscriptions, extensions: info.extensions, models: info.models, config: source },
