@@ -123,8 +123,8 @@ export interface ClassifierTrainConfig {
    * the sentence gets Σ word vectors / feature count as a second input whose
    * output weights train with the rest. Those dimensions learn at `lr` × the
    * rows' rate (0, the default: frozen). The model stays one linear table and
-   * folds to the same shipped size. Linear models without ensembles or
-   * self-training only.
+   * folds to the same shipped size. Linear models without ensembles only
+   * (with self-training, every round starts again from the view).
    */
   readonly frozenView?: { readonly words: WordView; readonly lr?: number } | null;
 }
@@ -388,8 +388,8 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
 
   let remap = buildVocabulary([trainF], minCount);
   if (cfg.frozenView) {
-    if (opts.hidden > 0 || (cfg.selfTraining?.rounds ?? 0) > 0 || cfg.ensembleMembers || (opts.ensembleSeeds?.length ?? 0) > 1 || cfg.pretrained) {
-      throw new Error('frozenView needs a linear model (hidden 0) without self-training, ensembles or pretrained rows');
+    if (opts.hidden > 0 || cfg.ensembleMembers || (opts.ensembleSeeds?.length ?? 0) > 1 || cfg.pretrained) {
+      throw new Error('frozenView needs a linear model (hidden 0) without ensembles or pretrained rows');
     }
     remap = new FeatureRemap(Uint32Array.from(new Set([...remap.ids, ...cfg.frozenView.words.ids])).sort());
   }
@@ -415,7 +415,9 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     });
     const unlF = featurizeAll(texts, fs, lex);
     const unlTeacher = texts.map((t) => dist?.teacher(t));
-    const remapAll = buildVocabulary([trainF, unlF], minCount);
+    const remapBag = buildVocabulary([trainF, unlF], minCount);
+    // A word view keeps its words' rows in every round (as in the first).
+    const remapAll = cfg.frozenView ? new FeatureRemap(Uint32Array.from(new Set([...remapBag.ids, ...cfg.frozenView.words.ids])).sort()) : remapBag;
     for (let round = 1; round <= st.rounds; round++) {
       const scorer = new FastTextScorer(weights);
       const out = new Float32Array(labels.length);

@@ -64,3 +64,20 @@ test('trainer option frozenView: the view fills extra row dimensions, frozen at 
   }
   assert.throws(() => trainClassifier({ ...base, fasttext: { dim: 6, hidden: 4, epochs: 1 }, frozenView: { words } }), /linear/);
 });
+
+test('trainer option frozenView with self-training: every round keeps the view\'s rows, frozen', () => {
+  // "pantry" is in the view but in neither the labelled nor the unlabelled text: only the view gives it a row.
+  const texts = [...tinyDataset().rows.map((r) => r.text), ...extra, 'the pantry lights are off'];
+  const words = wordViewFromSkipGram(pretrainSkipGram(texts, DEFAULT_FEATURIZER, { dim: 4, epochs: 1 }), texts, DEFAULT_FEATURIZER, 2);
+  const t = trainClassifier({
+    task: 'intent', train: [tinyDataset()], fasttext: { dim: 6, epochs: 3, seed: 3 },
+    unlabelled: { file: 'u.txt', texts: extra }, selfTraining: { rounds: 2, threshold: 0, weight: 1 }, frozenView: { words },
+  });
+  assert.deepEqual(t.stats.pseudoLabelled, [extra.length, extra.length]);
+  const uni: FeaturizerSettings = { ...DEFAULT_FEATURIZER, charNgrams: null, numberShape: false, wordNgrams: 1 };
+  for (const w of ['pantry', 'scullery']) assert.ok(t.remap.row(featurizeTokens(tokenize(w), uni)[0]) >= 0, `${w} has no row`);
+  for (let k = 0; k < t.remap.size; k++) {
+    const want = pretrainedRow(words, t.remap.ids[k]);
+    for (let d = 0; d < 4; d++) assert.equal(t.weights.emb[k * 10 + 6 + d], want ? want[d] : 0);
+  }
+});
