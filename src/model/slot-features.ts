@@ -84,7 +84,10 @@ export interface SlotFeaturizerSettings {
 
 /** A word's class at each granularity (coarse first): -1 for a word the table lacks. */
 export interface WordClassTable {
+  readonly granularities: number;
   classOf(word: string, granularity: number): number;
+  /** The word's class at every granularity, written to `out` from `at` (one lookup for all of them). */
+  classesInto(word: string, out: Int32Array, at: number): void;
 }
 
 export const SLOT_FEATURES_VERSION = 1;
@@ -237,11 +240,17 @@ export function slotFeatureIds(
   return slotFeatureIdsInto(tokens, intent, s, new Int32Array(tokens.length * s.maxFeatures), classes);
 }
 
-/** Class id of a token at granularity g: numbers one class, words missing from the table another. */
-function classOf(t: Token | undefined, classes: WordClassTable, g: number): number {
-  if (!t) return -3;
-  if (t.isNumber) return -2;
-  return classes.classOf(t.norm, g);
+/** Each token's class at every granularity of `classes` (numbers -2, words missing from the table -1), looked up once a token. */
+let tokenClassBuffer = new Int32Array(256);
+function tokenClasses(tokens: readonly Token[], classes: WordClassTable): Int32Array {
+  const G = classes.granularities;
+  if (tokenClassBuffer.length < tokens.length * G) tokenClassBuffer = new Int32Array(tokens.length * G * 2);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.isNumber) tokenClassBuffer.fill(-2, i * G, (i + 1) * G);
+    else classes.classesInto(t.norm, tokenClassBuffer, i * G);
+  }
+  return tokenClassBuffer;
 }
 
 /** FNV-1a of a word, the key of `HashedWordClasses`. */
@@ -291,6 +300,11 @@ export class HashedWordClasses implements WordClassTable {
   classOf(word: string, granularity: number): number {
     const i = this.sorted.indexOf(wordKey(word));
     return i < 0 ? -1 : this.classes[i * this.granularities + granularity];
+  }
+
+  classesInto(word: string, out: Int32Array, at: number): void {
+    const i = this.sorted.indexOf(wordKey(word));
+    for (let g = 0; g < this.granularities; g++) out[at + g] = i < 0 ? -1 : this.classes[i * this.granularities + g];
   }
 
   encode(): Uint8Array {
@@ -398,6 +412,10 @@ export function slotFeatureIdsInto(
   const window = s.window;
   if (s.wordClasses && !classes) throw new Error(`slot features: the word class table ${s.wordClasses.file} was not loaded`);
   const granularities = s.wordClasses && classes ? s.wordClasses.granularities : 0;
+  const G = classes?.granularities ?? 0;
+  const byToken = granularities > 0 ? tokenClasses(tokens, classes!) : undefined;
+  // Class id of the token at position j (granularity g): past either end of the sentence -3.
+  const classAt = (j: number, g: number): number => (j < 0 || j >= n ? -3 : byToken![j * G + g]);
   for (let i = 0; i < n; i++) {
     const t = tokens[i];
     const w = t.norm;
@@ -437,22 +455,21 @@ export function slotFeatureIdsInto(
       if (k < K) out[base + k++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
     }
     if (granularities > 0) {
-      const cls = classes!;
       for (let g = 0; g < granularities; g++) {
-        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.Class + g), classOf(t, cls, g) + 4) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.Class + g), classAt(i, g) + 4) >>> 0) % B) + 1;
       }
-      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft), classOf(tokens[i - 1], cls, 0) + 4) >>> 0) % B) + 1;
-      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft), classAt(i - 1, 0) + 4) >>> 0) % B) + 1;
+      if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight), classAt(i + 1, 0) + 4) >>> 0) % B) + 1;
       const ig = s.wordClasses!.intentGranularity;
-      if (useIntent && ig >= 0 && k < K) out[base + k++] = ((mixInt(mixInt(intentHash, Tpl.ClassIntent), classOf(t, cls, ig) + 4) >>> 0) % B) + 1;
+      if (useIntent && ig >= 0 && k < K) out[base + k++] = ((mixInt(mixInt(intentHash, Tpl.ClassIntent), classAt(i, ig) + 4) >>> 0) % B) + 1;
       if (s.wordClasses!.window2) {
-        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft2), classOf(tokens[i - 2], cls, 0) + 4) >>> 0) % B) + 1;
-        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight2), classOf(tokens[i + 2], cls, 0) + 4) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassLeft2), classAt(i - 2, 0) + 4) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(FNV_OFFSET, Tpl.ClassRight2), classAt(i + 2, 0) + 4) >>> 0) % B) + 1;
       }
       if (s.wordClasses!.bigrams) {
-        const c0 = classOf(t, cls, 0) + 4;
-        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramLeft), classOf(tokens[i - 1], cls, 0) + 4), c0) >>> 0) % B) + 1;
-        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramRight), c0), classOf(tokens[i + 1], cls, 0) + 4) >>> 0) % B) + 1;
+        const c0 = classAt(i, 0) + 4;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramLeft), classAt(i - 1, 0) + 4), c0) >>> 0) % B) + 1;
+        if (k < K) out[base + k++] = ((mixInt(mixInt(mixInt(FNV_OFFSET, Tpl.ClassBigramRight), c0), classAt(i + 1, 0) + 4) >>> 0) % B) + 1;
       }
     }
   }
