@@ -308,6 +308,11 @@ export class WorkerAnalyzer implements Analyzer {
     return this.state === 'disabled';
   }
 
+  /** Whether the thread was ever given up (it kept exiting), even if this analyzer has been closed since. */
+  get givenUp(): boolean {
+    return this.disabledBy !== undefined;
+  }
+
   /** Whether the `nice` setting took effect in the thread. */
   get niced(): boolean {
     return this.thread.info.niced;

@@ -143,7 +143,9 @@ test('a live thread that keeps crashing: the models move to the main thread and 
       thread.simulateCrash();
       if (i < 4) assert.ok(await waitFor(() => thread.restarts === i, 30_000), `restart ${i}`);
     }
-    assert.ok(await waitFor(() => thread.disabled, 30_000), 'the thread was not given up');
+    // Given up, not necessarily still `disabled`: the agent then loads the models on the main thread and closes this
+    // analyzer, which can happen before the next poll (the load is synchronous work between few event-loop turns).
+    assert.ok(await waitFor(() => thread.givenUp, 30_000), 'the thread was not given up');
     assert.ok(await waitFor(() => live(running) instanceof LanguageRouter, 30_000), 'the models did not move to the main thread');
     await burst(recorder, 'm-', 50);
     assert.ok(await waitFor(() => resultsFor(recorder, 'm-').length === 50, 30_000));
