@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { connectClient } from '../test/helpers/mqtt.js';
 import { envNameFor } from '../src/config/schema.js';
+import { AGENT_NODE_FLAGS, AGENT_ENV as SHIPPED_ENV } from './agent-settings.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT } from '../test/helpers/cli.js';
 import { CPU_COMPONENTS } from './cpu-components.js';
@@ -52,12 +53,10 @@ const WARMUP_N = process.argv.includes('--warmup') ? Math.max(0, Number(process.
 const PROFILE_N = arg('profile-n', Math.min(N, 20_000));
 const SENTENCES = ['turn off the kitchen lights', 'set the heating to twenty one degrees', 'what is the weather tomorrow', 'i love this song', 'lock the front door'];
 const CLK_TCK = 100; // Linux USER_HZ
-/** The flags the shipped unit (systemd/hubnlu.service, NODE_OPTIONS) and `npm start` run the agent with. */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=160'];
 /** Node flags added after the shipped ones (`--flags "…"`; a later flag wins), to compare other settings. */
 const EXTRA_FLAGS = (process.argv.indexOf('--flags') >= 0 ? (process.argv[process.argv.indexOf('--flags') + 1] ?? '') : '').split(' ').filter(Boolean);
-/** The environment the shipped unit and `npm start` add: glibc's trim threshold fixed at 128 KiB, one malloc arena (README, Where the memory goes). */
-const AGENT_ENV: Record<string, string> = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
+/** The shipped environment, plus models.thread when the bench's own environment sets it. */
+const AGENT_ENV: Record<string, string> = { ...SHIPPED_ENV };
 // models.thread for an A/B of the model thread (main / worker / auto) without editing the bench: set it in the bench's environment.
 const THREAD_ENV = envNameFor('models.thread');
 if (process.env[THREAD_ENV]) AGENT_ENV[THREAD_ENV] = process.env[THREAD_ENV];

@@ -18,13 +18,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envNameFor } from '../src/config/schema.js';
+import { AGENT_NODE_FLAGS, AGENT_ENV } from './agent-settings.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { startAgentProcess, REPO_ROOT, type AgentProcess } from '../test/helpers/cli.js';
 import { freePort } from '../test/helpers/net.js';
 
-/** The flags and environment the shipped unit and `npm start` use (as bench/e2e.ts). */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=160'];
-export const AGENT_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' };
 
 function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
