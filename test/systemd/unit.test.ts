@@ -60,3 +60,19 @@ test('systemd-analyze verify accepts the unit without warnings', { skip: analyze
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(about, [], about.join('\n'));
 });
+
+test('the unit, `npm start` and the benches run the agent with the same node flags and malloc settings', async () => {
+  const { AGENT_NODE_FLAGS, AGENT_ENV } = await import('../../bench/agent-settings.js');
+  const service = parseUnit(readFileSync(UNIT, 'utf8')).get('Service')!;
+  const env = new Map(
+    (service.get('Environment') ?? []).map((e) => {
+      const kv = e.replace(/^"|"$/g, '');
+      return [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const;
+    }),
+  );
+  assert.deepEqual(env.get('NODE_OPTIONS')?.split(' '), [...AGENT_NODE_FLAGS]);
+  for (const [k, v] of Object.entries(AGENT_ENV)) assert.equal(env.get(k), v, `${k} in the unit`);
+  const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  assert.match(start, new RegExp(`node ${AGENT_NODE_FLAGS.join(' ')} dist/src/cli/main\\.js run$`));
+  for (const [k, v] of Object.entries(AGENT_ENV)) assert.ok(start.includes(`${k}=${v} `), `${k}=${v} in npm start`);
+});
