@@ -31,9 +31,10 @@ function tick(): void {
     if (version !== lastVersion) {
       lastVersion = version;
       lastChange = performance.now();
-      interval = data.minIntervalMs;
       const t0 = performance.now();
       const r = checkpoint();
+      // Near the agent's backstop, keep up with the WAL's tail: the backstop's checkpoint on the event loop then has little to copy.
+      interval = r.log >= data.chaseFrames ? data.chaseIntervalMs : data.minIntervalMs;
       post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed, busy: r.busy === 1, ms: performance.now() - t0 });
     } else if (data.idleExitMs > 0 && performance.now() - lastChange >= data.idleExitMs) {
       post({ type: 'idle' });

@@ -8,8 +8,11 @@
  * (checkpoint-thread.ts): a PASSIVE checkpoint neither waits for nor blocks the agent's writes. The WAL starts over
  * at the agent's first write after a checkpoint that copied all of it; under a flood that never comes (the agent
  * always wrote meanwhile), so the agent's own automatic checkpoint stays on as a backstop at `backstopFrames`
- * (10,000 pages, not SQLite's 1,000): by then the thread has copied nearly everything, the agent's checkpoint
- * finishes the rest, and its next write starts the WAL over. If the thread fails, the agent's connection gets
+ * (4,096 pages, not SQLite's 1,000): by then the thread has copied nearly everything, the agent's checkpoint
+ * finishes the rest, and its next write starts the WAL over. That checkpoint runs inside a commit, on the event
+ * loop, so from three quarters of the backstop on the thread looks every 5 ms instead of every 100: at 1,000
+ * inputs a second the backstop's checkpoint then holds the loop 2-4 ms (its syncs and the restart) instead of
+ * 5-10 ms every second or so (issue 10, p99 latency). If the thread fails, the agent's connection gets
  * SQLite's 1,000 back. Maintenance's own checkpoints (store/maintenance.ts) are unchanged.
  *
  * The thread costs memory (its own V8 isolate, ~8 MB) and is only worth it under load: a household's few inputs a
@@ -26,6 +29,9 @@ export interface CheckpointThreadData {
   readonly path: string;
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
+  /** From this many WAL frames on, the thread looks every `chaseIntervalMs` instead (see CheckpointerOptions). */
+  readonly chaseFrames: number;
+  readonly chaseIntervalMs: number;
   /** Ends itself after this long without a commit, ms (0: never). */
   readonly idleExitMs: number;
 }
@@ -41,8 +47,15 @@ export interface CheckpointerOptions {
   readonly minIntervalMs?: number;
   /** The longest wait between looks when idle, ms (default 2000). */
   readonly maxIntervalMs?: number;
-  /** The agent connection's own `wal_autocheckpoint` while the thread runs (default 10,000 pages: about 40 MB of WAL). */
+  /** The agent connection's own `wal_autocheckpoint` while the thread runs (default 4,096 pages: about 16 MB of WAL). */
   readonly backstopFrames?: number;
+  /**
+   * Once the WAL holds this many frames (default: three quarters of `backstopFrames`), the thread looks every
+   * `chaseIntervalMs` (default 5) rather than every `minIntervalMs`, so that when the agent's backstop checkpoint
+   * comes, little is left for it to copy on the event loop: its sync and the WAL restart, not 100 ms of writes.
+   */
+  readonly chaseFrames?: number;
+  readonly chaseIntervalMs?: number;
   /** `noteInput()` starts the thread after this many inputs within one second (default 50). */
   readonly startAfterInputs?: number;
   /** The thread ends itself after this long without a commit, ms (default 30,000; 0: never). */
@@ -67,6 +80,8 @@ export interface CheckpointerStats {
 
 /** SQLite's default, given back to the agent's connection if the thread fails. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
+/** One wal-index block (4,096 frames, 16 MB of WAL with 4 KB pages): readers search one hash table, not three. */
+const DEFAULT_BACKSTOP = 4096;
 const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
 
 export class WalCheckpointer {
@@ -109,10 +124,13 @@ export class WalCheckpointer {
   /** Starts the thread and moves the connection's automatic checkpoint to the backstop; resolves when the thread's connection is open. */
   async start(): Promise<void> {
     if (this.worker) return;
+    const backstop = this.opts.backstopFrames ?? DEFAULT_BACKSTOP;
     const data: CheckpointThreadData = {
       path: this.path,
       minIntervalMs: this.opts.minIntervalMs ?? 100,
       maxIntervalMs: this.opts.maxIntervalMs ?? 2000,
+      chaseFrames: this.opts.chaseFrames ?? Math.floor(backstop * 0.75),
+      chaseIntervalMs: this.opts.chaseIntervalMs ?? 5,
       idleExitMs: this.opts.idleExitMs ?? 30_000,
     };
     // A small heap: the thread holds one connection and a timer.
@@ -153,7 +171,7 @@ export class WalCheckpointer {
       this.log.warn({ code }, 'checkpoint thread exited; checkpoints run on the main thread again (wal_autocheckpoint 1000)');
       this.restoreAutocheckpoint();
     });
-    this.db.pragma(`wal_autocheckpoint = ${this.opts.backstopFrames ?? 10_000}`);
+    this.db.pragma(`wal_autocheckpoint = ${backstop}`);
     this.stats.running = true;
     this.stats.starts++;
   }

@@ -36,13 +36,13 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref())]);
 
-test('with the checkpoint thread the connection checkpoints only as a backstop (10,000 pages), and the WAL still reaches the database file', async () => {
+test('with the checkpoint thread the connection checkpoints only as a backstop (4,096 pages), and the WAL still reaches the database file', async () => {
   const { db, path, store } = fresh();
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, "SQLite's default before");
   const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 10 });
   await checkpointer.start();
   try {
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 4096);
     const fileBefore = statSync(path).size;
     const checkpointed = checkpointer.nextCheckpoint();
     for (let b = 0; b < 50; b++) cycle(store, b);
@@ -113,13 +113,41 @@ test('writes interleaved with the thread\'s checkpoints never fail with SQLITE_B
   }
 });
 
+test('near the backstop the thread chases the WAL\'s tail: it looks every chaseIntervalMs, not every minIntervalMs', async () => {
+  const { db, path, store } = fresh();
+  // Looks once a second until the WAL holds 50 frames, then every 5 ms.
+  const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 1000, maxIntervalMs: 1000, backstopFrames: 100_000, chaseFrames: 50, chaseIntervalMs: 5 });
+  await checkpointer.start();
+  cycle(store, 0);
+  // A reader (`hubnlu logs`, say) in the middle of a read: the WAL cannot start over while it reads, so it stays long.
+  const reader = openDatabase(path, { readonly: true });
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM inputs').get();
+  try {
+    const until = Date.now() + 2500;
+    for (let b = 1; Date.now() < until; b++) {
+      cycle(store, b);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    assert.ok(checkpointer.stats.lastLog >= 50, `WAL ${checkpointer.stats.lastLog} frames at the last look`);
+    // At one look a second there would be 2 in 2.5 s; chasing, there are dozens (a loaded machine slows the thread, not to 2).
+    assert.ok(checkpointer.stats.checkpoints >= 6, `${checkpointer.stats.checkpoints} checkpoints in 2.5 s`);
+    assert.equal(checkpointer.stats.errors, 0);
+  } finally {
+    reader.exec('COMMIT');
+    reader.close();
+    await checkpointer.stop();
+    db.close();
+  }
+});
+
 test('if the thread dies, the connection checkpoints on its own again', async () => {
   const { db, path } = fresh();
   const checkpointer = new WalCheckpointer(db, path, log);
   await checkpointer.start();
-  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 4096);
   await (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-  for (let i = 0; i < 50 && (db.pragma('wal_autocheckpoint', { simple: true }) as number) === 10_000; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 50 && (db.pragma('wal_autocheckpoint', { simple: true }) as number) === 4096; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
   await checkpointer.stop();
   db.close();
@@ -140,7 +168,7 @@ test('on demand: a few inputs start no thread, a burst starts one, and it ends i
       for (let i = 0; i < 3; i++) checkpointer.noteInput();
     }
     assert.ok(await waitUntil(() => checkpointer.stats.running, 10_000), 'a burst of inputs started the thread');
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 4096);
     await within(checkpointer.nextCheckpoint(), 10_000, 'checkpoint');
     assert.ok(await waitUntil(() => !checkpointer.stats.running, 10_000), 'idle, the thread ended itself');
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'and the connection has SQLite\'s own checkpoint back');
