@@ -421,7 +421,7 @@ export class Agent {
     };
   }
 
-  /** The agent's connection's `wal_autocheckpoint` (the backstop, 10,000, while the checkpoint thread runs; else SQLite's 1,000) and that thread's counts. */
+  /** The agent's connection's `wal_autocheckpoint` (the backstop, 4,096, while the checkpoint thread runs; else SQLite's 1,000) and that thread's counts. */
   walCheckpoints(): { autocheckpoint: number; thread?: Readonly<CheckpointerStats> } {
     return { autocheckpoint: this.db?.open ? (this.db.pragma('wal_autocheckpoint', { simple: true }) as number) : -1, thread: this.checkpointer?.stats };
   }

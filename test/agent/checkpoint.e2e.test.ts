@@ -1,7 +1,7 @@
 /**
  * WAL checkpoints off the event loop (issue 10), in a real agent: idle, it holds no checkpoint thread and SQLite's own
  * checkpoint (1,000 pages); a flood of inputs starts the thread, its connection then checkpoints only as a backstop
- * (`wal_autocheckpoint = 10000`) and the thread copies the WAL back while inputs flow; after stop the database is whole
+ * (`wal_autocheckpoint = 4096`) and the thread copies the WAL back while inputs flow; after stop the database is whole
  * and the WAL gone (the agent's close is the last one).
  */
 import { test } from 'node:test';
@@ -23,7 +23,7 @@ test('the agent checkpoints from its thread, not inside its commits, and loses n
     assert.ok(await waitFor(() => recorder.json((t) => t.endsWith('/result')).length >= n, 60_000), 'every input answered');
     assert.ok(await waitFor(() => (running.agent.walCheckpoints().thread?.checkpoints ?? 0) > 0 && running.agent.walCheckpoints().thread!.lastCheckpointed > 0, 10_000), 'the thread checkpointed');
     assert.equal(running.agent.walCheckpoints().thread?.starts, 1, 'the flood started the thread once');
-    assert.equal(running.agent.walCheckpoints().autocheckpoint, 10_000, "with the thread the agent's connection checkpoints only as a backstop");
+    assert.equal(running.agent.walCheckpoints().autocheckpoint, 4096, "with the thread the agent's connection checkpoints only as a backstop");
   } finally {
     await recorder.close();
     await running.stop();
