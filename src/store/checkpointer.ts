@@ -80,7 +80,7 @@ export interface CheckpointerStats {
 
 /** SQLite's default, given back to the agent's connection if the thread fails. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
-/** One wal-index block (4,096 frames, 16 MB of WAL with 4 KB pages): readers search one hash table, not three. */
+/** 16 MB of WAL with 4 KB pages (10,000 let it reach 40 MB: more disk, and more of the WAL index for readers to search). */
 const DEFAULT_BACKSTOP = 4096;
 const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
 
