@@ -36,6 +36,8 @@ export interface Recipe {
    * see `ClassifierTrainConfig.distill` and src/train/teacher.ts).
    */
   readonly distill?: { readonly alpha: number; readonly unlabelledAlpha: number };
+  /** Joint intent + slot training: an auxiliary slot-type head on the classifier (`ClassifierTrainConfig.auxSlots`); absent: off. */
+  readonly auxSlots?: { readonly weight: number };
   /** Slot tagger settings (intent only; absent: the tagger's defaults, as for the English model). */
   readonly slots?: {
     readonly dim?: number;
