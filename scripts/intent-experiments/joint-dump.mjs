@@ -36,7 +36,14 @@ async function decodeUnder(text, tokens, intent) {
   const path = pathScore(s, n, tags);
   const logZ = crf.marginals(s, n, new Float32Array(n * nTags));
   const slots = slotsFromSpans(text, tokens, spansFromTags(tags, types)).map((x) => ({ type: x.type, raw: x.raw }));
-  return { path, logZ, slots };
+  return { path, logZ, slots, s };
+}
+/** Slots decoded from emission scores mixed over intents: Σ w_i · scores_i (the tagger's expectation over the intent). */
+function decodeMix(text, tokens, parts) {
+  const n = tokens.length;
+  const m = new Float32Array(n * nTags);
+  for (const [w, s] of parts) for (let i = 0; i < m.length; i++) m[i] += w * s[i];
+  return slotsFromSpans(text, tokens, spansFromTags(viterbiBioCrf(m, n, nTags, trans), types)).map((x) => ({ type: x.type, raw: x.raw }));
 }
 for (const r of rows) {
   const intent = r.intent ?? r.label;
@@ -46,6 +53,19 @@ for (const r of rows) {
     const c = await cls.classify(tokens, r.text);
     for (const x of c.ranked.slice(0, K)) rec.cands.push({ name: x.name, p: x.confidence, ...(await decodeUnder(r.text, tokens, x.name)) });
     rec.none = await decodeUnder(r.text, tokens, null);
+    // Mixtures: mixTop over the top K renormalised; mixAll over the top K with the rest of the mass on no intent.
+    const mass = rec.cands.reduce((a, c) => a + c.p, 0);
+    rec.mixTop = decodeMix(r.text, tokens, rec.cands.map((c) => [c.p / mass, c.s]));
+    rec.mixAll = decodeMix(r.text, tokens, [...rec.cands.map((c) => [c.p, c.s]), [1 - mass, rec.none.s]]);
+    // mixAll pruned for speed: intents under 0.05 pass their mass to no intent, which is left out under 0.05.
+    const kept = rec.cands.filter((c) => c.p >= 0.05);
+    const rest = 1 - kept.reduce((a, c) => a + c.p, 0);
+    const parts = [...kept.map((c) => [c.p, c.s]), ...(rest >= 0.05 ? [[rest, rec.none.s]] : [])];
+    const z = parts.reduce((a, x) => a + x[0], 0);
+    rec.mixPruned = decodeMix(r.text, tokens, parts.map(([w, s]) => [w / z, s]));
+    rec.mixPrunedParts = parts.length;
+    for (const c of rec.cands) delete c.s;
+    delete rec.none.s;
   }
   out.push(rec);
 }

@@ -46,6 +46,8 @@ export interface Recipe {
     readonly featureDropout?: number;
     /** Distributional word classes as tagger features (`SlotTrainOptions.wordClasses`); absent: off. */
     readonly wordClasses?: { readonly source: string; readonly columns: readonly number[]; readonly intentGranularity: number };
+    /** Joint decoding over the classifier's likely intents, recorded in the manifest (`IntentMixture`); absent: off. */
+    readonly intentMixture?: { readonly top: number; readonly floor: number };
   };
 }
 
