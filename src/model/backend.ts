@@ -32,12 +32,16 @@ export interface TaskModel {
    * backend may stop there: the registry keeps three alternatives, and 79 objects a message were garbage, issue 10).
    */
   classify(input: PreparedText, top?: number): Promise<readonly ScoredLabel[]>;
-  /** Slots in the text; `intent` is the accepted intent (null when it was rejected as unknown). */
-  tagSlots?(input: PreparedText, intent: string | null): Promise<SlotResult[]>;
+  /**
+   * Slots in the text; `intent` is the accepted intent (null when it was rejected as unknown), `ranking` the
+   * classifier's most likely intents with their probabilities (a tagger that decodes over several intents reads it;
+   * absent: the accepted intent only).
+   */
+  tagSlots?(input: PreparedText, intent: string | null, ranking?: readonly ScoredLabel[]): Promise<SlotResult[]>;
   /** `classify` for several utterances at once (micro-batching, issue 10); absent: the registry calls `classify` per utterance. */
   classifyMany?(inputs: readonly PreparedText[], top?: number): Promise<ReadonlyArray<readonly ScoredLabel[]>>;
   /** `tagSlots` for several utterances at once; absent: one `tagSlots` call each. */
-  tagSlotsMany?(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]>;
+  tagSlotsMany?(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>, rankings?: ReadonlyArray<readonly ScoredLabel[]>): Promise<SlotResult[][]>;
   /** Releases native resources. Idempotent. */
   dispose(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Backend, PreparedText, TaskModel } from './backend.js';
 import { TextClassifier } from './classifier.js';
 import { loadManifest } from './manifest.js';
-import { SlotTagger } from './slot-tagger.js';
+import { mixtureParts, SlotTagger } from './slot-tagger.js';
 import type { ModelRef, ScoredLabel, SlotResult, TaskName } from './types.js';
 
 export class FastTextTaskModel implements TaskModel {
@@ -60,13 +60,17 @@ export class FastTextTaskModel implements TaskModel {
     return (await this.classifier.classifyMany(inputs, top)).map((c) => c.ranked);
   }
 
-  async tagSlotsMany(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>): Promise<SlotResult[][]> {
+  async tagSlotsMany(inputs: readonly PreparedText[], intents: ReadonlyArray<string | null>, rankings?: ReadonlyArray<readonly ScoredLabel[]>): Promise<SlotResult[][]> {
     if (!this.slots) return inputs.map(() => []);
+    const mixture = this.slots.intentMixture;
+    if (mixture && rankings) return this.slots.tagMixtures(inputs.map((x, i) => ({ text: x.text, tokens: x.tokens, parts: mixtureParts(rankings[i], mixture) })));
     return this.slots.tagMany(inputs.map((x, i) => ({ text: x.text, tokens: x.tokens, intent: intents[i] })));
   }
 
-  async tagSlots(input: PreparedText, intent: string | null): Promise<SlotResult[]> {
+  async tagSlots(input: PreparedText, intent: string | null, ranking?: readonly ScoredLabel[]): Promise<SlotResult[]> {
     if (!this.slots || input.tokens.length === 0) return [];
+    const mixture = this.slots.intentMixture;
+    if (mixture && ranking) return (await this.slots.tagMixtures([{ text: input.text, tokens: input.tokens, parts: mixtureParts(ranking, mixture) }]))[0];
     return this.slots.tag(input.text, input.tokens, intent);
   }
 

@@ -158,7 +158,7 @@ export class ModelRegistry implements Analyzer {
   async analyzeIntent(input: PreparedText): Promise<IntentResult> {
     const ranked = await this.intent!.classify(input, ALTERNATIVES);
     const top = this.topIntent(input, ranked);
-    const slots = top.meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, top.known ? top.name : null) : [];
+    const slots = top.meaningful && this.intent!.tagSlots ? await this.intent!.tagSlots(input, top.known ? top.name : null, top.alternatives) : [];
     return { name: top.name, confidence: top.confidence, alternatives: top.alternatives, slots };
   }
 
@@ -171,9 +171,9 @@ export class ModelRegistry implements Analyzer {
     if (tagged.length > 0) {
       const intentsOf = tagged.map((i) => (tops[i].known ? tops[i].name : null));
       if (model.tagSlotsMany) {
-        (await model.tagSlotsMany(tagged.map((i) => inputs[i]), intentsOf)).forEach((s, k) => slots.set(tagged[k], s));
+        (await model.tagSlotsMany(tagged.map((i) => inputs[i]), intentsOf, tagged.map((i) => tops[i].alternatives))).forEach((s, k) => slots.set(tagged[k], s));
       } else {
-        for (let k = 0; k < tagged.length; k++) slots.set(tagged[k], await model.tagSlots!(inputs[tagged[k]], intentsOf[k]));
+        for (let k = 0; k < tagged.length; k++) slots.set(tagged[k], await model.tagSlots!(inputs[tagged[k]], intentsOf[k], tops[tagged[k]].alternatives));
       }
     }
     return tops.map((top, i) => ({ name: top.name, confidence: top.confidence, alternatives: top.alternatives, slots: slots.get(i) ?? [] }));

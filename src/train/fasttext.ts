@@ -49,6 +49,16 @@ export interface FastTextOptions {
    */
   readonly pretrainedDims?: number;
   readonly pretrainedLr?: number;
+  /**
+   * Joint intent + slot training (issue 13): an auxiliary multi-label head
+   * (sigmoid per label, cross-entropy) reads the same sentence vector and
+   * predicts `Example.aux` (e.g. which slot types the sentence holds); its
+   * gradient, × `auxWeight`, trains the rows too. The head is not part of the
+   * returned weights (nothing changes at inference). Linear models only; unset
+   * or 0: off, and training is exactly as without it.
+   */
+  readonly auxLabels?: number;
+  readonly auxWeight?: number;
 }
 
 export const DEFAULT_FASTTEXT: FastTextOptions = {
@@ -73,6 +83,8 @@ export interface Example {
    * trained towards it instead of the smoothed one-hot `label` (distillation).
    */
   readonly soft?: Float32Array;
+  /** Positive labels of the auxiliary head (`FastTextOptions.auxLabels`); absent: the example does not train it. */
+  readonly aux?: Int32Array;
 }
 
 /** Trained weights, all row-major Float32Arrays. */
@@ -223,6 +235,13 @@ export function trainFastText(
   const p = new Float32Array(numClasses);
   const gx = new Float32Array(xdim);
   const g0 = new Float32Array(dim);
+  // Auxiliary head (joint slot-type prediction): zero-initialised, so it draws nothing from `rand`.
+  const auxN = opts.auxLabels ?? 0;
+  const auxW = auxN > 0 ? opts.auxWeight ?? 0 : 0;
+  if (auxW > 0 && hidden > 0) throw new Error('fasttext.auxLabels: linear models (hidden 0) only');
+  const wa = new Float32Array(auxW > 0 ? dim * auxN : 0);
+  const ba = new Float32Array(auxW > 0 ? auxN : 0);
+  const pa = new Float32Array(auxW > 0 ? auxN : 0);
   const order = examples.map((_, i) => i);
   const total = epochs * examples.length;
   let step = 0;
@@ -292,6 +311,27 @@ export function trainFastText(
           if (avgEpoch) uW2![off + c] -= k * dl;
         }
         gx[d] = acc;
+      }
+      if (auxW > 0 && ex.aux) {
+        // σ(b + xᵀW) − target, per auxiliary label; its gradient joins the sentence vector's (gx) × auxWeight.
+        for (let j = 0; j < auxN; j++) {
+          let s = ba[j];
+          for (let d = 0; d < dim; d++) s += x[d] * wa[d * auxN + j];
+          pa[j] = 1 / (1 + Math.exp(-s));
+        }
+        for (const j of ex.aux) pa[j] -= 1;
+        const ar = rate * auxW;
+        for (let d = 0; d < dim; d++) {
+          const xd = x[d];
+          const off = d * auxN;
+          let acc = 0;
+          for (let j = 0; j < auxN; j++) {
+            acc += pa[j] * wa[off + j];
+            wa[off + j] -= ar * pa[j] * xd;
+          }
+          gx[d] += auxW * acc;
+        }
+        for (let j = 0; j < auxN; j++) ba[j] -= ar * pa[j];
       }
       for (let c = 0; c < numClasses; c++) {
         b2[c] -= rate * p[c];

@@ -212,6 +212,7 @@ async function trainInto(outDir: string, req: TrainRequest): Promise<TrainResult
     tuneBiases: recipe.tuneBiases,
     ...(recipe.priorShift ? { priorShift: recipe.priorShift } : {}),
     ...(recipe.biasObjective ? { biasObjective: recipe.biasObjective } : {}),
+    ...(recipe.auxSlots ? { auxSlots: recipe.auxSlots } : {}),
     calibration: req.calibration,
     distill,
     progress,

@@ -36,6 +36,8 @@ export interface Recipe {
    * see `ClassifierTrainConfig.distill` and src/train/teacher.ts).
    */
   readonly distill?: { readonly alpha: number; readonly unlabelledAlpha: number };
+  /** Joint intent + slot training: an auxiliary slot-type head on the classifier (`ClassifierTrainConfig.auxSlots`); absent: off. */
+  readonly auxSlots?: { readonly weight: number };
   /** Slot tagger settings (intent only; absent: the tagger's defaults, as for the English model). */
   readonly slots?: {
     readonly dim?: number;
@@ -44,6 +46,8 @@ export interface Recipe {
     readonly featureDropout?: number;
     /** Distributional word classes as tagger features (`SlotTrainOptions.wordClasses`); absent: off. */
     readonly wordClasses?: { readonly source: string; readonly columns: readonly number[]; readonly intentGranularity: number };
+    /** Joint decoding over the classifier's likely intents, recorded in the manifest (`IntentMixture`); absent: off. */
+    readonly intentMixture?: { readonly top: number; readonly floor: number };
   };
 }
 

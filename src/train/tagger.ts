@@ -35,6 +35,7 @@ import {
   viterbiBio,
   viterbiBioCrf,
   neighbourConfidences,
+  type IntentMixture,
   type SlotsManifest,
 } from '../model/slot-tagger.js';
 import { normalizeText, tokenize, type Token } from '../model/text.js';
@@ -724,6 +725,8 @@ export interface ExportOptions {
   readonly transitionsFile?: string;
   readonly metrics?: Readonly<Record<string, number | null>>;
   readonly training?: Readonly<Record<string, unknown>>;
+  /** Recorded as the manifest's `slots.intentMixture` (joint decoding over the likely intents); absent: none. */
+  readonly intentMixture?: IntentMixture;
 }
 
 /** Little-endian float32 bytes. */
@@ -780,6 +783,7 @@ export async function exportSlotTagger(
     },
     metrics: opts.metrics ?? {},
     training: { ...m.training, ...opts.training },
+    ...(opts.intentMixture ? { intentMixture: { top: opts.intentMixture.top, floor: opts.intentMixture.floor } } : {}),
   };
   return { section, bytes };
 }
@@ -808,6 +812,8 @@ export interface SlotsIntoModelDirOptions extends SlotTrainOptions {
   readonly evalRows?: readonly IntentRow[];
   /** Name of the evaluation set in the manifest metrics. */
   readonly evalName?: string;
+  /** Joint decoding over the likely intents, recorded in the manifest (`IntentMixture`); absent: none. */
+  readonly intentMixture?: IntentMixture;
 }
 
 export interface SlotsIntoModelDirResult {
@@ -834,6 +840,7 @@ export async function trainSlotsIntoModelDir(
     precision: 'int8',
     metrics,
     training: opts.evalName ? { evaluatedOn: opts.evalName } : {},
+    ...(opts.intentMixture ? { intentMixture: opts.intentMixture } : {}),
   });
   const manifestPath = join(modelDir, 'manifest.json');
   let manifest: Record<string, unknown> | null = null;

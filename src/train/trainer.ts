@@ -127,6 +127,14 @@ export interface ClassifierTrainConfig {
    * (with self-training, every round starts again from the view).
    */
   readonly frozenView?: { readonly words: WordView; readonly lr?: number } | null;
+  /**
+   * Joint intent + slot training (issue 13): the labelled rows also train an
+   * auxiliary head that predicts which slot types the sentence holds
+   * (`FastTextOptions.auxLabels`), with this loss weight; the head is dropped
+   * after training, so the model and its runtime are unchanged. Unset or
+   * null: off (training exactly as before).
+   */
+  readonly auxSlots?: { readonly weight: number } | null;
 }
 
 export interface TrainedClassifier {
@@ -297,6 +305,13 @@ export function estimatePriorShift(w: FastTextWeights, train: readonly EncodedTe
   return prior.map((v, c) => Math.log(v / base[c]));
 }
 
+/** Each row's slot types as indices into the sorted types of all rows (the auxiliary head's targets, `ClassifierTrainConfig.auxSlots`). */
+export function slotTypeTargets(rows: readonly LabelledRow[]): { types: string[]; targets: Int32Array[] } {
+  const types = [...new Set(rows.flatMap((r) => (r.slots ?? []).map((s) => s.type)))].sort();
+  const index = new Map(types.map((t, i) => [t, i]));
+  return { types, targets: rows.map((r) => Int32Array.from(new Set((r.slots ?? []).map((s) => index.get(s.type)!))).sort()) };
+}
+
 /** Loss weight of a class ∝ (mean count / class count)^balance over `rows` (1 for all when balance is 0). */
 function classWeights(rows: readonly LabelledRow[], balance: number): (label: string) => number {
   const counts = new Map<string, number>();
@@ -357,16 +372,19 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     for (let c = 0; c < nC; c++) out[c] = dist.alpha * t[c] + (1 - dist.alpha) * ((c === gold[i] ? 1 - smoothing : 0) + smoothing / nC);
     return out;
   });
+  // Slot types present in each labelled row, for the auxiliary head (cfg.auxSlots).
+  const aux = cfg.auxSlots && cfg.auxSlots.weight > 0 ? slotTypeTargets(rows) : null;
   const runTraining = (phase: string, remap: FeatureRemap, extra: readonly Example[], seed: number, member?: EnsembleMember): FastTextWeights => {
     const weightOf = member ? trainingRowWeights(cfg.train, { fileWeights: { ...cfg.fileWeights, ...member.fileWeights }, classBalance: member.classBalance ?? cfg.classBalance, classBalanceScope: member.classBalanceScope ?? cfg.classBalanceScope }) : rowWeight;
     const fv = cfg.frozenView ?? null;
-    const mopts: FastTextOptions = fv
+    const mopts0: FastTextOptions = fv
       ? { ...opts, ...member?.fasttext, seed, dim: opts.dim + fv.words.dim, pretrainedDims: fv.words.dim, pretrainedLr: fv.lr ?? 0 }
       : { ...opts, ...member?.fasttext, seed };
+    const mopts: FastTextOptions = aux ? { ...mopts0, auxLabels: aux.types.length, auxWeight: cfg.auxSlots!.weight } : mopts0;
     const view = member?.features ? featurizeAll(rows.map((r) => r.text), { ...fs, ...member.features }, lex) : null;
     const examples: Example[] = trainF.map((f, i) => ({
       ...(view ? { rows: remap.rows(view[i].hashed), count: f.hashed.length } : encode(f, remap)),
-      label: gold[i], weight: weightOf[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}),
+      label: gold[i], weight: weightOf[i], ...(rowSoft[i] ? { soft: rowSoft[i] } : {}), ...(aux ? { aux: aux.targets[i] } : {}),
     }));
     examples.push(...extra);
     const dev0 = devSets[0];

@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   allowedTransition,
   bioTags,
+  mixtureParts,
+  SlotTagger,
   neighbourConfidences,
   readSlotsManifest,
   spansFromTags,
@@ -14,6 +19,9 @@ import {
 } from '../../src/model/slot-tagger.js';
 import { DEFAULT_SLOT_FEATURIZER } from '../../src/model/slot-features.js';
 import { tokenize } from '../../src/model/text.js';
+import { loadManifest } from '../../src/model/manifest.js';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -113,6 +121,94 @@ test('readSlotsManifest names the problem and the fix', () => {
     () => readSlotsManifest('/m', { slots: { ...ok.slots, featurizer: { ...DEFAULT_SLOT_FEATURIZER, version: 99 } } }),
     /featurizer version 99/,
   );
+  const mixed = (intentMixture: unknown) => ({ slots: { ...ok.slots, intentMixture } });
+  assert.deepEqual(readSlotsManifest('/m', mixed({ top: 3, floor: 0.05 })).intentMixture, { top: 3, floor: 0.05 });
+  for (const bad of [{ top: 0, floor: 0.05 }, { top: 2.5, floor: 0 }, { top: 3, floor: 1 }, { top: 3 }, 'yes']) {
+    assert.throws(() => readSlotsManifest('/m', mixed(bad)), /`slots.intentMixture` must be.*retrain/, JSON.stringify(bad));
+  }
+});
+
+test('mixtureParts: the likely intents by probability, the rest of the mass on no intent, under the floor left out', () => {
+  const m = { top: 3, floor: 0.05 };
+  const r = (...xs: [string, number][]) => xs.map(([name, confidence]) => ({ name, confidence }));
+  // A sure classifier: the one intent alone, exactly as without the mixture.
+  assert.deepEqual(mixtureParts(r(['a', 0.97], ['b', 0.02], ['c', 0.01]), m), [{ intent: 'a', weight: 1 }]);
+  // Unsure: two intents and no intent (1 − 0.5 − 0.3 − 0.04 = 0.16 plus c's 0.04 under the floor), summing to 1.
+  const parts = mixtureParts(r(['a', 0.5], ['b', 0.3], ['c', 0.04], ['d', 0.03]), m);
+  assert.deepEqual(parts.map((p) => p.intent), ['a', 'b', null]);
+  assert.ok(Math.abs(parts[0].weight - 0.5) < 1e-12 && Math.abs(parts[1].weight - 0.3) < 1e-12 && Math.abs(parts[2].weight - 0.2) < 1e-12);
+  // Only the top `top` intents take part; renormalised when no intent is under the floor.
+  const two = mixtureParts(r(['a', 0.6], ['b', 0.38], ['c', 0.02]), { top: 2, floor: 0.05 });
+  assert.deepEqual(two.map((p) => p.intent), ['a', 'b']);
+  assert.ok(Math.abs(two[0].weight - 0.6 / 0.98) < 1e-12);
+  // Nothing likely: no intent alone.
+  assert.deepEqual(mixtureParts(r(['a', 0.03], ['b', 0.02]), m), [{ intent: null, weight: 1 }]);
+  assert.deepEqual(mixtureParts([], m), [{ intent: null, weight: 1 }]);
+});
+
+test('tagMixtures on the shipped English tagger: one part is `tag`, equal parts of one intent are that intent, a batch is each alone', async () => {
+  const dir = join(packageRoot(), 'models', 'intent');
+  const manifest = loadManifest(dir);
+  const tagger = await SlotTagger.load(dir, manifest);
+  try {
+    const texts = ['set the heating to twenty one degrees in the kitchen', 'what is the weather in paris tomorrow', 'email john about the meeting at 5 pm', '?!'];
+    const intents = ['iot_thermostat_set', 'weather_query', 'email_sendemail', null];
+    for (let i = 0; i < texts.length; i++) {
+      const tokens = tokenize(texts[i]);
+      const alone = await tagger.tag(texts[i], tokens, intents[i]);
+      const [one] = await tagger.tagMixtures([{ text: texts[i], tokens, parts: [{ intent: intents[i], weight: 1 }] }]);
+      assert.deepEqual(one, alone);
+      const [halves] = await tagger.tagMixtures([{ text: texts[i], tokens, parts: [{ intent: intents[i], weight: 0.5 }, { intent: intents[i], weight: 0.5 }] }]);
+      assert.deepEqual(halves, alone);
+    }
+    const inputs = texts.map((text, i) => ({ text, tokens: tokenize(text), parts: [{ intent: intents[i], weight: 0.6 }, { intent: null, weight: 0.25 }, { intent: 'calendar_set', weight: 0.15 }] }));
+    const batch = await tagger.tagMixtures(inputs);
+    assert.ok(batch[0].some((s) => s.type === 'house_place'), JSON.stringify(batch[0]));
+    for (let i = 0; i < inputs.length; i++) assert.deepEqual(batch[i], (await tagger.tagMixtures([inputs[i]]))[0], texts[i]);
+  } finally {
+    await tagger.dispose();
+  }
+});
+
+test('a model whose manifest sets slots.intentMixture: the registry tags over the ranked intents; the intent result is unchanged', async () => {
+  const src = join(packageRoot(), 'models', 'intent');
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-mixture-'));
+  try {
+    cpSync(src, dir, { recursive: true });
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    m.slots.intentMixture = { top: 3, floor: 0.05 };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+    delete m.slots.intentMixture;
+    const plainDir = mkdtempSync(join(tmpdir(), 'hubnlu-mixture-plain-'));
+    cpSync(src, plainDir, { recursive: true });
+    writeFileSync(join(plainDir, 'manifest.json'), JSON.stringify(m, null, 2));
+    const mixed = await ModelRegistry.load({ intentDir: dir, sentimentDir: null });
+    const plain = await ModelRegistry.load({ intentDir: plainDir, sentimentDir: null });
+    const tagger = await SlotTagger.load(dir, loadManifest(dir));
+    try {
+      const texts = ['turn on the lights in the bedroom', 'what is the weather in paris tomorrow', 'play something by adele', 'remind me about the dentist on friday', 'the cosmos', 'tell me about tomorrow in london'];
+      const all = await mixed.analyzeMany(texts.map((text) => ({ text, tasks: ['intent'] })));
+      for (let i = 0; i < texts.length; i++) {
+        const a = (await mixed.analyze(texts[i], ['intent'])).intent!;
+        const b = (await plain.analyze(texts[i], ['intent'])).intent!;
+        assert.equal(a.name, b.name);
+        assert.equal(a.confidence, b.confidence);
+        assert.deepEqual(a.alternatives, b.alternatives);
+        const want = (await tagger.tagMixtures([{ text: texts[i], tokens: tokenize(texts[i]), parts: mixtureParts(a.alternatives, { top: 3, floor: 0.05 }) }]))[0];
+        assert.deepEqual(a.slots, want, texts[i]);
+        assert.deepEqual(all[i].intent!.slots.map((s) => [s.type, s.raw]), want.map((s) => [s.type, s.raw]), `analyzeMany: ${texts[i]}`);
+        // Without the setting: the accepted intent only (none under the threshold), as before.
+        assert.deepEqual(b.slots, await tagger.tag(texts[i], tokenize(texts[i]), b.name === 'unknown' ? null : b.name), texts[i]);
+      }
+    } finally {
+      await mixed.close();
+      await plain.close();
+      await tagger.dispose();
+      rmSync(plainDir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('neighbour confidences are probabilities that grow with the chosen tag\'s score', () => {
