@@ -699,31 +699,8 @@ export class SlotTagger {
    * one ONNX call (rows concatenated, scores split back), else one call each.
    */
   async tagMany(inputs: ReadonlyArray<{ readonly text: string; readonly tokens: readonly Token[]; readonly intent: string | null }>): Promise<SlotResult[][]> {
-    if (!this.rowWise) {
-      const out: SlotResult[][] = [];
-      for (const x of inputs) out.push(await this.tag(x.text, x.tokens, x.intent));
-      return out;
-    }
-    const k = this.section.featurizer.maxFeatures;
-    const nTags = this.section.tags.length;
-    let total = 0;
-    for (const x of inputs) total += x.tokens.length;
-    if (total === 0) return inputs.map(() => []);
-    // Each sentence's rows written straight into the batch's input (no per-sentence int64 array and copy).
-    const all = new BigInt64Array(total * k);
-    let at = 0;
-    for (const x of inputs) if (x.tokens.length > 0) at += this.writeFeatureRows(x.tokens, x.intent, all, at);
-    const out = await this.model.run({ [this.inputName]: { type: 'int64', data: all, dims: [total, k] } });
-    const scores = out.scores.data;
-    let token = 0;
-    return inputs.map((x) => {
-      const n = x.tokens.length;
-      if (n === 0) return [];
-      // A view of this sentence's rows: decoding may write into them, and no other sentence reads them.
-      const own = scores.subarray(token * nTags, (token + n) * nTags);
-      token += n;
-      return this.decode(x.text, x.tokens, own);
-    });
+    // One part of weight 1 a sentence: its scores are used as they are (a view, no mixing).
+    return this.tagMixtures(inputs.map((x) => ({ text: x.text, tokens: x.tokens, parts: [{ intent: x.intent, weight: 1 }] })));
   }
 
   /** The model's joint decoding over intents (`IntentMixture`), or undefined. */
