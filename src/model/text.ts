@@ -46,15 +46,17 @@ export interface Token {
   readonly isNumber: boolean;
 }
 
-const UNITS: Record<string, number> = {
+/** Number words by kind. Null-prototype objects: `in` finds only these words, not Object.prototype's ("constructor"). */
+const wordTable = (words: Record<string, number>): Record<string, number> => Object.assign(Object.create(null) as Record<string, number>, words);
+const UNITS: Record<string, number> = wordTable({
   zero: 0, oh: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
   ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16,
   seventeen: 17, eighteen: 18, nineteen: 19,
-};
-const TENS: Record<string, number> = {
+});
+const TENS: Record<string, number> = wordTable({
   twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90,
-};
-const SCALES: Record<string, number> = { hundred: 100, thousand: 1000, million: 1_000_000 };
+});
+const SCALES: Record<string, number> = wordTable({ hundred: 100, thousand: 1000, million: 1_000_000 });
 
 /** Word characters, with apostrophes inside words ("don't", "o'clock"), or a decimal number, or % / °. */
 const TOKEN_RE = /\d+(?:[.,]\d+)?|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|[%°％]/gu;
@@ -114,9 +116,7 @@ function rawTokens(text: string): RawToken[] {
 const NUMBER_WORDS = new Set([...Object.keys(UNITS), ...Object.keys(TENS), ...Object.keys(SCALES)]);
 
 function isNumberWord(word: string): boolean {
-  // `in`, as parseNumberWords reads the tables, also finds Object.prototype's names; of those only "constructor" can be
-  // a token (lower case, no underscore). It stays a number word as before: the shipped models were trained on that.
-  return NUMBER_WORDS.has(word) || word === 'constructor';
+  return NUMBER_WORDS.has(word);
 }
 
 /**

@@ -43,6 +43,14 @@ test('spelled-out and digit numbers give the same features; case and punctuation
   assert.equal(five.size - shared, 1);
 });
 
+test('"constructor" is a word, not a number (the number-word tables have no Object.prototype behind them)', () => {
+  const [, , word, at, seven] = tokenize('call the constructor at seven');
+  assert.deepEqual({ norm: word.norm, isNumber: word.isNumber }, { norm: 'constructor', isNumber: false });
+  assert.equal(at.norm, 'at');
+  assert.deepEqual({ norm: seven.norm, isNumber: seven.isNumber }, { norm: '7', isNumber: true });
+  assert.equal(tokenize('seven constructor').length, 2, 'a number run stops at it');
+});
+
 test('settings validation names each bad field', () => {
   assert.deepEqual(checkFeaturizerSettings(DEFAULT_FEATURIZER), []);
   const errs = checkFeaturizerSettings({ ...DEFAULT_FEATURIZER, buckets: 0, wordNgrams: 3, charNgrams: [5, 3], wordWeight: 0 });
