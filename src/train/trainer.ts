@@ -404,13 +404,13 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     return w;
   };
 
-  let remap = buildVocabulary([trainF], minCount);
-  if (cfg.frozenView) {
-    if (opts.hidden > 0 || cfg.ensembleMembers || (opts.ensembleSeeds?.length ?? 0) > 1 || cfg.pretrained) {
-      throw new Error('frozenView needs a linear model (hidden 0) without ensembles or pretrained rows');
-    }
-    remap = new FeatureRemap(Uint32Array.from(new Set([...remap.ids, ...cfg.frozenView.words.ids])).sort());
+  // A word view (cfg.frozenView) keeps its words' rows whatever the bag's vocabulary is, in every round.
+  const withViewRows = (bag: FeatureRemap): FeatureRemap =>
+    cfg.frozenView ? new FeatureRemap(Uint32Array.from(new Set([...bag.ids, ...cfg.frozenView.words.ids])).sort()) : bag;
+  if (cfg.frozenView && (opts.hidden > 0 || cfg.ensembleMembers || (opts.ensembleSeeds?.length ?? 0) > 1 || cfg.pretrained)) {
+    throw new Error('frozenView needs a linear model (hidden 0) without ensembles or pretrained rows');
   }
+  let remap = withViewRows(buildVocabulary([trainF], minCount));
   const members: readonly EnsembleMember[] | null =
     cfg.ensembleMembers && cfg.ensembleMembers.length > 1 ? cfg.ensembleMembers
     : opts.ensembleSeeds && opts.ensembleSeeds.length > 1 ? opts.ensembleSeeds.map((seed) => ({ seed }))
@@ -433,9 +433,7 @@ export function trainClassifier(cfg: ClassifierTrainConfig): TrainedClassifier {
     });
     const unlF = featurizeAll(texts, fs, lex);
     const unlTeacher = texts.map((t) => dist?.teacher(t));
-    const remapBag = buildVocabulary([trainF, unlF], minCount);
-    // A word view keeps its words' rows in every round (as in the first).
-    const remapAll = cfg.frozenView ? new FeatureRemap(Uint32Array.from(new Set([...remapBag.ids, ...cfg.frozenView.words.ids])).sort()) : remapBag;
+    const remapAll = withViewRows(buildVocabulary([trainF, unlF], minCount));
     for (let round = 1; round <= st.rounds; round++) {
       const scorer = new FastTextScorer(weights);
       const out = new Float32Array(labels.length);
