@@ -10,8 +10,9 @@
  * keeps (buckets seen fewer than `minCount` times in training are pruned before
  * training, so the exported model is exactly the trained one).
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   DEFAULT_SLOT_FEATURIZER,
   HashedWordClasses,
@@ -21,12 +22,7 @@ import {
   type SlotFeaturizerSettings,
   type WordClassTable,
 } from '../model/slot-features.js';
-import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { packageRoot } from '../util/paths.js';
-
-/** The word class table's file in a model directory. */
-export const WORD_CLASSES_FILE = 'slots.classes';
 import {
   bioTags,
   logSoftmaxRows,
@@ -46,6 +42,9 @@ import { BioCrf, pathScore } from './tagger-crf.js';
 import { harmonizeSlotConventions } from './slot-conventions.js';
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from './tagger-eval.js';
 import { mulberry32 } from '../data/random.js';
+
+/** The word class table's file in a model directory. */
+export const WORD_CLASSES_FILE = 'slots.classes';
 
 export interface GoldSlot {
   readonly type: string;
