@@ -741,6 +741,7 @@ export class SlotTagger {
     let total = 0;
     for (const x of inputs) total += x.tokens.length * x.parts.length;
     if (total === 0) return inputs.map(() => []);
+    // Each sentence's rows, once per part, written straight into the batch's input (no per-sentence int64 array and copy).
     const all = new BigInt64Array(total * k);
     let at = 0;
     for (const x of inputs) if (x.tokens.length > 0) for (const p of x.parts) at += this.writeFeatureRows(x.tokens, p.intent, all, at);
@@ -750,6 +751,8 @@ export class SlotTagger {
     return inputs.map((x) => {
       const n = x.tokens.length;
       if (n === 0) return [];
+      // Views of this sentence's rows (a part of weight 1 is decoded in place: decoding may write into it, and no
+      // other sentence reads it); several parts are mixed into a new array first.
       const from = token;
       token += n * x.parts.length;
       return this.decode(x.text, x.tokens, mixed(n, (i) => scores.subarray((from + i * n) * nTags, (from + (i + 1) * n) * nTags), x.parts));
