@@ -191,7 +191,7 @@ export class Agent {
       this.child({ module: 'mqtt' }),
     );
     this.connection = connection;
-    const publisher = new OutboxPublisher(store, connection, this.child({ module: 'outbox' }));
+    const publisher = new OutboxPublisher(store, connection, this.child({ module: 'outbox' }), { deferWrites: () => checkpointer?.pausing === true });
     this.publisher = publisher;
     const health = new HealthMonitor({
       counts: () => {
@@ -253,6 +253,7 @@ export class Agent {
       // A new input is stored with its result: the worker's batch is the transaction (input.commitBatch, at most 32 analysed together).
       batchSize: Math.min(config.input.commitBatch, 32),
       gatherMs: config.input.commitWaitMs,
+      beforeCommit: checkpointer && (() => checkpointer.beforeCommit()),
       outputs,
       failures,
       onResult: (ms) => health.noteLatency(ms),

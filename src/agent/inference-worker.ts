@@ -38,6 +38,11 @@ export interface WorkerOptions {
    * for nothing.
    */
   readonly gatherMs?: number;
+  /**
+   * Asked before each batch's commit: a promise to wait for first (the WAL checkpoint thread is starting the WAL over,
+   * store/checkpointer.ts), or undefined to commit at once. The event loop goes on meanwhile; only this batch waits.
+   */
+  readonly beforeCommit?: () => Promise<void> | undefined;
   /** The `lang` of the route an input topic matches (input.topics[].lang), if it sets one. */
   readonly routeLang?: (topic: string) => string | undefined;
   readonly now?: () => number;
@@ -206,6 +211,8 @@ export class InferenceWorker {
           return u ? { ...c, input: { row: u.row, redelivered: u.redelivered } } : c;
         });
         const holding = batch.some((q) => q.unstored);
+        const pause = this.opts.beforeCommit?.();
+        if (pause) await pause;
         let queued: OutboxRow[] = [];
         const outcomes = await retryUntilDone(() => this.store.completeMany(writes, (queued = [])), {
           // Results are not dropped while running: keep trying until the disk takes them. Stopping, their inputs stay

@@ -13,6 +13,8 @@ export interface PublisherOptions {
   /** Most publishes awaiting PUBACK at once. */
   readonly window?: number;
   readonly now?: () => number;
+  /** True while writes that can wait should (the WAL is being started over, store/checkpointer.ts): acknowledgements are then recorded a little later. */
+  readonly deferWrites?: () => boolean;
 }
 
 export class OutboxPublisher {
@@ -148,12 +150,17 @@ export class OutboxPublisher {
     if (this.windowFull) this.kick();
   }
 
-  /** Marks acknowledged rows published, in one transaction. */
-  flushAcks(): void {
+  /** Marks acknowledged rows published, in one transaction (`now`: even during a pause in writes, see `deferWrites`). */
+  flushAcks(now = false): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.acked.length === 0 || this.stopped) {
       this.notifyIdle();
+      return;
+    }
+    if (!now && this.opts.deferWrites?.() && this.acked.length < 4096) {
+      // A few milliseconds later: a commit now would spoil the pause in which the WAL starts over.
+      this.flushTimer = setTimeout(() => this.flushAcks(), 5);
       return;
     }
     const seqs = this.acked.splice(0);
@@ -187,14 +194,14 @@ export class OutboxPublisher {
     });
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
     const ok = await Promise.race([done, timeout]);
-    this.flushAcks();
+    this.flushAcks(true);
     return ok;
   }
 
   /** Records the last acknowledgements; after this the database may close. Late PUBACKs are forgotten (the rows are republished next start). */
   stop(): void {
     this.connection.off('online', this.onOnline);
-    this.flushAcks();
+    this.flushAcks(true);
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
   }

@@ -15,6 +15,18 @@
  * 5-10 ms every second or so (issue 10, p99 latency). If the thread fails, the agent's connection gets
  * SQLite's 1,000 back. Maintenance's own checkpoints (store/maintenance.ts) are unchanged.
  *
+ * Starting the WAL over. SQLite starts the WAL over at a commit that finds the whole of it copied into the
+ * database file. Under steady load that never happens by itself: the agent commits every millisecond or so, and each
+ * of the thread's checkpoints (two syncs, some milliseconds) ends with frames behind it that it did not copy. So
+ * the backstop's checkpoint came every 4,096 frames, inside a commit, on the event loop: at 1,000 inputs a second
+ * a 3-17 ms stall every 350 ms or so (issue 10, `bench/latency-trace`: the slowest 1 % came in bursts at that
+ * period), its syncs on a slow SD card longer still. Now, from `restartFrames` on, the thread asks for a pause in the
+ * agent's commits; the agent grants it at once (its event loop goes on: inputs are read and analysed, their
+ * results wait to be committed, `beforeCommit()`), the thread copies the rest of the WAL with nothing being
+ * appended and says so, and the agent's next commit starts the WAL over: no checkpoint, no sync on the event loop.
+ * A pause ends when the thread answers or after `maxPauseMs`, whichever is first; a write that does not wait for
+ * the pause (a label, a rejected input) only spoils that attempt, and the backstop is still there.
+ *
  * The thread costs memory (its own V8 isolate, ~8 MB) and is only worth it under load: a household's few inputs a
  * minute reach SQLite's 1,000 pages every few hundred inputs, and one checkpoint's stall then harms no one. So the
  * agent starts it on demand (`noteInput()` for each accepted input: `startAfterInputs` within one second) and the
@@ -34,12 +46,18 @@ export interface CheckpointThreadData {
   readonly chaseIntervalMs: number;
   /** Ends itself after this long without a commit, ms (0: never). */
   readonly idleExitMs: number;
+  /** From this many WAL frames on, the thread asks for a pause in the agent's commits to start the WAL over (0: never). */
+  readonly restartFrames: number;
+  /** After a pause that could not copy the whole WAL, the thread asks again no sooner than this, ms. */
+  readonly restartRetryMs: number;
 }
 
 export type FromCheckpointThread =
   | { readonly type: 'ready' }
   | { readonly type: 'idle' }
   | { readonly type: 'checkpoint'; readonly log: number; readonly checkpointed: number; readonly busy: boolean; readonly ms: number }
+  | { readonly type: 'wal-long'; readonly log: number }
+  | { readonly type: 'restart'; readonly log: number; readonly checkpointed: number; readonly complete: boolean; readonly ms: number }
   | { readonly type: 'error'; readonly message: string; readonly code?: string };
 
 export interface CheckpointerOptions {
@@ -60,6 +78,12 @@ export interface CheckpointerOptions {
   readonly startAfterInputs?: number;
   /** The thread ends itself after this long without a commit, ms (default 30,000; 0: never). */
   readonly idleExitMs?: number;
+  /** From this many WAL frames on, the WAL is started over in a pause of the agent's commits (default half of `backstopFrames`; 0: never). */
+  readonly restartFrames?: number;
+  /** The longest pause in the agent's commits, ms (default 50): past it they go on whether the thread has answered or not. */
+  readonly maxPauseMs?: number;
+  /** After an attempt that could not copy the whole WAL, the next comes no sooner than this, ms (default 250). */
+  readonly restartRetryMs?: number;
 }
 
 export interface CheckpointerStats {
@@ -76,6 +100,16 @@ export interface CheckpointerStats {
   errors: number;
   /** The longest checkpoint, ms (on the thread: the event loop does not wait for it). */
   longestMs: number;
+  /**
+   * Pauses in the agent's commits to start the WAL over, and those in which the thread copied the whole WAL (the
+   * agent's next commit then starts it over, unless another connection still reads from it or wrote meanwhile).
+   */
+  pauses: number;
+  caughtUp: number;
+  /** Pauses that ended at `maxPauseMs`, before the thread answered. */
+  pauseTimeouts: number;
+  /** The longest pause, ms (results waited for their commit that long, at most). */
+  longestPauseMs: number;
 }
 
 /** SQLite's default, given back to the agent's connection if the thread fails. */
@@ -87,7 +121,21 @@ const THREAD_ENTRY = new URL('./checkpoint-thread.js', import.meta.url);
 export class WalCheckpointer {
   private worker?: Worker;
   private stopping = false;
-  readonly stats: CheckpointerStats = { running: false, starts: 0, checkpoints: 0, lastCheckpointed: 0, lastLog: 0, errors: 0, longestMs: 0 };
+  readonly stats: CheckpointerStats = {
+    running: false,
+    starts: 0,
+    checkpoints: 0,
+    lastCheckpointed: 0,
+    lastLog: 0,
+    errors: 0,
+    longestMs: 0,
+    pauses: 0,
+    caughtUp: 0,
+    pauseTimeouts: 0,
+    longestPauseMs: 0,
+  };
+  /** The pause in the agent's commits now under way (see "Starting the WAL over"), or none. */
+  private pause?: { readonly done: Promise<void>; readonly end: () => void; readonly timer: NodeJS.Timeout; readonly since: number };
   private listeners: Array<() => void> = [];
   private starting?: Promise<void>;
   /** The thread said it is idle and about to exit: that exit is not a failure. */
@@ -125,13 +173,18 @@ export class WalCheckpointer {
   async start(): Promise<void> {
     if (this.worker) return;
     const backstop = this.opts.backstopFrames ?? DEFAULT_BACKSTOP;
+    const chaseFrames = this.opts.chaseFrames ?? Math.floor(backstop * 0.75);
     const data: CheckpointThreadData = {
       path: this.path,
       minIntervalMs: this.opts.minIntervalMs ?? 100,
       maxIntervalMs: this.opts.maxIntervalMs ?? 2000,
-      chaseFrames: this.opts.chaseFrames ?? Math.floor(backstop * 0.75),
+      chaseFrames,
       chaseIntervalMs: this.opts.chaseIntervalMs ?? 5,
       idleExitMs: this.opts.idleExitMs ?? 30_000,
+      // Half the backstop: the thread looks every `minIntervalMs` below `chaseFrames`, and at 1,000 inputs a second
+      // 100 ms add about 1,000 frames, so it asks by about three quarters, well before the backstop's checkpoint.
+      restartFrames: this.opts.restartFrames ?? Math.floor(backstop / 2),
+      restartRetryMs: this.opts.restartRetryMs ?? 250,
     };
     // A small heap: the thread holds one connection and a timer.
     const worker = new Worker(THREAD_ENTRY, { workerData: data, name: 'hubnlu-checkpoint', resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
@@ -159,6 +212,7 @@ export class WalCheckpointer {
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
       this.stats.running = false;
+      this.endPause();
       if (this.stopping) return;
       if (this.idleExit) {
         // Idle: back to SQLite's own checkpoint until the next burst of writes starts the thread again.
@@ -176,6 +230,43 @@ export class WalCheckpointer {
     this.stats.starts++;
   }
 
+  /**
+   * Undefined, or while the WAL is being started over (see "Starting the WAL over") a promise that resolves when the
+   * pause ends: the agent's batch commits wait for it (their event loop does not). Cheap when there is no pause.
+   */
+  beforeCommit(): Promise<void> | undefined {
+    return this.pause?.done;
+  }
+
+  /** Whether a pause is under way (writes that can wait, such as marking messages published, come later). */
+  get pausing(): boolean {
+    return this.pause !== undefined;
+  }
+
+  private startPause(): void {
+    const worker = this.worker;
+    if (this.pause || !worker) return;
+    let end: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    const timer = setTimeout(() => {
+      this.stats.pauseTimeouts++;
+      this.endPause();
+    }, this.opts.maxPauseMs ?? 50);
+    timer.unref();
+    this.pause = { done, end, timer, since: performance.now() };
+    this.stats.pauses++;
+    worker.postMessage('go');
+  }
+
+  private endPause(): void {
+    const pause = this.pause;
+    if (!pause) return;
+    this.pause = undefined;
+    clearTimeout(pause.timer);
+    this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, performance.now() - pause.since);
+    pause.end();
+  }
+
   /** Resolves after the thread's next checkpoint (tests). */
   nextCheckpoint(): Promise<void> {
     return new Promise((resolve) => this.listeners.push(resolve));
@@ -190,6 +281,12 @@ export class WalCheckpointer {
       const listeners = this.listeners;
       this.listeners = [];
       listeners.forEach((l) => l());
+    } else if (m.type === 'wal-long') {
+      if (this.stopping) this.worker?.postMessage('skip');
+      else this.startPause();
+    } else if (m.type === 'restart') {
+      if (m.complete) this.stats.caughtUp++;
+      this.endPause();
     } else if (m.type === 'idle') {
       this.idleExit = true;
     } else if (m.type === 'error') {
@@ -209,6 +306,7 @@ export class WalCheckpointer {
   /** Ends the thread (its connection closes first) and gives the connection SQLite's automatic checkpoint back. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.endPause();
     await this.starting;
     const worker = this.worker;
     this.worker = undefined;

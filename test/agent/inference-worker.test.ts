@@ -114,6 +114,37 @@ test('an input is stored only with its result, in one row, and its promise resol
   assert.equal(worker.stats.processed, 1);
 });
 
+test('while beforeCommit() holds a pause (the WAL starting over) the analysed batch waits for it, then commits', async () => {
+  let endPause: () => void = () => undefined;
+  let pause: Promise<void> | undefined = new Promise<void>((resolve) => (endPause = resolve));
+  let asked = 0;
+  worker = new InferenceWorker(store, new ModelSlot(models), () => kicks++, captureLogger().log, {
+    capacity: 16,
+    outputs: (r) => [{ topic: r.input.resultTopic!, payload: JSON.stringify({ id: r.input.id }) }],
+    failures: () => [],
+    beforeCommit: () => (asked++, pause),
+  });
+  let settled = false;
+  const done = (await answer(input())).done.then((o) => ((settled = true), o));
+  await turn();
+  models.release();
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(asked, 1, 'asked once the batch was analysed');
+  assert.deepEqual(rows(), [], 'analysed, not committed during the pause');
+  assert.equal(settled, false, 'so not acknowledged either');
+  pause = undefined;
+  endPause();
+  const outcome = await done;
+  assert.deepEqual(rows().map((r) => r.seq), [outcome.seq], 'committed when the pause ended');
+  // No pause: the next batch commits without waiting.
+  const next = (await answer(input())).done;
+  await turn();
+  models.release();
+  await next;
+  assert.equal(asked, 2);
+  assert.equal(rows().length, 2);
+});
+
 test('inputs handed over in one event-loop turn are analysed as one batch and stored by one transaction', async () => {
   const items = [input(), input(), input()];
   // completeMany is one transaction (test/store/log-store.test.ts): count its calls.

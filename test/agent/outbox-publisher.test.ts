@@ -149,3 +149,31 @@ test('offer(): rows committed right after the last one sent go without a read; a
   assert.equal(rec.reads(), 2);
   publisher.stop();
 });
+
+test('acknowledgements wait while deferWrites() says so (the WAL starting over), and are recorded after it; stop() records them at once', async () => {
+  const rec = recordingConnection();
+  const acks: Array<() => void> = [];
+  (rec.connection as unknown as { publish: (t: string, p: string) => Promise<void> }).publish = (_t, payload) => {
+    rec.sent.push((JSON.parse(payload) as { id: string }).id);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  let deferring = true;
+  const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }), { deferWrites: () => deferring });
+  const unpublished = () => (db.prepare('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL').get() as { n: number }).n;
+  queueMessage();
+  queueMessage();
+  publisher.kick();
+  await new Promise((resolve) => setImmediate(resolve));
+  acks.shift()!();
+  // The 20 ms flush comes and finds the pause: nothing is written.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(unpublished(), 2, 'not marked during the pause');
+  deferring = false;
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(unpublished(), 1, 'marked once the pause is over');
+  deferring = true;
+  acks.shift()!();
+  await new Promise((resolve) => setImmediate(resolve));
+  publisher.stop();
+  assert.equal(unpublished(), 0, 'stop() records the last acknowledgement even during a pause');
+});

@@ -141,6 +141,73 @@ test('near the backstop the thread chases the WAL\'s tail: it looks every chaseI
   }
 });
 
+test('from restartFrames on, commits pause while the thread copies the whole WAL, and the WAL starts over without the connection ever checkpointing', async () => {
+  const { db, path, store } = fresh();
+  // The connection's own checkpoint (the backstop) never comes here: only the pauses can start the WAL over.
+  const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 2, chaseIntervalMs: 2, backstopFrames: 1_000_000, restartFrames: 200 });
+  await checkpointer.start();
+  let waited = 0;
+  let cycles = 0;
+  try {
+    // The agent under a flood: commit after commit, each after asking beforeCommit(). Without the pauses the thread
+    // never finds the WAL all copied at a commit (measured: the WAL holds every frame written, tens of MB).
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const pause = checkpointer.beforeCommit();
+      if (pause) {
+        waited++;
+        await within(pause, 5000, 'end of the pause');
+      }
+      cycle(store, cycles++);
+      await tick();
+    }
+    assert.ok(checkpointer.stats.pauses >= 1 && waited >= 1, `${checkpointer.stats.pauses} pauses, ${waited} commits waited`);
+    assert.ok(checkpointer.stats.caughtUp >= 1, `the thread copied the whole WAL in ${checkpointer.stats.caughtUp} of ${checkpointer.stats.pauses} pauses`);
+    // ~15 frames a cycle: without a restart the WAL would hold every frame written since the start.
+    const walFrames = statSync(`${path}-wal`).size / 4120;
+    assert.ok(walFrames < cycles * 5, `WAL ${walFrames.toFixed(0)} frames after ${cycles} cycles: it started over`);
+    assert.equal(checkpointer.stats.errors, 0);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM inputs').get() as { n: number }).n, cycles * 5, 'every write committed');
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+});
+
+test('a pause ends when the thread does not answer within maxPauseMs, when the thread exits, and when stopping', async () => {
+  const { db, path } = fresh();
+  const checkpointer = new WalCheckpointer(db, path, log, { maxPauseMs: 30, restartFrames: 0 });
+  await checkpointer.start();
+  const internals = checkpointer as unknown as { worker: Worker; onMessage(m: unknown): void };
+  const thread = internals.worker;
+  try {
+    assert.equal(checkpointer.beforeCommit(), undefined, 'no pause: commits go at once');
+    // A thread that asks for a pause and then never answers (a stand-in that drops the agent's `go`).
+    internals.worker = { postMessage: () => undefined } as unknown as Worker;
+    internals.onMessage({ type: 'wal-long', log: 5000 });
+    const pause = checkpointer.beforeCommit();
+    assert.ok(pause && checkpointer.pausing, 'the commits wait');
+    await within(pause, 2000, 'end of the pause at maxPauseMs');
+    assert.equal(checkpointer.pausing, false);
+    assert.equal(checkpointer.stats.pauseTimeouts, 1);
+    internals.worker = thread;
+
+    // The real thread: a pause under way when it exits ends with it.
+    internals.worker = { postMessage: () => undefined } as unknown as Worker;
+    internals.onMessage({ type: 'wal-long', log: 5000 });
+    internals.worker = thread;
+    const second = checkpointer.beforeCommit();
+    assert.ok(second);
+    await thread.terminate();
+    await within(second, 2000, 'end of the pause when the thread exits');
+    assert.equal(checkpointer.stats.pauseTimeouts, 1, 'ended by the exit, not by the timer');
+  } finally {
+    await checkpointer.stop();
+  }
+  assert.equal(checkpointer.beforeCommit(), undefined);
+  db.close();
+});
+
 test('if the thread dies, the connection checkpoints on its own again', async () => {
   const { db, path } = fresh();
   const checkpointer = new WalCheckpointer(db, path, log);
