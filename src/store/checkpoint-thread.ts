@@ -92,7 +92,11 @@ function restart(): void {
 parentPort!.on('message', (m: 'stop' | 'go' | 'skip') => {
   if (m === 'stop') end();
   else if (m === 'go') restart();
-  else if (m === 'skip') asked = false;
+  else if (m === 'skip') {
+    // Not now (the agent is stopping, or backing off after a pause that ran out): ask again later, not at every look.
+    asked = false;
+    askAgainAt = performance.now() + data.restartRetryMs;
+  }
 });
 post({ type: 'ready' });
 timer = setTimeout(tick, interval);

@@ -24,8 +24,9 @@
  * agent's commits; the agent grants it at once (its event loop goes on: inputs are read and analysed, their
  * results wait to be committed, `beforeCommit()`), the thread copies the rest of the WAL with nothing being
  * appended and says so, and the agent's next commit starts the WAL over: no checkpoint, no sync on the event loop.
- * A pause ends when the thread answers or after `maxPauseMs`, whichever is first; a write that does not wait for
- * the pause (a label, a rejected input) only spoils that attempt, and the backstop is still there.
+ * A pause ends when the thread answers or after `maxPauseMs`, whichever is first; after one that ran out, none is
+ * granted for a while (1 s, doubling up to 30 s), so storage too slow for the pauses falls back to the backstop. A
+ * write that does not wait for the pause (a label, a rejected input) only spoils that attempt; the backstop stays.
  *
  * The thread costs memory (its own V8 isolate, ~8 MB) and is only worth it under load: a household's few inputs a
  * minute reach SQLite's 1,000 pages every few hundred inputs, and one checkpoint's stall then harms no one. So the
@@ -134,6 +135,13 @@ export class WalCheckpointer {
     pauseTimeouts: 0,
     longestPauseMs: 0,
   };
+  /**
+   * After a pause that ran out (`maxPauseMs`: storage whose syncs are slower than that, a thread starved of CPU), no
+   * pause is granted before this time; the wait doubles with each such pause in a row, up to 30 s, so slow storage
+   * falls back to the backstop instead of holding the commits `maxPauseMs` again and again.
+   */
+  private grantAfter = 0;
+  private timeoutsInARow = 0;
   /** The pause in the agent's commits now under way (see "Starting the WAL over"), or none. */
   private pause?: { readonly done: Promise<void>; readonly end: () => void; readonly timer: NodeJS.Timeout; readonly since: number };
   private listeners: Array<() => void> = [];
@@ -245,11 +253,13 @@ export class WalCheckpointer {
 
   private startPause(): void {
     const worker = this.worker;
-    if (this.pause || !worker) return;
+    if (!worker) return;
     let end: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (end = resolve));
     const timer = setTimeout(() => {
       this.stats.pauseTimeouts++;
+      this.timeoutsInARow++;
+      this.grantAfter = performance.now() + Math.min(30_000, 1000 * 2 ** (this.timeoutsInARow - 1));
       this.endPause();
     }, this.opts.maxPauseMs ?? 50);
     timer.unref();
@@ -282,10 +292,11 @@ export class WalCheckpointer {
       this.listeners = [];
       listeners.forEach((l) => l());
     } else if (m.type === 'wal-long') {
-      if (this.stopping) this.worker?.postMessage('skip');
+      if (this.stopping || this.pause || performance.now() < this.grantAfter) this.worker?.postMessage('skip');
       else this.startPause();
     } else if (m.type === 'restart') {
       if (m.complete) this.stats.caughtUp++;
+      if (this.pause) this.timeoutsInARow = 0;
       this.endPause();
     } else if (m.type === 'idle') {
       this.idleExit = true;

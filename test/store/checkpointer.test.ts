@@ -174,7 +174,7 @@ test('from restartFrames on, commits pause while the thread copies the whole WAL
   }
 });
 
-test('a pause ends when the thread does not answer within maxPauseMs, when the thread exits, and when stopping', async () => {
+test('a pause ends when the thread does not answer within maxPauseMs (then none is granted for a while), when the thread exits, and when stopping', async () => {
   const { db, path } = fresh();
   const checkpointer = new WalCheckpointer(db, path, log, { maxPauseMs: 30, restartFrames: 0 });
   await checkpointer.start();
@@ -190,6 +190,14 @@ test('a pause ends when the thread does not answer within maxPauseMs, when the t
     await within(pause, 2000, 'end of the pause at maxPauseMs');
     assert.equal(checkpointer.pausing, false);
     assert.equal(checkpointer.stats.pauseTimeouts, 1);
+    // After a pause that ran out, the next request within the back-off (1 s) is declined: the commits do not wait.
+    const told: unknown[] = [];
+    internals.worker = { postMessage: (m: unknown) => told.push(m) } as unknown as Worker;
+    internals.onMessage({ type: 'wal-long', log: 5000 });
+    assert.equal(checkpointer.beforeCommit(), undefined, 'declined during the back-off');
+    assert.deepEqual(told, ['skip'], 'and the thread is told to ask later');
+    assert.equal(checkpointer.stats.pauses, 1);
+    (checkpointer as unknown as { grantAfter: number }).grantAfter = 0; // the back-off over
     internals.worker = thread;
 
     // The real thread: a pause under way when it exits ends with it.
