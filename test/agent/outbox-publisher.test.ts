@@ -53,6 +53,16 @@ function recordingConnection() {
   return { connection: connection as unknown as MqttConnection, sent, reads: () => reads, store: countingStore };
 }
 
+/** Makes the recorder's publishes wait for a PUBACK: each call to one of the returned functions acknowledges the next publish. */
+function acknowledgeOnCall(rec: ReturnType<typeof recordingConnection>): Array<() => void> {
+  const acks: Array<() => void> = [];
+  (rec.connection as unknown as { publish: (t: string, p: string) => Promise<void> }).publish = (_t, payload) => {
+    rec.sent.push((JSON.parse(payload) as { id: string }).id);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  return acks;
+}
+
 test('a kick publishes what the outbox holds before the event loop turns (no setImmediate hop between a commit and its publish)', async () => {
   const rec = recordingConnection();
   const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }));
@@ -85,11 +95,7 @@ test('the kicks of one task share one read of the outbox, and every message is s
 
 test('a PUBACK reads the outbox again only when the last read stopped at the publish window', async () => {
   const rec = recordingConnection();
-  const acks: Array<() => void> = [];
-  (rec.connection as unknown as { publish: (t: string, p: string) => Promise<void> }).publish = (_t, payload) => {
-    rec.sent.push((JSON.parse(payload) as { id: string }).id);
-    return new Promise<void>((resolve) => acks.push(resolve));
-  };
+  const acks = acknowledgeOnCall(rec);
   const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }), { window: 2 });
   const turn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -152,11 +158,7 @@ test('offer(): rows committed right after the last one sent go without a read; a
 
 test('acknowledgements wait while deferWrites() says so (the WAL starting over), and are recorded after it; stop() records them at once', async () => {
   const rec = recordingConnection();
-  const acks: Array<() => void> = [];
-  (rec.connection as unknown as { publish: (t: string, p: string) => Promise<void> }).publish = (_t, payload) => {
-    rec.sent.push((JSON.parse(payload) as { id: string }).id);
-    return new Promise<void>((resolve) => acks.push(resolve));
-  };
+  const acks = acknowledgeOnCall(rec);
   let deferring = true;
   const publisher = new OutboxPublisher(rec.store, rec.connection, createLogger({ level: 'silent', sync: true }), { deferWrites: () => deferring });
   const unpublished = () => (db.prepare('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL').get() as { n: number }).n;
