@@ -205,7 +205,7 @@ function isColumn(dims: readonly number[] | undefined): boolean {
  * the shared ids gathered once and one output layer a token instead of one a part. The file's ReduceSum over the
  * features becomes MatMul(part_select, rows); in the int8 form (rows = Cast(Gather(emb_q)) × Gather(emb_scale)) the
  * row scales go into the selection instead, MatMul(part_select × scales [t, p, len], Cast(Gather(emb_q))), which
- * spares onnxruntime a broadcast product over every gathered row (about 8 µs a sentence of 9 tokens and 3 parts).
+ * spares onnxruntime a broadcast product over every gathered row (7–8 µs a sentence of 9 tokens and 3 parts).
  * Two nodes are added before the output layer (the weighted sum over parts).
  */
 export function mixtureTaggerGraph(bytes: Uint8Array, what = 'slot tagger'): Uint8Array | null {
