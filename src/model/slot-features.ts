@@ -477,6 +477,88 @@ export function slotFeatureIdsInto(
 }
 
 /**
+ * How many of a token's ids depend on the intent: the intent, the intent with the word and with the word to its left,
+ * the same three for the scenario when `scenario` is set, and the word's class with the intent when the word classes
+ * pair one with it. The width of `slotIntentIdsInto`'s rows.
+ */
+export function slotIntentFeatureCount(s: SlotFeaturizerSettings): number {
+  if (!s.intent) return 0;
+  return 3 + (s.scenario ? 3 : 0) + (s.wordClasses && s.wordClasses.intentGranularity >= 0 ? 1 : 0);
+}
+
+/**
+ * The ids of `slotFeatureIdsInto` split for decoding one sentence over several intents (issue 13,
+ * `slots.intentMixture`): `shared` [n, K] (all zero there) gets what `slotFeatureIdsInto` gives with no intent, the ids
+ * that do not depend on it, computed once; `parts` [n, intents.length, slotIntentFeatureCount(s)] (all zero there)
+ * gets, for each token and intent, the ids that intent adds (none for null). A token's row under intent p holds the
+ * same ids as its row from `slotFeatureIdsInto(tokens, intents[p])`, in another order (the tagger sums them), and
+ * every shared row holds at most K − slotIntentFeatureCount(s) ids. Returns false when some token's shared ids and
+ * an intent's would not fit in K (the featurizer drops features past K, so its row under an intent is not the
+ * shared ids plus the intent's): the caller then featurizes each intent whole (test/model/slot-features.test.ts
+ * checks both against `slotFeatureIdsInto`).
+ */
+export function slotIntentIdsInto(
+  tokens: readonly Token[],
+  intents: readonly (string | null)[],
+  s: SlotFeaturizerSettings,
+  shared: Int32Array,
+  parts: Int32Array,
+  classes?: WordClassTable,
+): boolean {
+  const K = s.maxFeatures;
+  const n = tokens.length;
+  const P = intents.length;
+  const KI = slotIntentFeatureCount(s);
+  if (parts.length < n * P * KI) throw new RangeError(`slotIntentIdsInto: ${parts.length} slots for ${n} tokens × ${P} intents × ${KI} features`);
+  slotFeatureIdsInto(tokens, null, s, shared, classes);
+  // The word classes slotFeatureIdsInto just looked up for these tokens (tokenClasses' buffer), when the intent pairs with one.
+  const ig = s.wordClasses && classes ? s.wordClasses.intentGranularity : -1;
+  const G = classes?.granularities ?? 0;
+  const byToken = ig >= 0 ? tokenClassBuffer : undefined;
+  for (let i = 0; i < n; i++) {
+    let used = 0;
+    while (used < K && shared[i * K + used] !== 0) used++;
+    if (used + KI > K) return false;
+  }
+  if (KI === 0) return true;
+  const B = s.buckets;
+  for (let p = 0; p < P; p++) {
+    const intent = intents[p];
+    if (!intent) continue;
+    const intentHash = mixStr(mixInt(FNV_OFFSET, Tpl.Intent), intent);
+    const intentWord = mixInt(intentHash, Tpl.IntentWord);
+    const intentLeft = mixInt(intentHash, Tpl.IntentLeft);
+    const intentId = ((intentHash >>> 0) % B) + 1;
+    let scenarioHash = 0;
+    let scenarioWord = 0;
+    let scenarioLeft = 0;
+    if (s.scenario) {
+      const cut = intent.indexOf('_');
+      scenarioHash = mixStr(mixInt(FNV_OFFSET, Tpl.Scenario), intent, 0, cut < 0 ? intent.length : cut);
+      scenarioWord = mixInt(scenarioHash, Tpl.ScenarioWord);
+      scenarioLeft = mixInt(scenarioHash, Tpl.ScenarioLeft);
+    }
+    const classIntent = byToken ? mixInt(intentHash, Tpl.ClassIntent) : 0;
+    for (let i = 0; i < n; i++) {
+      const t = tokens[i];
+      const w0 = t.isNumber ? '<num>' : t.norm;
+      const l1 = contextForm(tokens[i - 1], 'left');
+      let at = (i * P + p) * KI;
+      parts[at++] = intentId;
+      parts[at++] = ((mixStr(intentWord, w0) >>> 0) % B) + 1;
+      parts[at++] = ((mixStr(intentLeft, l1) >>> 0) % B) + 1;
+      if (s.scenario) {
+        parts[at++] = ((scenarioHash >>> 0) % B) + 1;
+        parts[at++] = ((mixStr(scenarioWord, w0) >>> 0) % B) + 1;
+        parts[at++] = ((mixStr(scenarioLeft, l1) >>> 0) % B) + 1;
+      }
+      if (byToken) parts[at++] = ((mixInt(classIntent, byToken[i * G + ig] + 4) >>> 0) % B) + 1;
+    }
+  }
+  return true;
+}
+
+/**
  * Maps hashed ids to the compact rows a pruned model keeps (row 0 is the zero
  * padding row; ids the model dropped map to 0 too). Stored in the model dir as
  * the sorted kept ids, delta-encoded as LEB128 varints: a few bytes per row.
@@ -525,6 +607,15 @@ export class SlotFeatureRemap {
       }
     } else {
       for (let i = 0; i < ids.length; i++) out[at + i] = BigInt(this.row(ids[i]));
+    }
+  }
+
+  /** The compact rows of `ids[from, to)` written as int32 into `out` from position `at` (the mixture graph's input, issue 13). */
+  applyInto32(ids: Int32Array, out: Int32Array, at: number, from = 0, to = ids.length): void {
+    const sorted = this.sorted;
+    for (let i = from; i < to; i++) {
+      const id = ids[i];
+      out[at++] = id === 0 ? 0 : sorted.indexOf(id >>> 0) + 1;
     }
   }
 

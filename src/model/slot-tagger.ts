@@ -8,12 +8,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isRowWiseTagger } from './batch-graph.js';
+import { isRowWiseTagger, MIXTURE_INPUTS, mixtureTaggerGraph } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
 import {
   HashedWordClasses,
   SlotFeatureRemap,
   slotFeatureIdsInto,
+  slotIntentFeatureCount,
+  slotIntentIdsInto,
   SLOT_FEATURES_VERSION,
   SLOT_FEATURES_VERSION_CLASSES,
   type SlotFeaturizerSettings,
@@ -539,8 +541,9 @@ export interface SlotsManifest {
  * intent; intents below `floor` give their mass to no intent, which is left out below `floor` too, and the weights
  * are renormalised. Viterbi then decodes the mixed scores once. A sure classifier (top intent ≥ 1 − floor) gives
  * exactly the one-intent scores; an unsure one no longer bets the slots on its first guess, and an intent under the
- * unknown threshold still informs the slots. Measured, not shipped (docs/slot-tagger.md, "third pass": +0.46 slot F1
- * on the three-seed mean, within seed noise, at about twice the tagger's cost).
+ * unknown threshold still informs the slots (docs/slot-tagger.md, "third pass"). A model that sets it runs its tagger
+ * file in the mixture form (`mixtureTaggerGraph`): the intent-independent features are computed and summed once a
+ * token, whatever the number of parts.
  */
 export interface IntentMixture {
   readonly top: number;
@@ -599,6 +602,34 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
 /** The hashed slot feature ids of the sentence being featurized (SlotTagger.writeFeatureRows). */
 let slotIdsWork = new Int32Array(0);
 
+/** The intent-dependent hashed ids of the sentence being featurized for the mixture graph (SlotTagger.mixtureScores). */
+let slotPartIdsWork = new Int32Array(0);
+
+/**
+ * The mixture graph's inputs, reused by every call when the session runs synchronously (the native binding: it has
+ * read them when `run` returns): no three new arrays a call, and none of 64 bytes or less, which V8 keeps in its heap
+ * and must move out before native code reads it. Views of the one buffer each (an asynchronous session gets new ones).
+ */
+let mixtureWork = { ids: new Int32Array(0), select: new Float32Array(0), weight: new Float32Array(0) };
+
+function mixtureInputs(ids: number, select: number, weight: number, reuse: boolean): typeof mixtureWork {
+  if (!reuse) return { ids: new Int32Array(ids), select: new Float32Array(select), weight: new Float32Array(weight) };
+  const w = mixtureWork;
+  if (w.ids.length < ids || w.select.length < select || w.weight.length < weight) {
+    mixtureWork = {
+      ids: w.ids.length < ids ? new Int32Array(Math.max(ids, 2 * w.ids.length, 1024)) : w.ids,
+      select: w.select.length < select ? new Float32Array(Math.max(select, 2 * w.select.length, 256)) : w.select,
+      weight: w.weight.length < weight ? new Float32Array(Math.max(weight, 2 * w.weight.length, 256)) : w.weight,
+    };
+  }
+  const m = mixtureWork;
+  const out = { ids: m.ids.subarray(0, ids), select: m.select.subarray(0, select), weight: m.weight.subarray(0, weight) };
+  out.ids.fill(0);
+  out.select.fill(0);
+  out.weight.fill(0);
+  return out;
+}
+
 /** The confidences `SlotTagger.decode` hands to spansFromTags (see there). */
 let decodeConf = new Float32Array(0);
 
@@ -615,9 +646,15 @@ export class SlotTagger {
     private readonly inputName: string,
     /** Whether the graph scores each token from its own row (batch-graph.ts): several sentences' tokens per call. */
     readonly rowWise: boolean,
+    /** Whether `model` is the file in its mixture form (`mixtureTaggerGraph`): every call goes through `mixtureScores`. */
+    readonly mixtureGraph: boolean,
   ) {}
 
-  static async load(modelDir: string, manifest: unknown): Promise<SlotTagger> {
+  /**
+   * `options.mixtureGraph: false` runs the file as it is even when the manifest sets `intentMixture` (each part's rows
+   * through the file, then mixed: the reference the tests compare the mixture form with).
+   */
+  static async load(modelDir: string, manifest: unknown, options: { readonly mixtureGraph?: boolean } = {}): Promise<SlotTagger> {
     const section = readSlotsManifest(modelDir, manifest);
     const remap = section.files.remap
       ? SlotFeatureRemap.decode(new Uint8Array(await readFile(join(modelDir, section.files.remap))))
@@ -639,22 +676,26 @@ export class SlotTagger {
       for (let i = 0; i < transitions.length; i++) transitions[i] = dv.getFloat32(i * 4, true);
     }
     const modelFile = join(modelDir, section.files.model);
-    const rowWise = isRowWiseTagger(new Uint8Array(await readFile(modelFile)), modelFile);
-    // From the path, not the bytes just read: onnxruntime then parses the file itself and the process keeps less.
-    const model = await OnnxModel.load(modelFile);
+    const bytes = new Uint8Array(await readFile(modelFile));
+    const rowWise = isRowWiseTagger(bytes, modelFile);
+    // A model that decodes over several intents runs the mixture form of the file (the same weights: one session,
+    // no more memory), when the file has the shape batch-graph.ts knows; else the file as it is.
+    const mixtureBytes = section.intentMixture && options.mixtureGraph !== false ? mixtureTaggerGraph(bytes, modelFile) : null;
+    // Else from the path, not the bytes just read: onnxruntime then parses the file itself and the process keeps less.
+    const model = mixtureBytes ? await OnnxModel.fromBytes(mixtureBytes, modelFile) : await OnnxModel.load(modelFile);
     if (model.outputNames[0] !== 'scores') {
       await model.dispose();
       fail(modelDir, `${section.files.model} has no \`scores\` output`);
     }
     const into = transitions ? transposeTransitions(transitions, section.tags.length) : null;
-    return new SlotTagger(model, remap, classes, transitions, into, section, model.inputNames[0], rowWise);
+    return new SlotTagger(model, remap, classes, transitions, into, section, model.inputNames[0], rowWise, mixtureBytes !== null);
   }
 
   get types(): readonly string[] {
     return this.section.types;
   }
 
-  /** The model input for `tokens`: compact feature rows [tokens.length, maxFeatures]. */
+  /** The file's input for `tokens`: compact feature rows [tokens.length, maxFeatures] (the mixture form takes `mixtureScores`' rows). */
   featureRows(tokens: readonly Token[], intent: string | null): BigInt64Array {
     const out = new BigInt64Array(tokens.length * this.section.featurizer.maxFeatures);
     this.writeFeatureRows(tokens, intent, out, 0);
@@ -674,6 +715,7 @@ export class SlotTagger {
 
   /** Raw per-token tag scores from the graph, [tokens.length, tags] (the caller's own array: each run's output is fresh). */
   async rawScores(tokens: readonly Token[], intent: string | null): Promise<Float32Array> {
+    if (this.mixtureGraph) return this.mixtureScores([{ tokens, parts: [{ intent, weight: 1 }] }]);
     const rows = this.featureRows(tokens, intent);
     const out = await this.model.run({
       [this.inputName]: { type: 'int64', data: rows, dims: [tokens.length, this.section.featurizer.maxFeatures] },
@@ -691,6 +733,7 @@ export class SlotTagger {
   /** Slots in `text` (tokens from `tokenize(text)`), conditioned on the predicted intent (null or `unknown`: none). */
   async tag(text: string, tokens: readonly Token[], intent: string | null): Promise<SlotResult[]> {
     if (tokens.length === 0) return [];
+    if (this.mixtureGraph) return (await this.tagMixtures([{ text, tokens, parts: [{ intent, weight: 1 }] }]))[0];
     return this.decode(text, tokens, await this.rawScores(tokens, intent));
   }
 
@@ -710,10 +753,23 @@ export class SlotTagger {
 
   /**
    * Slots decoded from the emission scores mixed over intents (`IntentMixture`, parts from `mixtureParts`):
-   * Σ weight × the scores under each part's intent. With a row-wise graph every part of every sentence goes
-   * through one ONNX call. One part of weight 1 gives exactly `tag`'s slots.
+   * Σ weight × the scores under each part's intent. The mixture form of the graph computes that sum in one call
+   * (`mixtureScores`); with the file as it is, every part of every sentence goes through one ONNX call (a row-wise
+   * graph) and the scores are mixed here. One part of weight 1 gives exactly `tag`'s slots.
    */
   async tagMixtures(inputs: ReadonlyArray<{ readonly text: string; readonly tokens: readonly Token[]; readonly parts: readonly MixturePart[] }>): Promise<SlotResult[][]> {
+    if (this.mixtureGraph) {
+      const scores = await this.mixtureScores(inputs);
+      const nTags = this.section.tags.length;
+      let token = 0;
+      return inputs.map((x) => {
+        const n = x.tokens.length;
+        if (n === 0) return [];
+        // This sentence's rows of the call's fresh output (decoding may write into them; no other sentence reads them).
+        token += n;
+        return this.decode(x.text, x.tokens, scores.subarray((token - n) * nTags, token * nTags));
+      });
+    }
     const k = this.section.featurizer.maxFeatures;
     const nTags = this.section.tags.length;
     const mixed = (n: number, scoresOf: (part: number) => Float32Array, parts: readonly MixturePart[]): Float32Array => {
@@ -757,6 +813,112 @@ export class SlotTagger {
       token += n * x.parts.length;
       return this.decode(x.text, x.tokens, mixed(n, (i) => scores.subarray((from + i * n) * nTags, (from + (i + 1) * n) * nTags), x.parts));
     });
+  }
+
+  /**
+   * The mixed emission scores of every sentence's tokens, concatenated [Σ tokens, tags], through the mixture form
+   * of the graph (`mixtureTaggerGraph`; only when `mixtureGraph`). A token's row holds its intent-independent ids
+   * once (`slotIntentIdsInto`: featurized once a sentence), then each part's own ids; a call with fewer parts in a
+   * sentence than in another pads it with empty parts of weight 0. When some token's row under an intent would hold
+   * more features than `maxFeatures` (the featurizer then drops some), each part's whole row goes in instead, so the
+   * scores are always those of the file's rows (test/model/slot-tagger.test.ts compares both with the file's).
+   */
+  async mixtureScores(inputs: ReadonlyArray<{ readonly tokens: readonly Token[]; readonly parts: readonly MixturePart[] }>): Promise<Float32Array> {
+    const K = this.section.featurizer.maxFeatures;
+    const KI = slotIntentFeatureCount(this.section.featurizer);
+    let tokens = 0;
+    let P = 1;
+    let longest = 0;
+    for (const x of inputs) {
+      if (x.tokens.length === 0) continue;
+      tokens += x.tokens.length;
+      P = Math.max(P, x.parts.length);
+      longest = Math.max(longest, x.tokens.length);
+    }
+    if (tokens === 0) return new Float32Array(0);
+    if (slotIdsWork.length < longest * K) slotIdsWork = new Int32Array(Math.max(longest * K, 2 * slotIdsWork.length));
+    if (slotPartIdsWork.length < longest * P * KI) slotPartIdsWork = new Int32Array(Math.max(longest * P * KI, 2 * slotPartIdsWork.length));
+    // The shared ids, then P blocks of KI intent ids; else (some row would overflow K) P blocks of K ids, nothing shared.
+    const reuse = this.model.synchronous;
+    let shared = K - KI;
+    let block = KI;
+    let width = shared + P * block;
+    let work = mixtureInputs(tokens * width, P * width, tokens * P, reuse);
+    if (!this.mixtureIds(inputs, width, true, work.ids)) {
+      shared = 0;
+      block = K;
+      width = P * K;
+      work = mixtureInputs(tokens * width, P * width, tokens * P, reuse);
+      this.mixtureIds(inputs, width, false, work.ids);
+    }
+    const { ids, select, weight } = work;
+    for (let p = 0; p < P; p++) {
+      select.fill(1, p * width, p * width + shared);
+      select.fill(1, p * width + shared + p * block, p * width + shared + (p + 1) * block);
+    }
+    let row = 0;
+    for (const x of inputs) {
+      const parts = x.parts;
+      for (let i = 0; i < x.tokens.length; i++, row++) for (let p = 0; p < parts.length; p++) weight[row * P + p] = parts[p].weight;
+    }
+    const out = await this.model.run({
+      [MIXTURE_INPUTS.ids]: { type: 'int32', data: ids, dims: [tokens, width] },
+      [MIXTURE_INPUTS.select]: { type: 'float32', data: select, dims: [P, width] },
+      [MIXTURE_INPUTS.weight]: { type: 'float32', data: weight, dims: [tokens, P, 1] },
+    });
+    return out.scores.data;
+  }
+
+  /**
+   * `mixtureScores`' ids [tokens, width] (compact rows) into `ids` (all zero): split, each token's shared ids (K − KI
+   * of them) then its parts' intent ids (KI each), or false when some token's would not fit (`slotIntentIdsInto`);
+   * else each part's whole row (K each).
+   */
+  private mixtureIds(
+    inputs: ReadonlyArray<{ readonly tokens: readonly Token[]; readonly parts: readonly MixturePart[] }>,
+    width: number,
+    split: boolean,
+    ids: Int32Array,
+  ): boolean {
+    const s = this.section.featurizer;
+    const K = s.maxFeatures;
+    const KI = slotIntentFeatureCount(s);
+    const shared = K - KI;
+    const intents: (string | null)[] = [];
+    let row = 0;
+    for (const x of inputs) {
+      const n = x.tokens.length;
+      if (n === 0) continue;
+      const parts = x.parts.length;
+      intents.length = parts;
+      for (let p = 0; p < parts; p++) {
+        const intent = x.parts[p].intent;
+        intents[p] = intent && intent !== UNKNOWN_INTENT ? intent : null;
+      }
+      if (split) {
+        slotIdsWork.fill(0, 0, n * K);
+        slotPartIdsWork.fill(0, 0, n * parts * KI);
+        if (!slotIntentIdsInto(x.tokens, intents, s, slotIdsWork, slotPartIdsWork, this.classes)) return false;
+        for (let i = 0; i < n; i++) {
+          this.rowsInto(slotIdsWork, i * K, i * K + shared, ids, (row + i) * width);
+          this.rowsInto(slotPartIdsWork, i * parts * KI, (i + 1) * parts * KI, ids, (row + i) * width + shared);
+        }
+      } else {
+        for (let p = 0; p < parts; p++) {
+          slotIdsWork.fill(0, 0, n * K);
+          slotFeatureIdsInto(x.tokens, intents[p], s, slotIdsWork, this.classes);
+          for (let i = 0; i < n; i++) this.rowsInto(slotIdsWork, i * K, (i + 1) * K, ids, (row + i) * width + p * K);
+        }
+      }
+      row += n;
+    }
+    return true;
+  }
+
+  /** The compact rows (the remap's, or the hashed ids of a model without one) of `ids[from, to)`, written into `out` from `at`. */
+  private rowsInto(ids: Int32Array, from: number, to: number, out: Int32Array, at: number): void {
+    if (this.remap) this.remap.applyInto32(ids, out, at, from, to);
+    else out.set(ids.subarray(from, to), at);
   }
 
   /** Tags and slot values from one sentence's raw scores [tokens.length, tags]. */

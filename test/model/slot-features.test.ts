@@ -1,9 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SLOT_FEATURIZER, HashedWordClasses, SlotFeatureRemap, mixShape, mixStr, slotFeatureIds, wordShape } from '../../src/model/slot-features.js';
+import {
+  DEFAULT_SLOT_FEATURIZER,
+  HashedWordClasses,
+  SlotFeatureRemap,
+  mixShape,
+  mixStr,
+  slotFeatureIds,
+  slotIntentFeatureCount,
+  slotIntentIdsInto,
+  wordShape,
+  type SlotFeaturizerSettings,
+} from '../../src/model/slot-features.js';
+import { loadManifest } from '../../src/model/manifest.js';
+import { packageRoot } from '../../src/util/paths.js';
 import { SlotTagger } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
 import { exportSlotTagger, rowLookup, trainingFeatureRows, trainSlotTagger, type IntentRow } from '../../src/train/tagger.js';
@@ -211,5 +224,65 @@ test('with word classes, trainer and runtime give identical rows and the exporte
     await assert.rejects(SlotTagger.load(out, { slots: { ...section, featurizer: { ...section.featurizer, version: 1 } } }), /featurizer version 1 is not 2 \(with word classes\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('slotIntentIdsInto: the shared ids once and each intent\'s own are the ids slotFeatureIdsInto gives under that intent', () => {
+  const shippedDir = join(packageRoot(), 'models', 'intent');
+  const shipped = (loadManifest(shippedDir) as unknown as { slots: { featurizer: SlotFeaturizerSettings } }).slots.featurizer;
+  const classes = HashedWordClasses.decode(new Uint8Array(readFileSync(join(shippedDir, 'slots.classes'))));
+  const devel = readFileSync(join(packageRoot(), '..', 'shared', 'datasets', 'intent', 'slurp.devel.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 300)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const texts = [...SENTENCES.map(([t]) => t), ...devel, 'supercalifragilistic', 'extraordinarily'];
+  const intentSets: (string | null)[][] = [['iot_hue_lighton'], ['alarm_set', null, 'calendar_set'], [null], ['weather_query', 'qa_factoid', 'play_music', null]];
+  // The shipped settings (word classes, paired with the intent), the defaults, the scenario too, and rows too short
+  // for every feature (some tokens overflow: the split must say so).
+  const settings: [string, SlotFeaturizerSettings, HashedWordClasses | undefined][] = [
+    ['shipped', shipped, classes],
+    ['defaults', DEFAULT_SLOT_FEATURIZER, undefined],
+    ['scenario', { ...shipped, scenario: true, maxFeatures: 32 }, classes],
+    ['short rows', { ...DEFAULT_SLOT_FEATURIZER, maxFeatures: 20 }, undefined],
+  ];
+  for (const [name, s, table] of settings) {
+    const K = s.maxFeatures;
+    const KI = slotIntentFeatureCount(s);
+    let split = 0;
+    let whole = 0;
+    for (const text of texts) {
+      const tokens = tokenize(text);
+      for (const intents of intentSets) {
+        const shared = new Int32Array(tokens.length * K);
+        const parts = new Int32Array(tokens.length * intents.length * KI);
+        const ok = slotIntentIdsInto(tokens, intents, s, shared, parts, table);
+        // Refused exactly when some token's ids with no intent and an intent's would not fit in a row.
+        const alone = slotFeatureIds(tokens, null, s, table);
+        const tooMany = tokens.some((_, i) => alone.subarray(i * K, (i + 1) * K).filter((x) => x !== 0).length + KI > K);
+        assert.equal(ok, !tooMany, `${name}: "${text}"`);
+        if (!ok) {
+          whole++;
+          continue;
+        }
+        // What the tagger sums for each token under each intent: the same ids, in any order.
+        const full = intents.map((intent) => slotFeatureIds(tokens, intent, s, table));
+        split++;
+        for (let i = 0; i < tokens.length; i++) {
+          const sharedRow = [...shared.subarray(i * K, (i + 1) * K)].filter((x) => x !== 0);
+          assert.ok(sharedRow.length <= K - KI, `${name}: "${text}" token ${i}: ${sharedRow.length} shared ids`);
+          for (let p = 0; p < intents.length; p++) {
+            const own = [...parts.subarray((i * intents.length + p) * KI, (i * intents.length + p + 1) * KI)].filter((x) => x !== 0);
+            assert.equal(own.length, intents[p] ? KI : 0, `${name}: "${text}" token ${i} intent ${intents[p]}`);
+            const want = [...full[p].subarray(i * K, (i + 1) * K)].filter((x) => x !== 0).sort((a, b) => a - b);
+            assert.deepEqual([...sharedRow, ...own].sort((a, b) => a - b), want, `${name}: "${text}" token ${i} intent ${intents[p]}`);
+          }
+        }
+      }
+    }
+    // The shipped settings always fit (28 ids at most with an intent; 31 with the scenario); rows of 20 often do not.
+    if (name !== 'short rows') assert.equal(whole, 0, `${name}: ${whole} refused`);
+    if (name === 'short rows') assert.ok(whole > 100, `short rows: only ${whole} refused`);
+    assert.ok(split > 100, `${name}: only ${split} split`);
   }
 });
