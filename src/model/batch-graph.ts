@@ -60,20 +60,29 @@ function isDefaultDomain(n: OnnxNode): boolean {
 }
 
 /**
- * The batched form of a single-sentence classifier file, or null when the file
- * is not one this function knows (the caller then runs one sentence per call).
+ * The decoded file when this module may rewrite it, else null: it decodes, it imports opset 13 or later
+ * (Unsqueeze/Squeeze/ReduceSum take `axes` as an input from 13 on; export.ts writes 17), and every node is in the
+ * default domain.
  */
-export function batchClassifierGraph(bytes: Uint8Array, what = 'classifier'): Uint8Array | null {
+function decodeRewritable(bytes: Uint8Array, what: string): OnnxModelProto | null {
   let model: OnnxModelProto;
   try {
     model = decodeModel(bytes, what);
   } catch {
     return null;
   }
-  const g = model.graph;
   const opset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
-  // Unsqueeze/Squeeze/ReduceSum take `axes` as an input from opset 13 on (export.ts writes 17).
-  if (opset < 13 || !g.nodes.every(isDefaultDomain)) return null;
+  return opset >= 13 && model.graph.nodes.every(isDefaultDomain) ? model : null;
+}
+
+/**
+ * The batched form of a single-sentence classifier file, or null when the file
+ * is not one this function knows (the caller then runs one sentence per call).
+ */
+export function batchClassifierGraph(bytes: Uint8Array, what = 'classifier'): Uint8Array | null {
+  const model = decodeRewritable(bytes, what);
+  if (!model) return null;
+  const g = model.graph;
   const ids = g.inputs.find((i) => i.name === 'ids');
   const inv = g.inputs.find((i) => i.name === 'inv_count');
   if (g.inputs.length !== 2 || !ids || !inv || ids.tensor?.elemType !== DATA_TYPE.int32 || ids.tensor.dims?.length !== 1) return null;
@@ -209,15 +218,9 @@ function isColumn(dims: readonly number[] | undefined): boolean {
  * Two nodes are added before the output layer (the weighted sum over parts).
  */
 export function mixtureTaggerGraph(bytes: Uint8Array, what = 'slot tagger'): Uint8Array | null {
-  let model: OnnxModelProto;
-  try {
-    model = decodeModel(bytes, what);
-  } catch {
-    return null;
-  }
+  const model = decodeRewritable(bytes, what);
+  if (!model || !isRowWiseTagger(bytes, what)) return null;
   const g = model.graph;
-  const opset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
-  if (opset < 13 || !g.nodes.every(isDefaultDomain) || !isRowWiseTagger(bytes, what)) return null;
   const input = g.inputs[0];
   if (input.name !== MIXTURE_INPUTS.ids) return null;
   const inits = new Set(g.initializers.map((i) => i.name));
