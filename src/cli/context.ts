@@ -56,7 +56,7 @@ export function routerOptions(config: Config): RouterOptions {
  * Where `models.thread` puts the live models on a machine with `cores` cores. `auto`: a worker when a live model
  * is a transformer (tens of milliseconds a call, which would hold up MQTT and SQLite) and there are 2 cores or more;
  * else the main thread, since the shipped models cost ~0.1 ms a message there and a thread costs 15-20 MB of RSS
- * for about the same whole-agent CPU (README, Benchmarks: The models on a worker thread).
+ * for about the same whole-agent CPU (docs/performance.md: The models on a worker thread).
  */
 export function modelThread(config: Config, cores: number = availableParallelism()): 'main' | 'worker' {
   const t = config.models.thread;

@@ -5,7 +5,7 @@
  *
  * Why not TypeBox itself: its index loads about 200 ES modules (its whole type system, value and compiler code) that
  * `hubnlu run` held for the process's lifetime only to build one schema object: about 7 MB of an idle agent's RSS
- * (issue 10, README "Where the memory goes"). TypeBox stays the source of the types (`import type`), and
+ * (issue 10, docs/performance.md "Idle RSS, third pass"). TypeBox stays the source of the types (`import type`), and
  * test/config/type.test.ts checks every builder, and the whole config schema, against TypeBox's runtime output.
  */
 import type { JsonTypeBuilder } from '@sinclair/typebox';

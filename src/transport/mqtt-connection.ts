@@ -228,7 +228,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     this.supervisors.push(supervisor);
     // Each (re)connection is a new socket: turn Nagle's algorithm off on it. With Nagle on, a small result written
     // while an earlier segment awaits its ACK waits for it (up to the peer's delayed-ACK timer): at 1,000 msg/s that
-    // put 6-8 ms on the median publish-to-result time and 20-40 ms on p99 (bench/e2e, README Benchmarks).
+    // put 6-8 ms on the median publish-to-result time and 20-40 ms on p99 (bench/e2e; docs/performance.md, Nagle's algorithm).
     client.on('connect', () => disableNagle(client));
     supervisor.start((err) => {
       this.log.fatal({ connection, setting: err.setting, reason: err.reason, reasonCode: err.reasonCode }, `cannot connect to the broker: ${err.message}`);

@@ -4,7 +4,7 @@
  * Start-up leaves garbage that V8 would otherwise hold for a while: the model files' bytes, the batched graphs built
  * in memory, parsed manifests and lexicons, the config file's parser and the config validator (both dropped after
  * use, see `requireForOnce`). V8's memory reducer collects it by itself some seconds after the process goes idle
- * (README "Where the memory goes": 4–8 MB of RSS between 1 s and 10 s after ready, more or less depending on when
+ * (docs/performance.md, the sixth pass and the memory passes: 4–8 MB of RSS between 1 s and 10 s after ready, more or less depending on when
  * the last collection happened). `shrinkHeap` does that at once, before the agent says it is ready, so its idle
  * footprint does not depend on the timing; `collectGarbage` (one compacting full collection) is the fallback where
  * node has no inspector. Either costs 10–40 ms of start-up, once.
@@ -30,7 +30,7 @@ export function collectGarbage(): boolean {
   if (typeof gc !== 'function') return false;
   // Compacting every page, for this collection only: V8 otherwise evacuates only its most fragmented pages, and start-up
   // leaves old-space pages part empty (the freed model bytes, graphs and parsers between what lives on), 1-3 MB of
-  // resident memory an idle agent would hold (README, Where the memory goes). The flag is read at each collection.
+  // resident memory an idle agent would hold (docs/performance.md, the memory passes). The flag is read at each collection.
   setFlagsFromString('--compact-on-every-full-gc');
   try {
     gc();
@@ -44,7 +44,7 @@ export function collectGarbage(): boolean {
  * V8's low-memory collection, as an embedder calls it when the system runs short of memory: full collections in
  * "reduce memory footprint" mode, which also give the young generation back (it grew to its maximum while start-up
  * allocated; 2 × `--max-semi-space-size`, 8 MB as shipped) and drop compilation caches. V8's memory reducer does the
- * same by itself, but only some 8 s after the process goes quiet (README, Where the memory goes); a plain full
+ * same by itself, but only some 8 s after the process goes quiet (docs/performance.md, the sixth pass); a plain full
  * collection (`collectGarbage`) never shrinks the young generation, and V8 11's `gc({type: 'major'})` runs a scavenge.
  * Node offers no direct call for it: the in-process inspector's `HeapProfiler.collectGarbage` is that call (no port
  * is opened; the session is closed again). Resolves whether it ran (false where node is built without the inspector).
