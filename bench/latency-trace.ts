@@ -165,6 +165,7 @@ async function main(): Promise<void> {
     loopDelayMs: { p50: number; p99: number; max: number };
     stalls: Array<[number, number]>;
     gc: Array<[number, number, number]>;
+    walPauses?: Array<[number, number, number]>;
     stamps: Record<string, Partial<Record<Stage, number>>>;
   };
   rmSync(dir, { recursive: true, force: true });
@@ -197,6 +198,15 @@ async function main(): Promise<void> {
   const gcs = trace.gc.filter(inPhase);
   console.log(
     `latency phase: ${stalls.length} loop stalls > 3 ms (max ${Math.max(0, ...stalls.map((s) => s[1])).toFixed(1)} ms), ${gcs.length} GC pauses (sum ${gcs.reduce((a, g) => a + g[1], 0).toFixed(1)} ms, max ${Math.max(0, ...gcs.map((g) => g[1])).toFixed(1)} ms)`,
+  );
+  // The pauses of the agent's commits while the WAL starts over (store/checkpointer.ts), and the slowest 1 % whose commit
+  // waited in one (a pause that ended while the message waited to be stored: arrived before its end, stored after it).
+  const pauses = (trace.walPauses ?? []).filter(inPhase);
+  const pauseMs = pauses.map((p) => p[1]).sort((a, b) => a - b);
+  const ckptMs = pauses.filter((p) => p[2] >= 0).map((p) => p[2]).sort((a, b) => a - b);
+  const inPause = (r: (typeof rows)[number]) => pauses.some(([t, d]) => r.times[1] < t + d && r.times[4] >= t + d);
+  console.log(
+    `WAL pauses in the phase: ${pauses.length} (answered ${pauses.filter((p) => p[2] >= 0).length}), p50 / max ${pct(pauseMs, 50).toFixed(1)} / ${pct(pauseMs, 100).toFixed(1)} ms (the thread's checkpoint in them p50 / max ${pct(ckptMs, 50).toFixed(1)} / ${pct(ckptMs, 100).toFixed(1)} ms), ${pauseMs.filter((d) => d >= 10).length} of 10 ms or more; messages that waited in one: ${rows.filter(inPause).length} of all, ${slow.filter(inPause).length} of the slowest 1 %`,
   );
   console.log(`threads during the latency phase (${wallMs.toFixed(0)} ms):`);
   ['agent', 'mosquitto', 'bench'].forEach((label, k) => schedDelta(label, before[k], after[k], wallMs));

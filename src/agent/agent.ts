@@ -28,6 +28,7 @@ import { MaintenanceSchedule } from './maintenance.js';
 import { WalCheckpointer, type CheckpointerStats } from '../store/checkpointer.js';
 import { DatabaseLock } from '../store/lock.js';
 import { DatabaseFileWatch } from '../store/file-watch.js';
+import { trace } from './latency-trace.js';
 import { HealthMonitor } from './health.js';
 import { applyIntentFilter } from './intent-filter.js';
 import { ShadowRunner, loadShadowModels, shadowTasks, type ShadowStats } from './shadow.js';
@@ -145,7 +146,7 @@ export class Agent {
     this.fileWatch = fileWatch;
     fileWatch?.start((err) => this.fail(err));
     // WAL checkpoints on their own thread (issue 10), started by the writes themselves when they come fast, ended when idle.
-    const checkpointer = dbPath !== ':memory:' && config.storage.checkpointThread ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' })) : undefined;
+    const checkpointer = dbPath !== ':memory:' && config.storage.checkpointThread ? new WalCheckpointer(this.db, dbPath, this.child({ module: 'checkpoint' }), { onPauseEnd: trace?.walPause.bind(trace) }) : undefined;
     this.checkpointer = checkpointer;
     const store = new LogStore(this.db, { dedupeWindowMs: config.input.dedupeWindowSeconds * 1000, path: dbPath, afterWrite: fileWatch && (() => fileWatch.check()), onFatal: (err) => this.fail(err) });
 

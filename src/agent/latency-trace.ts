@@ -3,7 +3,7 @@
  * `HUBNLU_LATENCY_TRACE=<file>` in the environment the agent stamps each input
  * at each stage of its way to a result (arrival, picked by the worker, models
  * done, input and result committed, result handed to MQTT, PUBACK) and notes the event loop's
- * stalls and V8's GC pauses; at exit it writes them all to `<file>` as JSON.
+ * stalls, V8's GC pauses and the pauses of the commits in which the WAL starts over; at exit it writes them all to `<file>` as JSON.
  * Times are ms since the epoch (`performance.timeOrigin + performance.now()`),
  * comparable across processes on one machine (bench/latency-trace.ts joins them
  * with the publisher's). Without the variable `trace` is undefined and the hot
@@ -22,6 +22,8 @@ export class LatencyTrace {
   /** Event-loop turns that started late: [when the timer should have fired, how late (ms)]. */
   private readonly stalls: Array<[number, number]> = [];
   private readonly gc: Array<[number, number, number]> = [];
+  /** Pauses of the agent's commits while the WAL starts over (store/checkpointer.ts): [start, ms, the thread's checkpoint ms or -1]. */
+  private readonly walPauses: Array<[number, number, number]> = [];
   private readonly delay = monitorEventLoopDelay({ resolution: 1 });
 
   constructor(private readonly file: string) {
@@ -58,6 +60,11 @@ export class LatencyTrace {
     if (id !== undefined) this.stamp(id, stage);
   }
 
+  /** A pause of the commits that began at `since` (performance.now()) has ended; `checkpointMs`: the thread's checkpoint in it (undefined: it did not answer). */
+  walPause(since: number, checkpointMs: number | undefined): void {
+    this.walPauses.push([performance.timeOrigin + since, performance.now() - since, checkpointMs ?? -1]);
+  }
+
   private write(): void {
     const d = this.delay;
     writeFileSync(
@@ -69,6 +76,7 @@ export class LatencyTrace {
         loopDelayMs: { p50: d.percentile(50) / 1e6, p99: d.percentile(99) / 1e6, max: d.max / 1e6 },
         stalls: this.stalls,
         gc: this.gc,
+        walPauses: this.walPauses,
         stamps: Object.fromEntries(this.stamps),
       }),
     );

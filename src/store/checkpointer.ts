@@ -85,6 +85,11 @@ export interface CheckpointerOptions {
   readonly maxPauseMs?: number;
   /** After an attempt that could not copy the whole WAL, the next comes no sooner than this, ms (default 250). */
   readonly restartRetryMs?: number;
+  /**
+   * Told of each pause when it ends: when it began (`performance.now()`), and how long the thread's checkpoint in it took
+   * (ms; undefined when the time limit, `stop()` or the thread's exit ended it).
+   */
+  readonly onPauseEnd?: (since: number, checkpointMs: number | undefined) => void;
 }
 
 export interface CheckpointerStats {
@@ -268,12 +273,13 @@ export class WalCheckpointer {
     worker.postMessage('go');
   }
 
-  private endPause(): void {
+  private endPause(checkpointMs?: number): void {
     const pause = this.pause;
     if (!pause) return;
     this.pause = undefined;
     clearTimeout(pause.timer);
     this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, performance.now() - pause.since);
+    this.opts.onPauseEnd?.(pause.since, checkpointMs);
     pause.end();
   }
 
@@ -297,7 +303,7 @@ export class WalCheckpointer {
     } else if (m.type === 'restart') {
       if (m.complete) this.stats.caughtUp++;
       if (this.pause) this.timeoutsInARow = 0;
-      this.endPause();
+      this.endPause(m.ms);
     } else if (m.type === 'idle') {
       this.idleExit = true;
     } else if (m.type === 'error') {

@@ -144,7 +144,8 @@ test('near the backstop the thread chases the WAL\'s tail: it looks every chaseI
 test('from restartFrames on, commits pause while the thread copies the whole WAL, and the WAL starts over without the connection ever checkpointing', async () => {
   const { db, path, store } = fresh();
   // The connection's own checkpoint (the backstop) never comes here: only the pauses can start the WAL over.
-  const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 2, chaseIntervalMs: 2, backstopFrames: 1_000_000, restartFrames: 200 });
+  const ended: Array<[number, number | undefined]> = [];
+  const checkpointer = new WalCheckpointer(db, path, log, { minIntervalMs: 2, chaseIntervalMs: 2, backstopFrames: 1_000_000, restartFrames: 200, onPauseEnd: (since, ms) => ended.push([since, ms]) });
   await checkpointer.start();
   let waited = 0;
   let cycles = 0;
@@ -163,6 +164,14 @@ test('from restartFrames on, commits pause while the thread copies the whole WAL
     }
     assert.ok(checkpointer.stats.pauses >= 1 && waited >= 1, `${checkpointer.stats.pauses} pauses, ${waited} commits waited`);
     assert.ok(checkpointer.stats.caughtUp >= 1, `the thread copied the whole WAL in ${checkpointer.stats.caughtUp} of ${checkpointer.stats.pauses} pauses`);
+    // Each pause is told when it ends (the last one may still be under way): when it began, and the thread's
+    // checkpoint time when the thread's answer ended it.
+    await within(checkpointer.beforeCommit() ?? Promise.resolve(), 5000, 'end of the last pause');
+    assert.equal(ended.length, checkpointer.stats.pauses);
+    assert.ok(ended.every(([since, ms]) => since > 0 && since <= performance.now() && (ms === undefined || ms >= 0)), JSON.stringify(ended));
+    // Without a checkpoint time only those that ran to maxPauseMs (a loaded machine): the thread's answer ended the rest.
+    assert.equal(ended.filter(([, ms]) => ms === undefined).length, checkpointer.stats.pauseTimeouts, JSON.stringify(ended));
+    assert.ok(ended.some(([, ms]) => ms !== undefined), JSON.stringify(ended));
     // ~15 frames a cycle: without a restart the WAL would hold every frame written since the start.
     const walFrames = statSync(`${path}-wal`).size / 4120;
     assert.ok(walFrames < cycles * 5, `WAL ${walFrames.toFixed(0)} frames after ${cycles} cycles: it started over`);
@@ -176,7 +185,8 @@ test('from restartFrames on, commits pause while the thread copies the whole WAL
 
 test('a pause ends when the thread does not answer within maxPauseMs (then none is granted for a while), when the thread exits, and when stopping', async () => {
   const { db, path } = fresh();
-  const checkpointer = new WalCheckpointer(db, path, log, { maxPauseMs: 30, restartFrames: 0 });
+  const ended: Array<number | undefined> = [];
+  const checkpointer = new WalCheckpointer(db, path, log, { maxPauseMs: 30, restartFrames: 0, onPauseEnd: (_since, ms) => ended.push(ms) });
   await checkpointer.start();
   const internals = checkpointer as unknown as { worker: Worker; onMessage(m: unknown): void };
   const thread = internals.worker;
@@ -190,6 +200,7 @@ test('a pause ends when the thread does not answer within maxPauseMs (then none 
     await within(pause, 2000, 'end of the pause at maxPauseMs');
     assert.equal(checkpointer.pausing, false);
     assert.equal(checkpointer.stats.pauseTimeouts, 1);
+    assert.deepEqual(ended, [undefined], 'a pause that ran out has no checkpoint time');
     // After a pause that ran out, the next request within the back-off (1 s) is declined: the commits do not wait.
     const told: unknown[] = [];
     internals.worker = { postMessage: (m: unknown) => told.push(m) } as unknown as Worker;
