@@ -58,7 +58,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   }
 }
 
-/** `PRAGMA quick_check` (every page and record, not index contents: ~20 ms for 100,000 rows); throws a DatabaseFailure naming what it found. */
+/** `PRAGMA quick_check` (every page and record, not index contents: 0.12–0.16 s for 100,000 rows, 43 MB, in the page cache; README, "When the database fails"); throws a DatabaseFailure naming what it found. */
 export function checkIntegrity(db: Db, path: string): void {
   const rows = db.pragma('quick_check(5)', { simple: false }) as Array<{ quick_check: string }>;
   if (rows.length === 1 && rows[0].quick_check === 'ok') return;
