@@ -81,6 +81,23 @@ test('--out: a file train/eval --data read, written whole (no temporary file lef
   assert.equal(existsSync(out), false);
 });
 
+test('--out: nothing matched leaves an existing file as it was; a directory is refused by name', () => {
+  const out = join(dir, 'labels.jsonl');
+  writeFileSync(out, '{"text":"kept","intent":"x"}\n');
+  const nothing = cli('export', '--labelled-only', '--since', '2099-01-01', '--out', out, '--db', db);
+  assert.equal(nothing.status, 3, nothing.stderr);
+  assert.match(nothing.stderr, /exported 0 inputs/);
+  assert.match(nothing.stderr, /labels\.jsonl left as it was/);
+  assert.equal(readFileSync(out, 'utf8'), '{"text":"kept","intent":"x"}\n', 'the earlier export is not replaced by an empty file');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+
+  const intoDir = cli('export', '--out', dir, '--db', db);
+  assert.equal(intoDir.status, 2, intoDir.stderr);
+  assert.ok(intoDir.stderr.includes(`--out ${dir}: a directory; give a file name, e.g. ${join(dir, 'export.jsonl')}`), intoDir.stderr);
+  assert.doesNotMatch(intoDir.stderr, /EISDIR|\.tmp/);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
 /** A small RFC 4180 reader, to check what a spreadsheet would see. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
