@@ -70,6 +70,14 @@ test('train --with-log-labels: usage errors, and no household rows is a clear er
   r = runCli(['train', '--with-log-labels', '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /no household rows to train on: label inputs/);
+  // Templates that cannot be read: a usage error naming the file, before any training.
+  writeFileSync(join(dir, 'bad.yaml'), 'language: en\nintents:\n  foo: [\n');
+  r = runCli(['train', '--with-log-labels', '--templates', join(dir, 'bad.yaml'), '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /bad\.yaml: not a directory; --templates/);
+  r = runCli(['train', '--with-log-labels', '--templates', join(dir, 'missing'), '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /missing: cannot read \(ENOENT\); --templates/);
 });
 
 const pointerOf = (dir: string): unknown => {

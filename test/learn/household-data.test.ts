@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataWarnings, householdData, templateRows } from '../../src/learn/household-data.js';
+import { InputFileError } from '../../src/data/input-file.js';
 
 const YAML = `language: en
 intents:
@@ -65,4 +66,23 @@ test('templates without rooms: a note says to set learning.areas', () => {
   const d = householdData({ templates: [templatesDir()], areas: [], holdout: 0.5, seed: 1 });
   assert.ok(d.notes.some((n) => /learning.areas is empty/.test(n)), d.notes.join('\n'));
   assert.ok(d.train.every((r) => r.label !== 'iot_hue_lighton'));
+});
+
+test('templates that cannot be read are InputFileErrors naming the directory or file and the fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-templates-bad-'));
+  const missing = join(dir, 'nope');
+  const fails = (d: string, re: RegExp) =>
+    assert.throws(() => templateRows(d, ['den'], { seed: 1 }), (e: Error) => e instanceof InputFileError && re.test(e.message) && !/ENOENT: no such file|scandir/.test(e.message), d);
+  fails(missing, new RegExp(`^${missing}: cannot read \\(ENOENT\\); --templates / learning.templates names a directory of custom_sentences YAML files`));
+  const file = join(dir, 'garage.yaml');
+  writeFileSync(file, YAML);
+  fails(file, new RegExp(`^${file}: not a directory; .*give the directory that holds it`));
+  const broken = join(dir, 'broken');
+  mkdirSync(broken);
+  writeFileSync(join(broken, 'a.yaml'), 'language: en\nintents:\n  foo: [\n');
+  fails(broken, new RegExp(`^${join(broken, 'a.yaml')}: not valid YAML \\(Flow sequence`));
+  const rule = join(dir, 'rule');
+  mkdirSync(rule);
+  writeFileSync(join(rule, 'a.yaml'), 'language: en\nintents:\n  iot_garage_open:\n    data:\n      - sentences:\n          - "open the <nope>"\n');
+  fails(rule, new RegExp(`^${rule}: a.yaml#iot_garage_open/0/0: unknown expansion rule <nope>`));
 });
