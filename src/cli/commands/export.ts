@@ -4,14 +4,14 @@
  * temporary file beside the target and renames it into place, so a reader
  * never sees half a file.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CSV_COLUMNS, csvLine, exportRows, type ExportOptions } from '../../data/log-export.js';
 import type { TaskName } from '../../model/tasks.js';
 import { TASKS } from '../../model/tasks.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { sinceOption, withLogDatabase } from '../log-database.js';
+import { cannotWrite, outPath } from '../out-file.js';
 
 interface Opts {
   format: 'jsonl' | 'csv';
@@ -37,17 +37,14 @@ export function registerExport(program: Command): void {
     .action((opts: Opts, command: Command) => {
       if (opts.labelledOnly && opts.predicted) throw new CliError('--labelled-only and --predicted exclude each other (predicted labels are for unlabelled rows)', EXIT.usage);
       const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: opts.since, task: opts.task };
-      const out = opts.out ? resolve(opts.out) : undefined;
-      if (out && existsSync(out) && statSync(out).isDirectory()) {
-        throw new CliError(`--out ${out}: a directory; give a file name, e.g. ${join(out, `export.${opts.format}`)}`, EXIT.usage);
-      }
+      const out = opts.out ? outPath(opts.out, `export.${opts.format}`) : undefined;
       const tmp = out ? `${out}.${process.pid}.tmp` : undefined;
       let fd = 1;
       if (tmp) {
         try {
           fd = openSync(tmp, 'w', 0o600);
         } catch (err) {
-          throw new CliError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (does its directory exist?)`, EXIT.failure);
+          throw cannotWrite(out!, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
         }
       }
       let n = 0;

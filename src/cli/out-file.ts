@@ -1,0 +1,32 @@
+/** `--out FILE` of the commands that write one (`export`, `report`): checked before any work, written atomically. */
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CliError, EXIT } from './exit-codes.js';
+
+/**
+ * The absolute path `--out` names. A directory is a usage error (exit 2, with a file name to give instead), a
+ * directory that does not exist a failure (exit 1): both found now, not after minutes of work, and never as the
+ * rename's EISDIR naming a temporary file.
+ */
+export function outPath(value: string, example: string): string {
+  const out = resolve(value);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
+  if (!existsSync(dirname(out))) throw cannotWrite(out, 'ENOENT');
+  return out;
+}
+
+export function cannotWrite(out: string, code: string): CliError {
+  return new CliError(`cannot write ${out}: ${code}${code === 'ENOENT' ? ' (does its directory exist?)' : ''}`, EXIT.failure);
+}
+
+/** Writes `text` to a temporary file beside `out` and renames it into place; on failure the temporary file is removed. */
+export function writeOut(out: string, text: string): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw cannotWrite(out, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+}
