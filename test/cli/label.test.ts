@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startAgentProcess } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, startAgentProcess } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/net.js';
 import { seedDatabase } from '../store/seed.js';
@@ -119,6 +120,16 @@ describe('hubnlu label', () => {
     const bySeq = cli('label', '#3', '--intent', 'datetime_query', '--db', db);
     assert.equal(bySeq.status, 0, bySeq.stderr);
     assert.equal(withDb((c) => c.prepare('SELECT gold_intent FROM inputs WHERE seq = 3').pluck().get()), 'datetime_query');
+  });
+
+  test('#<seq> typed unquoted in a shell (a comment there): the error says to quote it', () => {
+    // What a user types, through a real shell: everything from the # on is a comment, so hubnlu sees `label` alone.
+    const sh = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} label #3 --intent datetime_query --db ${JSON.stringify(db)}`], { cwd: dir, encoding: 'utf8' });
+    assert.equal(sh.status, 2, sh.stderr);
+    assert.match(sh.stderr, /name the input to label .*quote it in a shell \('#3'\): an unquoted # starts a comment/);
+    const history = cli('label', '--history', '--db', db);
+    assert.equal(history.status, 2);
+    assert.match(history.stderr, /--history: name the input .*quote it in a shell/);
   });
 });
 

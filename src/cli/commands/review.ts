@@ -85,6 +85,6 @@ export function renderQueue(items: readonly ReviewItem[], columns: number): stri
     out.push(`    id ${i.id} · score ${i.score.toFixed(1)} · ${i.reasons.map((r) => r.detail).join('; ')}`);
   }
   out.push('');
-  out.push('label one: hubnlu label <id|#seq> --intent NAME · or all in turn: hubnlu review --interactive');
+  out.push("label one: hubnlu label <id|'#seq'> --intent NAME · or all in turn: hubnlu review --interactive");
   return out.join('\n') + '\n';
 }
