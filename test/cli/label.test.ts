@@ -122,6 +122,32 @@ describe('hubnlu label', () => {
     assert.equal(withDb((c) => c.prepare('SELECT gold_intent FROM inputs WHERE seq = 3').pluck().get()), 'datetime_query');
   });
 
+  test('a database file nobody may write (immutable): the error names the file, and nothing changes', (t) => {
+    const ro = join(dir, 'immutable.db');
+    seedDatabase(ro, [{ id: 'r1', receivedAt: now, site: 'hall', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2 }]);
+    // chattr +i: read-only even for root (chmod would not stop root). SQLite opens such a file read-only without a word.
+    const chattr = spawnSync('chattr', ['+i', ro], { encoding: 'utf8' });
+    if (chattr.status !== 0) {
+      t.skip(`chattr +i not possible here: ${chattr.stderr || chattr.error?.message}`);
+      return;
+    }
+    try {
+      const r = cli('label', 'r1', '--intent', 'iot_garage_open', '--db', ro);
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`hubnlu: ${ro}: database error while storing a label (SQLITE_READONLY`), r.stderr);
+      assert.match(r.stderr, /check that the file and its directory belong to the user/);
+      writeFileSync(join(dir, 'ro.jsonl'), '{"id": "r1", "intent": "iot_garage_open"}\n');
+      const imp = cli('label', '--import', join(dir, 'ro.jsonl'), '--db', ro);
+      assert.equal(imp.status, 1, imp.stderr);
+      assert.ok(imp.stderr.startsWith(`hubnlu: ${ro}: database error`), imp.stderr);
+    } finally {
+      spawnSync('chattr', ['-i', ro]);
+    }
+    const c = new Database(ro, { readonly: true });
+    assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'r1'`).pluck().get(), null);
+    c.close();
+  });
+
   test('#<seq> typed unquoted in a shell (a comment there): the error says to quote it', () => {
     // What a user types, through a real shell: everything from the # on is a comment, so hubnlu sees `label` alone.
     const sh = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} label #3 --intent datetime_query --db ${JSON.stringify(db)}`], { cwd: dir, encoding: 'utf8' });

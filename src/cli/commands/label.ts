@@ -135,9 +135,9 @@ function labelOne(command: Command, opts: LabelOptions, ref: string, by: string)
     throw new CliError('nothing to label: give --intent, --slot or --sentiment (or a --clear-… option)', EXIT.usage);
   }
   const config = configFor(command).config;
-  const outcome = withWritableLogDatabase(command, opts.db, (db) => {
+  const outcome = withWritableLogDatabase(command, opts.db, (db, path) => {
     const vocab = vocabularyFromConfig(config, loggedGoldIntents(db));
-    const store = new LogStore(db);
+    const store = new LogStore(db, { path });
     try {
       // IMMEDIATE: take the write lock (waiting for the agent's commit if need be) before reading, so the read-then-write never fails on a stale snapshot.
       return db.transaction(() => applyLabel(store, vocab, ref, findLabelTarget(db, parseInputRef(ref)), input, by, Date.now())).immediate();
@@ -192,8 +192,8 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
   }
   if (rows.length === 0) throw new CliError(`${file}: no labels in it (one JSON object a line: {"id": …, "intent": …})`, EXIT.empty);
   const config = configFor(command).config;
-  const summary = withWritableLogDatabase(command, opts.db, (db) => {
-    const store = new LogStore(db);
+  const summary = withWritableLogDatabase(command, opts.db, (db, path) => {
+    const store = new LogStore(db, { path });
     const vocab = vocabularyFromConfig(config, loggedGoldIntents(db));
     const at = Date.now();
     const warnings = new Map<string, number[]>();

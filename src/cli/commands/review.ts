@@ -49,13 +49,13 @@ export function registerReview(program: Command): void {
         if (opts.json) throw new CliError('--json and --interactive exclude each other', EXIT.usage);
         const config = configFor(command).config;
         const by = opts.by ?? defaultLabeller();
-        await withWritableLogDatabase(command, opts.db, async (db) => {
+        await withWritableLogDatabase(command, opts.db, async (db, path) => {
           const items = reviewQueue(db, options);
           if (items.length === 0) {
             process.stdout.write('nothing to review: no unlabelled input looks doubtful\n');
             return;
           }
-          await runReviewSession(db, items, vocabularyFromConfig(config, loggedGoldIntents(db)), by, { input: process.stdin, output: process.stdout });
+          await runReviewSession(db, items, vocabularyFromConfig(config, loggedGoldIntents(db)), by, { input: process.stdin, output: process.stdout }, path);
         });
         return;
       }
