@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { CLI, runCli, startAgentProcess } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/net.js';
+import { holdWriteLock } from '../helpers/faults.js';
 import { seedDatabase } from '../store/seed.js';
 
 let dir: string;
@@ -145,6 +146,23 @@ describe('hubnlu label', () => {
     }
     const c = new Database(ro, { readonly: true });
     assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'r1'`).pluck().get(), null);
+    c.close();
+  });
+
+  test('another process holding the write lock past the busy timeout: the error names the file and what to look for', async () => {
+    const busy = join(dir, 'busy.db');
+    seedDatabase(busy, [{ id: 'b1', receivedAt: now, site: 'hall', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2 }]);
+    const held = await holdWriteLock(busy);
+    try {
+      const r = cli('label', 'b1', '--intent', 'iot_garage_open', '--db', busy); // a separate process holds the lock: a blocking spawn is fine
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`hubnlu: ${busy}: another process has held the database's write lock for over 10 s (SQLITE_BUSY), so the label being stored was not`), r.stderr);
+      assert.match(r.stderr, /try again/);
+    } finally {
+      await held.release();
+    }
+    const c = new Database(busy, { readonly: true });
+    assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'b1'`).pluck().get(), null);
     c.close();
   });
 
