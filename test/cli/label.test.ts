@@ -10,6 +10,7 @@ import { CLI, runCli, startAgentProcess } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/net.js';
 import { holdWriteLock } from '../helpers/faults.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { seedDatabase } from '../store/seed.js';
 
 let dir: string;
@@ -163,6 +164,24 @@ describe('hubnlu label', () => {
     }
     const c = new Database(busy, { readonly: true });
     assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'b1'`).pluck().get(), null);
+    c.close();
+  });
+
+  test('--history on a database from before label_history (schema 3, not yet migrated): the live answer and the current label', () => {
+    const old = join(dir, 'schema3.db');
+    const raw = new Database(old);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) raw.exec(m.sql);
+    raw.pragma('user_version = 3');
+    raw.prepare(
+      `INSERT INTO inputs (id, id_source, delivery_key, received_at, completed_at, topic, site_id, text, tasks, result_topic, status, intent, confidence, gold_intent, gold_by, gold_at)
+       VALUES ('o1', 'payload', 'k1', ?, ?, 'hubnlu/hall/utterance', 'hall', 'open the garage', '["intent"]', 'hubnlu/hall/result', 'done', 'unknown', 0.2, 'iot_garage_open', 'anna', ?)`,
+    ).run(now, now, now);
+    raw.close();
+    const r = cli('label', '--history', 'o1', '--db', old);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /1\. intent iot_garage_open, slots none, sentiment - by anna .*\(current\)/);
+    const c = new Database(old, { readonly: true });
+    assert.equal(c.pragma('user_version', { simple: true }), 3, 'a read does not migrate');
     c.close();
   });
 
