@@ -137,3 +137,17 @@ test('a damaged version.json is named, and does not stop promoting another versi
   assert.equal(r.status, 0, r.stderr);
   assert.equal(pointerOf(dir), 'v0002');
 });
+
+test('promote of the version already live says so and changes nothing', () => {
+  const { dir, env } = storeWithTwoVersions();
+  assert.equal(runCli(['models', 'promote', 'v0001'], { env, cwd: dir }).status, 0);
+  assert.equal(runCli(['models', 'promote', 'v0002'], { env, cwd: dir }).status, 0);
+  const file = join(dir, 'store', 'intent', POINTER_FILE);
+  const before = readFileSync(file, 'utf8');
+  let r = runCli(['models', 'promote', 'v0002'], { env, cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'live intent model: v0002 (already live; nothing changed)\n');
+  assert.equal(readFileSync(file, 'utf8'), before);
+  r = runCli(['models', 'rollback'], { env, cwd: dir });
+  assert.equal(r.stdout, 'live intent model: v0001 (before: v0002)\n');
+});

@@ -86,8 +86,12 @@ export function registerModels(program: Command): void {
       if (version !== SHIPPED && version !== live && store.versions('intent').includes(version)) {
         await checkLoads(config, store, version, live, 'retrain with `hubnlu train --with-log-labels`, or promote another version (`hubnlu models list`)');
       }
+      if (version === live) {
+        process.stdout.write(`live intent model: ${live} (already live; nothing changed)\n`);
+        return;
+      }
       const p = storeErrors(() => store.promote('intent', version));
-      process.stdout.write(`live intent model: ${p.version} (before: ${p.history[p.history.length - 1] ?? SHIPPED})\n`);
+      process.stdout.write(`live intent model: ${p.version} (before: ${live})\n`);
     });
   models
     .command('rollback')
@@ -101,6 +105,6 @@ export function registerModels(program: Command): void {
         await checkLoads(config, store, target, before.version, `\`hubnlu models promote ${SHIPPED}\` (or another version, \`hubnlu models list\`) to move on`);
       }
       const p = storeErrors(() => store.rollback('intent'));
-      process.stdout.write(`live intent model: ${p.version}\n`);
+      process.stdout.write(`live intent model: ${p.version} (before: ${before.version})\n`);
     });
 }
