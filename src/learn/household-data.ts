@@ -21,7 +21,7 @@ import { hubnluIntentFor, hubnluSlotFor } from '../corpus/ha-intents.js';
 import { mulberry32, stratifiedSplit } from '../data/random.js';
 import { readRows, type GoldSlot, type LabelledRow } from '../data/rows.js';
 import { InputFileError } from '../data/input-file.js';
-import { labelledRowsFromLog } from '../data/log-rows.js';
+import { selectLogRows } from '../eval/from-log.js';
 import type { Db } from '../store/database.js';
 
 export interface TemplateExpansion {
@@ -88,6 +88,11 @@ function* expanded<T>(dir: string, rows: Iterable<T>): Generator<T> {
 export interface HouseholdSources {
   /** The log (labelled inputs); absent: no log rows. */
   readonly db?: Db;
+  /**
+   * The language of the model being retrained: log rows logged in another language are left out (and counted in a
+   * note), by the rule `eval --from-log` scores one model with. Absent: every labelled row.
+   */
+  readonly language?: string;
   readonly jsonl?: readonly string[];
   readonly templates?: readonly string[];
   readonly areas: readonly string[];
@@ -115,12 +120,15 @@ export function householdData(src: HouseholdSources): HouseholdData {
   const train: LabelledRow[] = [];
   let heldOut: LabelledRow[] = [];
   if (src.db) {
-    const log = labelledRowsFromLog(src.db, 'intent');
+    const log = selectLogRows(src.db, 'intent', {}, { route: false, language: src.language ?? null });
     const [keep, held] = stratifiedSplit(log.rows, src.holdout, src.seed);
     train.push(...keep);
     heldOut = held;
     sources.log = keep.length;
     sources['log (held out)'] = held.length;
+    if (log.otherLanguage > 0) {
+      notes.push(`${log.otherLanguage} labelled input(s) logged in another language than ${log.language} were left out (this retrains the ${log.language} intent model)`);
+    }
     if (log.unlocatedSlots > 0) notes.push(`${log.unlocatedSlots} labelled slot(s) could not be found in their utterance and were left out`);
   }
   for (const f of src.jsonl ?? []) {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
 import { ModelStore, POINTER_FILE, SHIPPED } from '../../src/learn/model-store.js';
+import { seedDatabase } from '../store/seed.js';
 
 function storeWithTwoVersions(): { dir: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'hubnlu-models-cli-'));
@@ -150,4 +151,18 @@ test('promote of the version already live says so and changes nothing', () => {
   assert.equal(readFileSync(file, 'utf8'), before);
   r = runCli(['models', 'rollback'], { env, cwd: dir });
   assert.equal(r.stdout, 'live intent model: v0001 (before: v0002)\n');
+});
+
+test('train --with-log-labels retrains the English model on English labels: a log labelled only in German is nothing to train on, and says so', () => {
+  const { dir, env } = storeWithTwoVersions();
+  const db = join(dir, 'de.db');
+  const now = Date.now();
+  seedDatabase(db, ['öffne das Garagentor', 'mach das Garagentor auf', 'Garage öffnen', 'öffne die Garage bitte'].map((text, i) => ({
+    receivedAt: now + i, site: 'hall', status: 'done' as const, text, lang: 'de', intent: 'unknown', confidence: 0.1, gold: { intent: 'iot_garage_open' },
+  })));
+  // No datasets: were the German rows taken, the run would get as far as looking for the public data.
+  const r = runCli(['train', '--with-log-labels', '--db', db, '--no-progress'], { env: { ...env, HUBNLU_LEARNING_DATASETS: join(dir, 'no-datasets') }, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no household rows to train on/);
+  assert.match(r.stderr, /4 labelled input\(s\) logged in another language than en were left out \(this retrains the en intent model\)/);
 });

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataWarnings, householdData, templateRows } from '../../src/learn/household-data.js';
 import { InputFileError } from '../../src/data/input-file.js';
+import { openLogDatabase } from '../../src/store/queries.js';
+import { seedDatabase } from '../store/seed.js';
 
 const YAML = `language: en
 intents:
@@ -85,4 +87,30 @@ test('templates that cannot be read are InputFileErrors naming the directory or 
   mkdirSync(rule);
   writeFileSync(join(rule, 'a.yaml'), 'language: en\nintents:\n  iot_garage_open:\n    data:\n      - sentences:\n          - "open the <nope>"\n');
   fails(rule, new RegExp(`^${rule}: a.yaml#iot_garage_open/0/0: unknown expansion rule <nope>`));
+});
+
+test('log rows: only those logged in the language of the retrained model (or without one) train and judge it; the others are counted', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'hubnlu-household-lang-')), 'hubnlu.db');
+  const now = Date.now();
+  const rows = [
+    ...Array.from({ length: 6 }, (_, i) => ({ text: `open the garage ${i}`, lang: 'en', intent: 'iot_garage_open' })),
+    ...Array.from({ length: 2 }, (_, i) => ({ text: `open the carport ${i}`, lang: undefined, intent: 'iot_garage_open' })),
+    ...Array.from({ length: 4 }, (_, i) => ({ text: `öffne das Garagentor ${i}`, lang: 'de', intent: 'iot_garage_open' })),
+    ...Array.from({ length: 2 }, (_, i) => ({ text: `ouvre le garage ${i}`, lang: 'fr', intent: 'iot_garage_open' })),
+  ];
+  seedDatabase(path, rows.map((r, i) => ({ receivedAt: now + i, site: 'hall', status: 'done' as const, text: r.text, lang: r.lang, intent: 'unknown', confidence: 0.2, gold: { intent: r.intent } })));
+  const db = openLogDatabase(path);
+  try {
+    const d = householdData({ db, language: 'en', areas: [], holdout: 0.5, seed: 1 });
+    const texts = [...d.train, ...d.heldOut].map((r) => r.text);
+    assert.equal(texts.length, 8, texts.join(' | '));
+    assert.ok(texts.every((t) => /^open the/.test(t)), texts.join(' | '));
+    assert.equal(d.sources.log + d.sources['log (held out)'], 8);
+    assert.ok(d.notes.includes('6 labelled input(s) logged in another language than en were left out (this retrains the en intent model)'), d.notes.join('\n'));
+    // Without a language (a caller that does not know it): every labelled row, as before.
+    const all = householdData({ db, areas: [], holdout: 0.5, seed: 1 });
+    assert.equal(all.train.length + all.heldOut.length, 14);
+  } finally {
+    db.close();
+  }
 });
