@@ -79,3 +79,22 @@ test('--teacher: a teacher file is distilled from and recorded in the manifest; 
   assert.notEqual(b.status, 0);
   assert.match(b.stderr, /label "general_greet" is not one of the student's labels; train the teacher on the same files as the student/);
 });
+
+test('a data file with a bad row is a usage error (exit 2) naming file:line, as in eval; a bad option is refused before the data is read', () => {
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"text": "open the garage", "intent": "iot_garage_open"}\n{"text": "no label"}\n');
+  const r = runCli(['train', '--task', 'intent', '--data', bad, '--out', join(dir, 'bad-model'), '--no-progress'], { cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /bad\.jsonl:2: missing string field "intent"/);
+  const ev = runCli(['eval', '--task', 'intent', '--data', bad], { cwd: dir });
+  assert.equal(ev.status, 2, ev.stderr);
+  // --epochs 0: refused at once, not after the file was read and its labels warned about.
+  const six = join(dir, 'few.jsonl');
+  writeFileSync(six, jsonl([{ text: 'open the garage', label: 'iot_garage_open' }, { text: 'lights off', label: 'iot_hue_lightoff' }]));
+  for (const args of [['--epochs', '0'], ['--holdout', '0.95'], ['--seed', 'x']]) {
+    const o = runCli(['train', '--task', 'intent', '--data', six, '--out', join(dir, 'few-model'), '--no-progress', ...args], { cwd: dir });
+    assert.equal(o.status, 2, o.stderr);
+    assert.equal(o.stderr.split('\n').filter(Boolean).length, 1, `only the usage error: ${o.stderr}`);
+    assert.match(o.stderr, new RegExp(`^hubnlu: ${args[0]}: expected`));
+  }
+});

@@ -116,6 +116,17 @@ export function registerTrain(program: Command): void {
       const trainFiles = list(opts.data);
       if (trainFiles.length === 0) throw new CliError('--data: give at least one training file', EXIT.usage);
       const progress = opts.progress ? barProgress() : silentProgress;
+      // The numbers first: a mistyped option is refused before the data is read and warned about.
+      const numbers = {
+        holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
+        seed: intOpt('--seed', opts.seed),
+        epochs: intOpt('--epochs', opts.epochs, 1),
+        dim: intOpt('--dim', opts.dim, 1),
+        lr: numOpt('--lr', opts.lr, 0, 100),
+        maxRows: intOpt('--max-rows', opts.maxRows, 1),
+        selfTrainRounds: intOpt('--self-train-rounds', opts.selfTrainRounds),
+        threshold: numOpt('--threshold', opts.threshold, 0, 1),
+      };
       let result;
       let warnings: string[] = [];
       try {
@@ -129,20 +140,13 @@ export function registerTrain(program: Command): void {
           reportFiles: list(opts.report),
           unlabelledFile: opts.unlabelled ?? null,
           teacherFile: opts.teacher ?? null,
-          holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
           out: opts.out!,
           force: opts.force,
           name: opts.name,
           version: opts.modelVersion,
-          seed: intOpt('--seed', opts.seed),
-          epochs: intOpt('--epochs', opts.epochs, 1),
-          dim: intOpt('--dim', opts.dim, 1),
-          lr: numOpt('--lr', opts.lr, 0, 100),
-          maxRows: intOpt('--max-rows', opts.maxRows, 1),
-          selfTrainRounds: intOpt('--self-train-rounds', opts.selfTrainRounds),
+          ...numbers,
           slots: task === 'intent' ? (opts.slots ? undefined : false) : false,
-          threshold: numOpt('--threshold', opts.threshold, 0, 1),
           progress,
         });
       } catch (err) {
