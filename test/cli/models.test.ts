@@ -166,3 +166,17 @@ test('train --with-log-labels retrains the English model on English labels: a lo
   assert.match(r.stderr, /no household rows to train on/);
   assert.match(r.stderr, /4 labelled input\(s\) logged in another language than en were left out \(this retrains the en intent model\)/);
 });
+
+test('models list says so when the live version is gone from the store (the agent could not start with it)', () => {
+  const { dir, env } = storeWithTwoVersions();
+  assert.equal(runCli(['models', 'promote', 'v0002'], { env, cwd: dir }).status, 0);
+  rmSync(join(dir, 'store', 'intent', 'v0002'), { recursive: true });
+  const r = runCli(['models', 'list'], { env, cwd: dir });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^live: v0002/);
+  assert.match(r.stdout, /  v0001  created/, 'the versions there are, to choose from');
+  assert.match(r.stderr, /current\.json names v0002, which is not in .*; run `hubnlu models rollback` or `hubnlu models promote <version>`/);
+  const json = runCli(['models', 'list', '--json'], { env, cwd: dir });
+  assert.equal(json.status, 1);
+  assert.equal(JSON.parse(json.stdout).live, 'v0002');
+});

@@ -66,14 +66,20 @@ export function registerModels(program: Command): void {
       const store = modelStoreFor(configFor(command).config);
       const list = storeErrors(() => store.list('intent'));
       const pointer = storeErrors(() => store.pointer('intent'));
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ live: pointer.version, history: pointer.history, versions: list })}\n`);
-        return;
+      if (opts.json) process.stdout.write(`${JSON.stringify({ live: pointer.version, history: pointer.history, versions: list })}\n`);
+      else {
+        const lines = [`live: ${pointer.version}${pointer.version === SHIPPED ? ' (the package\'s models/intent)' : ''}   store: ${store.taskDir('intent')}`];
+        if (list.length === 0) lines.push('no household versions yet: `hubnlu train --with-log-labels` makes one');
+        for (const v of list) lines.push(summary(v));
+        process.stdout.write(`${lines.join('\n')}\n`);
       }
-      const lines = [`live: ${pointer.version}${pointer.version === SHIPPED ? ' (the package\'s models/intent)' : ''}   store: ${store.taskDir('intent')}`];
-      if (list.length === 0) lines.push('no household versions yet: `hubnlu train --with-log-labels` makes one');
-      for (const v of list) lines.push(summary(v));
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // A live version deleted by hand: the agent would not start with it (currentDir's error says how to move on).
+      try {
+        store.currentDir('intent');
+      } catch (err) {
+        if (!(err instanceof ModelStoreError)) throw err;
+        throw new CliError(err.message, EXIT.failure);
+      }
     });
   models
     .command('promote <version>')
