@@ -172,3 +172,29 @@ test('an exported file, corrected by hand, imports back with label --import', ()
   assert.deepEqual(again[0].slots, [{ type: 'device_type', value: 'garage door', start: 9, end: 20 }]);
   assert.equal(again[0].labelled_by, 'fixer');
 });
+
+test('an export of inputs that share an id (ids may repeat) imports back: the seq of a row names the input, its id is checked', () => {
+  const dupDb = join(dir, 'dup.db');
+  seedDatabase(dupDb, [
+    { id: 'req-1', receivedAt: now - 3000, site: 'hall', status: 'done', text: 'what time is it', intent: 'datetime_query', confidence: 0.9, gold: { intent: 'datetime_query' } },
+    { id: 'req-1', receivedAt: now - 2000, site: 'den', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2, gold: { intent: 'iot_garage_open' } },
+  ]);
+  const file = join(dir, 'dup.jsonl');
+  assert.equal(cli('export', '--labelled-only', '--task', 'intent', '--out', file, '--db', dupDb).status, 0);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"intent":"iot_garage_open"', '"intent":"iot_door_open"'));
+  const imp = cli('label', '--import', file, '--db', dupDb);
+  assert.equal(imp.status, 0, imp.stderr);
+  assert.deepEqual(jsonl(cli('export', '--labelled-only', '--task', 'intent', '--db', dupDb).stdout).map((r) => [r.seq, r.intent]), [
+    [1, 'datetime_query'],
+    [2, 'iot_door_open'],
+  ]);
+  // The same file against another database, whose #2 is another input: refused by line, nothing imported.
+  const other = cli('label', '--import', file, '--db', db);
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /dup\.jsonl:1: #1 has id "old", not "req-1" \(is this file from another database\?\); nothing was imported/);
+  // A hand-written line with an id alone keeps the id rule: ambiguous, named with the candidates.
+  writeFileSync(file, '{"id": "req-1", "intent": "datetime_query"}\n');
+  const amb = cli('label', '--import', file, '--db', dupDb);
+  assert.equal(amb.status, 2);
+  assert.match(amb.stderr, /2 inputs have id "req-1" \(#2, #1\)/);
+});

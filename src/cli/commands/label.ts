@@ -210,7 +210,11 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
       db.transaction(() => {
         for (const row of rows) {
           try {
-            const r = applyLabel(store, vocab, row.id, targets.get(keyOf(parseInputRef(row.id)))!, row, by, at);
+            const found = targets.get(keyOf(parseInputRef(row.id)))!;
+            if (found.ok && row.expectId !== undefined && found.target.id !== row.expectId) {
+              throw new LabelError(`${row.id} has id ${JSON.stringify(found.target.id)}, not ${JSON.stringify(row.expectId)} (is this file from another database?)`);
+            }
+            const r = applyLabel(store, vocab, row.id, found, row, by, at);
             seqs.add(r.target.seq);
             if (r.checked.intent !== undefined) intents++;
             if (r.checked.slots) slots++;
