@@ -1,18 +1,39 @@
-/** `--out FILE` of the commands that write one (`export`, `report`): checked before any work, written atomically. */
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+/** `--out FILE` of the commands that write one (`export`, `report`, `quantize`, `prune`): checked before any work. */
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CliError, EXIT } from './exit-codes.js';
 
 /**
  * The absolute path `--out` names. A directory is a usage error (exit 2, with a file name to give instead), a
  * directory that does not exist a failure (exit 1): both found now, not after minutes of work, and never as the
- * rename's EISDIR naming a temporary file.
+ * rename's EISDIR naming a temporary file. An existing SQLite file (the log, most likely) is never replaced (exit 2).
  */
 export function outPath(value: string, example: string): string {
   const out = resolve(value);
   if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
+  // `hubnlu export --out data/hubnlu.db` (the options mixed up) would rename the export over the log: never.
+  if (isSqliteFile(out)) throw new CliError(`--out ${out}: an SQLite database (the log?); not overwritten: give another file name, e.g. ${join(dirname(out), example)}`, EXIT.usage);
   if (!existsSync(dirname(out))) throw cannotWrite(out, 'ENOENT');
   return out;
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
+
+function isSqliteFile(path: string): boolean {
+  // Regular files only: opening a FIFO would wait for a writer.
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function cannotWrite(out: string, code: string): CliError {

@@ -91,6 +91,12 @@ test('--out: nothing matched leaves an existing file as it was; a directory is r
   assert.equal(readFileSync(out, 'utf8'), '{"text":"kept","intent":"x"}\n', 'the earlier export is not replaced by an empty file');
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 
+  // --out naming the database itself (or any SQLite file): refused, the log intact.
+  const ontoDb = cli('export', '--out', db, '--db', db);
+  assert.equal(ontoDb.status, 2, ontoDb.stderr);
+  assert.ok(ontoDb.stderr.includes(`--out ${db}: an SQLite database (the log?); not overwritten: give another file name`), ontoDb.stderr);
+  assert.equal(cli('logs', '--db', db).status, 0, 'the database still reads');
+
   const intoDir = cli('export', '--out', dir, '--db', db);
   assert.equal(intoDir.status, 2, intoDir.stderr);
   assert.ok(intoDir.stderr.includes(`--out ${dir}: a directory; give a file name, e.g. ${join(dir, 'export.jsonl')}`), intoDir.stderr);

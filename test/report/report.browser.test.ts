@@ -228,4 +228,8 @@ test('report: usage errors name the fix; an empty log exits 3', { timeout: 60_00
   assert.ok(noDir.stderr.includes(`cannot write ${join(dir, 'nope', 'x.html')}: ENOENT (does its directory exist?)`), noDir.stderr);
   assert.deepEqual(readdirSync(dirname(dir)).filter((f) => f.startsWith(`${basename(dir)}.tmp`)), []);
   assert.doesNotMatch(intoDir.stderr + noDir.stderr, /EISDIR|\.tmp-/);
+  const ontoDb = runCli(['report', '--out', emptyDb, '--data', FIXTURE]);
+  assert.equal(ontoDb.status, 2, ontoDb.stderr);
+  assert.match(ontoDb.stderr, /an SQLite database \(the log\?\); not overwritten/);
+  assert.equal(readFileSync(emptyDb).subarray(0, 15).toString(), 'SQLite format 3');
 });
