@@ -1,4 +1,4 @@
-/** `--out FILE` of the commands that write one (`export`, `report`, `quantize`, `prune`): checked before any work. */
+/** `--out FILE` of the commands that write one (`export`, `report`, `quantize`, `prune`; train's `--holdout-file`): checked before any work. */
 import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CliError, EXIT } from './exit-codes.js';
@@ -8,11 +8,11 @@ import { CliError, EXIT } from './exit-codes.js';
  * directory that does not exist a failure (exit 1): both found now, not after minutes of work, and never as the
  * rename's EISDIR naming a temporary file. An existing SQLite file (the log, most likely) is never replaced (exit 2).
  */
-export function outPath(value: string, example: string): string {
+export function outPath(value: string, example: string, option = '--out'): string {
   const out = resolve(value);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`${option} ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
   // `hubnlu export --out data/hubnlu.db` (the options mixed up) would rename the export over the log: never.
-  if (isSqliteFile(out)) throw new CliError(`--out ${out}: an SQLite database (the log?); not overwritten: give another file name, e.g. ${join(dirname(out), example)}`, EXIT.usage);
+  if (isSqliteFile(out)) throw new CliError(`${option} ${out}: an SQLite database (the log?); not overwritten: give another file name, e.g. ${join(dirname(out), example)}`, EXIT.usage);
   if (!existsSync(dirname(out))) throw cannotWrite(out, 'ENOENT');
   return out;
 }

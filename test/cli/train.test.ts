@@ -5,13 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tinyRows } from '../train/tiny-data.js';
 import { normalizeText } from '../../src/model/text.js';
+import { seedDatabase } from '../store/seed.js';
 
 let dir: string;
 before(() => {
@@ -97,4 +98,21 @@ test('a data file with a bad row is a usage error (exit 2) naming file:line, as 
     assert.equal(o.stderr.split('\n').filter(Boolean).length, 1, `only the usage error: ${o.stderr}`);
     assert.match(o.stderr, new RegExp(`^hubnlu: ${args[0]}: expected`));
   }
+});
+
+test('--holdout-file naming a file the run reads, or the database, is refused before anything is written', () => {
+  const data = join(dir, 'rows.jsonl');
+  const text = jsonl(tinyRows());
+  writeFileSync(data, text);
+  const sameAsData = runCli(['train', '--task', 'intent', '--data', data, '--holdout', '0.1', '--holdout-file', data, '--out', join(dir, 'h-model'), '--no-progress'], { cwd: dir });
+  assert.equal(sameAsData.status, 2, sameAsData.stderr);
+  assert.ok(sameAsData.stderr.includes(`--holdout-file ${data}: also a file this run reads`), sameAsData.stderr);
+  assert.equal(readFileSync(data, 'utf8'), text, 'the training file is untouched');
+  const db = join(dir, 'log.db');
+  seedDatabase(db, [{ receivedAt: Date.now(), site: 'hall', status: 'done', text: 'hi', intent: 'general_greet' }]);
+  const onDb = runCli(['train', '--task', 'intent', '--data', data, '--holdout', '0.1', '--holdout-file', db, '--out', join(dir, 'h-model'), '--no-progress'], { cwd: dir });
+  assert.equal(onDb.status, 2, onDb.stderr);
+  assert.match(onDb.stderr, /--holdout-file \S+log\.db: an SQLite database \(the log\?\); not overwritten/);
+  assert.equal(readFileSync(db).subarray(0, 15).toString(), 'SQLite format 3');
+  assert.equal(existsSync(join(dir, 'h-model')), false, 'nothing trained');
 });

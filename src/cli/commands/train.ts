@@ -13,11 +13,12 @@ import { ModelDirExistsError } from '../../train/model-dir.js';
 import { InputFileError } from '../../data/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
+import { outPath } from '../out-file.js';
 import { formatOutcome } from '../../learn/retrain.js';
 import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readRows } from '../../data/rows.js';
 import { smallDataWarnings } from '../../learn/household-data.js';
 
@@ -115,6 +116,7 @@ export function registerTrain(program: Command): void {
       const task = taskOpt(opts.task);
       const trainFiles = list(opts.data);
       if (trainFiles.length === 0) throw new CliError('--data: give at least one training file', EXIT.usage);
+      if (opts.holdoutFile !== undefined) checkHoldoutFile(opts.holdoutFile, [...trainFiles, ...list(opts.dev), ...list(opts.report), ...(opts.unlabelled ? [opts.unlabelled] : [])]);
       const progress = opts.progress ? barProgress() : silentProgress;
       // The numbers first: a mistyped option is refused before the data is read and warned about.
       const numbers = {
@@ -214,6 +216,15 @@ export function registerTrain(program: Command): void {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** `--holdout-file` is written over whatever is there: never a file this run reads, the log, or a directory. */
+function checkHoldoutFile(file: string, reads: readonly string[]): void {
+  const held = outPath(file, 'heldout.jsonl', '--holdout-file');
+  const same = (f: string): boolean => existsSync(f) && existsSync(held) && realpathSync(f) === realpathSync(held);
+  if (reads.some(same)) {
+    throw new CliError(`--holdout-file ${held}: also a file this run reads (--data, --dev, --report or --unlabelled), which it would overwrite; give a new file`, EXIT.usage);
+  }
 }
 
 /** Training rows per label in the files; empty when a file cannot be read (the trainer then reports why, as it always has). */
