@@ -1,5 +1,5 @@
 /** `--out FILE` of the commands that write one (`export`, `report`, `quantize`, `prune`; train's `--holdout-file`): checked before any work. */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -8,13 +8,23 @@ import { CliError, EXIT } from './exit-codes.js';
  * directory that does not exist a failure (exit 1): both found now, not after minutes of work, and never as the
  * rename's EISDIR naming a temporary file. An existing SQLite file (the log, most likely) is never replaced (exit 2).
  */
-export function outPath(value: string, example: string, option = '--out'): string {
+export function outPath(value: string, example: string, option = '--out', orStdout = ''): string {
   const out = resolve(value);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`${option} ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
+  const st = existsSync(out) ? statSync(out) : null;
+  if (st?.isDirectory()) throw new CliError(`${option} ${out}: a directory; give a file name, e.g. ${join(out, example)}`, EXIT.usage);
+  // The file is written beside and renamed over the path: a FIFO, a device or /dev/stdout (a symlink) would be replaced.
+  if (st && !st.isFile()) throw new CliError(`${option} ${out}: not a regular file (${kind(st)}); it would be replaced: give a file name${orStdout}`, EXIT.usage);
   // `hubnlu export --out data/hubnlu.db` (the options mixed up) would rename the export over the log: never.
   if (isSqliteFile(out)) throw new CliError(`${option} ${out}: an SQLite database (the log?); not overwritten: give another file name, e.g. ${join(dirname(out), example)}`, EXIT.usage);
   if (!existsSync(dirname(out))) throw cannotWrite(out, 'ENOENT');
   return out;
+}
+
+function kind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0');

@@ -1,7 +1,8 @@
 /** `hubnlu export` as a process on a real database: the dataset format, the filters, CSV quoting, the round trip to `label --import`. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRows } from '../../src/data/rows.js';
@@ -96,6 +97,18 @@ test('--out: nothing matched leaves an existing file as it was; a directory is r
   assert.equal(ontoDb.status, 2, ontoDb.stderr);
   assert.ok(ontoDb.stderr.includes(`--out ${db}: an SQLite database (the log?); not overwritten: give another file name`), ontoDb.stderr);
   assert.equal(cli('logs', '--db', db).status, 0, 'the database still reads');
+
+  // --out a FIFO, a device or a symlink to one (/dev/stdout): refused, not renamed over (as root that replaced the node).
+  const fifo = join(dir, 'out.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const link = join(dir, 'stdout-link');
+  symlinkSync(fifo, link);
+  for (const target of [fifo, link]) {
+    const r = cli('export', '--out', target, '--db', db);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`--out ${target}: not a regular file (a FIFO); it would be replaced: give a file name, or leave --out out to write to stdout`), r.stderr);
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  }
 
   const intoDir = cli('export', '--out', dir, '--db', db);
   assert.equal(intoDir.status, 2, intoDir.stderr);

@@ -37,7 +37,7 @@ export function registerExport(program: Command): void {
     .action((opts: Opts, command: Command) => {
       if (opts.labelledOnly && opts.predicted) throw new CliError('--labelled-only and --predicted exclude each other (predicted labels are for unlabelled rows)', EXIT.usage);
       const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: opts.since, task: opts.task };
-      const out = opts.out ? outPath(opts.out, `export.${opts.format}`) : undefined;
+      const out = opts.out ? outPath(opts.out, `export.${opts.format}`, '--out', ', or leave --out out to write to stdout') : undefined;
       const tmp = out ? `${out}.${process.pid}.tmp` : undefined;
       let fd = 1;
       if (tmp) {
