@@ -18,7 +18,7 @@ import { formatOutcome } from '../../learn/retrain.js';
 import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readRows } from '../../data/rows.js';
 import { smallDataWarnings } from '../../learn/household-data.js';
 
@@ -220,6 +220,9 @@ export function registerTrain(program: Command): void {
 
 /** `--holdout-file` is written over whatever is there: never a file this run reads, the log, or a directory. */
 function checkHoldoutFile(file: string, reads: readonly string[]): void {
+  // Written in place, not renamed over: a FIFO or /dev/stdout is fine here, unlike for --out.
+  const st = existsSync(file) ? statSync(file) : null;
+  if (st && !st.isFile() && !st.isDirectory()) return;
   const held = outPath(file, 'heldout.jsonl', '--holdout-file');
   const same = (f: string): boolean => existsSync(f) && existsSync(held) && realpathSync(f) === realpathSync(held);
   if (reads.some(same)) {
