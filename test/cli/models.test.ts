@@ -71,6 +71,13 @@ test('train --with-log-labels: usage errors, and no household rows is a clear er
   r = runCli(['train', '--with-log-labels', '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /no household rows to train on: label inputs/);
+  // Options of plain train that --with-log-labels does not use (it retrains with the shipped recipe): named, not ignored.
+  r = runCli(['train', '--with-log-labels', '--epochs', '3', '--dev', 'x.jsonl', '--model-version', '2.0.0', '--no-slots'], { env, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--dev, --model-version, --epochs, --no-slots go with plain `hubnlu train`/);
+  r = runCli(['train', '--with-log-labels', '--seed', 'x'], { env, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--seed: expected an integer/);
   // Templates that cannot be read: a usage error naming the file, before any training.
   writeFileSync(join(dir, 'bad.yaml'), 'language: en\nintents:\n  foo: [\n');
   r = runCli(['train', '--with-log-labels', '--templates', join(dir, 'bad.yaml'), '--no-progress'], { env: { ...env, HUBNLU_STORAGE_PATH: join(dir, 'none.db') }, cwd: dir });

@@ -241,10 +241,38 @@ function labelCounts(files: readonly string[], task: TaskName): Record<string, n
   return counts;
 }
 
+type Given = (opts: TrainOpts, command: Command, key: keyof TrainOpts) => boolean;
+const set: Given = (opts, _command, key) => opts[key] !== undefined;
+/** Options of plain `train` that `--with-log-labels` has no use for, with how to tell the user gave one. */
+const PLAIN_TRAIN_OPTIONS: ReadonlyArray<readonly [keyof TrainOpts, string, Given]> = [
+  ['dev', '--dev', set],
+  ['report', '--report', set],
+  ['unlabelled', '--unlabelled', set],
+  ['teacher', '--teacher', set],
+  ['holdout', '--holdout', set],
+  ['holdoutFile', '--holdout-file', set],
+  ['force', '--force', set],
+  ['name', '--name', set],
+  ['modelVersion', '--model-version', (_opts, command) => command.getOptionValueSource('modelVersion') === 'cli'],
+  ['epochs', '--epochs', set],
+  ['dim', '--dim', set],
+  ['lr', '--lr', set],
+  ['maxRows', '--max-rows', set],
+  ['selfTrainRounds', '--self-train-rounds', set],
+  ['slots', '--no-slots', (opts) => opts.slots === false],
+  ['threshold', '--threshold', set],
+];
+
 /** `hubnlu train --with-log-labels`: one household retrain, printed as base vs candidate. */
 async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<void> {
   if (opts.task && opts.task !== 'intent') throw new CliError('--with-log-labels retrains the intent model; leave out --task or use --task intent', EXIT.usage);
   if (opts.out) throw new CliError('--with-log-labels stores the candidate in learning.modelsDir (`hubnlu models list`); leave out --out', EXIT.usage);
+  // These would be ignored, and minutes of training spent on a run that is not the one asked for.
+  const plainOnly = PLAIN_TRAIN_OPTIONS.filter(([key, , given]) => given(opts, command, key)).map(([, flag]) => flag);
+  if (plainOnly.length) {
+    throw new CliError(`${plainOnly.join(', ')} go${plainOnly.length === 1 ? 'es' : ''} with plain \`hubnlu train\`; --with-log-labels retrains with the shipped intent recipe: leave ${plainOnly.length === 1 ? 'it' : 'them'} out`, EXIT.usage);
+  }
+  const seed = intOpt('--seed', opts.seed);
   const { config } = configFor(command);
   const dbPath = resolve(process.cwd(), opts.db ?? config.storage.path);
   let db;
@@ -267,7 +295,7 @@ async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<vo
       data: list(opts.data).map((f) => resolve(f)),
       templates: list(opts.templates).map((d) => resolve(d)),
       promote: opts.promote ? 'if-better' : 'never',
-      seed: intOpt('--seed', opts.seed),
+      seed,
       progress: opts.progress ? log : (line) => (line.startsWith('warning:') || line.startsWith('note:') ? log(line) : undefined),
     });
     if (opts.json) {
