@@ -63,6 +63,9 @@ export function positiveIntOption(value: string): number {
   return n;
 }
 
+/** How long a label waits for another writer (the agent commits in milliseconds; an import of thousands of labels takes seconds). */
+const WRITE_BUSY_TIMEOUT_MS = 10_000;
+
 /**
  * Runs `fn` with the database open for writing (labels), then closes it.
  * Takes no agent lock: a running agent keeps its lock and SQLite (WAL) lets
@@ -92,7 +95,7 @@ export function withWritableLogDatabase<T>(command: Command, dbOption: string | 
   }
   let db: Db;
   try {
-    db = openDatabase(path, { check: false, busyTimeoutMs: 10_000 });
+    db = openDatabase(path, { check: false, busyTimeoutMs: WRITE_BUSY_TIMEOUT_MS });
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.failure);
   }
@@ -101,10 +104,24 @@ export function withWritableLogDatabase<T>(command: Command, dbOption: string | 
     result = fn(db, path);
   } catch (err) {
     db.close();
-    throw err;
+    throw busyError(err, path);
   }
   // An async `fn` (the interactive review) keeps the database open until it settles.
-  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  if (result instanceof Promise) {
+    return result.catch((err: unknown) => {
+      throw busyError(err, path);
+    }).finally(() => db.close()) as T;
+  }
   db.close();
   return result;
+}
+
+/** SQLITE_BUSY after the busy timeout: better-sqlite3 says only "database is locked". */
+function busyError(err: unknown, path: string): unknown {
+  if (!String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_BUSY')) return err;
+  return new CliError(
+    `${path}: another process has held the database's write lock for over ${WRITE_BUSY_TIMEOUT_MS / 1000} s (SQLITE_BUSY), so the label being stored was not (an import: none of it). ` +
+      'The agent\'s own writes take milliseconds: look for a `sqlite3` shell left in a transaction, a backup or a large `hubnlu label --import`, then try again',
+    EXIT.failure,
+  );
 }

@@ -91,8 +91,8 @@ function render(item: ReviewItem, index: number, total: number): string {
 
 const HELP = 'a = accept live · 1-3 = alternative · t = type a label · s = skip · q = quit';
 
-export async function runReviewSession(db: Db, items: readonly ReviewItem[], vocab: LabelVocabulary, by: string, io: SessionIo): Promise<SessionResult> {
-  const store = new LogStore(db);
+export async function runReviewSession(db: Db, items: readonly ReviewItem[], vocab: LabelVocabulary, by: string, io: SessionIo, path?: string): Promise<SessionResult> {
+  const store = new LogStore(db, { path });
   const rl = createInterface({ input: io.input, output: io.output, terminal: false });
   const reader = new LineReader(rl);
   const say = (text: string) => io.output.write(text);

@@ -63,7 +63,8 @@ export function readFileLines(file: string, onLine: (line: string, n: number) =>
     // stat, not open, first: opening a FIFO would block until a writer appears.
     st = statSync(file);
   } catch (e) {
-    throw new InputFileError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path or set --datasets / HUBNLU_DATASETS`);
+    // Not "set --datasets": every command reads these paths as given (--data, --dev, --import …), and only train-defaults has --datasets.
+    throw new InputFileError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`);
   }
   if (!st.isFile()) throw new InputFileError(`${file}: ${kind(st)}, not a data file; give a regular JSONL file`);
   if (st.size > limits.maxBytes) throw new InputFileError(`${file}: ${mib(st.size)}, over the ${mib(limits.maxBytes)} limit for an input file; split it or give a smaller file`);

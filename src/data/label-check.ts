@@ -117,6 +117,8 @@ export interface ImportRow extends LabelInput {
   readonly line: number;
   /** An input id, or `#seq`. */
   readonly id: string;
+  /** The id a row names beside its `seq` (an exported row): the input `#seq` finds must have it. */
+  readonly expectId?: string;
 }
 
 /**
@@ -141,8 +143,13 @@ export function readLabelFile(file: string, limits: InputLimits = INPUT_LIMITS):
       }
       if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new LabelError(`${file}:${n}: not a JSON object; each line must be one JSON object such as {"id": "…", "intent": "…"}`);
       const r = o as Record<string, unknown>;
-      const id = typeof r.id === 'string' && r.id ? r.id : typeof r.seq === 'number' && Number.isSafeInteger(r.seq) ? `#${r.seq}` : null;
-      if (id === null) throw new LabelError(`${file}:${n}: missing "id" (the input's id, or "#<seq>")`);
+      const named = typeof r.id === 'string' && r.id ? r.id : null;
+      const seq = typeof r.seq === 'number' && Number.isSafeInteger(r.seq) ? r.seq : null;
+      if (named === null && seq === null) throw new LabelError(`${file}:${n}: missing "id" (the input's id, or "#<seq>")`);
+      // An exported row names its input twice: its seq is unique in its database, while ids may repeat (an ambiguous id
+      // would refuse the row), so the seq finds the input and the id checks it is the one exported.
+      const id = seq !== null ? `#${seq}` : named!;
+      const expectId = seq !== null && named !== null ? named : undefined;
       const str = (k: string): string | null | undefined => {
         const v = r[k];
         if (v === undefined || v === null) return v;
@@ -165,7 +172,7 @@ export function readLabelFile(file: string, limits: InputLimits = INPUT_LIMITS):
         });
       }
       if (intent === undefined && sentiment === undefined && slots === undefined) throw new LabelError(`${file}:${n}: nothing to label; give "intent", "slots" or "sentiment"`);
-      rows.push({ line: n, id, ...(intent !== undefined ? { intent } : {}), ...(slots !== undefined ? { slots } : {}), ...(sentiment !== undefined ? { sentiment } : {}) });
+      rows.push({ line: n, id, ...(expectId !== undefined ? { expectId } : {}), ...(intent !== undefined ? { intent } : {}), ...(slots !== undefined ? { slots } : {}), ...(sentiment !== undefined ? { sentiment } : {}) });
     },
     limits,
   );

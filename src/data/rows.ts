@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { TaskName } from '../model/tasks.js';
-import { INPUT_LIMITS, readFileLines, type InputLimits } from './input-file.js';
+import { INPUT_LIMITS, InputFileError, readFileLines, type InputLimits } from './input-file.js';
 import { TASK_SPECS, otherTasks } from '../model/tasks.js';
 
 export interface GoldSlot {
@@ -31,7 +31,7 @@ export interface Dataset {
 }
 
 
-/** One line of a dataset file → a row; `null` for a blank line. Errors name the file and line, never the line's content. */
+/** One line of a dataset file → a row; `null` for a blank line. Errors (InputFileError: a usage error) name the file and line, never the line's content. */
 export function parseRow(text: string, n: number, task: TaskName, file: string): LabelledRow | null {
   const field = TASK_SPECS[task].labelField;
   const line = text.trim();
@@ -42,15 +42,15 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
   } catch (e) {
     // V8's message quotes the text it could not parse: keep only the position.
     const at = /position (\d+)/.exec((e as Error).message);
-    throw new Error(`${file}:${n}: not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; each line must be one JSON object`);
+    throw new InputFileError(`${file}:${n}: not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; each line must be one JSON object`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`${file}:${n}: not a JSON object; each line must be one JSON object such as {"text": "...", "${field}": "..."}`);
+    throw new InputFileError(`${file}:${n}: not a JSON object; each line must be one JSON object such as {"text": "...", "${field}": "..."}`);
   }
   const o = parsed as Record<string, unknown>;
-  if (typeof o.text !== 'string') throw new Error(`${file}:${n}: missing string field "text"`);
+  if (typeof o.text !== 'string') throw new InputFileError(`${file}:${n}: missing string field "text"`);
   if (typeof o[field] !== 'string' || !o[field]) {
-    throw new Error(`${file}:${n}: missing string field "${field}"; is this a ${task} file? (use --task ${otherTasks(task)} otherwise)`);
+    throw new InputFileError(`${file}:${n}: missing string field "${field}"; is this a ${task} file? (use --task ${otherTasks(task)} otherwise)`);
   }
   const slots: GoldSlot[] = [];
   if (Array.isArray(o.slots)) {
@@ -58,7 +58,7 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
       if (typeof s?.type === 'string' && typeof s.value === 'string' && typeof s.start === 'number' && typeof s.end === 'number') {
         slots.push({ type: s.type, value: s.value, start: s.start, end: s.end });
       } else {
-        throw new Error(`${file}:${n}: each slot needs {type, value, start, end}`);
+        throw new InputFileError(`${file}:${n}: each slot needs {type, value, start, end}`);
       }
     }
   }

@@ -14,12 +14,14 @@
  * `house_place` slots; other mapped slots take their hubnlu type, and a
  * household's own list keeps its list name as the slot type.
  */
-import { loadGrammar } from '../corpus/templates/grammar.js';
+import { statSync } from 'node:fs';
+import { loadGrammar, type Grammar } from '../corpus/templates/grammar.js';
 import { expandGrammar } from '../corpus/templates/sample.js';
 import { hubnluIntentFor, hubnluSlotFor } from '../corpus/ha-intents.js';
 import { mulberry32, stratifiedSplit } from '../data/random.js';
 import { readRows, type GoldSlot, type LabelledRow } from '../data/rows.js';
-import { labelledRowsFromLog } from '../data/log-rows.js';
+import { InputFileError } from '../data/input-file.js';
+import { selectLogRows } from '../eval/from-log.js';
 import type { Db } from '../store/database.js';
 
 export interface TemplateExpansion {
@@ -33,12 +35,12 @@ export interface TemplateExpansion {
  * dropped), with `areas` filling `{area}`.
  */
 export function templateRows(dir: string, areas: readonly string[], opts: { readonly seed: number; readonly perTemplate?: number }): TemplateExpansion {
-  const grammar = loadGrammar(dir);
+  const grammar = loadTemplates(dir);
   const household = { name: 'household', areas: [...areas], floors: [], entities: [], wildcards: {} };
   const rows: LabelledRow[] = [];
   let unmapped = 0;
   const source = `templates:${dir}`;
-  for (const r of expandGrammar(grammar, [household], { perTemplate: opts.perTemplate ?? 40, rand: mulberry32(opts.seed), source })) {
+  for (const r of expanded(dir, expandGrammar(grammar, [household], { perTemplate: opts.perTemplate ?? 40, rand: mulberry32(opts.seed), source }))) {
     const values: Record<string, string | number> = {};
     for (const s of r.slots) values[s.type] = s.value;
     const label = /^Hass[A-Z]/.test(r.intent) ? hubnluIntentFor({ intent: r.intent, domain: r.domain, slots: values }) : r.intent;
@@ -56,9 +58,41 @@ export function templateRows(dir: string, areas: readonly string[], opts: { read
   return { rows, unmapped };
 }
 
+const TEMPLATES_FIX = '--templates / learning.templates names a directory of custom_sentences YAML files';
+
+/** The grammar in `dir`; what cannot be read is an InputFileError naming the directory or file (the CLI's usage error). */
+function loadTemplates(dir: string): Grammar {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new InputFileError(`${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${TEMPLATES_FIX}`);
+  }
+  if (!isDir) throw new InputFileError(`${dir}: not a directory; ${TEMPLATES_FIX}: give the directory that holds it`);
+  try {
+    return loadGrammar(dir);
+  } catch (err) {
+    throw new InputFileError((err as Error).message);
+  }
+}
+
+/** The expansion's rows; a template that cannot be expanded (an unknown rule or list) names its directory too (its id names the file). */
+function* expanded<T>(dir: string, rows: Iterable<T>): Generator<T> {
+  try {
+    yield* rows;
+  } catch (err) {
+    throw new InputFileError(`${dir}: ${(err as Error).message}`);
+  }
+}
+
 export interface HouseholdSources {
   /** The log (labelled inputs); absent: no log rows. */
   readonly db?: Db;
+  /**
+   * The language of the model being retrained: log rows logged in another language are left out (and counted in a
+   * note), by the rule `eval --from-log` scores one model with. Absent: every labelled row.
+   */
+  readonly language?: string;
   readonly jsonl?: readonly string[];
   readonly templates?: readonly string[];
   readonly areas: readonly string[];
@@ -86,12 +120,15 @@ export function householdData(src: HouseholdSources): HouseholdData {
   const train: LabelledRow[] = [];
   let heldOut: LabelledRow[] = [];
   if (src.db) {
-    const log = labelledRowsFromLog(src.db, 'intent');
+    const log = selectLogRows(src.db, 'intent', {}, { route: false, language: src.language ?? null });
     const [keep, held] = stratifiedSplit(log.rows, src.holdout, src.seed);
     train.push(...keep);
     heldOut = held;
     sources.log = keep.length;
     sources['log (held out)'] = held.length;
+    if (log.otherLanguage > 0) {
+      notes.push(`${log.otherLanguage} labelled input(s) logged in another language than ${log.language} were left out (this retrains the ${log.language} intent model)`);
+    }
     if (log.unlocatedSlots > 0) notes.push(`${log.unlocatedSlots} labelled slot(s) could not be found in their utterance and were left out`);
   }
   for (const f of src.jsonl ?? []) {

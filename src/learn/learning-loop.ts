@@ -88,13 +88,16 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
   const baseDir = opts.baseDir ?? liveIntentDir(config, store);
   const templates = [...(l.templates ? [resolveFromPackage(l.templates)] : []), ...(opts.templates ?? [])];
   const data = [...(l.data ? [resolveFromPackage(l.data)] : []), ...(opts.data ?? [])];
-  const household = householdData({ db: opts.db, jsonl: data, templates, areas: l.areas, holdout: l.holdout, seed });
+  const base = loadManifest(baseDir);
+  // Only the log rows in the base model's language: a German label must neither train nor judge the English model.
+  const household = householdData({ db: opts.db, language: base.language, jsonl: data, templates, areas: l.areas, holdout: l.holdout, seed });
   if (household.train.length === 0) {
-    throw new LearningError('no household rows to train on: label inputs (bridge `label` request, `hubnlu label`), or give --data FILE / --templates DIR (learning.data / learning.templates)');
+    throw new LearningError(
+      `no household rows to train on: label inputs (bridge \`label\` request, \`hubnlu label\`), or give --data FILE / --templates DIR (learning.data / learning.templates)${household.notes.map((n) => `; ${n}`).join('')}`,
+    );
   }
   const pub = opts.publicTrain ? { train: [...opts.publicTrain], unlabelled: opts.publicUnlabelled ?? null, dev: [...(opts.publicDev ?? [])] } : publicFiles(config, baseDir);
   if (opts.publicDev) pub.dev = [...opts.publicDev];
-  const base = loadManifest(baseDir);
   const warnings = dataWarnings(household.labels, base.labels, l.minExamples);
   for (const w of warnings) opts.progress?.(`warning: ${w}`);
   for (const n of household.notes) opts.progress?.(`note: ${n}`);

@@ -99,13 +99,25 @@ export class ModelStore {
     const dir = this.taskDir(task);
     if (!existsSync(dir)) return [];
     const live = this.pointer(task).version;
+    return this.versions(task).map((n) => {
+      const file = join(dir, n, VERSION_FILE);
+      let info: VersionInfo;
+      try {
+        info = JSON.parse(readFileSync(file, 'utf8')) as VersionInfo;
+      } catch (err) {
+        throw new ModelStoreError(`${file}: not valid JSON (${(err as Error).message}); move ${join(dir, n)} out of the store (or restore the file from a backup)`);
+      }
+      return { ...info, version: n, dir: join(dir, n), current: n === live };
+    });
+  }
+
+  /** The names of the stored versions, oldest first (a directory without version.json is an interrupted write, not a version). */
+  versions(task: TaskName): string[] {
+    const dir = this.taskDir(task);
+    if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((n) => VERSION_RE.test(n) && existsSync(join(dir, n, VERSION_FILE)))
-      .sort()
-      .map((n) => {
-        const info = JSON.parse(readFileSync(join(dir, n, VERSION_FILE), 'utf8')) as VersionInfo;
-        return { ...info, version: n, dir: join(dir, n), current: n === live };
-      });
+      .sort();
   }
 
   /** The pointer (`shipped` with no history when nothing was ever promoted). */
@@ -165,7 +177,8 @@ export class ModelStore {
   /** Makes `version` live (or `shipped`); the previous live version goes on the history. */
   promote(task: TaskName, version: string): Pointer {
     if (version !== SHIPPED) {
-      const known = this.list(task).map((v) => v.version);
+      // Only the names: one version with a damaged version.json must not keep another from being promoted.
+      const known = this.versions(task);
       if (!known.includes(version)) throw new ModelStoreError(`no ${task} model version ${version} in ${this.taskDir(task)}; \`hubnlu models list\` shows ${known.join(', ') || 'none'} (or use ${SHIPPED})`);
     }
     const before = this.pointer(task);

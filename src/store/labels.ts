@@ -104,9 +104,12 @@ const parse = (cell: string | null): unknown => {
 
 /** Every label the input has had, oldest first; the last entry is the current one (absent when it never had one). */
 export function labelHistory(db: Db, seq: number): LabelVersion[] {
-  const old = db
-    .prepare(`SELECT gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, replaced_at, replaced_by FROM label_history WHERE input_seq = ? ORDER BY seq`)
-    .all(seq) as Array<{ gold_intent: string | null; gold_slots: string | null; gold_sentiment: string | null; gold_by: string | null; gold_at: number | null; replaced_at: number; replaced_by: string | null }>;
+  // A database from before migration 4 (read-only, so not migrated) has no label_history: only the current label.
+  const versioned = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'label_history'`).get() !== undefined;
+  type Replaced = { gold_intent: string | null; gold_slots: string | null; gold_sentiment: string | null; gold_by: string | null; gold_at: number | null; replaced_at: number; replaced_by: string | null };
+  const old = versioned
+    ? (db.prepare(`SELECT gold_intent, gold_slots, gold_sentiment, gold_by, gold_at, replaced_at, replaced_by FROM label_history WHERE input_seq = ? ORDER BY seq`).all(seq) as Replaced[])
+    : [];
   const out: LabelVersion[] = old.map((r) => ({
     intent: r.gold_intent,
     slots: parse(r.gold_slots),

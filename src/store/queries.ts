@@ -7,7 +7,8 @@
  * (`received_at`) or sequential scan in SQLite, and percentiles sort only the
  * latency column, pulled as plain numbers.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { openDatabase, SchemaTooNewError, type Db } from './database.js';
 import type { InputStatus } from './log-store.js';
 import { SCHEMA_VERSION } from './migrations.js';
@@ -29,6 +30,11 @@ export class LogDatabaseError extends Error {
 export function openLogDatabase(path: string): Db {
   if (!existsSync(path)) {
     throw new LogDatabaseError(`${path}: no database there (start the agent once with \`hubnlu run\`, or point --db / storage.path at an existing file)`);
+  }
+  if (statSync(path).isDirectory()) {
+    // SQLite's own word for a directory is "disk I/O error".
+    const inside = join(path, 'hubnlu.db');
+    throw new LogDatabaseError(`${path}: a directory, not a database file; ${existsSync(inside) ? `did you mean --db ${inside}?` : 'point --db / storage.path at the database file'}`);
   }
   let db: Db | undefined;
   try {

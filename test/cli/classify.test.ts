@@ -38,6 +38,11 @@ test('usage errors exit 2 with the reason', { timeout: 60_000 }, () => {
   const badTask = runCli(['classify', '--tasks', 'mood', 'hello']);
   assert.equal(badTask.status, 2);
   assert.match(badTask.stderr, /--tasks/);
+  // Not a language tag at all (a typo, a language's name): a usage error, as in eval --lang, not a silent `unknown`.
+  const badLang = runCli(['classify', '--lang', 'english', 'turn off the kitchen lights']);
+  assert.equal(badLang.status, 2, badLang.stdout);
+  assert.match(badLang.stderr, /--lang: "english" is not a language tag; use e\.g\. de or zh-CN/);
+  assert.equal(badLang.stdout, '');
 });
 
 test('--lang names the language: a language without models is unknown with reason unsupported_language', { timeout: 60_000 }, () => {

@@ -52,6 +52,10 @@ test('usage errors exit 2, a missing model exits 3, each with a message that nam
     [['prune', model, '--out', join(dir, 'n.onnx')], 2, /nothing to prune/],
     [['prune', model, '--out', join(dir, 'n.onnx'), '--sparsity', '1.5'], 2, /--sparsity: expected a number in \[0, 1\)/],
     [['prune', model, '--out', join(dir, 'n.onnx'), '--heads', '4'], 2, /has only 4 heads/],
+    // --out a directory (even with --force), or in a directory that does not exist: named, before any work.
+    [['quantize', model, '--out', dir, '--force'], 2, /^hubnlu: --out \S+: a directory; give a file name, e\.g\. \S+model\.int8\.onnx\n$/],
+    [['prune', model, '--out', dir, '--sparsity', '0.5'], 2, /^hubnlu: --out \S+: a directory; give a file name, e\.g\. \S+model\.pruned\.onnx\n$/],
+    [['quantize', model, '--out', join(dir, 'nope', 'q.onnx')], 1, /^hubnlu: cannot write \S+q\.onnx: ENOENT \(does its directory exist\?\)\n$/],
   ];
   for (const [args, status, message] of cases) {
     const r = runCli(args);

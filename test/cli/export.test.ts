@@ -1,7 +1,8 @@
 /** `hubnlu export` as a process on a real database: the dataset format, the filters, CSV quoting, the round trip to `label --import`. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRows } from '../../src/data/rows.js';
@@ -81,6 +82,41 @@ test('--out: a file train/eval --data read, written whole (no temporary file lef
   assert.equal(existsSync(out), false);
 });
 
+test('--out: nothing matched leaves an existing file as it was; a directory is refused by name', () => {
+  const out = join(dir, 'labels.jsonl');
+  writeFileSync(out, '{"text":"kept","intent":"x"}\n');
+  const nothing = cli('export', '--labelled-only', '--since', '2099-01-01', '--out', out, '--db', db);
+  assert.equal(nothing.status, 3, nothing.stderr);
+  assert.match(nothing.stderr, /exported 0 inputs/);
+  assert.match(nothing.stderr, /labels\.jsonl left as it was/);
+  assert.equal(readFileSync(out, 'utf8'), '{"text":"kept","intent":"x"}\n', 'the earlier export is not replaced by an empty file');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+
+  // --out naming the database itself (or any SQLite file): refused, the log intact.
+  const ontoDb = cli('export', '--out', db, '--db', db);
+  assert.equal(ontoDb.status, 2, ontoDb.stderr);
+  assert.ok(ontoDb.stderr.includes(`--out ${db}: an SQLite database (the log?); not overwritten: give another file name`), ontoDb.stderr);
+  assert.equal(cli('logs', '--db', db).status, 0, 'the database still reads');
+
+  // --out a FIFO, a device or a symlink to one (/dev/stdout): refused, not renamed over (as root that replaced the node).
+  const fifo = join(dir, 'out.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const link = join(dir, 'stdout-link');
+  symlinkSync(fifo, link);
+  for (const target of [fifo, link]) {
+    const r = cli('export', '--out', target, '--db', db);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`--out ${target}: not a regular file (a FIFO); it would be replaced: give a file name, or leave --out out to write to stdout`), r.stderr);
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  }
+
+  const intoDir = cli('export', '--out', dir, '--db', db);
+  assert.equal(intoDir.status, 2, intoDir.stderr);
+  assert.ok(intoDir.stderr.includes(`--out ${dir}: a directory; give a file name, e.g. ${join(dir, 'export.jsonl')}`), intoDir.stderr);
+  assert.doesNotMatch(intoDir.stderr, /EISDIR|\.tmp/);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
 /** A small RFC 4180 reader, to check what a spreadsheet would see. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -154,4 +190,30 @@ test('an exported file, corrected by hand, imports back with label --import', ()
   assert.equal(again[0].intent, 'iot_door_open');
   assert.deepEqual(again[0].slots, [{ type: 'device_type', value: 'garage door', start: 9, end: 20 }]);
   assert.equal(again[0].labelled_by, 'fixer');
+});
+
+test('an export of inputs that share an id (ids may repeat) imports back: the seq of a row names the input, its id is checked', () => {
+  const dupDb = join(dir, 'dup.db');
+  seedDatabase(dupDb, [
+    { id: 'req-1', receivedAt: now - 3000, site: 'hall', status: 'done', text: 'what time is it', intent: 'datetime_query', confidence: 0.9, gold: { intent: 'datetime_query' } },
+    { id: 'req-1', receivedAt: now - 2000, site: 'den', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2, gold: { intent: 'iot_garage_open' } },
+  ]);
+  const file = join(dir, 'dup.jsonl');
+  assert.equal(cli('export', '--labelled-only', '--task', 'intent', '--out', file, '--db', dupDb).status, 0);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"intent":"iot_garage_open"', '"intent":"iot_door_open"'));
+  const imp = cli('label', '--import', file, '--db', dupDb);
+  assert.equal(imp.status, 0, imp.stderr);
+  assert.deepEqual(jsonl(cli('export', '--labelled-only', '--task', 'intent', '--db', dupDb).stdout).map((r) => [r.seq, r.intent]), [
+    [1, 'datetime_query'],
+    [2, 'iot_door_open'],
+  ]);
+  // The same file against another database, whose #2 is another input: refused by line, nothing imported.
+  const other = cli('label', '--import', file, '--db', db);
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /dup\.jsonl:1: #1 has id "old", not "req-1" \(is this file from another database\?\); nothing was imported/);
+  // A hand-written line with an id alone keeps the id rule: ambiguous, named with the candidates.
+  writeFileSync(file, '{"id": "req-1", "intent": "datetime_query"}\n');
+  const amb = cli('label', '--import', file, '--db', dupDb);
+  assert.equal(amb.status, 2);
+  assert.match(amb.stderr, /2 inputs have id "req-1" \(#2, #1\)/);
 });

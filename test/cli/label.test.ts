@@ -5,9 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startAgentProcess } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, startAgentProcess } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/net.js';
+import { holdWriteLock } from '../helpers/faults.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { seedDatabase } from '../store/seed.js';
 
 let dir: string;
@@ -119,6 +122,77 @@ describe('hubnlu label', () => {
     const bySeq = cli('label', '#3', '--intent', 'datetime_query', '--db', db);
     assert.equal(bySeq.status, 0, bySeq.stderr);
     assert.equal(withDb((c) => c.prepare('SELECT gold_intent FROM inputs WHERE seq = 3').pluck().get()), 'datetime_query');
+  });
+
+  test('a database file nobody may write (immutable): the error names the file, and nothing changes', (t) => {
+    const ro = join(dir, 'immutable.db');
+    seedDatabase(ro, [{ id: 'r1', receivedAt: now, site: 'hall', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2 }]);
+    // chattr +i: read-only even for root (chmod would not stop root). SQLite opens such a file read-only without a word.
+    const chattr = spawnSync('chattr', ['+i', ro], { encoding: 'utf8' });
+    if (chattr.status !== 0) {
+      t.skip(`chattr +i not possible here: ${chattr.stderr || chattr.error?.message}`);
+      return;
+    }
+    try {
+      const r = cli('label', 'r1', '--intent', 'iot_garage_open', '--db', ro);
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`hubnlu: ${ro}: database error while storing a label (SQLITE_READONLY`), r.stderr);
+      assert.match(r.stderr, /check that the file and its directory belong to the user/);
+      writeFileSync(join(dir, 'ro.jsonl'), '{"id": "r1", "intent": "iot_garage_open"}\n');
+      const imp = cli('label', '--import', join(dir, 'ro.jsonl'), '--db', ro);
+      assert.equal(imp.status, 1, imp.stderr);
+      assert.ok(imp.stderr.startsWith(`hubnlu: ${ro}: database error`), imp.stderr);
+    } finally {
+      spawnSync('chattr', ['-i', ro]);
+    }
+    const c = new Database(ro, { readonly: true });
+    assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'r1'`).pluck().get(), null);
+    c.close();
+  });
+
+  test('another process holding the write lock past the busy timeout: the error names the file and what to look for', async () => {
+    const busy = join(dir, 'busy.db');
+    seedDatabase(busy, [{ id: 'b1', receivedAt: now, site: 'hall', status: 'done', text: 'open the garage', intent: 'unknown', confidence: 0.2 }]);
+    const held = await holdWriteLock(busy);
+    try {
+      const r = cli('label', 'b1', '--intent', 'iot_garage_open', '--db', busy); // a separate process holds the lock: a blocking spawn is fine
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`hubnlu: ${busy}: another process has held the database's write lock for over 10 s (SQLITE_BUSY), so the label being stored was not`), r.stderr);
+      assert.match(r.stderr, /try again/);
+    } finally {
+      await held.release();
+    }
+    const c = new Database(busy, { readonly: true });
+    assert.equal(c.prepare(`SELECT gold_intent FROM inputs WHERE id = 'b1'`).pluck().get(), null);
+    c.close();
+  });
+
+  test('--history on a database from before label_history (schema 3, not yet migrated): the live answer and the current label', () => {
+    const old = join(dir, 'schema3.db');
+    const raw = new Database(old);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) raw.exec(m.sql);
+    raw.pragma('user_version = 3');
+    raw.prepare(
+      `INSERT INTO inputs (id, id_source, delivery_key, received_at, completed_at, topic, site_id, text, tasks, result_topic, status, intent, confidence, gold_intent, gold_by, gold_at)
+       VALUES ('o1', 'payload', 'k1', ?, ?, 'hubnlu/hall/utterance', 'hall', 'open the garage', '["intent"]', 'hubnlu/hall/result', 'done', 'unknown', 0.2, 'iot_garage_open', 'anna', ?)`,
+    ).run(now, now, now);
+    raw.close();
+    const r = cli('label', '--history', 'o1', '--db', old);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /1\. intent iot_garage_open, slots none, sentiment - by anna .*\(current\)/);
+    const c = new Database(old, { readonly: true });
+    assert.equal(c.pragma('user_version', { simple: true }), 3, 'a read does not migrate');
+    c.close();
+  });
+
+  test('#<seq> typed unquoted in a shell (a comment there): the error says to quote it', () => {
+    // What a user types, through a real shell: everything from the # on is a comment, so hubnlu sees `label` alone.
+    const sh = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} label #3 --intent datetime_query --db ${JSON.stringify(db)}`], { cwd: dir, encoding: 'utf8' });
+    assert.equal(sh.status, 2, sh.stderr);
+    assert.match(sh.stderr, /name the input to label .*quote it in a shell \('#3'\): an unquoted # starts a comment/);
+    const history = cli('label', '--history', '--db', db);
+    assert.equal(history.status, 2);
+    assert.match(history.stderr, /--history: name the input .*quote it in a shell/);
   });
 });
 

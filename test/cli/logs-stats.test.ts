@@ -1,7 +1,7 @@
 /** `hubnlu logs` and `hubnlu stats`, run as processes against a real database file. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -126,6 +126,23 @@ describe('hubnlu logs', () => {
     const viaConfig = runCli(['logs'], { cwd: dir, env: { HUBNLU_STORAGE_PATH: 'elsewhere/hubnlu.db' } });
     assert.equal(viaConfig.status, 1);
     assert.match(viaConfig.stderr, /elsewhere\/hubnlu\.db: no database there/);
+  });
+
+  test('a directory as --db (the data directory instead of the file in it): named, with the file it holds', () => {
+    const data = join(dir, 'data');
+    for (const command of ['logs', 'stats', 'export']) {
+      const r = cli(command, '--db', data);
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${data}: a directory, not a database file; did you mean --db ${join(data, 'hubnlu.db')}?`), r.stderr);
+      assert.doesNotMatch(r.stderr, /disk I\/O error/);
+    }
+    const label = cli('label', '#1', '--intent', 'x', '--db', data);
+    assert.equal(label.status, 1, label.stderr);
+    assert.match(label.stderr, /a directory, not a database file/);
+    mkdirSync(join(dir, 'empty-dir'));
+    const empty = cli('logs', '--db', join(dir, 'empty-dir'));
+    assert.equal(empty.status, 1);
+    assert.match(empty.stderr, /empty-dir: a directory, not a database file; point --db \/ storage\.path at the database file/);
   });
 
   test('bad arguments are usage errors (exit 2) that say what is expected', () => {

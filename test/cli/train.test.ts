@@ -5,13 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tinyRows } from '../train/tiny-data.js';
 import { normalizeText } from '../../src/model/text.js';
+import { seedDatabase } from '../store/seed.js';
 
 let dir: string;
 before(() => {
@@ -78,4 +79,40 @@ test('--teacher: a teacher file is distilled from and recorded in the manifest; 
   const b = runCli(['train', '--task', 'intent', '--data', file, '--teacher', bad, '--out', join(dir, 'bad'), '--no-slots', '--no-progress'], { cwd: dir, timeoutMs: 120_000 });
   assert.notEqual(b.status, 0);
   assert.match(b.stderr, /label "general_greet" is not one of the student's labels; train the teacher on the same files as the student/);
+});
+
+test('a data file with a bad row is a usage error (exit 2) naming file:line, as in eval; a bad option is refused before the data is read', () => {
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"text": "open the garage", "intent": "iot_garage_open"}\n{"text": "no label"}\n');
+  const r = runCli(['train', '--task', 'intent', '--data', bad, '--out', join(dir, 'bad-model'), '--no-progress'], { cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /bad\.jsonl:2: missing string field "intent"/);
+  const ev = runCli(['eval', '--task', 'intent', '--data', bad], { cwd: dir });
+  assert.equal(ev.status, 2, ev.stderr);
+  // --epochs 0: refused at once, not after the file was read and its labels warned about.
+  const six = join(dir, 'few.jsonl');
+  writeFileSync(six, jsonl([{ text: 'open the garage', label: 'iot_garage_open' }, { text: 'lights off', label: 'iot_hue_lightoff' }]));
+  for (const args of [['--epochs', '0'], ['--holdout', '0.95'], ['--seed', 'x']]) {
+    const o = runCli(['train', '--task', 'intent', '--data', six, '--out', join(dir, 'few-model'), '--no-progress', ...args], { cwd: dir });
+    assert.equal(o.status, 2, o.stderr);
+    assert.equal(o.stderr.split('\n').filter(Boolean).length, 1, `only the usage error: ${o.stderr}`);
+    assert.match(o.stderr, new RegExp(`^hubnlu: ${args[0]}: expected`));
+  }
+});
+
+test('--holdout-file naming a file the run reads, or the database, is refused before anything is written', () => {
+  const data = join(dir, 'rows.jsonl');
+  const text = jsonl(tinyRows());
+  writeFileSync(data, text);
+  const sameAsData = runCli(['train', '--task', 'intent', '--data', data, '--holdout', '0.1', '--holdout-file', data, '--out', join(dir, 'h-model'), '--no-progress'], { cwd: dir });
+  assert.equal(sameAsData.status, 2, sameAsData.stderr);
+  assert.ok(sameAsData.stderr.includes(`--holdout-file ${data}: also a file this run reads`), sameAsData.stderr);
+  assert.equal(readFileSync(data, 'utf8'), text, 'the training file is untouched');
+  const db = join(dir, 'log.db');
+  seedDatabase(db, [{ receivedAt: Date.now(), site: 'hall', status: 'done', text: 'hi', intent: 'general_greet' }]);
+  const onDb = runCli(['train', '--task', 'intent', '--data', data, '--holdout', '0.1', '--holdout-file', db, '--out', join(dir, 'h-model'), '--no-progress'], { cwd: dir });
+  assert.equal(onDb.status, 2, onDb.stderr);
+  assert.match(onDb.stderr, /--holdout-file \S+log\.db: an SQLite database \(the log\?\); not overwritten/);
+  assert.equal(readFileSync(db).subarray(0, 15).toString(), 'SQLite format 3');
+  assert.equal(existsSync(join(dir, 'h-model')), false, 'nothing trained');
 });

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataWarnings, householdData, templateRows } from '../../src/learn/household-data.js';
+import { InputFileError } from '../../src/data/input-file.js';
+import { openLogDatabase } from '../../src/store/queries.js';
+import { seedDatabase } from '../store/seed.js';
 
 const YAML = `language: en
 intents:
@@ -65,4 +68,49 @@ test('templates without rooms: a note says to set learning.areas', () => {
   const d = householdData({ templates: [templatesDir()], areas: [], holdout: 0.5, seed: 1 });
   assert.ok(d.notes.some((n) => /learning.areas is empty/.test(n)), d.notes.join('\n'));
   assert.ok(d.train.every((r) => r.label !== 'iot_hue_lighton'));
+});
+
+test('templates that cannot be read are InputFileErrors naming the directory or file and the fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-templates-bad-'));
+  const missing = join(dir, 'nope');
+  const fails = (d: string, re: RegExp) =>
+    assert.throws(() => templateRows(d, ['den'], { seed: 1 }), (e: Error) => e instanceof InputFileError && re.test(e.message) && !/ENOENT: no such file|scandir/.test(e.message), d);
+  fails(missing, new RegExp(`^${missing}: cannot read \\(ENOENT\\); --templates / learning.templates names a directory of custom_sentences YAML files`));
+  const file = join(dir, 'garage.yaml');
+  writeFileSync(file, YAML);
+  fails(file, new RegExp(`^${file}: not a directory; .*give the directory that holds it`));
+  const broken = join(dir, 'broken');
+  mkdirSync(broken);
+  writeFileSync(join(broken, 'a.yaml'), 'language: en\nintents:\n  foo: [\n');
+  fails(broken, new RegExp(`^${join(broken, 'a.yaml')}: not valid YAML \\(Flow sequence`));
+  const rule = join(dir, 'rule');
+  mkdirSync(rule);
+  writeFileSync(join(rule, 'a.yaml'), 'language: en\nintents:\n  iot_garage_open:\n    data:\n      - sentences:\n          - "open the <nope>"\n');
+  fails(rule, new RegExp(`^${rule}: a.yaml#iot_garage_open/0/0: unknown expansion rule <nope>`));
+});
+
+test('log rows: only those logged in the language of the retrained model (or without one) train and judge it; the others are counted', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'hubnlu-household-lang-')), 'hubnlu.db');
+  const now = Date.now();
+  const rows = [
+    ...Array.from({ length: 6 }, (_, i) => ({ text: `open the garage ${i}`, lang: 'en', intent: 'iot_garage_open' })),
+    ...Array.from({ length: 2 }, (_, i) => ({ text: `open the carport ${i}`, lang: undefined, intent: 'iot_garage_open' })),
+    ...Array.from({ length: 4 }, (_, i) => ({ text: `öffne das Garagentor ${i}`, lang: 'de', intent: 'iot_garage_open' })),
+    ...Array.from({ length: 2 }, (_, i) => ({ text: `ouvre le garage ${i}`, lang: 'fr', intent: 'iot_garage_open' })),
+  ];
+  seedDatabase(path, rows.map((r, i) => ({ receivedAt: now + i, site: 'hall', status: 'done' as const, text: r.text, lang: r.lang, intent: 'unknown', confidence: 0.2, gold: { intent: r.intent } })));
+  const db = openLogDatabase(path);
+  try {
+    const d = householdData({ db, language: 'en', areas: [], holdout: 0.5, seed: 1 });
+    const texts = [...d.train, ...d.heldOut].map((r) => r.text);
+    assert.equal(texts.length, 8, texts.join(' | '));
+    assert.ok(texts.every((t) => /^open the/.test(t)), texts.join(' | '));
+    assert.equal(d.sources.log + d.sources['log (held out)'], 8);
+    assert.ok(d.notes.includes('6 labelled input(s) logged in another language than en were left out (this retrains the en intent model)'), d.notes.join('\n'));
+    // Without a language (a caller that does not know it): every labelled row, as before.
+    const all = householdData({ db, areas: [], holdout: 0.5, seed: 1 });
+    assert.equal(all.train.length + all.heldOut.length, 14);
+  } finally {
+    db.close();
+  }
 });

@@ -10,9 +10,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { runCli, REPO_ROOT } from '../helpers/cli.js';
@@ -219,4 +219,17 @@ test('report: usage errors name the fix; an empty log exits 3', { timeout: 60_00
   assert.equal(empty.status, 3, empty.stderr);
   assert.match(empty.stderr, /no labelled intent inputs; label some/);
   assert.equal(existsSync(join(dir, 'x.html')), false);
+  // --out is checked before any work: a directory, or a directory that does not exist, named; no temporary file left.
+  const intoDir = runCli(['report', '--out', dir, '--data', FIXTURE]);
+  assert.equal(intoDir.status, 2, intoDir.stderr);
+  assert.ok(intoDir.stderr.includes(`--out ${dir}: a directory; give a file name, e.g. ${join(dir, 'report.html')}`), intoDir.stderr);
+  const noDir = runCli(['report', '--out', join(dir, 'nope', 'x.html'), '--data', FIXTURE]);
+  assert.equal(noDir.status, 1, noDir.stderr);
+  assert.ok(noDir.stderr.includes(`cannot write ${join(dir, 'nope', 'x.html')}: ENOENT (does its directory exist?)`), noDir.stderr);
+  assert.deepEqual(readdirSync(dirname(dir)).filter((f) => f.startsWith(`${basename(dir)}.tmp`)), []);
+  assert.doesNotMatch(intoDir.stderr + noDir.stderr, /EISDIR|\.tmp-/);
+  const ontoDb = runCli(['report', '--out', emptyDb, '--data', FIXTURE]);
+  assert.equal(ontoDb.status, 2, ontoDb.stderr);
+  assert.match(ontoDb.stderr, /an SQLite database \(the log\?\); not overwritten/);
+  assert.equal(readFileSync(emptyDb).subarray(0, 15).toString(), 'SQLite format 3');
 });

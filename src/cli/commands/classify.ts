@@ -5,6 +5,7 @@ import type { TaskName } from '../../model/types.js';
 import { checkText } from '../../transport/input-parser.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor, loadModels } from '../context.js';
+import { normalizeLang } from '../../model/language-tags.js';
 
 export function registerClassify(program: Command): void {
   program
@@ -20,6 +21,10 @@ export function registerClassify(program: Command): void {
       const text = words.join(' ');
       const problem = checkText(text, { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars });
       if (problem && !problem.ok) throw new CliError(`${problem.code}: ${problem.message}`, EXIT.usage);
+      // A payload's `lang` is taken as it comes (an unsupported one is answered `unknown`); typed here, a non-tag is a typo.
+      if (opts.lang !== undefined && normalizeLang(opts.lang) === null) {
+        throw new CliError(`--lang: ${JSON.stringify(opts.lang)} is not a language tag; use e.g. de or zh-CN`, EXIT.usage);
+      }
       const tasks = opts.tasks.split(',').map((t) => t.trim()) as TaskName[];
       if (tasks.length === 0 || !tasks.every((t) => t === 'intent' || t === 'sentiment')) {
         throw new CliError(`--tasks: expected a list drawn from intent,sentiment (got ${JSON.stringify(opts.tasks)})`, EXIT.usage);

@@ -10,6 +10,7 @@ import { quantizeFile, pruneFile, type CompressResult } from '../../compress/com
 import type { QuantizeSummary, WeightFormat } from '../../compress/quantize-model.js';
 import { checkPruneOptions, type PruneModelOptions, type PruneSummary } from '../../compress/prune-model.js';
 import { CliError, EXIT } from '../exit-codes.js';
+import { outPath } from '../out-file.js';
 import { padLeft, padRight } from '../format.js';
 
 interface CommonOpts {
@@ -69,6 +70,7 @@ export function registerCompress(program: Command): void {
     }
     const count = positiveInt('--inputs', opts.inputs);
     const seed = positiveInt('--seed', opts.seed);
+    outPath(opts.out, 'model.int8.onnx');
     const result = await guarded(() =>
       quantizeFile(
         model,
@@ -101,6 +103,7 @@ export function registerCompress(program: Command): void {
     }
     const count = positiveInt('--inputs', opts.inputs);
     const seed = positiveInt('--seed', opts.seed);
+    outPath(opts.out, 'model.pruned.onnx');
     const result = await guarded(() => pruneFile(model, opts.out, p, { force: opts.force, measure: opts.measure, inputs: { count, seed } }));
     print(result, opts.json, pruneLines(result.summary));
   });

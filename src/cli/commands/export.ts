@@ -4,14 +4,14 @@
  * temporary file beside the target and renames it into place, so a reader
  * never sees half a file.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CSV_COLUMNS, csvLine, exportRows, type ExportOptions } from '../../data/log-export.js';
 import type { TaskName } from '../../model/tasks.js';
 import { TASKS } from '../../model/tasks.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { sinceOption, withLogDatabase } from '../log-database.js';
+import { cannotWrite, outPath } from '../out-file.js';
 
 interface Opts {
   format: 'jsonl' | 'csv';
@@ -37,14 +37,14 @@ export function registerExport(program: Command): void {
     .action((opts: Opts, command: Command) => {
       if (opts.labelledOnly && opts.predicted) throw new CliError('--labelled-only and --predicted exclude each other (predicted labels are for unlabelled rows)', EXIT.usage);
       const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: opts.since, task: opts.task };
-      const out = opts.out ? resolve(opts.out) : undefined;
+      const out = opts.out ? outPath(opts.out, `export.${opts.format}`, '--out', ', or leave --out out to write to stdout') : undefined;
       const tmp = out ? `${out}.${process.pid}.tmp` : undefined;
       let fd = 1;
       if (tmp) {
         try {
           fd = openSync(tmp, 'w', 0o600);
         } catch (err) {
-          throw new CliError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (does its directory exist?)`, EXIT.failure);
+          throw cannotWrite(out!, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
         }
       }
       let n = 0;
@@ -68,10 +68,12 @@ export function registerExport(program: Command): void {
           if (buffer) writeAll(fd, buffer);
         });
         if (tmp && out) {
-          fsyncSync(fd);
+          if (n > 0) fsyncSync(fd);
           closeSync(fd);
           fd = -1;
-          renameSync(tmp, out);
+          // Nothing matched (exit 3): an earlier export at --out is not replaced by an empty file.
+          if (n > 0) renameSync(tmp, out);
+          else rmSync(tmp, { force: true });
         }
       } catch (err) {
         if (tmp) {
@@ -81,7 +83,8 @@ export function registerExport(program: Command): void {
         if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
         throw err;
       }
-      process.stderr.write(`exported ${n} input${n === 1 ? '' : 's'} (${gold} labelled)${out ? ` to ${out}` : ''}\n`);
+      const where = !out ? '' : n > 0 ? ` to ${out}` : existsSync(out) ? `; ${out} left as it was` : `; nothing written to ${out}`;
+      process.stderr.write(`exported ${n} input${n === 1 ? '' : 's'} (${gold} labelled)${where}\n`);
       if (n === 0) process.exitCode = EXIT.empty;
     });
 }

@@ -40,6 +40,9 @@ interface LabelOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** `hubnlu label #12 --intent x` in a shell runs `hubnlu label`: the rest is a comment. Said wherever the input is missing. */
+const QUOTE_SEQ = "its id or #<seq>; quote it in a shell ('#3'): an unquoted # starts a comment";
+
 /** Who labels when `--by` is absent: the user running the command. */
 export function defaultLabeller(): string {
   try {
@@ -53,7 +56,7 @@ export function registerLabel(program: Command): void {
   program
     .command('label')
     .description('label a logged input (gold intent, slots, sentiment; versioned), import labels from a JSONL file, or show an input\'s label history')
-    .argument('[input]', 'the input: its id (hubnlu logs --json shows it) or #<seq>')
+    .argument('[input]', "the input: its id (hubnlu logs --json shows it) or '#<seq>' (quoted: # starts a shell comment)")
     .option('--intent <name>', 'the right intent (a new name is allowed, with a warning)')
     .option('--slot <type=value>', 'a gold slot; the value must appear in the text (repeat for several)', collect, [])
     .option('--sentiment <label>', 'negative, neutral or positive')
@@ -69,7 +72,7 @@ export function registerLabel(program: Command): void {
       const by = opts.by ?? defaultLabeller();
       if (by.length === 0 || by.length > 64) throw new CliError('--by: give a short name (1-64 characters)', EXIT.usage);
       if (opts.history) {
-        if (!input) throw new CliError('--history: name the input (its id or #<seq>)', EXIT.usage);
+        if (!input) throw new CliError(`--history: name the input (${QUOTE_SEQ})`, EXIT.usage);
         showHistory(command, opts, input);
         return;
       }
@@ -80,7 +83,7 @@ export function registerLabel(program: Command): void {
         importLabels(command, opts, opts.import, by);
         return;
       }
-      if (!input) throw new CliError('name the input to label (its id or #<seq>), or use --import FILE', EXIT.usage);
+      if (!input) throw new CliError(`name the input to label (${QUOTE_SEQ}), or use --import FILE`, EXIT.usage);
       labelOne(command, opts, input, by);
     });
 }
@@ -132,9 +135,9 @@ function labelOne(command: Command, opts: LabelOptions, ref: string, by: string)
     throw new CliError('nothing to label: give --intent, --slot or --sentiment (or a --clear-… option)', EXIT.usage);
   }
   const config = configFor(command).config;
-  const outcome = withWritableLogDatabase(command, opts.db, (db) => {
+  const outcome = withWritableLogDatabase(command, opts.db, (db, path) => {
     const vocab = vocabularyFromConfig(config, loggedGoldIntents(db));
-    const store = new LogStore(db);
+    const store = new LogStore(db, { path });
     try {
       // IMMEDIATE: take the write lock (waiting for the agent's commit if need be) before reading, so the read-then-write never fails on a stale snapshot.
       return db.transaction(() => applyLabel(store, vocab, ref, findLabelTarget(db, parseInputRef(ref)), input, by, Date.now())).immediate();
@@ -189,8 +192,8 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
   }
   if (rows.length === 0) throw new CliError(`${file}: no labels in it (one JSON object a line: {"id": …, "intent": …})`, EXIT.empty);
   const config = configFor(command).config;
-  const summary = withWritableLogDatabase(command, opts.db, (db) => {
-    const store = new LogStore(db);
+  const summary = withWritableLogDatabase(command, opts.db, (db, path) => {
+    const store = new LogStore(db, { path });
     const vocab = vocabularyFromConfig(config, loggedGoldIntents(db));
     const at = Date.now();
     const warnings = new Map<string, number[]>();
@@ -207,7 +210,11 @@ function importLabels(command: Command, opts: LabelOptions, file: string, by: st
       db.transaction(() => {
         for (const row of rows) {
           try {
-            const r = applyLabel(store, vocab, row.id, targets.get(keyOf(parseInputRef(row.id)))!, row, by, at);
+            const found = targets.get(keyOf(parseInputRef(row.id)))!;
+            if (found.ok && row.expectId !== undefined && found.target.id !== row.expectId) {
+              throw new LabelError(`${row.id} has id ${JSON.stringify(found.target.id)}, not ${JSON.stringify(row.expectId)} (is this file from another database?)`);
+            }
+            const r = applyLabel(store, vocab, row.id, found, row, by, at);
             seqs.add(r.target.seq);
             if (r.checked.intent !== undefined) intents++;
             if (r.checked.slots) slots++;

@@ -4,10 +4,13 @@
  * pointer atomically; a running agent (learning.watchModels) sees it within a
  * second and hot-swaps the intent model.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ModelStoreError, SHIPPED, type StoredVersion } from '../../learn/model-store.js';
+import type { Config } from '../../config/schema.js';
+import { ModelStoreError, SHIPPED, type ModelStore, type StoredVersion } from '../../learn/model-store.js';
 import { modelStoreFor } from '../../learn/live-model.js';
-import { configFor } from '../context.js';
+import { ModelRegistry } from '../../model/registry.js';
+import { backendSettings, configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
 const pct = (x: unknown): string => (typeof x === 'number' ? `${(x * 100).toFixed(1)} %` : '-');
@@ -36,6 +39,23 @@ function storeErrors<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Loads a stored version as the agent would (manifest, files, ONNX sessions, one analysis) before the pointer names
+ * it: a version that does not load would otherwise be skipped by the running agent's hot swap (the old model stays)
+ * and then stop the agent at its next start. `live` is what stays live when it does not load.
+ */
+async function checkLoads(config: Config, store: ModelStore, version: string, live: string, fix: string): Promise<void> {
+  let registry: ModelRegistry | undefined;
+  try {
+    registry = await ModelRegistry.load({ intentDir: join(store.taskDir('intent'), version), sentimentDir: null, backendSettings: backendSettings(config) });
+    await registry.analyze('turn on the lights', ['intent']);
+  } catch (err) {
+    throw new CliError(`${version} does not load: ${(err as Error).message}\nthe live intent model is still ${live}; ${fix}`, EXIT.failure);
+  } finally {
+    await registry?.close();
+  }
+}
+
 export function registerModels(program: Command): void {
   const models = program.command('models').description('the household\'s retrained intent models: list, promote, roll back (learning.modelsDir)');
   models
@@ -46,29 +66,51 @@ export function registerModels(program: Command): void {
       const store = modelStoreFor(configFor(command).config);
       const list = storeErrors(() => store.list('intent'));
       const pointer = storeErrors(() => store.pointer('intent'));
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ live: pointer.version, history: pointer.history, versions: list })}\n`);
-        return;
+      if (opts.json) process.stdout.write(`${JSON.stringify({ live: pointer.version, history: pointer.history, versions: list })}\n`);
+      else {
+        const lines = [`live: ${pointer.version}${pointer.version === SHIPPED ? ' (the package\'s models/intent)' : ''}   store: ${store.taskDir('intent')}`];
+        if (list.length === 0) lines.push('no household versions yet: `hubnlu train --with-log-labels` makes one');
+        for (const v of list) lines.push(summary(v));
+        process.stdout.write(`${lines.join('\n')}\n`);
       }
-      const lines = [`live: ${pointer.version}${pointer.version === SHIPPED ? ' (the package\'s models/intent)' : ''}   store: ${store.taskDir('intent')}`];
-      if (list.length === 0) lines.push('no household versions yet: `hubnlu train --with-log-labels` makes one');
-      for (const v of list) lines.push(summary(v));
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // A live version deleted by hand: the agent would not start with it (currentDir's error says how to move on).
+      try {
+        store.currentDir('intent');
+      } catch (err) {
+        if (!(err instanceof ModelStoreError)) throw err;
+        throw new CliError(err.message, EXIT.failure);
+      }
     });
   models
     .command('promote <version>')
     .description(`make a stored version (or "${SHIPPED}") the live intent model; a running agent hot-swaps to it`)
-    .action((version: string, _opts: unknown, command: Command) => {
-      const store = modelStoreFor(configFor(command).config);
+    .action(async (version: string, _opts: unknown, command: Command) => {
+      const config = configFor(command).config;
+      const store = modelStoreFor(config);
+      const live = storeErrors(() => store.pointer('intent')).version;
+      // An unknown version is the store's error (exit 2, with the versions there are); a stored one must load.
+      if (version !== SHIPPED && version !== live && store.versions('intent').includes(version)) {
+        await checkLoads(config, store, version, live, 'retrain with `hubnlu train --with-log-labels`, or promote another version (`hubnlu models list`)');
+      }
+      if (version === live) {
+        process.stdout.write(`live intent model: ${live} (already live; nothing changed)\n`);
+        return;
+      }
       const p = storeErrors(() => store.promote('intent', version));
-      process.stdout.write(`live intent model: ${p.version} (before: ${p.history[p.history.length - 1] ?? SHIPPED})\n`);
+      process.stdout.write(`live intent model: ${p.version} (before: ${live})\n`);
     });
   models
     .command('rollback')
     .description('go back to the version live before the current one (the shipped model at the end)')
-    .action((_opts: unknown, command: Command) => {
-      const store = modelStoreFor(configFor(command).config);
+    .action(async (_opts: unknown, command: Command) => {
+      const config = configFor(command).config;
+      const store = modelStoreFor(config);
+      const before = storeErrors(() => store.pointer('intent'));
+      const target = before.history[before.history.length - 1];
+      if (target !== undefined && target !== SHIPPED) {
+        await checkLoads(config, store, target, before.version, `\`hubnlu models promote ${SHIPPED}\` (or another version, \`hubnlu models list\`) to move on`);
+      }
       const p = storeErrors(() => store.rollback('intent'));
-      process.stdout.write(`live intent model: ${p.version}\n`);
+      process.stdout.write(`live intent model: ${p.version} (before: ${before.version})\n`);
     });
 }

@@ -9,7 +9,7 @@
  * the default, through `evaluateLog`).
  */
 import type { Command } from 'commander';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readRows } from '../../data/rows.js';
 import { evaluate, type EvalReport } from '../../eval/evaluate.js';
@@ -28,6 +28,7 @@ import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
 import { loadLogModels } from '../log-models.js';
 import { sinceOption } from '../log-database.js';
+import { outPath, writeOut } from '../out-file.js';
 
 interface ReportOpts {
   out: string;
@@ -56,6 +57,7 @@ export function registerReport(program: Command): void {
       if (!isTaskName(opts.task)) throw new CliError(`--task: expected intent or sentiment, got ${JSON.stringify(opts.task)}`, EXIT.usage);
       const task: TaskName = opts.task;
       if (opts.data !== undefined && opts.fromLog) throw new CliError('--data and --from-log: choose one (the rows come from a file or from the log)', EXIT.usage);
+      const out = outPath(opts.out, 'report.html');
       let threshold: number | undefined;
       if (opts.threshold !== undefined) {
         threshold = Number(opts.threshold);
@@ -120,10 +122,7 @@ export function registerReport(program: Command): void {
         }
         const log: LogFigures | undefined = db ? logFigures(db, opts.since) : undefined;
         const html = renderReportHtml(buildReportData({ source, report, log }));
-        const out = resolve(opts.out);
-        const tmp = `${out}.tmp-${process.pid}`;
-        writeFileSync(tmp, html);
-        renameSync(tmp, out);
+        writeOut(out, html);
         process.stderr.write(`hubnlu report: wrote ${out} (${report.n} rows, accuracy ${(report.accuracy * 100).toFixed(2)} %, macro-F1 ${report.macro_f1.toFixed(4)})\n`);
       } finally {
         db?.close();

@@ -49,13 +49,13 @@ export function registerReview(program: Command): void {
         if (opts.json) throw new CliError('--json and --interactive exclude each other', EXIT.usage);
         const config = configFor(command).config;
         const by = opts.by ?? defaultLabeller();
-        await withWritableLogDatabase(command, opts.db, async (db) => {
+        await withWritableLogDatabase(command, opts.db, async (db, path) => {
           const items = reviewQueue(db, options);
           if (items.length === 0) {
             process.stdout.write('nothing to review: no unlabelled input looks doubtful\n');
             return;
           }
-          await runReviewSession(db, items, vocabularyFromConfig(config, loggedGoldIntents(db)), by, { input: process.stdin, output: process.stdout });
+          await runReviewSession(db, items, vocabularyFromConfig(config, loggedGoldIntents(db)), by, { input: process.stdin, output: process.stdout }, path);
         });
         return;
       }
@@ -85,6 +85,6 @@ export function renderQueue(items: readonly ReviewItem[], columns: number): stri
     out.push(`    id ${i.id} · score ${i.score.toFixed(1)} · ${i.reasons.map((r) => r.detail).join('; ')}`);
   }
   out.push('');
-  out.push('label one: hubnlu label <id|#seq> --intent NAME · or all in turn: hubnlu review --interactive');
+  out.push("label one: hubnlu label <id|'#seq'> --intent NAME · or all in turn: hubnlu review --interactive");
   return out.join('\n') + '\n';
 }

@@ -13,11 +13,12 @@ import { ModelDirExistsError } from '../../train/model-dir.js';
 import { InputFileError } from '../../data/input-file.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
+import { outPath } from '../out-file.js';
 import { formatOutcome } from '../../learn/retrain.js';
 import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readRows } from '../../data/rows.js';
 import { smallDataWarnings } from '../../learn/household-data.js';
 
@@ -115,7 +116,19 @@ export function registerTrain(program: Command): void {
       const task = taskOpt(opts.task);
       const trainFiles = list(opts.data);
       if (trainFiles.length === 0) throw new CliError('--data: give at least one training file', EXIT.usage);
+      if (opts.holdoutFile !== undefined) checkHoldoutFile(opts.holdoutFile, [...trainFiles, ...list(opts.dev), ...list(opts.report), ...(opts.unlabelled ? [opts.unlabelled] : [])]);
       const progress = opts.progress ? barProgress() : silentProgress;
+      // The numbers first: a mistyped option is refused before the data is read and warned about.
+      const numbers = {
+        holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
+        seed: intOpt('--seed', opts.seed),
+        epochs: intOpt('--epochs', opts.epochs, 1),
+        dim: intOpt('--dim', opts.dim, 1),
+        lr: numOpt('--lr', opts.lr, 0, 100),
+        maxRows: intOpt('--max-rows', opts.maxRows, 1),
+        selfTrainRounds: intOpt('--self-train-rounds', opts.selfTrainRounds),
+        threshold: numOpt('--threshold', opts.threshold, 0, 1),
+      };
       let result;
       let warnings: string[] = [];
       try {
@@ -129,20 +142,13 @@ export function registerTrain(program: Command): void {
           reportFiles: list(opts.report),
           unlabelledFile: opts.unlabelled ?? null,
           teacherFile: opts.teacher ?? null,
-          holdout: numOpt('--holdout', opts.holdout, 0, 0.9),
           holdoutFile: opts.holdoutFile,
           out: opts.out!,
           force: opts.force,
           name: opts.name,
           version: opts.modelVersion,
-          seed: intOpt('--seed', opts.seed),
-          epochs: intOpt('--epochs', opts.epochs, 1),
-          dim: intOpt('--dim', opts.dim, 1),
-          lr: numOpt('--lr', opts.lr, 0, 100),
-          maxRows: intOpt('--max-rows', opts.maxRows, 1),
-          selfTrainRounds: intOpt('--self-train-rounds', opts.selfTrainRounds),
+          ...numbers,
           slots: task === 'intent' ? (opts.slots ? undefined : false) : false,
-          threshold: numOpt('--threshold', opts.threshold, 0, 1),
           progress,
         });
       } catch (err) {
@@ -212,6 +218,18 @@ export function registerTrain(program: Command): void {
     });
 }
 
+/** `--holdout-file` is written over whatever is there: never a file this run reads, the log, or a directory. */
+function checkHoldoutFile(file: string, reads: readonly string[]): void {
+  // Written in place, not renamed over: a FIFO or /dev/stdout is fine here, unlike for --out.
+  const st = existsSync(file) ? statSync(file) : null;
+  if (st && !st.isFile() && !st.isDirectory()) return;
+  const held = outPath(file, 'heldout.jsonl', '--holdout-file');
+  const same = (f: string): boolean => existsSync(f) && existsSync(held) && realpathSync(f) === realpathSync(held);
+  if (reads.some(same)) {
+    throw new CliError(`--holdout-file ${held}: also a file this run reads (--data, --dev, --report or --unlabelled), which it would overwrite; give a new file`, EXIT.usage);
+  }
+}
+
 /** Training rows per label in the files; empty when a file cannot be read (the trainer then reports why, as it always has). */
 function labelCounts(files: readonly string[], task: TaskName): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -223,10 +241,38 @@ function labelCounts(files: readonly string[], task: TaskName): Record<string, n
   return counts;
 }
 
+type Given = (opts: TrainOpts, command: Command, key: keyof TrainOpts) => boolean;
+const set: Given = (opts, _command, key) => opts[key] !== undefined;
+/** Options of plain `train` that `--with-log-labels` has no use for, with how to tell the user gave one. */
+const PLAIN_TRAIN_OPTIONS: ReadonlyArray<readonly [keyof TrainOpts, string, Given]> = [
+  ['dev', '--dev', set],
+  ['report', '--report', set],
+  ['unlabelled', '--unlabelled', set],
+  ['teacher', '--teacher', set],
+  ['holdout', '--holdout', set],
+  ['holdoutFile', '--holdout-file', set],
+  ['force', '--force', set],
+  ['name', '--name', set],
+  ['modelVersion', '--model-version', (_opts, command) => command.getOptionValueSource('modelVersion') === 'cli'],
+  ['epochs', '--epochs', set],
+  ['dim', '--dim', set],
+  ['lr', '--lr', set],
+  ['maxRows', '--max-rows', set],
+  ['selfTrainRounds', '--self-train-rounds', set],
+  ['slots', '--no-slots', (opts) => opts.slots === false],
+  ['threshold', '--threshold', set],
+];
+
 /** `hubnlu train --with-log-labels`: one household retrain, printed as base vs candidate. */
 async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<void> {
   if (opts.task && opts.task !== 'intent') throw new CliError('--with-log-labels retrains the intent model; leave out --task or use --task intent', EXIT.usage);
   if (opts.out) throw new CliError('--with-log-labels stores the candidate in learning.modelsDir (`hubnlu models list`); leave out --out', EXIT.usage);
+  // These would be ignored, and minutes of training spent on a run that is not the one asked for.
+  const plainOnly = PLAIN_TRAIN_OPTIONS.filter(([key, , given]) => given(opts, command, key)).map(([, flag]) => flag);
+  if (plainOnly.length) {
+    throw new CliError(`${plainOnly.join(', ')} go${plainOnly.length === 1 ? 'es' : ''} with plain \`hubnlu train\`; --with-log-labels retrains with the shipped intent recipe: leave ${plainOnly.length === 1 ? 'it' : 'them'} out`, EXIT.usage);
+  }
+  const seed = intOpt('--seed', opts.seed);
   const { config } = configFor(command);
   const dbPath = resolve(process.cwd(), opts.db ?? config.storage.path);
   let db;
@@ -249,7 +295,7 @@ async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<vo
       data: list(opts.data).map((f) => resolve(f)),
       templates: list(opts.templates).map((d) => resolve(d)),
       promote: opts.promote ? 'if-better' : 'never',
-      seed: intOpt('--seed', opts.seed),
+      seed,
       progress: opts.progress ? log : (line) => (line.startsWith('warning:') || line.startsWith('note:') ? log(line) : undefined),
     });
     if (opts.json) {

@@ -102,7 +102,13 @@ export function parseGrammar(docs: readonly YamlDoc[]): Grammar {
   const skipWords: string[] = [];
   const groups: TemplateGroup[] = [];
   for (const doc of docs) {
-    const y: unknown = parseYaml(doc.text);
+    let y: unknown;
+    try {
+      y = parseYaml(doc.text);
+    } catch (err) {
+      // The yaml package's message: its first line says what and where (line, column); an excerpt follows.
+      throw new Error(`${doc.file}: not valid YAML (${(err as Error).message.split('\n')[0].replace(/:$/, '')})`);
+    }
     if (!isObj(y)) throw new Error(`${doc.file}: not a YAML mapping`);
     if (typeof y.language === 'string' && !language) language = y.language;
     for (const [k, v] of parseRules(doc.file, y.expansion_rules)) rules.set(k, v);
