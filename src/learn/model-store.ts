@@ -12,7 +12,7 @@
  * shipped models: with no `current.json` (or after rolling back past the
  * first promotion) the shipped model is live.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TaskName } from '../model/tasks.js';
 
@@ -21,6 +21,9 @@ export const SHIPPED = 'shipped';
 
 export const VERSION_FILE = 'version.json';
 export const POINTER_FILE = 'current.json';
+const STAGING_PREFIX = '.staging-';
+/** A staging directory this old is left from a run that died (see `stage`). */
+export const STALE_STAGING_MS = 24 * 3600 * 1000;
 
 /** What `hubnlu models list` shows of a version (written beside its manifest). */
 export interface VersionInfo {
@@ -152,10 +155,22 @@ export class ModelStore {
     return `v${String((taken.length ? Math.max(...taken) : 0) + 1).padStart(4, '0')}`;
   }
 
-  /** A temporary directory inside the store (same file system as the versions, so `add` is a rename). */
-  stage(task: TaskName): string {
-    mkdirSync(this.taskDir(task), { recursive: true });
-    return mkdtempSync(join(this.taskDir(task), '.staging-'));
+  /**
+   * A temporary directory inside the store (same file system as the versions, so `add` is a rename). Staging
+   * directories older than `STALE_STAGING_MS` are removed first: a run that was killed (power cut, `kill -9`, the
+   * agent stopped mid-retrain) leaves its model files there, and nothing else would ever remove them. A run takes
+   * minutes, so one that old is not another run's.
+   */
+  stage(task: TaskName, now = Date.now()): string {
+    const dir = this.taskDir(task);
+    mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(STAGING_PREFIX)) continue;
+      const path = join(dir, name);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st?.isDirectory() && now - st.mtimeMs > STALE_STAGING_MS) rmSync(path, { recursive: true, force: true });
+    }
+    return mkdtempSync(join(dir, STAGING_PREFIX));
   }
 
   /** Moves a finished model directory (from `stage`) into the store as the next version; returns it. */

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelStore, ModelStoreError, POINTER_FILE, SHIPPED } from '../../src/learn/model-store.js';
+import { ModelStore, ModelStoreError, POINTER_FILE, SHIPPED, STALE_STAGING_MS } from '../../src/learn/model-store.js';
 
 const info = (parent: string) => ({
   parent,
@@ -66,4 +66,17 @@ test('unknown versions, half-written directories and a damaged pointer are clear
   writeFileSync(join(store.taskDir('intent'), POINTER_FILE), JSON.stringify({ version: 'v0007', promotedAt: '', history: [] }));
   assert.throws(() => store.currentDir('intent'), /names v0007, which is not in/);
   assert.ok(existsSync(store.taskDir('intent')));
+});
+
+test('staging directories left by a run that died are removed when the next run stages, not those of a run under way', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hubnlu-store-'));
+  const store = new ModelStore(root);
+  const dead = fakeModel(store); // a killed retrain's model files, never stored nor discarded
+  const running = fakeModel(store); // another run, staged a minute ago
+  const old = (Date.now() - STALE_STAGING_MS - 60_000) / 1000;
+  utimesSync(dead, old, old);
+  const next = store.stage('intent');
+  const left = readdirSync(join(root, 'intent')).filter((n) => n.startsWith('.staging-')).map((n) => join(root, 'intent', n)).sort();
+  assert.deepEqual(left, [running, next].sort(), 'the dead run\'s directory is gone, the others stay');
+  assert.equal(existsSync(dead), false);
 });
