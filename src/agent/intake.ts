@@ -15,7 +15,7 @@ import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type Rej
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
 import type { InferenceWorker } from './inference-worker.js';
-import { responseOf, storedResponse } from './response.js';
+import { responseOf, responseTopicProblem, storedResponse } from './response.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { epochOf, trace } from './latency-trace.js';
 
@@ -38,6 +38,8 @@ export interface IntakeOptions {
   readonly limits: ParseLimits;
   /** Every extension's messages for a rejected input (the native error, Hermes' error, ...). */
   readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
+  /** Topics a caller's MQTT 5 Response Topic may not name: the base topic's `#` and every filter the agent subscribes to (see response.ts). */
+  readonly ownTopics?: readonly string[];
   /** Called for each accepted input (health: inputs per minute). */
   readonly onAccepted?: () => void;
   /** Group commit (input.commitBatch, input.commitWaitMs); absent: one transaction per input. */
@@ -98,12 +100,14 @@ export class Intake {
     const arrivedAt = performance.now();
     const receivedAt = (this.opts.now ?? Date.now)();
     const captured = route?.topic ? matchTopic(route.topic, msg.topic) ?? [] : [];
-    const response = storedResponse(msg);
+    const responseTopic = msg.properties?.responseTopic;
+    const responseProblem = responseTopic ? responseTopicProblem(responseTopic, this.opts.ownTopics ?? []) : undefined;
+    const response = responseProblem === undefined ? storedResponse(msg) : undefined;
     const deliveryKey = deliveryKeyOf(msg.topic, msg.messageId, msg.payload, receivedAt);
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
     const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
-    let failure: { code: RejectionCode | 'site_mismatch'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    let failure: { code: RejectionCode | 'site_mismatch' | 'invalid_response_topic'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
     const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
     // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
     const topicWins = topicSite !== undefined && !route?.payloadSiteId;
@@ -117,6 +121,7 @@ export class Intake {
     if (!failure && !isSafeSegment(siteId)) {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
     }
+    if (!failure && responseProblem !== undefined) failure = { code: 'invalid_response_topic', message: responseProblem };
 
     if (failure || !parsed.ok) {
       // Only a rejection keeps an excerpt of its payload (issue 10: ~16 µs a message that an accepted input never used).

@@ -105,6 +105,13 @@ export class BridgeExtension implements Extension {
     try {
       const body = this.parse(message.payload);
       transaction = body.transaction;
+      const responseTopic = message.properties?.responseTopic;
+      const problem = responseTopic ? this.ctx.responseTopicProblem(responseTopic) : undefined;
+      if (problem !== undefined) {
+        // Not run: the caller asked for the answer where hubnlu must not publish it; respond() sends the error to the command's own topic.
+        this.ctx.log.warn({ command, responseTopic }, `bridge request refused: ${problem}`);
+        throw new RequestError(problem);
+      }
       const data = await this.run(command, body);
       response = { status: 'ok', data };
     } catch (err) {
@@ -133,7 +140,7 @@ export class BridgeExtension implements Extension {
   private async respond(command: string, message: InboundMessage, response: BridgeResponse): Promise<void> {
     const payload = JSON.stringify(response);
     const props = message.properties;
-    const out: OutboundMessage = props?.responseTopic
+    const out: OutboundMessage = props?.responseTopic && this.ctx.responseTopicProblem(props.responseTopic) === undefined
       ? { topic: props.responseTopic, payload, properties: props.correlationData ? { correlationData: props.correlationData } : undefined }
       : { topic: `${this.prefix}/response/${isSafeSegment(command) ? command : escapeSegment(command)}`, payload };
     try {

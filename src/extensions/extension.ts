@@ -203,6 +203,8 @@ export interface ExtensionContext {
   submit(message: InboundMessage, route: SubmitRoute): Promise<void>;
   /** Agent commands for the bridge; other extensions need not use them. */
   readonly control: AgentControl;
+  /** Why a caller's MQTT 5 Response Topic may not be answered on (a `$` topic, or one of the agent's own), or undefined when it may. */
+  responseTopicProblem(topic: string): string | undefined;
   /** Whether the MQTT connection speaks MQTT 5 (response topics, correlation data, user properties). */
   readonly mqtt5: boolean;
   /** `mqtt.clientId`: identifies this agent to platforms (the Home Assistant device). */

@@ -247,3 +247,59 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     assert.ok(await waitFor(() => caller.on('hubnlu/bridge/health').length >= before + 2, 5000));
   });
 });
+
+describe('Response Topics hubnlu must not publish to (mosquitto, MQTT 5, reload_models allowed)', { skip: mosquittoPath() ? false : 'mosquitto not installed' }, () => {
+  let broker: Mosquitto;
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    running = await startAgent({
+      'mqtt.url': broker.url,
+      'mqtt.clientId': `hubnlu-rt-${Date.now()}`,
+      'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
+    });
+    caller = await BridgeCaller.connect(running.brokerUrl, ['hubnlu/#', 'hermes/#', 'caller/#'], 5);
+  });
+  after(async () => {
+    await caller?.close();
+    await running?.stop();
+    await broker?.stop();
+  });
+
+  test('an utterance or request naming a $ topic, or a topic hubnlu listens to or publishes under, is refused with an error; nothing is published there, nothing run', async () => {
+    // `$` topics are the broker's [MQTT-4.7.2-1]: mosquitto refuses the publish and closes hubnlu's connection, and an
+    // answer kept in the outbox was refused again after every reconnect. The agent's own topics would make it send a
+    // request (reload_models) or a site's result in the caller's name.
+    const refused = ['$SYS/hubnlu-test/inbox', '$share/g/inbox', 'hubnlu/bridge/request/reload_models', 'hubnlu/frontdoor/result', 'hubnlu/bridge/state', 'hermes/nlu/query'];
+    for (const [i, responseTopic] of refused.entries()) {
+      await caller.send('hubnlu/kitchen/utterance', { text: 'turn off the lights', id: `rt-${i}` }, { responseTopic, correlationData: Buffer.from([i]) });
+      await caller.send(`${REQ}/info`, { transaction: `rt-${i}` }, { responseTopic, correlationData: Buffer.from([i]) });
+    }
+    for (const [i, responseTopic] of refused.entries()) {
+      assert.ok(await waitFor(() => caller.on('hubnlu/kitchen/error').some((g) => g.body.id === `rt-${i}`), 10_000), `no error for the utterance with Response Topic ${responseTopic}`);
+      const error = caller.on('hubnlu/kitchen/error').find((g) => g.body.id === `rt-${i}`)!;
+      assert.equal(error.body.code, 'invalid_response_topic', responseTopic);
+      assert.match(error.body.message, /Response Topic/);
+      assert.ok(await waitFor(() => caller.on(`${RES}/info`).some((g) => g.body.transaction === `rt-${i}`), 10_000), `no error response for the request with Response Topic ${responseTopic}`);
+      const response = caller.on(`${RES}/info`).find((g) => g.body.transaction === `rt-${i}`)!;
+      assert.equal(response.body.status, 'error', responseTopic);
+      assert.match(response.body.error, /Response Topic/);
+    }
+    // A fence: an utterance with an allowed Response Topic, answered there.
+    await caller.send('hubnlu/kitchen/utterance', { text: 'what time is it', id: 'rt-fence' }, { responseTopic: 'caller/inbox/fence' });
+    assert.ok(await waitFor(() => caller.on('caller/inbox/fence').length === 1, 10_000), 'an allowed Response Topic was not answered');
+    assert.equal(caller.on('hubnlu/kitchen/result').filter((g) => /^rt-\d/.test(String(g.body.id))).length, 0, 'a refused input was answered as well');
+    assert.equal(caller.on('hubnlu/bridge/request/reload_models').length, 0, 'hubnlu published to its own request topic');
+    assert.equal(caller.on(`${RES}/reload_models`).length, 0, 'reload_models ran on a message hubnlu sent itself');
+    assert.equal(caller.on('hubnlu/frontdoor/result').length, 0);
+    assert.equal(caller.on('hermes/nlu/query').length, 0);
+    assert.ok(caller.on('hubnlu/bridge/state').every((g) => g.body.state === 'online'), 'something other than the state went to bridge/state');
+    const db = new Database(running.dbPath, { readonly: true });
+    const topics = (db.prepare('SELECT DISTINCT topic FROM outbox').all() as Array<{ topic: string }>).map((r) => r.topic);
+    db.close();
+    assert.deepEqual(topics.filter((t) => refused.includes(t)), [], 'a refused Response Topic is in the outbox');
+  });
+});
