@@ -19,7 +19,7 @@
  */
 import type { InboundMessage } from '../../transport/mqtt-connection.js';
 import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from '../extension.js';
-import { discoveryMessages, removalMessage, stateTopics, type StateTopics } from './discovery.js';
+import { discoveryMessages, isEntityConfigTopic, removalMessage, stateTopics, type StateTopics } from './discovery.js';
 import { homeAssistantNamer, nativeNamer, type IntentNamer } from './intent-names.js';
 import { homeAssistantSettings, type HomeAssistantConfig } from './settings.js';
 import { resultMessages, statsMessage } from './states.js';
@@ -158,13 +158,17 @@ export class HomeAssistantExtension implements Extension {
   /** A retained record from this or an earlier run: empty the configs it names that this run does not publish. */
   private async onPublishedRecord(payload: string): Promise<void> {
     if (payload === '') return;
-    let topics: string[];
+    let named: unknown[];
     try {
       const record = JSON.parse(payload) as Partial<PublishedRecord>;
-      topics = Array.isArray(record.topics) ? record.topics.filter((t): t is string => typeof t === 'string' && t.endsWith('/config')) : [];
+      named = Array.isArray(record.topics) ? record.topics : [];
     } catch {
       this.ctx.log.warn({ topic: this.topicsOf.published }, 'ignoring a malformed Home Assistant discovery record');
       return;
+    }
+    const topics = named.filter((t): t is string => typeof t === 'string' && isEntityConfigTopic(t));
+    if (topics.length < named.length) {
+      this.ctx.log.warn({ topic: this.topicsOf.published, ignored: named.length - topics.length }, 'ignoring entries of the Home Assistant discovery record that are not config topics of hubnlu entities (left alone)');
     }
     const current = new Set(this.settings.enabled ? this.configTopics() : []);
     const stale = topics.filter((t) => !current.has(t));

@@ -168,5 +168,26 @@ for (const c of cases) {
       running = undefined;
       assert.equal((await retainedConfigs(broker.url, 0)).size, 0);
     });
+
+    test("a record hubnlu did not write empties only configs of hubnlu's own entities: other devices' stay, odd topics are skipped", async () => {
+      // Anyone who may publish under the base topic can write the record; it must not become a way to delete any
+      // retained config on the broker, nor to make hubnlu publish to a wildcard or `$` topic.
+      const others = { 'homeassistant/light/0xlamp/light/config': '{"name":"Lamp"}', 'homeassistant/sensor/0xthermo/temperature/config': '{"name":"Temperature"}' };
+      const old = 'homeassistant/sensor/hubnlu_old/last_intent/config';
+      const device = await Recorder.connect(broker.url, []);
+      for (const [topic, payload] of Object.entries({ ...others, [old]: '{"name":"Last intent"}' })) await device.client.publishAsync(topic, payload, { qos: 1, retain: true });
+      const record = { topics: [...Object.keys(others), 'homeassistant/sensor/+/errors/config', '$SYS/sensor/x/errors/config', old] };
+      await device.client.publishAsync('hubnlu/homeassistant/discovery', JSON.stringify(record), { qos: 1, retain: true });
+      await device.close();
+      running = await agentWith({ enabled: false });
+      assert.ok(await waitFor(async () => !(await retainedConfigs(broker.url, 2)).has(old), 5000), "the old hubnlu entity's config was not emptied");
+      const left = await retainedConfigs(broker.url, 2);
+      assert.deepEqual(Object.fromEntries(left), others, "another device's config was emptied");
+      await running.stop();
+      running = undefined;
+      const cleanup = await Recorder.connect(broker.url, []);
+      for (const topic of Object.keys(others)) await cleanup.client.publishAsync(topic, '', { qos: 1, retain: true });
+      await cleanup.close();
+    });
   });
 }
