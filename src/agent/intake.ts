@@ -9,7 +9,7 @@ import { deliveryKey as deliveryKeyOf } from '../store/delivery-key.js';
 import type { Logger } from '../util/logger.js';
 import { TASKS, type TaskName } from '../model/tasks.js';
 import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, RecordOutcome } from '../store/log-store.js';
-import type { FailedInput } from '../extensions/extension.js';
+import type { FailedInput, SubmitOutcome } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
@@ -84,17 +84,17 @@ export class Intake {
   }
 
   /** The handler for `input.topics`: the route is the first entry whose filter matches. */
-  readonly handle = (msg: InboundMessage): Promise<void> => {
+  readonly handle = (msg: InboundMessage): Promise<SubmitOutcome> => {
     const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
     return this.submit(msg, route);
   };
 
   /**
    * Parses and stores one message as `route` says; resolves once its row (a rejection; or an accepted input with its
-   * result) is committed, so the caller may acknowledge it.
+   * result) is committed, so the caller may acknowledge it, with what became of it (the bridge's `classify` tells).
    * Extensions that take utterances on their own topics (Hermes) come through here.
    */
-  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<void> => {
+  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<SubmitOutcome> => {
     if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
     this.stats.received++;
     const arrivedAt = performance.now();
@@ -148,12 +148,13 @@ export class Intake {
       });
       this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
       const outcome = await this.commits.add({ input: { ...input, request }, rejection, messages, redelivered: msg.redelivered });
-      if (outcome.duplicate) this.countDuplicate(input, outcome.seq, outcome.reason);
-      else {
-        this.stats.rejected++;
-        this.onRejected();
+      if (outcome.duplicate) {
+        this.countDuplicate(input, outcome.seq, outcome.reason);
+        return { status: 'duplicate' };
       }
-      return;
+      this.stats.rejected++;
+      this.onRejected();
+      return { status: 'rejected', ...rejection };
     }
 
     const u = parsed.value;
@@ -187,10 +188,11 @@ export class Intake {
     const outcome = await this.worker.answer(input, msg.redelivered, arrivedAt);
     if (outcome.duplicate) {
       this.countDuplicate(input, outcome.seq, outcome.reason);
-      return;
+      return { status: 'duplicate' };
     }
     this.stats.accepted++;
     this.opts.onAccepted?.();
+    return { status: 'accepted' };
   };
 
   private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {

@@ -219,7 +219,9 @@ export class BridgeExtension implements Extension {
       // Asked to keep it: it goes through the utterance pipeline like any input (row, native result).
       const id = typeof body.id === 'string' && body.id ? body.id : undefined;
       const payload = JSON.stringify({ text, tasks, ...(id ? { id } : {}), ...(typeof body.siteId === 'string' ? { siteId: body.siteId } : {}), ...(body.lang ? { lang: body.lang } : {}) });
-      await this.ctx.submit({ topic: `${this.prefix}/request/classify`, payload: Buffer.from(payload), qos: 1, redelivered: false }, { format: 'json', tasks });
+      const outcome = await this.ctx.submit({ topic: `${this.prefix}/request/classify`, payload: Buffer.from(payload), qos: 1, redelivered: false }, { format: 'json', tasks });
+      // The log checks more than classify does (input.maxTextChars, control characters, the site id): say so, not `stored: true`.
+      if (outcome.status === 'rejected') throw new RequestError(`not stored: ${outcome.code}: ${outcome.message}`);
       data.stored = true;
     }
     return data;

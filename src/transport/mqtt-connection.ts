@@ -102,7 +102,7 @@ export interface PublishProperties {
 }
 
 /** Resolves when the message may be acknowledged. Must not reject: hold it instead. */
-export type InboundHandler = (message: InboundMessage) => Promise<void>;
+export type InboundHandler = (message: InboundMessage) => Promise<unknown>;
 
 export interface ConnectionEvents {
   online: [];

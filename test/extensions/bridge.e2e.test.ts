@@ -124,6 +124,20 @@ describe('bridge with the default allow-list (embedded broker)', () => {
     assert.match(bad.body.error, /text must be a non-empty string/);
   });
 
+  test('classify with store: true of an input the log rejects answers with the rejection, not stored: true', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ text: 'turn on the\u0001 lights' }, 'control_characters'],
+      [{ text: 'lights '.repeat(200) }, 'text_too_long'], // within classify's 10,000 characters, over input.maxTextChars
+      [{ text: 'turn on the lights', siteId: '../hall' }, 'invalid_site_id'],
+    ];
+    for (const [i, [body, code]] of cases.entries()) {
+      const r = await ask(caller, 'classify', { ...body, store: true }, `c-rejected-${i}`);
+      assert.equal(r.body.status, 'error', `${code}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.match(r.body.error, new RegExp(`^not stored: ${code}: `));
+      assert.equal(r.body.data.stored, undefined);
+    }
+  });
+
   test('reload_models and label are off by default: an error response that says how to allow them', async () => {
     for (const command of ['reload_models', 'label']) {
       const r = await ask(caller, command, { id: 'x', intent: 'y' }, `off-${command}`);
