@@ -96,7 +96,9 @@ export class HomeAssistantExtension implements Extension {
 
   outputs(result: AnalysedInput): readonly OutboundMessage[] {
     if (!this.settings.enabled) return [];
-    const intentModel = result.analysis.models.find((m) => m.task === 'intent');
+    // The model discovery describes, not the one that answered: an answer in another language comes from that
+    // language's model (hubnlu-intent-de), and taking it for a swap republished every config at each such answer.
+    const intentModel = this.ctx.models.loadedModels().find((m) => m.task === 'intent');
     const version = intentModel ? `${intentModel.name} ${intentModel.version}` : undefined;
     if (version && this.discoveredModel !== undefined && version !== this.discoveredModel) {
       // A reloaded model may have other labels: the event entity's event_types must follow.

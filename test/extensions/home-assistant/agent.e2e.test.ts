@@ -189,5 +189,29 @@ for (const c of cases) {
       for (const topic of Object.keys(others)) await cleanup.client.publishAsync(topic, '', { qos: 1, retain: true });
       await cleanup.close();
     });
+
+    test('answers in another language do not republish discovery: only a swapped model does', async () => {
+      running = await agentWith({ enabled: true });
+      const watcher = await Recorder.connect(broker.url, [CONFIG_FILTER, 'hubnlu/+/result']);
+      const configs = () => watcher.messages.filter((m) => m.topic.endsWith('/config'));
+      assert.ok(await waitFor(() => configs().length >= 7, 5000));
+      await sleep(200);
+      const atStart = configs().length;
+      const texts = [
+        ['mach das licht in der küche an', 'de'],
+        ['turn on the kitchen lights', 'en'],
+        ['schalte das licht aus', 'de'],
+        ['turn off the lights', 'en'],
+      ];
+      for (const [i, [text, lang]] of texts.entries()) {
+        await watcher.publish('hubnlu/kitchen/utterance', JSON.stringify({ text, lang, id: `lang-${i}` }));
+        assert.ok(await waitFor(() => watcher.messages.some((m) => m.topic === 'hubnlu/kitchen/result' && JSON.parse(m.payload.toString()).id === `lang-${i}`), 10_000));
+      }
+      await sleep(300);
+      assert.equal(configs().length - atStart, 0, 'discovery was republished for an answer in another language');
+      await watcher.close();
+      await running.stop();
+      running = undefined;
+    });
   });
 }
