@@ -109,6 +109,9 @@ export class HomeAssistantExtension implements Extension {
   }
 
   private scheduleRepublish(): void {
+    // One republish pending answers every `online` that comes before it: a burst (or anyone else publishing `online`)
+    // would otherwise have each one republish every config.
+    if (this.pending.size > 0) return;
     const { republishDelayMinMs: min, republishDelayMaxMs: max } = this.settings;
     const random = this.options.random ?? Math.random;
     const delay = Math.round(min + Math.max(0, max - min) * random());

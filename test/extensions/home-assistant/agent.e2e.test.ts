@@ -213,5 +213,22 @@ for (const c of cases) {
       await running.stop();
       running = undefined;
     });
+
+    test('a burst of online messages on homeassistant/status brings one republish, not one each', async () => {
+      running = await agentWith({ enabled: true, republishDelayMinMs: 300, republishDelayMaxMs: 400 });
+      const ha = await Recorder.connect(broker.url, [CONFIG_FILTER]);
+      assert.ok(await waitFor(() => ha.messages.length >= 7, 5000));
+      await sleep(200);
+      const before = ha.messages.length;
+      for (let i = 0; i < 20; i++) await ha.publish('homeassistant/status', 'online');
+      assert.ok(await waitFor(() => ha.messages.length >= before + 7, 5000), 'configs not republished');
+      await sleep(1000); // past every delay the burst could have scheduled
+      assert.equal(ha.messages.length - before, 7, 'one republish of the 7 configs');
+      await ha.publish('homeassistant/status', 'online');
+      assert.ok(await waitFor(() => ha.messages.length >= before + 14, 5000), 'a later online is answered again');
+      await ha.close();
+      await running.stop();
+      running = undefined;
+    });
   });
 }
