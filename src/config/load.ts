@@ -16,6 +16,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
+import { isValidFilter } from '../transport/topics.js';
 import { configValidator } from './validator.js';
 import { requireForOnce } from '../util/heap.js';
 
@@ -254,8 +255,16 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if (!config.extensions.hermes.queryTasks.includes('intent')) {
     problems.push('extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]');
   }
+  // `$` topics are the broker's [MQTT-4.7.2-1]: mosquitto refuses a client's publish there and closes its connection.
+  if (config.mqtt.baseTopic.startsWith('$')) problems.push('mqtt.baseTopic: starts with "$", which is reserved for the broker (e.g. "hubnlu")');
   config.input.topics.forEach((t, i) => {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
+    if (t.resultTopic.startsWith('$')) problems.push(`input.topics.${i}.resultTopic: starts with "$", which is reserved for the broker (e.g. "{baseTopic}/{siteId}/result")`);
+    // Rendered for every input: an unknown one would fail each of them, unanswered and unacknowledged.
+    for (const name of new Set([...t.resultTopic.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))) {
+      if (name !== 'baseTopic' && name !== 'siteId') problems.push(`input.topics.${i}.resultTopic: unknown placeholder {${name}} (the placeholders are {baseTopic} and {siteId}, e.g. "{baseTopic}/{siteId}/result")`);
+    }
+    if (!isValidFilter(t.topic)) problems.push(`input.topics.${i}.topic: not a valid topic filter ("+" and "#" fill a whole level, "#" only the last; e.g. "hubnlu/+/utterance")`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
   problems.push(...checkShareGroup(config));

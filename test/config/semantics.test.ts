@@ -29,6 +29,21 @@ test('a result topic with a wildcard is refused', () => {
   assert.ok(problems.some((p) => p.startsWith('input.topics.0.resultTopic: contains a wildcard')), problems.join('\n'));
 });
 
+test('topics that would fail only at run time are refused at start, each naming the setting and the fix', () => {
+  // An unknown placeholder threw for every input (held unacknowledged, never answered); a `$` topic is the broker's
+  // (mosquitto refuses the publish and closes the connection); a malformed filter is refused by the broker's SUBACK.
+  const placeholder = problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: '{baseTopic}/{site}/result' }] });
+  assert.ok(placeholder.some((p) => /^input\.topics\.0\.resultTopic: unknown placeholder \{site\}.*\{baseTopic\}.*\{siteId\}/.test(p)), placeholder.join('\n'));
+  const dollar = problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: '$SYS/{siteId}/result' }], 'mqtt.baseTopic': '$hubnlu' });
+  assert.ok(dollar.some((p) => p.startsWith('input.topics.0.resultTopic: starts with "$"')), dollar.join('\n'));
+  assert.ok(dollar.some((p) => p.startsWith('mqtt.baseTopic: starts with "$"')), dollar.join('\n'));
+  for (const topic of ['hubnlu/#/utterance', 'hubnlu/kitchen+/utterance', 'hubnlu/k#']) {
+    const filter = problemsOf({ 'input.topics': [{ topic }] });
+    assert.ok(filter.some((p) => p.startsWith('input.topics.0.topic: not a valid topic filter')), `${topic}: ${filter.join('\n')}`);
+  }
+  assert.deepEqual(problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: 'out/{siteId}/{baseTopic}' }, { topic: 'sensors/#' }, { topic: '$share/g/hubnlu/+/x' }] }), []);
+});
+
 test('extension settings are checked like the rest: a bad health schedule, an unknown command, Hermes query tasks without intent', () => {
   const problems = problemsOf({ 'extensions.bridge.healthCron': 'hourly' });
   assert.equal(problems.length, 1);
