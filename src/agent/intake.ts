@@ -107,7 +107,7 @@ export class Intake {
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
     const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
-    let failure: { code: RejectionCode | 'site_mismatch' | 'invalid_response_topic'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    let failure: { code: RejectionCode | 'site_mismatch' | 'invalid_response_topic' | 'retained'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
     const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
     // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
     const topicWins = topicSite !== undefined && !route?.payloadSiteId;
@@ -122,6 +122,10 @@ export class Intake {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
     }
     if (!failure && responseProblem !== undefined) failure = { code: 'invalid_response_topic', message: responseProblem };
+    if (!failure && msg.retained) {
+      // Handed over because we subscribed (a start without a session): an old command, not one said now.
+      failure = { code: 'retained', message: 'a retained utterance is replayed to every new subscriber, so it is not answered again (publish utterances without the retain flag; clear this one with an empty retained message)' };
+    }
 
     if (failure || !parsed.ok) {
       // Only a rejection keeps an excerpt of its payload (issue 10: ~16 µs a message that an accepted input never used).
