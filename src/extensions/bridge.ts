@@ -105,6 +105,8 @@ export class BridgeExtension implements Extension {
     try {
       const body = this.parse(message.payload);
       transaction = body.transaction;
+      // Handed over because hubnlu subscribed (a start without a session), not asked now: a command is not run twice.
+      if (message.retained) throw new RequestError('a retained request is replayed to every new subscriber, so it is not run (publish requests without the retain flag; clear this one with an empty retained message)');
       const responseTopic = message.properties?.responseTopic;
       const problem = responseTopic ? this.ctx.responseTopicProblem(responseTopic) : undefined;
       if (problem !== undefined) {

@@ -317,3 +317,32 @@ describe('Response Topics hubnlu must not publish to (mosquitto, MQTT 5, reload_
     assert.deepEqual(topics.filter((t) => refused.includes(t)), [], 'a refused Response Topic is in the outbox');
   });
 });
+
+describe('a retained request (mosquitto)', { skip: mosquittoPath() ? false : 'mosquitto not installed' }, () => {
+  let broker: Mosquitto;
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    caller = await BridgeCaller.connect(broker.url, [`${RES}/#`], 5);
+    // Left retained on the broker: handed to every new subscriber, so it would run again at each start without a session.
+    await caller.client.publishAsync(`${REQ}/reload_models`, JSON.stringify({ transaction: 'stale' }), { qos: 1, retain: true });
+    running = await startAgent({ 'mqtt.url': broker.url, 'mqtt.clientId': `hubnlu-retained-${Date.now()}`, 'extensions.bridge.allow': ['info', 'reload_models'] });
+  });
+  after(async () => {
+    await caller?.client.publishAsync(`${REQ}/reload_models`, '', { qos: 1, retain: true });
+    await caller?.close();
+    await running?.stop();
+    await broker?.stop();
+  });
+
+  test('is not run when the broker replays it to hubnlu: an error response says why', async () => {
+    assert.ok(await waitFor(() => caller.on(`${RES}/reload_models`).length > 0, 10_000), 'no response to the retained request');
+    const response = caller.on(`${RES}/reload_models`)[0];
+    assert.equal(response.body.status, 'error', JSON.stringify(response.body).slice(0, 200));
+    assert.equal(response.body.transaction, 'stale');
+    assert.match(response.body.error, /retained/);
+  });
+});
