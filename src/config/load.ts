@@ -16,7 +16,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
-import { isValidFilter } from '../transport/topics.js';
+import { filtersOverlap, isValidFilter } from '../transport/topics.js';
+import { stateTopics } from '../extensions/home-assistant/discovery.js';
 import { configValidator } from './validator.js';
 import { requireForOnce } from '../util/heap.js';
 
@@ -267,8 +268,34 @@ function checkSemantics(config: Config, cwd: string): string[] {
     if (!isValidFilter(t.topic)) problems.push(`input.topics.${i}.topic: not a valid topic filter ("+" and "#" fill a whole level, "#" only the last; e.g. "hubnlu/+/utterance")`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
+  problems.push(...checkFeedback(config));
   problems.push(...checkShareGroup(config));
   problems.push(...checkHomeAssistantSettings(config.extensions.homeAssistant));
+  return problems;
+}
+
+/**
+ * An input filter must not take in what hubnlu publishes: each answer would come back as an input, and its answer
+ * too, without end (`hubnlu/#` took in `hubnlu/default/error`: each error was rejected, which published the next).
+ */
+function checkFeedback(config: Config): string[] {
+  const base = config.mqtt.baseTopic;
+  const published = [
+    `${base}/+/result`,
+    `${base}/+/error`,
+    ...config.input.topics.map((t) => t.resultTopic.replace(/\{baseTopic\}/g, base).replace(/\{siteId\}/g, '+')),
+    ...['state', 'info', 'health'].map((name) => `${base}/bridge/${name}`),
+    `${base}/bridge/response/+`,
+    `${base}/bridge/event/+`,
+    ...Object.values(stateTopics(base)),
+  ];
+  const problems: string[] = [];
+  config.input.topics.forEach((t, i) => {
+    const own = published.find((p) => filtersOverlap(t.topic, p));
+    if (own !== undefined) {
+      problems.push(`input.topics.${i}.topic: takes in topics hubnlu publishes itself (${own}): each answer would come back as an input, without end (use a filter of its own, e.g. "${base}/+/utterance")`);
+    }
+  });
   return problems;
 }
 

@@ -44,6 +44,17 @@ export function isValidFilter(filter: string): boolean {
   return levels.every((level, i) => level === '+' || (level === '#' && i === levels.length - 1) || !/[+#]/.test(level));
 }
 
+/** Whether some topic matches both filters (shared-subscription prefixes ignored). */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = filterOf(a).split('/');
+  const y = filterOf(b).split('/');
+  for (let i = 0; ; i++) {
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (i >= x.length || i >= y.length) return x.length === y.length;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+}
+
 /** Fills `{name}` placeholders; every value must already be a safe segment. */
 export function renderTopic(template: string, values: Record<string, string>): string {
   const topic = template.replace(/\{(\w+)\}/g, (whole, name: string) => {
