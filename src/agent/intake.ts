@@ -106,7 +106,9 @@ export class Intake {
     const deliveryKey = deliveryKeyOf(msg.topic, msg.messageId, msg.payload, receivedAt);
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
-    const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
+    // A `+` level names the site (`#` comes last, so the first capture is a `+`'s), empty too: `hubnlu//utterance`
+    // is no site, not a topic without one whose payload may name any site. A `#` names one only when it holds one level.
+    const topicSite = route?.topic?.includes('+') ? captured[0] : captured.find((c) => c.length > 0 && !c.includes('/'));
     let failure: { code: RejectionCode | 'site_mismatch' | 'invalid_response_topic' | 'retained'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
     const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
     // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.

@@ -175,3 +175,19 @@ test('a retained utterance replayed when hubnlu subscribes is rejected (retained
   assert.deepEqual(bodies().filter((m) => m.body.id === 'live-1').map((m) => m.topic), ['hubnlu/frontdoor/result']);
   await out.client.publishAsync('hubnlu/frontdoor/utterance', '', { qos: 1, retain: true }); // clears the retained message
 });
+
+test('an empty site level (hubnlu//utterance) is an invalid site, not a topic without one whose payload may name any site', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 120_000 }, async (t) => {
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'empty-site', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
+  const agent = await FaultAgent.start({ brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } });
+  closers.push(() => agent.kill('SIGKILL'));
+  const out = await Recorder.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { protocolVersion: 5 });
+  closers.push(() => out.close());
+  await out.publish('hubnlu//utterance', JSON.stringify({ id: 'empty-1', text: 'unlock the front door', siteId: 'frontdoor' }));
+  await out.publish('hubnlu//utterance', JSON.stringify({ id: 'empty-2', text: 'unlock the front door' }));
+  const answers = (id: string) => out.messages.filter((m) => JSON.parse(m.payload.toString()).id === id);
+  // The payload's siteId disagrees with the topic's (empty) one; without it the empty site itself is refused.
+  for (const [id, code] of [['empty-1', 'site_mismatch'], ['empty-2', 'invalid_site_id']]) {
+    assert.ok(await waitFor(() => answers(id).length > 0, 10_000), `no answer for ${id}`);
+    assert.deepEqual(answers(id).map((m) => [m.topic, JSON.parse(m.payload.toString()).code]), [['hubnlu/_/error', code]], id);
+  }
+});
