@@ -21,6 +21,7 @@ import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
 import { parseSince } from '../store/queries.js';
+import { wellFormedDeep } from '../util/text-safety.js';
 import { WorkQueue } from './work-queue.js';
 import type { Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from './extension.js';
 
@@ -59,6 +60,8 @@ export interface BridgeResponse {
 }
 
 class RequestError extends Error {}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -127,7 +130,12 @@ export class BridgeExtension implements Extension {
 
   private parse(payload: Buffer): Record<string, unknown> {
     if (payload.byteLength > MAX_REQUEST_BYTES) throw new RequestError(`request payload is ${payload.byteLength} bytes; at most ${MAX_REQUEST_BYTES}`);
-    const text = payload.toString('utf8').trim();
+    let text: string;
+    try {
+      text = utf8.decode(payload).trim();
+    } catch {
+      throw new RequestError('request payload is not valid UTF-8');
+    }
     if (text === '') return {};
     let body: unknown;
     try {
@@ -136,7 +144,8 @@ export class BridgeExtension implements Extension {
       throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
     }
     if (!isObject(body)) throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
-    return body;
+    // "\ud800" decodes to a lone surrogate, which SQLite would store as bytes that are not UTF-8 (a label's gold_* columns).
+    return wellFormedDeep(body) as Record<string, unknown>;
   }
 
   private async respond(command: string, message: InboundMessage, response: BridgeResponse): Promise<void> {

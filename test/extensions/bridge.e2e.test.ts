@@ -256,6 +256,25 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     assert.match(bad.body.error, /sentiment must be one of negative, neutral, positive/);
   });
 
+  test('a request is read as valid UTF-8: a lone surrogate escape becomes U+FFFD before a label is stored; bytes that are not UTF-8 are refused', async () => {
+    await caller.send('hubnlu/office/utterance', { text: 'turn the lights on please', id: 'lab-utf8' });
+    assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-utf8'), 10_000));
+    const r = await ask(caller, 'label', { id: 'lab-utf8', intent: 'iot_\ud800hue', by: '\udc00bob' }, 'l-utf8');
+    assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
+    const db = new Database(running.dbPath, { readonly: true });
+    const row = db.prepare(`SELECT CAST(gold_intent AS BLOB) AS intent, CAST(gold_by AS BLOB) AS by FROM inputs WHERE id = 'lab-utf8'`).get() as { intent: Buffer; by: Buffer };
+    db.close();
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    assert.equal(utf8.decode(row.intent), 'iot_\ufffdhue');
+    assert.equal(utf8.decode(row.by), '\ufffdbob');
+    const before = caller.on(`${RES}/info`).length;
+    await caller.client.publishAsync(`${REQ}/info`, Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), { qos: 1 }); // {"t":"<0xff>"}
+    assert.ok(await waitFor(() => caller.on(`${RES}/info`).length > before, 10_000));
+    const bad = caller.on(`${RES}/info`)[before];
+    assert.equal(bad.body.status, 'error');
+    assert.match(bad.body.error, /not valid UTF-8/);
+  });
+
   test('bridge/health follows its cron schedule', async () => {
     const before = caller.on('hubnlu/bridge/health').length;
     assert.ok(await waitFor(() => caller.on('hubnlu/bridge/health').length >= before + 2, 5000));
