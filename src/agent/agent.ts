@@ -23,6 +23,7 @@ import { redactConfig } from '../config/load.js';
 import { computeStats } from '../store/queries.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
+import { responseTopicProblem } from './response.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { MaintenanceSchedule } from './maintenance.js';
 import { WalCheckpointer, type CheckpointerStats } from '../store/checkpointer.js';
@@ -209,6 +210,8 @@ export class Agent {
     const version = packageVersion();
     // Extensions (issue 8): built from the registered list and `extensions.<name>.enabled`.
     let intakeRef: Intake | undefined;
+    // What a caller's Response Topic may not name (response.ts): set once the extensions and routes are known.
+    let ownTopics: readonly string[] = [`${base}/#`];
     const context = (name: string): ExtensionContext => ({
       log: this.child({ module: `ext:${name}` }),
       baseTopic: base,
@@ -218,6 +221,7 @@ export class Agent {
       health: () => health.snapshot(),
       submit: (message, route) => intakeRef!.submit(message, route),
       control: this.control(store),
+      responseTopicProblem: (topic) => responseTopicProblem(topic, ownTopics),
       mqtt5: protocolVersion === 5,
       clientId: config.mqtt.clientId,
     });
@@ -249,6 +253,7 @@ export class Agent {
       });
 
     const routes: Route[] = config.input.topics.map((t) => ({ topic: t.topic, format: t.format, tasks: t.tasks, resultTopic: t.resultTopic, payloadSiteId: t.payloadSiteId }));
+    ownTopics = [`${base}/#`, ...this.extensions.flatMap((e) => e.topics()), ...routes.map((r) => r.topic)];
     const worker = new InferenceWorker(store, slot, (queued) => publisher.offer(queued), this.child({ module: 'worker' }), {
       capacity: config.input.maxInFlight,
       // A new input is stored with its result: the worker's batch is the transaction (input.commitBatch, at most 32 analysed together).
@@ -275,6 +280,7 @@ export class Agent {
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
       baseTopic: base,
+      ownTopics,
       limits: { maxPayloadBytes: config.input.maxPayloadBytes, maxTextChars: config.input.maxTextChars },
       failures,
       onAccepted: () => {

@@ -9,13 +9,13 @@ import { deliveryKey as deliveryKeyOf } from '../store/delivery-key.js';
 import type { Logger } from '../util/logger.js';
 import { TASKS, type TaskName } from '../model/tasks.js';
 import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, RecordOutcome } from '../store/log-store.js';
-import type { FailedInput } from '../extensions/extension.js';
+import type { FailedInput, SubmitOutcome } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
 import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
 import type { InferenceWorker } from './inference-worker.js';
-import { responseOf, storedResponse } from './response.js';
+import { responseOf, responseTopicProblem, storedResponse } from './response.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { epochOf, trace } from './latency-trace.js';
 
@@ -38,6 +38,8 @@ export interface IntakeOptions {
   readonly limits: ParseLimits;
   /** Every extension's messages for a rejected input (the native error, Hermes' error, ...). */
   readonly failures: (failure: FailedInput) => readonly OutgoingMessage[];
+  /** Topics a caller's MQTT 5 Response Topic may not name: the base topic's `#` and every filter the agent subscribes to (see response.ts). */
+  readonly ownTopics?: readonly string[];
   /** Called for each accepted input (health: inputs per minute). */
   readonly onAccepted?: () => void;
   /** Group commit (input.commitBatch, input.commitWaitMs); absent: one transaction per input. */
@@ -82,28 +84,32 @@ export class Intake {
   }
 
   /** The handler for `input.topics`: the route is the first entry whose filter matches. */
-  readonly handle = (msg: InboundMessage): Promise<void> => {
+  readonly handle = (msg: InboundMessage): Promise<SubmitOutcome> => {
     const route = this.opts.routes.find((r) => matchTopic(r.topic, msg.topic) !== null);
     return this.submit(msg, route);
   };
 
   /**
    * Parses and stores one message as `route` says; resolves once its row (a rejection; or an accepted input with its
-   * result) is committed, so the caller may acknowledge it.
+   * result) is committed, so the caller may acknowledge it, with what became of it (the bridge's `classify` tells).
    * Extensions that take utterances on their own topics (Hermes) come through here.
    */
-  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<void> => {
+  readonly submit = async (msg: InboundMessage, route?: { readonly format: PayloadFormat; readonly tasks: readonly TaskName[]; readonly resultTopic?: string; readonly topic?: string; readonly payloadSiteId?: boolean }): Promise<SubmitOutcome> => {
     if (this.closed) return new Promise(() => undefined); // never acknowledged; the session keeps it
     this.stats.received++;
     const arrivedAt = performance.now();
     const receivedAt = (this.opts.now ?? Date.now)();
     const captured = route?.topic ? matchTopic(route.topic, msg.topic) ?? [] : [];
-    const response = storedResponse(msg);
+    const responseTopic = msg.properties?.responseTopic;
+    const responseProblem = responseTopic ? responseTopicProblem(responseTopic, this.opts.ownTopics ?? []) : undefined;
+    const response = responseProblem === undefined ? storedResponse(msg) : undefined;
     const deliveryKey = deliveryKeyOf(msg.topic, msg.messageId, msg.payload, receivedAt);
 
     const parsed = parsePayload(msg.payload, route?.format ?? 'auto', this.opts.limits);
-    const topicSite = captured.find((c) => c.length > 0 && !c.includes('/'));
-    let failure: { code: RejectionCode | 'site_mismatch'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
+    // A `+` level names the site (`#` comes last, so the first capture is a `+`'s), empty too: `hubnlu//utterance`
+    // is no site, not a topic without one whose payload may name any site. A `#` names one only when it holds one level.
+    const topicSite = route?.topic?.includes('+') ? captured[0] : captured.find((c) => c.length > 0 && !c.includes('/'));
+    let failure: { code: RejectionCode | 'site_mismatch' | 'invalid_response_topic' | 'retained'; message: string } | undefined = parsed.ok ? undefined : { code: parsed.code, message: parsed.message };
     const payloadSite = parsed.ok ? parsed.value.siteId : parsed.siteId;
     // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
     const topicWins = topicSite !== undefined && !route?.payloadSiteId;
@@ -116,6 +122,11 @@ export class Intake {
     }
     if (!failure && !isSafeSegment(siteId)) {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
+    }
+    if (!failure && responseProblem !== undefined) failure = { code: 'invalid_response_topic', message: responseProblem };
+    if (!failure && msg.retained) {
+      // Handed over because we subscribed (a start without a session): an old command, not one said now.
+      failure = { code: 'retained', message: 'a retained utterance is replayed to every new subscriber, so it is not answered again (publish utterances without the retain flag; clear this one with an empty retained message)' };
     }
 
     if (failure || !parsed.ok) {
@@ -143,12 +154,13 @@ export class Intake {
       });
       this.log.warn({ code: rejection.code, topic: msg.topic, siteId: input.siteId, id: id ?? null }, `input rejected: ${rejection.message}`);
       const outcome = await this.commits.add({ input: { ...input, request }, rejection, messages, redelivered: msg.redelivered });
-      if (outcome.duplicate) this.countDuplicate(input, outcome.seq, outcome.reason);
-      else {
-        this.stats.rejected++;
-        this.onRejected();
+      if (outcome.duplicate) {
+        this.countDuplicate(input, outcome.seq, outcome.reason);
+        return { status: 'duplicate' };
       }
-      return;
+      this.stats.rejected++;
+      this.onRejected();
+      return { status: 'rejected', ...rejection };
     }
 
     const u = parsed.value;
@@ -182,10 +194,11 @@ export class Intake {
     const outcome = await this.worker.answer(input, msg.redelivered, arrivedAt);
     if (outcome.duplicate) {
       this.countDuplicate(input, outcome.seq, outcome.reason);
-      return;
+      return { status: 'duplicate' };
     }
     this.stats.accepted++;
     this.opts.onAccepted?.();
+    return { status: 'accepted' };
   };
 
   private countDuplicate(input: NewInput, seq: number, reason: DuplicateReason): void {

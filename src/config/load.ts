@@ -16,6 +16,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { checkHomeAssistantSettings } from '../extensions/home-assistant/settings.js';
 import { ConfigSchema, listSettings, type Config, type SettingDoc } from './schema.js';
 import { checkBrokerChannel } from './broker-checks.js';
+import { filtersOverlap, isValidFilter } from '../transport/topics.js';
+import { stateTopics } from '../extensions/home-assistant/discovery.js';
 import { configValidator } from './validator.js';
 import { requireForOnce } from '../util/heap.js';
 
@@ -254,12 +256,46 @@ function checkSemantics(config: Config, cwd: string): string[] {
   if (!config.extensions.hermes.queryTasks.includes('intent')) {
     problems.push('extensions.hermes.queryTasks: must include intent (a Hermes answer is an intent), e.g. [intent] or [intent, sentiment]');
   }
+  // `$` topics are the broker's [MQTT-4.7.2-1]: mosquitto refuses a client's publish there and closes its connection.
+  if (config.mqtt.baseTopic.startsWith('$')) problems.push('mqtt.baseTopic: starts with "$", which is reserved for the broker (e.g. "hubnlu")');
   config.input.topics.forEach((t, i) => {
     if (/[+#]/.test(t.resultTopic)) problems.push(`input.topics.${i}.resultTopic: contains a wildcard (publish topics may not contain + or #)`);
+    if (t.resultTopic.startsWith('$')) problems.push(`input.topics.${i}.resultTopic: starts with "$", which is reserved for the broker (e.g. "{baseTopic}/{siteId}/result")`);
+    // Rendered for every input: an unknown one would fail each of them, unanswered and unacknowledged.
+    for (const name of new Set([...t.resultTopic.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))) {
+      if (name !== 'baseTopic' && name !== 'siteId') problems.push(`input.topics.${i}.resultTopic: unknown placeholder {${name}} (the placeholders are {baseTopic} and {siteId}, e.g. "{baseTopic}/{siteId}/result")`);
+    }
+    if (!isValidFilter(t.topic)) problems.push(`input.topics.${i}.topic: not a valid topic filter ("+" and "#" fill a whole level, "#" only the last; e.g. "hubnlu/+/utterance")`);
     if (t.topic.startsWith('$share/') && t.topic.split('/').length < 3) problems.push(`input.topics.${i}.topic: a shared subscription needs $share/<group>/<filter>`);
   });
+  problems.push(...checkFeedback(config));
   problems.push(...checkShareGroup(config));
   problems.push(...checkHomeAssistantSettings(config.extensions.homeAssistant));
+  return problems;
+}
+
+/**
+ * An input filter must not take in what hubnlu publishes: each answer would come back as an input, and its answer
+ * too, without end (`hubnlu/#` took in `hubnlu/default/error`: each error was rejected, which published the next).
+ */
+function checkFeedback(config: Config): string[] {
+  const base = config.mqtt.baseTopic;
+  const published = [
+    `${base}/+/result`,
+    `${base}/+/error`,
+    ...config.input.topics.map((t) => t.resultTopic.replace(/\{baseTopic\}/g, base).replace(/\{siteId\}/g, '+')),
+    ...['state', 'info', 'health'].map((name) => `${base}/bridge/${name}`),
+    `${base}/bridge/response/+`,
+    `${base}/bridge/event/+`,
+    ...Object.values(stateTopics(base)),
+  ];
+  const problems: string[] = [];
+  config.input.topics.forEach((t, i) => {
+    const own = published.find((p) => filtersOverlap(t.topic, p));
+    if (own !== undefined) {
+      problems.push(`input.topics.${i}.topic: takes in topics hubnlu publishes itself (${own}): each answer would come back as an input, without end (use a filter of its own, e.g. "${base}/+/utterance")`);
+    }
+  });
   return problems;
 }
 

@@ -21,6 +21,7 @@ import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
 import { parseSince } from '../store/queries.js';
+import { wellFormedDeep } from '../util/text-safety.js';
 import { WorkQueue } from './work-queue.js';
 import type { Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from './extension.js';
 
@@ -59,6 +60,8 @@ export interface BridgeResponse {
 }
 
 class RequestError extends Error {}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -105,6 +108,15 @@ export class BridgeExtension implements Extension {
     try {
       const body = this.parse(message.payload);
       transaction = body.transaction;
+      // Handed over because hubnlu subscribed (a start without a session), not asked now: a command is not run twice.
+      if (message.retained) throw new RequestError('a retained request is replayed to every new subscriber, so it is not run (publish requests without the retain flag; clear this one with an empty retained message)');
+      const responseTopic = message.properties?.responseTopic;
+      const problem = responseTopic ? this.ctx.responseTopicProblem(responseTopic) : undefined;
+      if (problem !== undefined) {
+        // Not run: the caller asked for the answer where hubnlu must not publish it; respond() sends the error to the command's own topic.
+        this.ctx.log.warn({ command, responseTopic }, `bridge request refused: ${problem}`);
+        throw new RequestError(problem);
+      }
       const data = await this.run(command, body);
       response = { status: 'ok', data };
     } catch (err) {
@@ -118,7 +130,12 @@ export class BridgeExtension implements Extension {
 
   private parse(payload: Buffer): Record<string, unknown> {
     if (payload.byteLength > MAX_REQUEST_BYTES) throw new RequestError(`request payload is ${payload.byteLength} bytes; at most ${MAX_REQUEST_BYTES}`);
-    const text = payload.toString('utf8').trim();
+    let text: string;
+    try {
+      text = utf8.decode(payload).trim();
+    } catch {
+      throw new RequestError('request payload is not valid UTF-8');
+    }
     if (text === '') return {};
     let body: unknown;
     try {
@@ -127,13 +144,14 @@ export class BridgeExtension implements Extension {
       throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
     }
     if (!isObject(body)) throw new RequestError('request payload must be a JSON object (or empty), e.g. {"transaction": "1"}');
-    return body;
+    // "\ud800" decodes to a lone surrogate, which SQLite would store as bytes that are not UTF-8 (a label's gold_* columns).
+    return wellFormedDeep(body) as Record<string, unknown>;
   }
 
   private async respond(command: string, message: InboundMessage, response: BridgeResponse): Promise<void> {
     const payload = JSON.stringify(response);
     const props = message.properties;
-    const out: OutboundMessage = props?.responseTopic
+    const out: OutboundMessage = props?.responseTopic && this.ctx.responseTopicProblem(props.responseTopic) === undefined
       ? { topic: props.responseTopic, payload, properties: props.correlationData ? { correlationData: props.correlationData } : undefined }
       : { topic: `${this.prefix}/response/${isSafeSegment(command) ? command : escapeSegment(command)}`, payload };
     try {
@@ -212,7 +230,9 @@ export class BridgeExtension implements Extension {
       // Asked to keep it: it goes through the utterance pipeline like any input (row, native result).
       const id = typeof body.id === 'string' && body.id ? body.id : undefined;
       const payload = JSON.stringify({ text, tasks, ...(id ? { id } : {}), ...(typeof body.siteId === 'string' ? { siteId: body.siteId } : {}), ...(body.lang ? { lang: body.lang } : {}) });
-      await this.ctx.submit({ topic: `${this.prefix}/request/classify`, payload: Buffer.from(payload), qos: 1, redelivered: false }, { format: 'json', tasks });
+      const outcome = await this.ctx.submit({ topic: `${this.prefix}/request/classify`, payload: Buffer.from(payload), qos: 1, redelivered: false }, { format: 'json', tasks });
+      // The log checks more than classify does (input.maxTextChars, control characters, the site id): say so, not `stored: true`.
+      if (outcome.status === 'rejected') throw new RequestError(`not stored: ${outcome.code}: ${outcome.message}`);
       data.stored = true;
     }
     return data;

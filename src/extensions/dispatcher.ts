@@ -50,7 +50,7 @@ export class TopicDispatcher {
     return this.targets.find((t) => t.filters.some((f) => matchTopic(f, topic) !== null));
   }
 
-  readonly handle: InboundHandler = (msg: InboundMessage): Promise<void> => {
+  readonly handle: InboundHandler = (msg: InboundMessage): Promise<unknown> => {
     const target = this.targetFor(msg.topic);
     if (!target) {
       // A retained or stale subscription from an earlier configuration: acknowledge and drop.

@@ -94,7 +94,7 @@ export interface Extension {
    * a slow request handler must not hold up utterance acknowledgements: the
    * dispatcher never awaits one extension on behalf of another.
    */
-  handle?(message: InboundMessage): Promise<void>;
+  handle?(message: InboundMessage): Promise<unknown>;
   /**
    * Output adapter: the messages of this protocol for one answered input. They
    * are written to the outbox in the same transaction as the result, so they
@@ -123,6 +123,9 @@ export interface ExtensionDefinition<S extends TObject = TObject> {
    */
   readonly createWhenDisabled?: boolean;
 }
+
+/** What became of a submitted input, once stored: answered (or being answered), a repeat of a stored one, or rejected with its error messages. */
+export type SubmitOutcome = { readonly status: 'accepted' | 'duplicate' } | { readonly status: 'rejected'; readonly code: string; readonly message: string };
 
 /** How `submit()` treats an inbound message: like an `input.topics` entry. */
 export interface SubmitRoute {
@@ -200,9 +203,11 @@ export interface ExtensionContext {
    * committed: an extension that returns this from `handle()` keeps the
    * lossless-delivery contract of `input.topics`.
    */
-  submit(message: InboundMessage, route: SubmitRoute): Promise<void>;
+  submit(message: InboundMessage, route: SubmitRoute): Promise<SubmitOutcome>;
   /** Agent commands for the bridge; other extensions need not use them. */
   readonly control: AgentControl;
+  /** Why a caller's MQTT 5 Response Topic may not be answered on (a `$` topic, or one of the agent's own), or undefined when it may. */
+  responseTopicProblem(topic: string): string | undefined;
   /** Whether the MQTT connection speaks MQTT 5 (response topics, correlation data, user properties). */
   readonly mqtt5: boolean;
   /** `mqtt.clientId`: identifies this agent to platforms (the Home Assistant device). */

@@ -22,7 +22,7 @@ import { Type } from '../config/type.js';
 import { UNKNOWN_INTENT, type SlotResult } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
-import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage } from './extension.js';
+import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage, SubmitOutcome } from './extension.js';
 
 export const HERMES_QUERY = 'hermes/nlu/query';
 export const HERMES_TEXT_CAPTURED = 'hermes/asr/textCaptured';
@@ -94,7 +94,7 @@ export class HermesExtension implements Extension {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
 
-  handle(message: InboundMessage): Promise<void> {
+  handle(message: InboundMessage): Promise<SubmitOutcome> {
     if (message.topic === HERMES_TEXT_CAPTURED) return this.ctx.submit(message, { format: 'hermes', tasks: ['intent', 'sentiment'] });
     return this.ctx.submit(message, { format: 'hermes', tasks: this.settings.queryTasks });
   }

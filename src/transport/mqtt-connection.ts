@@ -85,6 +85,8 @@ export interface InboundMessage {
   readonly qos: 0 | 1 | 2;
   /** The broker's DUP flag: this is a redelivery of a message it sent before [MQTT-3.3.1-1]. */
   readonly redelivered: boolean;
+  /** The RETAIN flag: a retained message handed over because hubnlu subscribed, not one published now [MQTT-3.3.1-9]. */
+  readonly retained?: boolean;
   /** MQTT 5 request/response properties of the PUBLISH [MQTT-4.10]; absent on 3.1.1. */
   readonly properties?: {
     readonly responseTopic?: string;
@@ -102,7 +104,7 @@ export interface PublishProperties {
 }
 
 /** Resolves when the message may be acknowledged. Must not reject: hold it instead. */
-export type InboundHandler = (message: InboundMessage) => Promise<void>;
+export type InboundHandler = (message: InboundMessage) => Promise<unknown>;
 
 export interface ConnectionEvents {
   online: [];
@@ -267,6 +269,7 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         messageId: packet.messageId,
         qos: packet.qos,
         redelivered: packet.dup === true,
+        retained: packet.retain === true,
         properties:
           props && (props.responseTopic || props.correlationData || props.userProperties)
             ? {

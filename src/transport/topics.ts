@@ -37,6 +37,24 @@ export function assertPublishTopic(topic: string): void {
   if (topic.length > 21845 && Buffer.byteLength(topic) > 65535) throw new TopicError('publish topic longer than 65535 bytes');
 }
 
+/** Whether `filter` is a valid subscription [MQTT-4.7.1]: `+` and `#` fill a whole level, `#` only the last; no NUL. */
+export function isValidFilter(filter: string): boolean {
+  const levels = filterOf(filter).split('/');
+  if (filter.length === 0 || filter.includes('\u0000')) return false;
+  return levels.every((level, i) => level === '+' || (level === '#' && i === levels.length - 1) || !/[+#]/.test(level));
+}
+
+/** Whether some topic matches both filters (shared-subscription prefixes ignored). */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = filterOf(a).split('/');
+  const y = filterOf(b).split('/');
+  for (let i = 0; ; i++) {
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (i >= x.length || i >= y.length) return x.length === y.length;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+}
+
 /** Fills `{name}` placeholders; every value must already be a safe segment. */
 export function renderTopic(template: string, values: Record<string, string>): string {
   const topic = template.replace(/\{(\w+)\}/g, (whole, name: string) => {

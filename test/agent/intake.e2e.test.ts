@@ -153,3 +153,41 @@ test('intake through mosquitto: scoped dedupe, exact ids, the topic\'s site, val
   assert.equal(stopped.code, 0);
   assert.equal(stopped.stats?.duplicates, 1, 'intake stats count the one dropped duplicate');
 });
+
+test('a retained utterance replayed when hubnlu subscribes is rejected (retained), not answered again; one published live with the retain flag is answered', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 120_000 }, async (t) => {
+  // A broker hands a retained message to every new subscriber [MQTT-3.3.1-6]: for an utterance that is an old command
+  // ("unlock the front door") carried out again at each start without a session. Sent live, the flag is cleared [MQTT-3.3.1-9].
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'retained', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
+  const out = await Recorder.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { protocolVersion: 5 });
+  closers.push(() => out.close());
+  await out.client.publishAsync('hubnlu/frontdoor/utterance', JSON.stringify({ id: 'stale-1', text: 'unlock the front door' }), { qos: 1, retain: true });
+  const agent = await FaultAgent.start({ brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } });
+  closers.push(() => agent.kill('SIGKILL'));
+  const bodies = () => out.messages.map((m) => ({ topic: m.topic, body: JSON.parse(m.payload.toString()) as Record<string, unknown> }));
+  assert.ok(await waitFor(() => bodies().some((m) => m.body.id === 'stale-1'), 10_000), 'the replayed retained utterance got no answer at all');
+  const stale = bodies().filter((m) => m.body.id === 'stale-1');
+  assert.deepEqual(stale.map((m) => [m.topic, m.body.code]), [['hubnlu/frontdoor/error', 'retained']]);
+  assert.match(String(stale[0].body.message), /retain/);
+  assert.ok(agent.logged('input rejected').some((l) => l.code === 'retained'), 'the rejection is not in the log');
+
+  await out.client.publishAsync('hubnlu/frontdoor/utterance', JSON.stringify({ id: 'live-1', text: 'turn on the porch light' }), { qos: 1, retain: true });
+  assert.ok(await waitFor(() => bodies().some((m) => m.body.id === 'live-1'), 10_000));
+  assert.deepEqual(bodies().filter((m) => m.body.id === 'live-1').map((m) => m.topic), ['hubnlu/frontdoor/result']);
+  await out.client.publishAsync('hubnlu/frontdoor/utterance', '', { qos: 1, retain: true }); // clears the retained message
+});
+
+test('an empty site level (hubnlu//utterance) is an invalid site, not a topic without one whose payload may name any site', { skip: mosquittoPath() ? false : 'mosquitto not installed', timeout: 120_000 }, async (t) => {
+  const { broker, dbPath, clientId, closers } = await faultScene(t, 'empty-site', { broker: { extraConfig: LIGHT_BROKER_PERSISTENCE } });
+  const agent = await FaultAgent.start({ brokerUrl: broker.url, dbPath, clientId, settings: { 'storage.synchronous': 'normal' } });
+  closers.push(() => agent.kill('SIGKILL'));
+  const out = await Recorder.connect(broker.url, ['hubnlu/+/result', 'hubnlu/+/error'], { protocolVersion: 5 });
+  closers.push(() => out.close());
+  await out.publish('hubnlu//utterance', JSON.stringify({ id: 'empty-1', text: 'unlock the front door', siteId: 'frontdoor' }));
+  await out.publish('hubnlu//utterance', JSON.stringify({ id: 'empty-2', text: 'unlock the front door' }));
+  const answers = (id: string) => out.messages.filter((m) => JSON.parse(m.payload.toString()).id === id);
+  // The payload's siteId disagrees with the topic's (empty) one; without it the empty site itself is refused.
+  for (const [id, code] of [['empty-1', 'site_mismatch'], ['empty-2', 'invalid_site_id']]) {
+    assert.ok(await waitFor(() => answers(id).length > 0, 10_000), `no answer for ${id}`);
+    assert.deepEqual(answers(id).map((m) => [m.topic, JSON.parse(m.payload.toString()).code]), [['hubnlu/_/error', code]], id);
+  }
+});

@@ -29,6 +29,36 @@ test('a result topic with a wildcard is refused', () => {
   assert.ok(problems.some((p) => p.startsWith('input.topics.0.resultTopic: contains a wildcard')), problems.join('\n'));
 });
 
+test('topics that would fail only at run time are refused at start, each naming the setting and the fix', () => {
+  // An unknown placeholder threw for every input (held unacknowledged, never answered); a `$` topic is the broker's
+  // (mosquitto refuses the publish and closes the connection); a malformed filter is refused by the broker's SUBACK.
+  const placeholder = problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: '{baseTopic}/{site}/result' }] });
+  assert.ok(placeholder.some((p) => /^input\.topics\.0\.resultTopic: unknown placeholder \{site\}.*\{baseTopic\}.*\{siteId\}/.test(p)), placeholder.join('\n'));
+  const dollar = problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: '$SYS/{siteId}/result' }], 'mqtt.baseTopic': '$hubnlu' });
+  assert.ok(dollar.some((p) => p.startsWith('input.topics.0.resultTopic: starts with "$"')), dollar.join('\n'));
+  assert.ok(dollar.some((p) => p.startsWith('mqtt.baseTopic: starts with "$"')), dollar.join('\n'));
+  for (const topic of ['hubnlu/#/utterance', 'hubnlu/kitchen+/utterance', 'hubnlu/k#']) {
+    const filter = problemsOf({ 'input.topics': [{ topic }] });
+    assert.ok(filter.some((p) => p.startsWith('input.topics.0.topic: not a valid topic filter')), `${topic}: ${filter.join('\n')}`);
+  }
+  assert.deepEqual(problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance', resultTopic: 'out/{siteId}/{baseTopic}' }, { topic: 'sensors/#' }, { topic: '$share/g/hubnlu/+/x' }] }), []);
+});
+
+test('an input filter that takes in what hubnlu publishes is refused: each answer would come back as an input, without end', () => {
+  // hubnlu/# took in hubnlu/default/error: each error was rejected (no text), which published the next error (no id, so no dedupe).
+  for (const [topics, own] of [
+    [[{ topic: 'hubnlu/#' }], 'hubnlu/+/result'],
+    [[{ topic: 'hubnlu/+/+' }], 'hubnlu/+/result'],
+    [[{ topic: '$share/g/hubnlu/kitchen/error' }], 'hubnlu/+/error'],
+    [[{ topic: 'hubnlu/+/utterance' }, { topic: 'answers/#', format: 'text' }], 'answers/+'],
+  ] as const) {
+    const problems = problemsOf({ 'input.topics': topics.map((t, i) => (i === 0 && topics.length === 2 ? { ...t, resultTopic: 'answers/{siteId}' } : t)) });
+    const n = topics.length - 1;
+    assert.ok(problems.some((p) => p.startsWith(`input.topics.${n}.topic: takes in topics hubnlu publishes itself (${own})`)), `${JSON.stringify(topics)}: ${problems.join('\n')}`);
+  }
+  assert.deepEqual(problemsOf({ 'input.topics': [{ topic: 'hubnlu/+/utterance' }, { topic: 'hubnlu/+/sensor/#' }, { topic: 'sensors/#' }] }), []);
+});
+
 test('extension settings are checked like the rest: a bad health schedule, an unknown command, Hermes query tasks without intent', () => {
   const problems = problemsOf({ 'extensions.bridge.healthCron': 'hourly' });
   assert.equal(problems.length, 1);

@@ -124,6 +124,20 @@ describe('bridge with the default allow-list (embedded broker)', () => {
     assert.match(bad.body.error, /text must be a non-empty string/);
   });
 
+  test('classify with store: true of an input the log rejects answers with the rejection, not stored: true', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ text: 'turn on the\u0001 lights' }, 'control_characters'],
+      [{ text: 'lights '.repeat(200) }, 'text_too_long'], // within classify's 10,000 characters, over input.maxTextChars
+      [{ text: 'turn on the lights', siteId: '../hall' }, 'invalid_site_id'],
+    ];
+    for (const [i, [body, code]] of cases.entries()) {
+      const r = await ask(caller, 'classify', { ...body, store: true }, `c-rejected-${i}`);
+      assert.equal(r.body.status, 'error', `${code}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.match(r.body.error, new RegExp(`^not stored: ${code}: `));
+      assert.equal(r.body.data.stored, undefined);
+    }
+  });
+
   test('reload_models and label are off by default: an error response that says how to allow them', async () => {
     for (const command of ['reload_models', 'label']) {
       const r = await ask(caller, command, { id: 'x', intent: 'y' }, `off-${command}`);
@@ -242,8 +256,112 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     assert.match(bad.body.error, /sentiment must be one of negative, neutral, positive/);
   });
 
+  test('a request is read as valid UTF-8: a lone surrogate escape becomes U+FFFD before a label is stored; bytes that are not UTF-8 are refused', async () => {
+    await caller.send('hubnlu/office/utterance', { text: 'turn the lights on please', id: 'lab-utf8' });
+    assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-utf8'), 10_000));
+    const r = await ask(caller, 'label', { id: 'lab-utf8', intent: 'iot_\ud800hue', by: '\udc00bob' }, 'l-utf8');
+    assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
+    const db = new Database(running.dbPath, { readonly: true });
+    const row = db.prepare(`SELECT CAST(gold_intent AS BLOB) AS intent, CAST(gold_by AS BLOB) AS by FROM inputs WHERE id = 'lab-utf8'`).get() as { intent: Buffer; by: Buffer };
+    db.close();
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    assert.equal(utf8.decode(row.intent), 'iot_\ufffdhue');
+    assert.equal(utf8.decode(row.by), '\ufffdbob');
+    const before = caller.on(`${RES}/info`).length;
+    await caller.client.publishAsync(`${REQ}/info`, Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), { qos: 1 }); // {"t":"<0xff>"}
+    assert.ok(await waitFor(() => caller.on(`${RES}/info`).length > before, 10_000));
+    const bad = caller.on(`${RES}/info`)[before];
+    assert.equal(bad.body.status, 'error');
+    assert.match(bad.body.error, /not valid UTF-8/);
+  });
+
   test('bridge/health follows its cron schedule', async () => {
     const before = caller.on('hubnlu/bridge/health').length;
     assert.ok(await waitFor(() => caller.on('hubnlu/bridge/health').length >= before + 2, 5000));
+  });
+});
+
+describe('Response Topics hubnlu must not publish to (mosquitto, MQTT 5, reload_models allowed)', { skip: mosquittoPath() ? false : 'mosquitto not installed' }, () => {
+  let broker: Mosquitto;
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    running = await startAgent({
+      'mqtt.url': broker.url,
+      'mqtt.clientId': `hubnlu-rt-${Date.now()}`,
+      'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
+    });
+    caller = await BridgeCaller.connect(running.brokerUrl, ['hubnlu/#', 'hermes/#', 'caller/#'], 5);
+  });
+  after(async () => {
+    await caller?.close();
+    await running?.stop();
+    await broker?.stop();
+  });
+
+  test('an utterance or request naming a $ topic, or a topic hubnlu listens to or publishes under, is refused with an error; nothing is published there, nothing run', async () => {
+    // `$` topics are the broker's [MQTT-4.7.2-1]: mosquitto refuses the publish and closes hubnlu's connection, and an
+    // answer kept in the outbox was refused again after every reconnect. The agent's own topics would make it send a
+    // request (reload_models) or a site's result in the caller's name.
+    const refused = ['$SYS/hubnlu-test/inbox', '$share/g/inbox', 'hubnlu/bridge/request/reload_models', 'hubnlu/frontdoor/result', 'hubnlu/bridge/state', 'hermes/nlu/query'];
+    for (const [i, responseTopic] of refused.entries()) {
+      await caller.send('hubnlu/kitchen/utterance', { text: 'turn off the lights', id: `rt-${i}` }, { responseTopic, correlationData: Buffer.from([i]) });
+      await caller.send(`${REQ}/info`, { transaction: `rt-${i}` }, { responseTopic, correlationData: Buffer.from([i]) });
+    }
+    for (const [i, responseTopic] of refused.entries()) {
+      assert.ok(await waitFor(() => caller.on('hubnlu/kitchen/error').some((g) => g.body.id === `rt-${i}`), 10_000), `no error for the utterance with Response Topic ${responseTopic}`);
+      const error = caller.on('hubnlu/kitchen/error').find((g) => g.body.id === `rt-${i}`)!;
+      assert.equal(error.body.code, 'invalid_response_topic', responseTopic);
+      assert.match(error.body.message, /Response Topic/);
+      assert.ok(await waitFor(() => caller.on(`${RES}/info`).some((g) => g.body.transaction === `rt-${i}`), 10_000), `no error response for the request with Response Topic ${responseTopic}`);
+      const response = caller.on(`${RES}/info`).find((g) => g.body.transaction === `rt-${i}`)!;
+      assert.equal(response.body.status, 'error', responseTopic);
+      assert.match(response.body.error, /Response Topic/);
+    }
+    // A fence: an utterance with an allowed Response Topic, answered there.
+    await caller.send('hubnlu/kitchen/utterance', { text: 'what time is it', id: 'rt-fence' }, { responseTopic: 'caller/inbox/fence' });
+    assert.ok(await waitFor(() => caller.on('caller/inbox/fence').length === 1, 10_000), 'an allowed Response Topic was not answered');
+    assert.equal(caller.on('hubnlu/kitchen/result').filter((g) => /^rt-\d/.test(String(g.body.id))).length, 0, 'a refused input was answered as well');
+    assert.equal(caller.on('hubnlu/bridge/request/reload_models').length, 0, 'hubnlu published to its own request topic');
+    assert.equal(caller.on(`${RES}/reload_models`).length, 0, 'reload_models ran on a message hubnlu sent itself');
+    assert.equal(caller.on('hubnlu/frontdoor/result').length, 0);
+    assert.equal(caller.on('hermes/nlu/query').length, 0);
+    assert.ok(caller.on('hubnlu/bridge/state').every((g) => g.body.state === 'online'), 'something other than the state went to bridge/state');
+    const db = new Database(running.dbPath, { readonly: true });
+    const topics = (db.prepare('SELECT DISTINCT topic FROM outbox').all() as Array<{ topic: string }>).map((r) => r.topic);
+    db.close();
+    assert.deepEqual(topics.filter((t) => refused.includes(t)), [], 'a refused Response Topic is in the outbox');
+  });
+});
+
+describe('a retained request (mosquitto)', { skip: mosquittoPath() ? false : 'mosquitto not installed' }, () => {
+  let broker: Mosquitto;
+  let running: RunningAgent;
+  let caller: BridgeCaller;
+
+  before(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    caller = await BridgeCaller.connect(broker.url, [`${RES}/#`], 5);
+    // Left retained on the broker: handed to every new subscriber, so it would run again at each start without a session.
+    await caller.client.publishAsync(`${REQ}/reload_models`, JSON.stringify({ transaction: 'stale' }), { qos: 1, retain: true });
+    running = await startAgent({ 'mqtt.url': broker.url, 'mqtt.clientId': `hubnlu-retained-${Date.now()}`, 'extensions.bridge.allow': ['info', 'reload_models'] });
+  });
+  after(async () => {
+    await caller?.client.publishAsync(`${REQ}/reload_models`, '', { qos: 1, retain: true });
+    await caller?.close();
+    await running?.stop();
+    await broker?.stop();
+  });
+
+  test('is not run when the broker replays it to hubnlu: an error response says why', async () => {
+    assert.ok(await waitFor(() => caller.on(`${RES}/reload_models`).length > 0, 10_000), 'no response to the retained request');
+    const response = caller.on(`${RES}/reload_models`)[0];
+    assert.equal(response.body.status, 'error', JSON.stringify(response.body).slice(0, 200));
+    assert.equal(response.body.transaction, 'stale');
+    assert.match(response.body.error, /retained/);
   });
 });

@@ -9,6 +9,7 @@ import { loadManifest, defaultModelDir } from '../../src/model/manifest.js';
 import type { ModelRef, TaskName } from '../../src/model/types.js';
 import type { Extension, ExtensionContext, HealthSnapshot, OutboundMessage } from '../../src/extensions/extension.js';
 import { createLogger } from '../../src/util/logger.js';
+import { responseTopicProblem } from '../../src/agent/response.js';
 
 export function shippedModels(): { refs: ModelRef[]; labels: Record<TaskName, string[]> } {
   const intent = loadManifest(defaultModelDir('intent'));
@@ -68,6 +69,7 @@ export function memoryContext(
         throw new Error('control is not part of this test');
       },
     }),
+    responseTopicProblem: (topic) => responseTopicProblem(topic, [`${opts.baseTopic ?? 'hubnlu'}/#`]),
     mqtt5: false,
     clientId: opts.clientId ?? 'hubnlu',
   };

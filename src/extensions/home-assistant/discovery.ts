@@ -210,6 +210,22 @@ export function discoveryMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
   });
 }
 
+/**
+ * Whether `topic` is the config topic of one of hubnlu's entities, under any prefix and node id (an old prefix or
+ * client id). The retained record is read back from the broker, where anyone allowed to publish under the base topic
+ * could have written it: hubnlu empties only what it could have published, never another device's config, a
+ * wildcard or a `$` topic.
+ */
+export function isEntityConfigTopic(topic: string): boolean {
+  const levels = topic.split('/');
+  if (levels.length < 5 || topic.startsWith('$') || /[+#\u0000]/.test(topic) || levels[levels.length - 1] !== 'config') return false;
+  const [component, nodeId, objectId] = levels.slice(-4, -1);
+  return HA_ID_RE.test(nodeId) && ENTITY_KEYS.has(`${component}/${objectId}`);
+}
+
+/** `<component>/<object_id>` of every entity. */
+const ENTITY_KEYS = new Set(entities(stateTopics(''), []).map((e) => `${e.component}/${e.objectId}`));
+
 /** `<prefix>/<component>/<node_id>/<object_id>/config`. */
 export function configTopic(prefix: string, component: Component, nodeId: string, objectId: string): string {
   for (const id of [nodeId, objectId]) {

@@ -19,7 +19,7 @@
  */
 import type { InboundMessage } from '../../transport/mqtt-connection.js';
 import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from '../extension.js';
-import { discoveryMessages, removalMessage, stateTopics, type StateTopics } from './discovery.js';
+import { discoveryMessages, isEntityConfigTopic, removalMessage, stateTopics, type StateTopics } from './discovery.js';
 import { homeAssistantNamer, nativeNamer, type IntentNamer } from './intent-names.js';
 import { homeAssistantSettings, type HomeAssistantConfig } from './settings.js';
 import { resultMessages, statsMessage } from './states.js';
@@ -96,7 +96,9 @@ export class HomeAssistantExtension implements Extension {
 
   outputs(result: AnalysedInput): readonly OutboundMessage[] {
     if (!this.settings.enabled) return [];
-    const intentModel = result.analysis.models.find((m) => m.task === 'intent');
+    // The model discovery describes, not the one that answered: an answer in another language comes from that
+    // language's model (hubnlu-intent-de), and taking it for a swap republished every config at each such answer.
+    const intentModel = this.ctx.models.loadedModels().find((m) => m.task === 'intent');
     const version = intentModel ? `${intentModel.name} ${intentModel.version}` : undefined;
     if (version && this.discoveredModel !== undefined && version !== this.discoveredModel) {
       // A reloaded model may have other labels: the event entity's event_types must follow.
@@ -107,6 +109,9 @@ export class HomeAssistantExtension implements Extension {
   }
 
   private scheduleRepublish(): void {
+    // One republish pending answers every `online` that comes before it: a burst (or anyone else publishing `online`)
+    // would otherwise have each one republish every config.
+    if (this.pending.size > 0) return;
     const { republishDelayMinMs: min, republishDelayMaxMs: max } = this.settings;
     const random = this.options.random ?? Math.random;
     const delay = Math.round(min + Math.max(0, max - min) * random());
@@ -158,13 +163,17 @@ export class HomeAssistantExtension implements Extension {
   /** A retained record from this or an earlier run: empty the configs it names that this run does not publish. */
   private async onPublishedRecord(payload: string): Promise<void> {
     if (payload === '') return;
-    let topics: string[];
+    let named: unknown[];
     try {
       const record = JSON.parse(payload) as Partial<PublishedRecord>;
-      topics = Array.isArray(record.topics) ? record.topics.filter((t): t is string => typeof t === 'string' && t.endsWith('/config')) : [];
+      named = Array.isArray(record.topics) ? record.topics : [];
     } catch {
       this.ctx.log.warn({ topic: this.topicsOf.published }, 'ignoring a malformed Home Assistant discovery record');
       return;
+    }
+    const topics = named.filter((t): t is string => typeof t === 'string' && isEntityConfigTopic(t));
+    if (topics.length < named.length) {
+      this.ctx.log.warn({ topic: this.topicsOf.published, ignored: named.length - topics.length }, 'ignoring entries of the Home Assistant discovery record that are not config topics of hubnlu entities (left alone)');
     }
     const current = new Set(this.settings.enabled ? this.configTopics() : []);
     const stale = topics.filter((t) => !current.has(t));

@@ -168,5 +168,67 @@ for (const c of cases) {
       running = undefined;
       assert.equal((await retainedConfigs(broker.url, 0)).size, 0);
     });
+
+    test("a record hubnlu did not write empties only configs of hubnlu's own entities: other devices' stay, odd topics are skipped", async () => {
+      // Anyone who may publish under the base topic can write the record; it must not become a way to delete any
+      // retained config on the broker, nor to make hubnlu publish to a wildcard or `$` topic.
+      const others = { 'homeassistant/light/0xlamp/light/config': '{"name":"Lamp"}', 'homeassistant/sensor/0xthermo/temperature/config': '{"name":"Temperature"}' };
+      const old = 'homeassistant/sensor/hubnlu_old/last_intent/config';
+      const device = await Recorder.connect(broker.url, []);
+      for (const [topic, payload] of Object.entries({ ...others, [old]: '{"name":"Last intent"}' })) await device.client.publishAsync(topic, payload, { qos: 1, retain: true });
+      const record = { topics: [...Object.keys(others), 'homeassistant/sensor/+/errors/config', '$SYS/sensor/x/errors/config', old] };
+      await device.client.publishAsync('hubnlu/homeassistant/discovery', JSON.stringify(record), { qos: 1, retain: true });
+      await device.close();
+      running = await agentWith({ enabled: false });
+      assert.ok(await waitFor(async () => !(await retainedConfigs(broker.url, 2)).has(old), 5000), "the old hubnlu entity's config was not emptied");
+      const left = await retainedConfigs(broker.url, 2);
+      assert.deepEqual(Object.fromEntries(left), others, "another device's config was emptied");
+      await running.stop();
+      running = undefined;
+      const cleanup = await Recorder.connect(broker.url, []);
+      for (const topic of Object.keys(others)) await cleanup.client.publishAsync(topic, '', { qos: 1, retain: true });
+      await cleanup.close();
+    });
+
+    test('answers in another language do not republish discovery: only a swapped model does', async () => {
+      running = await agentWith({ enabled: true });
+      const watcher = await Recorder.connect(broker.url, [CONFIG_FILTER, 'hubnlu/+/result']);
+      const configs = () => watcher.messages.filter((m) => m.topic.endsWith('/config'));
+      assert.ok(await waitFor(() => configs().length >= 7, 5000));
+      await sleep(200);
+      const atStart = configs().length;
+      const texts = [
+        ['mach das licht in der küche an', 'de'],
+        ['turn on the kitchen lights', 'en'],
+        ['schalte das licht aus', 'de'],
+        ['turn off the lights', 'en'],
+      ];
+      for (const [i, [text, lang]] of texts.entries()) {
+        await watcher.publish('hubnlu/kitchen/utterance', JSON.stringify({ text, lang, id: `lang-${i}` }));
+        assert.ok(await waitFor(() => watcher.messages.some((m) => m.topic === 'hubnlu/kitchen/result' && JSON.parse(m.payload.toString()).id === `lang-${i}`), 10_000));
+      }
+      await sleep(300);
+      assert.equal(configs().length - atStart, 0, 'discovery was republished for an answer in another language');
+      await watcher.close();
+      await running.stop();
+      running = undefined;
+    });
+
+    test('a burst of online messages on homeassistant/status brings one republish, not one each', async () => {
+      running = await agentWith({ enabled: true, republishDelayMinMs: 300, republishDelayMaxMs: 400 });
+      const ha = await Recorder.connect(broker.url, [CONFIG_FILTER]);
+      assert.ok(await waitFor(() => ha.messages.length >= 7, 5000));
+      await sleep(200);
+      const before = ha.messages.length;
+      for (let i = 0; i < 20; i++) await ha.publish('homeassistant/status', 'online');
+      assert.ok(await waitFor(() => ha.messages.length >= before + 7, 5000), 'configs not republished');
+      await sleep(1000); // past every delay the burst could have scheduled
+      assert.equal(ha.messages.length - before, 7, 'one republish of the 7 configs');
+      await ha.publish('homeassistant/status', 'online');
+      assert.ok(await waitFor(() => ha.messages.length >= before + 14, 5000), 'a later online is answered again');
+      await ha.close();
+      await running.stop();
+      running = undefined;
+    });
   });
 }
