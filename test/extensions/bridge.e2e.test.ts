@@ -33,6 +33,26 @@ async function ask(caller: BridgeCaller, command: string, body: Record<string, u
 }
 
 /** Sends a request without a transaction and waits for one more response on the command's topic. */
+/**
+ * Starts `broker`, an agent on it over MQTT 5 with every bridge command allowed (plus `settings`), and a caller
+ * subscribed to `topics`. The describe block's `after` stops all three (the broker too when a later step failed).
+ */
+async function agentOnMosquitto(broker: Mosquitto, clientId: string, settings: Record<string, unknown>, topics: string[]): Promise<{ running: RunningAgent; caller: BridgeCaller }> {
+  await broker.start();
+  const running = await startAgent({
+    'mqtt.url': broker.url,
+    'mqtt.clientId': `${clientId}-${Date.now()}`,
+    'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
+    ...settings,
+  });
+  try {
+    return { running, caller: await BridgeCaller.connect(running.brokerUrl, topics, 5) };
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+}
+
 async function askBare(caller: BridgeCaller, command: string, payload: unknown): Promise<Got> {
   const before = caller.on(`${RES}/${command}`).length;
   await caller.send(`${REQ}/${command}`, payload);
@@ -170,14 +190,7 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
 
   before(async () => {
     broker = new Mosquitto();
-    await broker.start();
-    running = await startAgent({
-      'mqtt.url': broker.url,
-      'mqtt.clientId': `hubnlu-bridge-${Date.now()}`,
-      'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
-      'extensions.bridge.healthCron': '* * * * * *',
-    });
-    caller = await BridgeCaller.connect(running.brokerUrl, [`${RES}/#`, 'caller/inbox/#', 'hubnlu/+/result', 'hubnlu/bridge/health'], 5);
+    ({ running, caller } = await agentOnMosquitto(broker, 'hubnlu-bridge', { 'extensions.bridge.healthCron': '* * * * * *' }, [`${RES}/#`, 'caller/inbox/#', 'hubnlu/+/result', 'hubnlu/bridge/health']));
   });
   after(async () => {
     await caller?.close();
@@ -288,13 +301,7 @@ describe('Response Topics hubnlu must not publish to (mosquitto, MQTT 5, reload_
 
   before(async () => {
     broker = new Mosquitto();
-    await broker.start();
-    running = await startAgent({
-      'mqtt.url': broker.url,
-      'mqtt.clientId': `hubnlu-rt-${Date.now()}`,
-      'extensions.bridge.allow': ['health_check', 'info', 'stats', 'classify', 'reload_models', 'set_log_level', 'label'],
-    });
-    caller = await BridgeCaller.connect(running.brokerUrl, ['hubnlu/#', 'hermes/#', 'caller/#'], 5);
+    ({ running, caller } = await agentOnMosquitto(broker, 'hubnlu-rt', {}, ['hubnlu/#', 'hermes/#', 'caller/#']));
   });
   after(async () => {
     await caller?.close();
