@@ -161,14 +161,14 @@ export class ModelStore {
    * agent stopped mid-retrain) leaves its model files there, and nothing else would ever remove them. A run takes
    * minutes, so one that old is not another run's.
    */
-  stage(task: TaskName, now = Date.now()): string {
+  stage(task: TaskName): string {
     const dir = this.taskDir(task);
     mkdirSync(dir, { recursive: true });
     for (const name of readdirSync(dir)) {
       if (!name.startsWith(STAGING_PREFIX)) continue;
       const path = join(dir, name);
       const st = statSync(path, { throwIfNoEntry: false });
-      if (st?.isDirectory() && now - st.mtimeMs > STALE_STAGING_MS) rmSync(path, { recursive: true, force: true });
+      if (st?.isDirectory() && Date.now() - st.mtimeMs > STALE_STAGING_MS) rmSync(path, { recursive: true, force: true });
     }
     return mkdtempSync(join(dir, STAGING_PREFIX));
   }
