@@ -16,6 +16,7 @@ import { configFor } from '../context.js';
 import { outPath } from '../out-file.js';
 import { formatOutcome } from '../../learn/retrain.js';
 import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
+import { ModelStoreError } from '../../learn/model-store.js';
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
 import { existsSync, realpathSync, statSync } from 'node:fs';
@@ -310,7 +311,8 @@ async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<vo
       process.stdout.write(`${lines.join('\n')}\n`);
     }
   } catch (err) {
-    if (err instanceof LearningError || err instanceof InputFileError) throw new CliError(err.message, EXIT.usage);
+    // A store that cannot be written (learning.modelsDir naming a file) is a configuration error, as in `hubnlu models`.
+    if (err instanceof LearningError || err instanceof InputFileError || err instanceof ModelStoreError) throw new CliError(err.message, EXIT.usage);
     throw new CliError((err as Error).message, EXIT.failure);
   } finally {
     db?.close();
