@@ -17,7 +17,7 @@ import { evaluateLog, evaluateSelection, logSummary, selectLogRows, type LogSele
 import type { LabelledRow } from '../../data/rows.js';
 import type { TaskName } from '../../model/tasks.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, withLogDatabaseAsync, type Since } from '../log-database.js';
-import { loadLogModels, logModelDir, modelLanguage } from '../log-models.js';
+import { loadLogModels, logModelDir, modelLanguage, modelLoadError } from '../log-models.js';
 import { defaultModelDir, loadManifest, MANIFEST_FILE, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../data/rows.js';
@@ -129,7 +129,7 @@ export function registerEval(program: Command): void {
             unknownThreshold: threshold,
           });
         } catch (err) {
-          throw new CliError((err as Error).message, EXIT.failure);
+          throw modelLoadError(err, opts.compare ? '--compare' : opts.model ? '--model' : undefined);
         }
         for (const w of trainingDataWarnings(d, sha256)) warnings.push(dirs.length > 1 ? `${d}: ${w}` : w);
         try {

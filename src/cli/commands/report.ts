@@ -26,7 +26,7 @@ import { logFigures, type LogFigures } from '../../store/report-queries.js';
 import { resolveFromPackage } from '../../util/paths.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
-import { loadLogModels } from '../log-models.js';
+import { loadLogModels, modelLoadError } from '../log-models.js';
 import { sinceLimit, sinceOption, type Since } from '../log-database.js';
 import { outPath, writeOut } from '../out-file.js';
 
@@ -95,7 +95,7 @@ export function registerReport(program: Command): void {
               unknownThreshold: threshold,
             });
           } catch (err) {
-            throw new CliError((err as Error).message, EXIT.failure);
+            throw modelLoadError(err, opts.model !== undefined ? '--model' : undefined);
           }
         }
         let report: EvalReport;
