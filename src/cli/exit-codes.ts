@@ -5,7 +5,7 @@ export const EXIT = {
   failure: 1,
   /** Invalid configuration or command-line usage. */
   usage: 2,
-  /** The query matched nothing (`logs` with filters that match no row). */
+  /** The query matched nothing, or the input held nothing to work on (`logs` with filters that match no row, `train`/`eval --data` of an empty file). */
   empty: 3,
   /**
    * A problem a restart cannot fix (EX_CONFIG, sysexits.h): credentials the broker refused,

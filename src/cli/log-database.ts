@@ -45,13 +45,29 @@ function openForCommand(command: Command, dbOption: string | undefined): { db: D
   }
 }
 
-/** Commander argument parser for `--since`: usage errors (exit 2) name what is accepted. */
-export function sinceOption(value: string): number {
+/**
+ * `--since all`: no time limit. A sentinel, not `undefined`: commander stores a
+ * parser's `undefined` as '' (which the filters then misread), so each command
+ * maps the option through sinceLimit() where it builds its filter.
+ */
+export const ALL_TIME = 'all';
+
+/** What the `--since` parser gives: a start time (ms since the epoch) or ALL_TIME. */
+export type Since = number | typeof ALL_TIME;
+
+/** Commander argument parser for `--since`, the same in every command: usage errors (exit 2) name what is accepted. */
+export function sinceOption(value: string): Since {
+  if (value.trim().toLowerCase() === ALL_TIME) return ALL_TIME;
   try {
     return parseSince(value);
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+    throw new InvalidArgumentError(`${(err as Error).message}; or "all" for no time limit`);
   }
+}
+
+/** The start of a `--since` window in ms since the epoch; undefined (no limit) for `all` or no `--since`. */
+export function sinceLimit(since: Since | undefined): number | undefined {
+  return since === ALL_TIME ? undefined : since;
 }
 
 /** Commander argument parser for counts such as `--limit`. */

@@ -15,7 +15,7 @@ import type { Config } from '../config/schema.js';
 import type { LoadedModels } from '../agent/agent.js';
 import type { LogLanguage } from '../eval/from-log.js';
 import { normalizeLang } from '../model/language.js';
-import { loadManifest } from '../model/manifest.js';
+import { loadManifest, WrongTaskError } from '../model/manifest.js';
 import { ModelRegistry } from '../model/registry.js';
 import type { TaskName } from '../model/tasks.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -56,6 +56,15 @@ export function modelLanguage(dir: string, lang: string | undefined): LogLanguag
   }
 }
 
+/**
+ * A model that does not load, as a CliError (exit 1) with the reason. `option` names the command-line option the
+ * directory came from (`--model`), for the message to name it rather than the configuration setting.
+ */
+export function modelLoadError(err: unknown, option?: string): CliError {
+  if (err instanceof CliError) return err;
+  return new CliError(err instanceof WrongTaskError && option !== undefined ? err.forOption(option) : (err as Error).message, EXIT.failure);
+}
+
 /** Loads what `choice` names; a model that does not load exits 1 with the reason. */
 export async function loadLogModels(config: Config, task: TaskName, choice: LogModelChoice): Promise<LogModels> {
   const dir = logModelDir(config, task, choice);
@@ -73,7 +82,6 @@ export async function loadLogModels(config: Config, task: TaskName, choice: LogM
     });
     return { analyzer, language, dir };
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError((err as Error).message, EXIT.failure);
+    throw modelLoadError(err, choice.model !== undefined ? '--model' : undefined);
   }
 }

@@ -69,8 +69,22 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
+/**
+ * `hubnlu logs 2>&1 | head -1`, `2>/dev/full`: when stderr cannot be written (its reader went away: EPIPE;
+ * a full device: ENOSPC), there is nowhere left to report anything, so the lost notes and messages are dropped
+ * instead of the unhandled 'error' event turning every run into exit 1. The command's own outcome is
+ * untouched: a failure still exits with its code (main sets process.exitCode), and stdout keeps its own
+ * handler, where a write error other than EPIPE is still fatal.
+ */
+function dropLostDiagnostics(stream: NodeJS.WriteStream): void {
+  stream.on('error', () => {
+    // Nowhere to report this: it would go to the stream that just failed.
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe(process.stdout);
+  dropLostDiagnostics(process.stderr);
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

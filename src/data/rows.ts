@@ -56,13 +56,34 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
   if (Array.isArray(o.slots)) {
     for (const s of o.slots as Record<string, unknown>[]) {
       if (typeof s?.type === 'string' && typeof s.value === 'string' && typeof s.start === 'number' && typeof s.end === 'number') {
-        slots.push({ type: s.type, value: s.value, start: s.start, end: s.end });
+        slots.push(slotInText(o.text, { type: s.type, value: s.value, start: s.start, end: s.end }, `${file}:${n}: slot ${slots.length + 1}`));
       } else {
         throw new InputFileError(`${file}:${n}: each slot needs {type, value, start, end}`);
       }
     }
   }
   return { text: o.text, label: o[field] as string, slots, source: typeof o.source === 'string' ? o.source : basename(file) };
+}
+
+/**
+ * A slot whose offsets lie inside the text (UTF-16 units, as `String.slice`): `0 ≤ start < end ≤ text.length`,
+ * whole numbers. Out-of-range offsets used to be read and scored as spans past the text.
+ * One exception, clamped: an `end` exactly one past the text whose value is the rest of the text plus trailing
+ * space. snipsco/nlu-benchmark's train set has three such rows (lines 5137, 5724, 5864 of snips.train.jsonl: the
+ * text was trimmed, the last slot's value kept its space). Only langid training reads that file, and only its
+ * text, so clamping leaves every shipped model as it was.
+ */
+function slotInText(text: string, slot: GoldSlot, where: string): GoldSlot {
+  const { start, end } = slot;
+  if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end) {
+    if (end <= text.length) return slot;
+    if (end === text.length + 1 && slot.value.length === end - start && slot.value.trimEnd() === text.slice(start)) {
+      return { ...slot, value: text.slice(start), end: text.length };
+    }
+  }
+  throw new InputFileError(
+    `${where} has start ${start}, end ${end}; offsets must be whole numbers with 0 ≤ start < end ≤ ${text.length} (the text's length in UTF-16 units), and text.slice(start, end) the slot's value`,
+  );
 }
 
 export function parseRows(text: string, task: TaskName, file: string): LabelledRow[] {

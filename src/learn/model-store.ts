@@ -13,7 +13,7 @@
  * first promotion) the shipped model is live.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { TaskName } from '../model/tasks.js';
 
 /** The name the shipped model goes by in the store's history (`models rollback` can end there). */
@@ -163,7 +163,7 @@ export class ModelStore {
    */
   stage(task: TaskName): string {
     const dir = this.taskDir(task);
-    mkdirSync(dir, { recursive: true });
+    this.mkdirTask(task);
     for (const name of readdirSync(dir)) {
       if (!name.startsWith(STAGING_PREFIX)) continue;
       const path = join(dir, name);
@@ -187,6 +187,27 @@ export class ModelStore {
   /** Removes a staging directory left by a failed run. */
   discard(staged: string): void {
     rmSync(staged, { recursive: true, force: true });
+  }
+
+  /**
+   * Creates the task's directory for a write. A root that is (or lies under) a file would fail with a bare
+   * ENOTDIR from mkdir: name the file and the setting instead. Reads need no check (no file there, nothing stored).
+   */
+  private mkdirTask(task: TaskName): void {
+    for (let p = this.taskDir(task); ; p = dirname(p)) {
+      let st;
+      try {
+        st = statSync(p, { throwIfNoEntry: false });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+        continue; // a file above this path: found further up
+      }
+      if (st && !st.isDirectory()) {
+        throw new ModelStoreError(`${p}: a file, not a directory, where the model store (learning.modelsDir = ${this.root}) keeps its versions; point learning.modelsDir at a directory (default data/models) or move the file away`);
+      }
+      if (st || dirname(p) === p) break;
+    }
+    mkdirSync(this.taskDir(task), { recursive: true });
   }
 
   /** Makes `version` live (or `shipped`); the previous live version goes on the history. */
@@ -215,7 +236,7 @@ export class ModelStore {
   }
 
   private writePointer(task: TaskName, p: Pointer): void {
-    mkdirSync(this.taskDir(task), { recursive: true });
+    this.mkdirTask(task);
     writeFileAtomic(this.pointerFile(task), `${JSON.stringify(p, null, 2)}\n`);
   }
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend, PreparedText, TaskModel } from './backend.js';
 import { TextClassifier } from './classifier.js';
-import { loadManifest } from './manifest.js';
+import { checkManifestTask, loadManifest } from './manifest.js';
 import { mixtureParts, SlotTagger } from './slot-tagger.js';
 import type { ModelRef, ScoredLabel, SlotResult, TaskName } from './types.js';
 
@@ -20,9 +20,7 @@ export class FastTextTaskModel implements TaskModel {
 
   static async load(task: TaskName, dir: string): Promise<FastTextTaskModel> {
     const manifest = loadManifest(dir);
-    if (manifest.task !== task) {
-      throw new Error(`${dir}: manifest.json says task "${manifest.task}", but it is configured as the ${task} model (models.${task})`);
-    }
+    checkManifestTask(dir, manifest, task);
     const classifier = await TextClassifier.load(dir, manifest);
     let slots: SlotTagger | null = null;
     if (task === 'intent' && manifest.files.slots) {

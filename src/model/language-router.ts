@@ -13,7 +13,7 @@
  */
 import { LanguageDetector, normalizeLang, type Detection } from './language.js';
 import type { BackendSettings } from './backend.js';
-import { loadManifest } from './manifest.js';
+import { checkManifestTask, loadManifest } from './manifest.js';
 import { backendFor } from './backends.js';
 import { fastTextBackend } from './fasttext-backend.js';
 import { ModelRegistry } from './registry.js';
@@ -298,9 +298,7 @@ function deferLanguage(dirs: LanguageModelDirs, unknownThreshold: number | undef
     const dir = dirs[task];
     if (dir === null) continue;
     const manifest = loadManifest(dir);
-    if (manifest.task !== task) {
-      throw new Error(`${dir}: manifest.json says task "${manifest.task}", but it is configured as the ${task} model (models.${task === 'intent' ? 'intent' : 'sentiment'})`);
-    }
+    checkManifestTask(dir, manifest, task);
     refs.push({ task, name: manifest.name, version: manifest.version });
     labels[task] = manifest.labels;
   }

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 import { checkFeaturizerSettings, type FeaturizerSettings } from './features.js';
-import { MODEL_TASKS, type ModelTask } from './types.js';
+import { MODEL_TASKS, type ModelTask, type TaskName } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'hubnlu-model/1';
@@ -117,6 +117,33 @@ export class ManifestError extends Error {
     super(`${file}: invalid model manifest:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ManifestError';
   }
+}
+
+/**
+ * A model directory whose manifest is for another task than the one it was given as. The message names the
+ * setting (`models.intent`); a command whose directory came from an option (`--model DIR`) says so instead
+ * with `forOption`, since this layer does not know where the path came from.
+ */
+export class WrongTaskError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly found: ModelTask,
+    readonly expected: TaskName,
+  ) {
+    super(`${dir}: manifest.json says task "${found}", but it is configured as the ${expected} model (models.${expected})`);
+    this.name = 'WrongTaskError';
+  }
+
+  /** The message for a directory given by a command-line option such as `--model`. */
+  forOption(option: string): string {
+    const other = this.found === 'intent' || this.found === 'sentiment' ? `--task ${this.found}, or ` : '';
+    return `${this.dir}: manifest.json says task "${this.found}", but ${option} gives it as the ${this.expected} model; pass ${other}an ${this.expected} model directory as ${option}`;
+  }
+}
+
+/** Throws WrongTaskError unless the manifest in `dir` is for `task`. */
+export function checkManifestTask(dir: string, manifest: Pick<ModelManifest, 'task'>, task: TaskName): void {
+  if (manifest.task !== task) throw new WrongTaskError(dir, manifest.task, task);
 }
 
 const RETRAIN = 'retrain with `hubnlu train` or `npm run train:models`';

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
@@ -173,4 +173,24 @@ test('stats --by-model: live accuracy per model version and UTC day', () => {
   const text = runCli(['stats', '--by-model', '--db', db], { cwd: dir });
   assert.match(text.stdout, /hubnlu-intent@1: 90\.0% \(9\/10\)/);
   assert.match(text.stdout, /2026-11-12 +80\.0% +8\/10/);
+});
+
+test('a --model directory of the other task: the message names --model and the fix, not the models.intent setting', { timeout: 120_000 }, () => {
+  const SENTIMENT = join(packageRoot(), 'models', 'sentiment');
+  const data = join(dir, 'rows.jsonl');
+  writeFileSync(data, `${JSON.stringify({ text: 'turn off the lights', intent: 'iot_hue_lightoff' })}\n`);
+  const runs = [
+    ['eval', '--task', 'intent', '--data', data, '--model', SENTIMENT],
+    ['eval', '--from-log', '--model', SENTIMENT, '--db', db],
+    ['report', '--out', join(dir, 'r.html'), '--data', data, '--model', SENTIMENT, '--db', db],
+    ['report', '--out', join(dir, 'r.html'), '--from-log', '--model', SENTIMENT, '--db', db],
+  ];
+  for (const args of runs) {
+    const r = cli(...args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /manifest\.json says task "sentiment", but --model gives it as the intent model; pass --task sentiment, or an intent model directory as --model/, args.join(' '));
+    assert.doesNotMatch(r.stderr, /models\.intent/, args.join(' '));
+  }
+  const compare = cli('eval', '--compare', EN, SENTIMENT, '--data', data);
+  assert.match(compare.stderr, /but --compare gives it as the intent model/);
 });

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCli } from '../helpers/cli.js';
@@ -84,6 +84,29 @@ describe('logs --json | head', () => {
     assert.equal(r.status, 0);
     assert.equal(r.stdout.split('\n').length, 4);
   });
+});
+
+describe('a closed or full stderr', () => {
+  /** Runs the CLI with stdout discarded and stderr a pipe whose reader has gone, or /dev/full. */
+  async function withBrokenStderr(args: string[], how: 'closed' | 'full'): Promise<number | null> {
+    const stderr = how === 'full' ? openSync('/dev/full', 'w') : 'pipe';
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', stderr] });
+    if (how === 'closed') child.stderr!.destroy();
+    else closeSync(stderr as number);
+    return await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  }
+
+  for (const how of ['closed', 'full'] as const) {
+    test(`${how}: a command that works still exits 0 when its note on stderr cannot be written`, async () => {
+      // --limit 1 of 600 rows: the table on stdout, then "(the newest 1; --limit shows more)" on stderr.
+      assert.equal(await withBrokenStderr(['logs', '--db', db, '--limit', '1'], how), 0);
+    });
+
+    test(`${how}: a command that fails keeps its own exit code (the error is not swallowed)`, async () => {
+      assert.equal(await withBrokenStderr(['logs', '--db', join(dir, 'missing.db')], how), 1);
+      assert.equal(await withBrokenStderr(['logs', '--db', db, '--since', 'yesterday'], how), 2);
+    });
+  }
 });
 
 describe('eval --data', () => {

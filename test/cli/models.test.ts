@@ -88,6 +88,20 @@ test('train --with-log-labels: usage errors, and no household rows is a clear er
   assert.match(r.stderr, /missing: cannot read \(ENOENT\); --templates/);
 });
 
+test('train --with-log-labels with learning.modelsDir naming a file: exit 2 naming the setting and the fix, no ENOTDIR', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-models-cli-'));
+  const file = join(dir, 'models');
+  writeFileSync(file, 'a file where the store should be');
+  const data = join(dir, 'household.jsonl');
+  writeFileSync(data, ['open the garage', 'raise the garage door', 'garage up please'].map((text) => JSON.stringify({ text, intent: 'iot_garage_open' })).join('\n') + '\n');
+  const env = { HUBNLU_LEARNING_MODELS_DIR: file, HUBNLU_STORAGE_PATH: join(dir, 'none.db') };
+  const r = runCli(['train', '--with-log-labels', '--data', data, '--no-progress'], { env, cwd: dir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /models: a file, not a directory.*learning\.modelsDir/);
+  assert.doesNotMatch(r.stderr, /ENOTDIR/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 const pointerOf = (dir: string): unknown => {
   const file = join(dir, 'store', 'intent', POINTER_FILE);
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).version : null;

@@ -100,6 +100,17 @@ test('a data file with a bad row is a usage error (exit 2) naming file:line, as 
   }
 });
 
+test('an empty data file: exit 3 (nothing to work on), as eval gives for the same file, before any model is written', () => {
+  const empty = join(dir, 'empty.jsonl');
+  writeFileSync(empty, '');
+  const r = runCli(['train', '--task', 'intent', '--data', empty, '--out', join(dir, 'empty-model'), '--no-progress'], { cwd: dir });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /empty\.jsonl: no intent training rows/);
+  assert.ok(!existsSync(join(dir, 'empty-model')));
+  const ev = runCli(['eval', '--task', 'intent', '--data', empty], { cwd: dir });
+  assert.equal(ev.status, r.status, ev.stderr);
+});
+
 test('--holdout-file naming a file the run reads, or the database, is refused before anything is written', () => {
   const data = join(dir, 'rows.jsonl');
   const text = jsonl(tinyRows());

@@ -80,3 +80,17 @@ test('staging directories left by a run that died are removed when the next run 
   assert.deepEqual(left, [running, next].sort(), 'the dead run\'s directory is gone, the others stay');
   assert.equal(existsSync(dead), false);
 });
+
+test('a store root that is a file (or under one) is a ModelStoreError naming learning.modelsDir, not a raw ENOTDIR', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-store-'));
+  const file = join(dir, 'models');
+  writeFileSync(file, 'not a directory');
+  for (const root of [file, join(file, 'deeper')]) {
+    const store = new ModelStore(root);
+    // Reading a store that holds nothing still works: the shipped model is live.
+    assert.equal(store.currentDir('intent'), null);
+    const named = (e: Error) => e instanceof ModelStoreError && e.message.includes(`${file}: a file, not a directory`) && /learning\.modelsDir/.test(e.message);
+    assert.throws(() => store.stage('intent'), named);
+  }
+  assert.equal(readFileSync(file, 'utf8'), 'not a directory', 'the file is left as it was');
+});

@@ -16,8 +16,8 @@ import { comparePredictions, type Comparison } from '../../eval/compare.js';
 import { evaluateLog, evaluateSelection, logSummary, selectLogRows, type LogSelection } from '../../eval/from-log.js';
 import type { LabelledRow } from '../../data/rows.js';
 import type { TaskName } from '../../model/tasks.js';
-import { positiveIntOption, sinceOption, withLogDatabase, withLogDatabaseAsync } from '../log-database.js';
-import { loadLogModels, logModelDir, modelLanguage } from '../log-models.js';
+import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, withLogDatabaseAsync, type Since } from '../log-database.js';
+import { loadLogModels, logModelDir, modelLanguage, modelLoadError } from '../log-models.js';
 import { defaultModelDir, loadManifest, MANIFEST_FILE, trainingFileMatch } from '../../model/manifest.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { readRows } from '../../data/rows.js';
@@ -28,7 +28,7 @@ interface EvalOpts {
   task: string;
   data?: string;
   fromLog?: boolean;
-  since?: number;
+  since?: Since;
   db?: string;
   compare?: string[];
   model?: string;
@@ -46,7 +46,7 @@ export function registerEval(program: Command): void {
     .option('--task <task>', 'intent or sentiment', 'intent')
     .option('--data <file>', 'JSONL file: {"text", "intent"|"sentiment", "slots"?} per line')
     .option('--from-log', 'evaluate on the labelled inputs of the log (hubnlu label, review, the bridge\'s label request)')
-    .option('--since <when>', 'with --from-log: only inputs received since (30d, 12h, an ISO date)', sinceOption)
+    .option('--since <when>', 'with --from-log: only inputs received since (30d, 12h, an ISO date, or all: the default)', sinceOption)
     .option('--db <file>', 'with --from-log: database file (default: storage.path from the configuration)')
     .option('--compare <dirs...>', 'two model directories A B, scored on the same rows, with McNemar\'s paired test and the utterances they differ on')
     .option('--model <dir>', 'model directory (default: the configured model of --lang; else for --data the shipped models/<task>, for --from-log the configured models.<task>)')
@@ -62,6 +62,7 @@ export function registerEval(program: Command): void {
       const task = opts.task;
       if ((opts.data === undefined) === !opts.fromLog) throw new CliError('give the rows to score: --data FILE or --from-log (one of them)', EXIT.usage);
       if (!opts.fromLog && (opts.since !== undefined || opts.db !== undefined)) throw new CliError('--since and --db go with --from-log', EXIT.usage);
+      const since = sinceLimit(opts.since);
       if (opts.compare && opts.compare.length !== 2) throw new CliError(`--compare: give two model directories (A B), got ${opts.compare.length}`, EXIT.usage);
       if (opts.compare && opts.model) throw new CliError('--compare names both models; leave --model out', EXIT.usage);
       let threshold: number | undefined;
@@ -78,10 +79,10 @@ export function registerEval(program: Command): void {
           const { analyzer, language } = await loadLogModels(config, task, { model: opts.model, lang: opts.lang, threshold });
           try {
             const { r, log } = await withLogDatabaseAsync(command, opts.db, async (db, path) => {
-              const r = await evaluateLog(db, analyzer, task, { since: opts.since }, language);
-              return { r, log: logSummary(r, path, opts.since) };
+              const r = await evaluateLog(db, analyzer, task, { since }, language);
+              return { r, log: logSummary(r, path, since) };
             });
-            if (r.rows.length === 0) throw noLabels(task, opts.since);
+            if (r.rows.length === 0) throw noLabels(task, since);
             if (opts.json) process.stdout.write(`${JSON.stringify({ ...r.report, warnings: [], log })}\n`);
             else process.stdout.write(`${formatReport(r.report, { perLabel: opts.perLabel })}\n\n  ${describeLog(log)}\n`);
           } finally {
@@ -102,12 +103,12 @@ export function registerEval(program: Command): void {
         // --compare on the log: both models on the same selected rows, read as the first model's language.
         const language = modelLanguage(dirs[0], opts.lang);
         selection = withLogDatabase(command, opts.db, (db, path) => {
-          const sel = selectLogRows(db, task, { since: opts.since }, language);
-          log = logSummary(sel, path, opts.since);
+          const sel = selectLogRows(db, task, { since }, language);
+          log = logSummary(sel, path, since);
           return sel;
         });
         rows = selection.rows;
-        if (rows.length === 0) throw noLabels(task, opts.since);
+        if (rows.length === 0) throw noLabels(task, since);
       } else {
         try {
           ({ rows, sha256 } = readRows(opts.data!, task));
@@ -128,7 +129,7 @@ export function registerEval(program: Command): void {
             unknownThreshold: threshold,
           });
         } catch (err) {
-          throw new CliError((err as Error).message, EXIT.failure);
+          throw modelLoadError(err, opts.compare ? '--compare' : opts.model ? '--model' : undefined);
         }
         for (const w of trainingDataWarnings(d, sha256)) warnings.push(dirs.length > 1 ? `${d}: ${w}` : w);
         try {

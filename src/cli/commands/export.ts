@@ -10,14 +10,14 @@ import { CSV_COLUMNS, csvLine, exportRows, type ExportOptions } from '../../data
 import type { TaskName } from '../../model/tasks.js';
 import { TASKS } from '../../model/tasks.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { sinceOption, withLogDatabase } from '../log-database.js';
+import { sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
 import { cannotWrite, outPath } from '../out-file.js';
 
 interface Opts {
   format: 'jsonl' | 'csv';
   labelledOnly?: boolean;
   predicted?: boolean;
-  since?: number;
+  since?: Since;
   task?: TaskName;
   out?: string;
   db?: string;
@@ -30,13 +30,13 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--format <format>', 'jsonl or csv').choices(['jsonl', 'csv']).default('jsonl'))
     .option('--labelled-only', 'only inputs someone labelled (the rows train/eval --data can read)')
     .option('--predicted', 'unlabelled inputs carry the live prediction as their label (label_source "predicted")')
-    .option('--since <when>', 'only inputs received since: a duration (30d, 12h) or an ISO date', sinceOption)
+    .option('--since <when>', 'only inputs received since: a duration (30d, 12h), an ISO date, or all (the default)', sinceOption)
     .addOption(new Option('--task <task>', 'only this task\'s label fields (and with --labelled-only / --predicted, only rows that have one)').choices(TASKS))
     .option('--out <file>', 'write to this file (atomically) instead of stdout')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
     .action((opts: Opts, command: Command) => {
       if (opts.labelledOnly && opts.predicted) throw new CliError('--labelled-only and --predicted exclude each other (predicted labels are for unlabelled rows)', EXIT.usage);
-      const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: opts.since, task: opts.task };
+      const options: ExportOptions = { labelledOnly: opts.labelledOnly, predicted: opts.predicted, since: sinceLimit(opts.since), task: opts.task };
       const out = opts.out ? outPath(opts.out, `export.${opts.format}`, '--out', ', or leave --out out to write to stdout') : undefined;
       const tmp = out ? `${out}.${process.pid}.tmp` : undefined;
       let fd = 1;

@@ -4,10 +4,10 @@ import type { InputStatus } from '../../store/log-store.js';
 import { INPUT_STATUSES, queryLogs, type LogEntry, type LogFilter } from '../../store/queries.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { oneLine, padLeft, padRight, shortDateTime, width } from '../format.js';
-import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
+import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
 
 interface LogsOptions {
-  since?: number;
+  since?: Since;
   site?: string;
   intent?: string;
   status?: InputStatus;
@@ -20,7 +20,7 @@ export function registerLogs(program: Command): void {
   program
     .command('logs')
     .description('show logged inputs, newest first (exit 3 when nothing matches)')
-    .option('--since <when>', 'only inputs received since: a duration (90s, 30m, 1h, 2d) or an ISO date', sinceOption)
+    .option('--since <when>', 'only inputs received since: a duration (90s, 30m, 1h, 2d), an ISO date, or all (the default)', sinceOption)
     .option('--site <siteId>', 'only this site')
     .option('--intent <name>', 'only inputs classified as this intent')
     .addOption(new Option('--status <status>', 'only inputs with this status').choices(INPUT_STATUSES))
@@ -28,7 +28,7 @@ export function registerLogs(program: Command): void {
     .option('--json', 'print a JSON array of rows')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
     .action((opts: LogsOptions, command: Command) => {
-      const filter: LogFilter = { sinceMs: opts.since, site: opts.site, intent: opts.intent, status: opts.status, limit: opts.limit };
+      const filter: LogFilter = { sinceMs: sinceLimit(opts.since), site: opts.site, intent: opts.intent, status: opts.status, limit: opts.limit };
       const entries = withLogDatabase(command, opts.db, (db) => queryLogs(db, filter));
       if (opts.json) process.stdout.write(JSON.stringify(entries.map(toJson), null, 2) + '\n');
       if (entries.length === 0) throw new CliError(`no inputs match${describeFilter(filter)}`, EXIT.empty);

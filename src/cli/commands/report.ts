@@ -26,8 +26,8 @@ import { logFigures, type LogFigures } from '../../store/report-queries.js';
 import { resolveFromPackage } from '../../util/paths.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
-import { loadLogModels } from '../log-models.js';
-import { sinceOption } from '../log-database.js';
+import { loadLogModels, modelLoadError } from '../log-models.js';
+import { sinceLimit, sinceOption, type Since } from '../log-database.js';
 import { outPath, writeOut } from '../out-file.js';
 
 interface ReportOpts {
@@ -35,7 +35,7 @@ interface ReportOpts {
   task: string;
   data?: string;
   fromLog?: boolean;
-  since?: number;
+  since?: Since;
   model?: string;
   db?: string;
   threshold?: string;
@@ -49,7 +49,7 @@ export function registerReport(program: Command): void {
     .option('--task <task>', 'intent or sentiment', 'intent')
     .option('--data <file>', 'evaluate on this JSONL dataset file instead of the log\'s labelled inputs')
     .option('--from-log', 'evaluate on the log\'s labelled inputs (the default)')
-    .option('--since <when>', 'log window: a duration (90s, 30m, 1h, 30d) or an ISO date (default: all time)', sinceOption)
+    .option('--since <when>', 'log window: a duration (90s, 30m, 1h, 30d), an ISO date, or all (the default)', sinceOption)
     .option('--model <dir>', 'model directory to evaluate (default: the configured models)')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
     .option('--threshold <p>', 'intent: unknown threshold (default: the model\'s)')
@@ -66,6 +66,7 @@ export function registerReport(program: Command): void {
       const config = configFor(command).config;
       const dbPath = resolve(process.cwd(), opts.db ?? config.storage.path);
       const fromLog = opts.data === undefined;
+      const since = sinceLimit(opts.since);
 
       // The log: required for --from-log; with --data, used for latency and volume when it exists.
       let db: Db | undefined;
@@ -94,21 +95,21 @@ export function registerReport(program: Command): void {
               unknownThreshold: threshold,
             });
           } catch (err) {
-            throw new CliError((err as Error).message, EXIT.failure);
+            throw modelLoadError(err, opts.model !== undefined ? '--model' : undefined);
           }
         }
         let report: EvalReport;
         let source: ReportSource;
         if (fromLog) {
-          const r = await evaluateLog(db!, analyzer, task, { since: opts.since }, language, { keepPredictions: true });
+          const r = await evaluateLog(db!, analyzer, task, { since }, language, { keepPredictions: true });
           if (r.rows.length === 0) {
             throw new CliError(
-              `${dbPath}: no labelled ${task} inputs${opts.since !== undefined ? ' in this window' : ''}; label some (bridge request \`label\`), or pass --data FILE`,
+              `${dbPath}: no labelled ${task} inputs${since !== undefined ? ' in this window' : ''}; label some (bridge request \`label\`), or pass --data FILE`,
               EXIT.empty,
             );
           }
           report = r.report;
-          source = { kind: 'log', database: dbPath, since: opts.since !== undefined ? new Date(opts.since).toISOString() : null, unlocatedSlots: r.unlocatedSlots };
+          source = { kind: 'log', database: dbPath, since: since !== undefined ? new Date(since).toISOString() : null, unlocatedSlots: r.unlocatedSlots };
         } else {
           let rows;
           try {
@@ -120,7 +121,7 @@ export function registerReport(program: Command): void {
           report = await evaluate(analyzer, task, rows, { file: opts.data, keepPredictions: true });
           source = { kind: 'file', file: opts.data! };
         }
-        const log: LogFigures | undefined = db ? logFigures(db, opts.since) : undefined;
+        const log: LogFigures | undefined = db ? logFigures(db, since) : undefined;
         const html = renderReportHtml(buildReportData({ source, report, log }));
         writeOut(out, html);
         process.stderr.write(`hubnlu report: wrote ${out} (${report.n} rows, accuracy ${(report.accuracy * 100).toFixed(2)} %, macro-F1 ${report.macro_f1.toFixed(4)})\n`);

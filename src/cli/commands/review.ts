@@ -9,14 +9,14 @@ import { loggedGoldIntents } from '../../store/labels.js';
 import { configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { oneLine, padRight, shortDateTime } from '../format.js';
-import { positiveIntOption, sinceOption, withLogDatabase, withWritableLogDatabase } from '../log-database.js';
+import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, withWritableLogDatabase, type Since } from '../log-database.js';
 import { vocabularyFromConfig } from '../label-vocabulary.js';
 import { runReviewSession } from '../review-session.js';
 import { defaultLabeller } from './label.js';
 
 interface Opts {
   limit: number;
-  since?: number;
+  since?: Since;
   json?: boolean;
   interactive?: boolean;
   by?: string;
@@ -36,7 +36,7 @@ export function registerReview(program: Command): void {
     .command('review')
     .description('list the unlabelled inputs most worth labelling first, with the reasons; --interactive labels them in the terminal')
     .option('--limit <n>', 'at most this many inputs', positiveIntOption, 20)
-    .option('--since <when>', 'only inputs received since: a duration (30d, 12h) or an ISO date (default: all)', sinceOption)
+    .option('--since <when>', 'only inputs received since: a duration (30d, 12h), an ISO date, or all (the default)', sinceOption)
     .option('--low-confidence <p>', 'a top confidence below this is doubtful', fraction('--low-confidence'), REVIEW_DEFAULTS.lowConfidence)
     .option('--margin <p>', 'top-1 minus top-2 below this is a close call', fraction('--margin'), REVIEW_DEFAULTS.margin)
     .option('--json', 'print a JSON array')
@@ -44,7 +44,7 @@ export function registerReview(program: Command): void {
     .option('--by <name>', 'who labels, with --interactive (default: cli:<user>)')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
     .action(async (opts: Opts, command: Command) => {
-      const options: ReviewOptions = { limit: opts.limit, since: opts.since, lowConfidence: opts.lowConfidence, margin: opts.margin };
+      const options: ReviewOptions = { limit: opts.limit, since: sinceLimit(opts.since), lowConfidence: opts.lowConfidence, margin: opts.margin };
       if (opts.interactive) {
         if (opts.json) throw new CliError('--json and --interactive exclude each other', EXIT.usage);
         const config = configFor(command).config;

@@ -5,14 +5,14 @@ import { labelledRowsFromLog } from '../../data/log-rows.js';
 import { liveAccuracyByModel, type ModelAccuracy } from '../../eval/live-accuracy.js';
 import { TASKS, type TaskName } from '../../model/tasks.js';
 import { count, localDateTime, ms, padLeft, padRight, percent } from '../format.js';
-import { positiveIntOption, sinceOption, withLogDatabase } from '../log-database.js';
+import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
 
 const DEFAULT_WINDOW = '24h';
 
 interface StatsOptions {
   byModel?: boolean;
   task: string;
-  since?: number | 'all';
+  since?: Since;
   top: number;
   json?: boolean;
   db?: string;
@@ -25,7 +25,7 @@ export function registerStats(program: Command): void {
     .option(
       '--since <when>',
       'window start: a duration (90s, 30m, 1h, 2d), an ISO date, or "all" (default: 24h)',
-      (value: string) => (value.trim().toLowerCase() === 'all' ? 'all' : sinceOption(value)),
+      sinceOption,
     )
     .option('--top <n>', 'how many intents to list by name', positiveIntOption, 10)
     .option('--json', 'print a JSON object')
@@ -37,7 +37,7 @@ export function registerStats(program: Command): void {
         byModel(command, opts);
         return;
       }
-      const since = opts.since === 'all' ? undefined : (opts.since ?? sinceOption(DEFAULT_WINDOW));
+      const since = sinceLimit(opts.since ?? sinceOption(DEFAULT_WINDOW));
       const { stats, path } = withLogDatabase(command, opts.db, (db, path) => ({ stats: computeStats(db, { sinceMs: since, topIntents: opts.top }), path }));
       if (opts.json) {
         process.stdout.write(JSON.stringify(toJson(stats, path), null, 2) + '\n');
@@ -87,7 +87,7 @@ export function renderStats(s: Stats, database: string): string {
 
 /** `--by-model`: live accuracy of each model version over time, from the labelled inputs. */
 function byModel(command: Command, opts: StatsOptions): void {
-  const since = opts.since === 'all' ? undefined : opts.since;
+  const since = sinceLimit(opts.since);
   const task = opts.task as TaskName;
   const { models, path, labelled } = withLogDatabase(command, opts.db, (db, path) => {
     const { rows } = labelledRowsFromLog(db, task, { since });

@@ -16,6 +16,7 @@ import { configFor } from '../context.js';
 import { outPath } from '../out-file.js';
 import { formatOutcome } from '../../learn/retrain.js';
 import { learn, LearningError, modelStoreFor } from '../../learn/learning-loop.js';
+import { ModelStoreError } from '../../learn/model-store.js';
 import { openLogDatabase, LogDatabaseError } from '../../store/queries.js';
 import { resolve } from 'node:path';
 import { existsSync, realpathSync, statSync } from 'node:fs';
@@ -133,7 +134,10 @@ export function registerTrain(program: Command): void {
       let warnings: string[] = [];
       try {
         // Too little data is a warning with the numbers (learning.minExamples), before the minutes of training.
-        warnings = smallDataWarnings(labelCounts(trainFiles, task), configFor(command).config.learning.minExamples);
+        const counts = labelCounts(trainFiles, task);
+        // An empty input is EXIT.empty, as `eval --data` of the same file: nothing to work on, not a failure.
+        if (counts && Object.keys(counts).length === 0) throw new CliError(`${trainFiles.join(', ')}: no ${task} training rows; give a file with {"text", "${task}"} lines`, EXIT.empty);
+        warnings = smallDataWarnings(counts ?? {}, configFor(command).config.learning.minExamples);
         for (const w of warnings) process.stderr.write(`hubnlu train: warning: ${w}\n`);
         result = await trainModel({
           task,
@@ -230,13 +234,13 @@ function checkHoldoutFile(file: string, reads: readonly string[]): void {
   }
 }
 
-/** Training rows per label in the files; empty when a file cannot be read (the trainer then reports why, as it always has). */
-function labelCounts(files: readonly string[], task: TaskName): Record<string, number> {
+/** Training rows per label in the files; undefined when a file cannot be read (the trainer then reports why, as it always has). */
+function labelCounts(files: readonly string[], task: TaskName): Record<string, number> | undefined {
   const counts: Record<string, number> = {};
   try {
     for (const f of files) for (const r of readRows(f, task).rows) counts[r.label] = (counts[r.label] ?? 0) + 1;
   } catch {
-    return {};
+    return undefined;
   }
   return counts;
 }
@@ -307,7 +311,8 @@ async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<vo
       process.stdout.write(`${lines.join('\n')}\n`);
     }
   } catch (err) {
-    if (err instanceof LearningError || err instanceof InputFileError) throw new CliError(err.message, EXIT.usage);
+    // A store that cannot be written (learning.modelsDir naming a file) is a configuration error, as in `hubnlu models`.
+    if (err instanceof LearningError || err instanceof InputFileError || err instanceof ModelStoreError) throw new CliError(err.message, EXIT.usage);
     throw new CliError((err as Error).message, EXIT.failure);
   } finally {
     db?.close();
