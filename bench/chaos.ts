@@ -17,6 +17,7 @@
  *   error reached the subscriber at least once (with --broker-sigkill a missing one is excused only if its message
  *   was marked published while a SIGKILLed instance ran); repeats are counted;
  * - the agent never exited except by our SIGKILLs and the final SIGTERM (code 0), and the broker holds nothing for it.
+ * Publishes the broker never acknowledged are outside the promise: counted (stored or not), never a failure.
  *
  *   npm run build && timeout -s KILL 600 flock /tmp/hubnlu-bench.lock nice -n 10 node dist/bench/chaos.js \
  *     [--minutes 3] [--rate 300] [--seed 1] [--synchronous normal|full] [--broker-sigkill] [--out bench/results/chaos.json]
@@ -400,7 +401,9 @@ async function main(): Promise<number> {
   if (finalExit.code !== 0) failures.push(['the final SIGTERM did not end the agent with code 0', [`${finalExit.code ?? finalExit.signal}`]]);
   if (held.held) failures.push(['the broker still held inputs for the agent', [String(held.held)]]);
   if (failedAgentReady) failures.push([`agents not ready within ${READY_TIMEOUT_MS} ms`, readyTimeouts.map(String)]);
-  if (publishErrors.length) failures.push(['publishes the broker refused', publishErrors.map((e) => `${e.id}: ${e.error}`)]);
+  // Not a failure of the promise, which starts at the broker's PUBACK: MQTT.js fails (callback error "Connection
+  // closed") the publishes it queued while resending its store after a reconnect when that connection drops too (two
+  // broker stops in quick succession). They were never acknowledged; a real publisher must resend them. Counted.
 
   const errorLogs = new Map<string, number>();
   for (const a of agents) for (const l of a.proc.logs) if (typeof l.level === 'number' && l.level >= 50) errorLogs.set(String(l.msg), (errorLogs.get(String(l.msg)) ?? 0) + 1);
@@ -422,6 +425,8 @@ async function main(): Promise<number> {
     brokerAcked: acked.length,
     unacknowledgedAtEnd: published - acked.length,
     unacknowledgedButStored: unackedStored,
+    publishesFailedByClient: publishErrors.length,
+    publishFailures: Object.fromEntries([...new Set(publishErrors.map((e) => e.error))].map((m) => [m, publishErrors.filter((e) => e.error === m).length])),
     rows: view.total,
     distinctRowIds: view.rows.size,
     missingRows: missingRows.length,
@@ -457,7 +462,7 @@ async function main(): Promise<number> {
     ['agent kills (at start-up) / starts', `${agentKills} (${startupKills}) / ${agents.length}`],
     ['agent ready ms p50 / p90 / max', `${report.agentReadyMs.p50} / ${report.agentReadyMs.p90} / ${report.agentReadyMs.max}`],
     ['broker stops (restart ms max)', `${brokerStops} (${report.brokerRestartMs.max})`],
-    ['published / broker-acknowledged', `${published} / ${acked.length}`],
+    ['published / broker-acknowledged / failed by MQTT.js', `${published} / ${acked.length} / ${publishErrors.length}`],
     ['rows (distinct ids)', `${view.total} (${view.rows.size})`],
     ['missing rows (hubnlu) / lost by broker', `${missingRows.length} / ${brokerLostInputs.length}`],
     ['double rows', doubleRows.length],
