@@ -23,6 +23,7 @@
  *     [--minutes 3] [--rate 300] [--seed 1] [--synchronous normal|full] [--broker-sigkill] [--out bench/results/chaos.json]
  *
  * Prints a table, writes bench/results/chaos.json, exits 1 (printing the offending ids) if an invariant breaks.
+ * `--self-check` deletes one stored input's row before the reconciliation: that run must exit 1 and name it.
  */
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -45,6 +46,7 @@ const SEED = Number(arg('seed', '1'));
 const SYNCHRONOUS = arg('synchronous', 'normal');
 const BROKER_SIGKILL = process.argv.includes('--broker-sigkill');
 const OUT = arg('out', join(REPO_ROOT, 'bench', 'results', 'chaos.json'));
+const SELF_CHECK = process.argv.includes('--self-check');
 const READY_TIMEOUT_MS = Number(arg('ready-timeout', '60000'));
 if (!['normal', 'full', 'off', 'extra'].includes(SYNCHRONOUS)) throw new Error(`--synchronous ${SYNCHRONOUS}: use normal or full`);
 
@@ -370,6 +372,19 @@ async function main(): Promise<number> {
   await broker.stop();
   const loadEnd = loadavg().map((x) => +x.toFixed(2));
 
+  // --self-check: the checker must be able to fail. Delete one acknowledged input's row (the agent has stopped) and
+  // expect exit 1 naming it.
+  let sabotaged: string | undefined;
+  if (SELF_CHECK) {
+    const db = new Database(dbPath);
+    db.pragma('foreign_keys = OFF'); // its outbox rows stay: only the input row goes
+    const victim = db.prepare('SELECT id FROM inputs ORDER BY random() LIMIT 1').get() as { id: string } | undefined;
+    if (victim) db.prepare('DELETE FROM inputs WHERE id = ?').run(victim.id);
+    db.close();
+    sabotaged = victim?.id;
+    say(`--self-check: deleted the row of ${sabotaged}; this run must fail naming it`);
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Reconciliation
   const view = readDb();
@@ -447,6 +462,7 @@ async function main(): Promise<number> {
     unexpectedExits: unexpectedExits.length,
     agentErrorLogLines: Object.fromEntries(errorLogs),
     dedupedByAgent: agents.reduce((s, a) => s + Number(a.proc.logs.find((l) => l.msg === 'stopped')?.duplicates ?? 0), 0),
+    selfCheckDeleted: sabotaged,
     passed: failures.length === 0,
     failures: failures.map(([what, ids]) => ({ what, count: ids.length, ids: ids.slice(0, 50) })),
     brokerLost: { inputs: brokerLostInputs.slice(0, 50), results: brokerLostResults.slice(0, 50) },
@@ -493,5 +509,6 @@ main()
     console.error(err);
     for (const a of agents) if (!a.exit) a.proc.child.kill('SIGKILL');
     await broker.kill('SIGKILL').catch(() => undefined);
+    say(`kept the agent's database ${dbPath} and the broker's store ${broker.dir}`);
     process.exit(2);
   });
