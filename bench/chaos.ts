@@ -86,7 +86,8 @@ const broker = new Mosquitto(BROKER_SIGKILL ? {} : { extraConfig: LIGHT_BROKER_P
 const dir = mkdtempSync(join(tmpdir(), 'hubnlu-chaos-'));
 const dbPath = join(dir, 'hubnlu.db');
 const clientId = `hubnlu-chaos-${process.pid}`;
-const agentSettings = { 'storage.synchronous': SYNCHRONOUS, 'mqtt.reconnectPeriodMs': 200 };
+/** `--log-level debug` also counts the agent's dropped duplicates by reason (redelivery / same id within the window). */
+const agentSettings = { 'storage.synchronous': SYNCHRONOUS, 'mqtt.reconnectPeriodMs': 200, 'log.level': arg('log-level', 'info') };
 
 /** One broker instance's life: [startedAt, endedAt) and how it ended. */
 interface BrokerLife {
@@ -423,6 +424,11 @@ async function main(): Promise<number> {
   const errorLogs = new Map<string, number>();
   for (const a of agents) for (const l of a.proc.logs) if (typeof l.level === 'number' && l.level >= 50) errorLogs.set(String(l.msg), (errorLogs.get(String(l.msg)) ?? 0) + 1);
 
+  const duplicateReasons: Record<string, number> = {};
+  for (const a of agents)
+    for (const l of a.proc.logs)
+      if (typeof l.msg === 'string' && l.msg.startsWith('duplicate input ignored')) duplicateReasons[l.msg] = (duplicateReasons[l.msg] ?? 0) + 1;
+
   const report = {
     date: new Date().toISOString(),
     command: `node dist/bench/chaos.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -462,6 +468,7 @@ async function main(): Promise<number> {
     unexpectedExits: unexpectedExits.length,
     agentErrorLogLines: Object.fromEntries(errorLogs),
     dedupedByAgent: agents.reduce((s, a) => s + Number(a.proc.logs.find((l) => l.msg === 'stopped')?.duplicates ?? 0), 0),
+    duplicateReasons,
     selfCheckDeleted: sabotaged,
     passed: failures.length === 0,
     failures: failures.map(([what, ids]) => ({ what, count: ids.length, ids: ids.slice(0, 50) })),
