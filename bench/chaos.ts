@@ -35,6 +35,7 @@ import { startAgentProcess, REPO_ROOT, type AgentProcess } from '../test/helpers
 import { agentEnv } from '../test/helpers/agent-process.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { heldForClient, LIGHT_BROKER_PERSISTENCE, UTTERANCES } from '../test/helpers/delivery.js';
+import { mulberry32 } from '../src/data/random.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,18 +56,8 @@ const t0 = Date.now();
 const at = () => ((Date.now() - t0) / 1000).toFixed(1);
 const say = (s: string) => process.stderr.write(`[chaos ${at()}s] ${s}\n`);
 
-/** mulberry32: a small seeded PRNG, so a run can be repeated with its --seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+// The project's seeded PRNG, so a run can be repeated with its --seed.
+const rand = mulberry32(SEED);
 const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
 
 async function connectClient(url: string, clientId: string): Promise<MqttClient> {
