@@ -15,7 +15,7 @@ import { resolveDatasets } from '../train/defaults.js';
 import { dataWarnings, householdData } from './household-data.js';
 import { HOUSEHOLD_FILE, runRetrain, type RetrainJob, type RetrainOutcome } from './retrain.js';
 import { retrainInChild } from './retrain-runner.js';
-import { SHIPPED, type ModelStore, type StoredVersion } from './model-store.js';
+import { PointerMovedError, SHIPPED, type ModelStore, type StoredVersion } from './model-store.js';
 import { liveIntentDir } from './live-model.js';
 export { liveIntentDir, modelStoreFor } from './live-model.js';
 
@@ -52,6 +52,8 @@ export interface LearnReport {
   readonly notes: readonly string[];
   readonly sources: Readonly<Record<string, number>>;
   readonly promoted: boolean;
+  /** Why a candidate that passed the checks was not promoted (the live version changed while it trained). */
+  readonly notPromoted?: string;
 }
 
 export class LearningError extends Error {
@@ -102,7 +104,9 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
   for (const w of warnings) opts.progress?.(`warning: ${w}`);
   for (const n of household.notes) opts.progress?.(`note: ${n}`);
   const staged = store.stage('intent');
-  const version = store.nextVersion('intent');
+  // Claimed now (not when stored): a run alongside (the nightly retrain and a CLI retrain) gets another number, and
+  // the model's manifest names the version it is stored as.
+  const version = store.claim('intent');
   const job: RetrainJob = {
     baseDir,
     publicTrain: pub.train,
@@ -122,23 +126,45 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
   try {
     outcome = opts.inChild === false ? await runRetrain(job, { start: () => undefined, epoch: () => undefined, stop: () => undefined, log: (m) => opts.progress?.(m) }) : await retrainInChild(job, opts.progress);
   } catch (err) {
-    store.discard(staged);
+    store.discard(staged, { task: 'intent', version });
     throw err;
   }
   const sources: Record<string, number> = {};
   for (const f of pub.train) sources[`public:${basename(f)}`] = loadManifest(staged).training.data.find((d) => d.file === basename(f))?.rows ?? 0;
   for (const [k, v] of Object.entries(household.sources)) sources[k] = v;
-  const stored = store.add('intent', staged, {
+  const stored = store.add(
+    'intent',
+    staged,
+    {
     parent: pointer.version === SHIPPED ? `${SHIPPED} (${base.name}@${base.version})` : pointer.version,
     data: { sources, householdLabels: household.labels, heldOutRows: household.heldOut.length },
     metrics: { heldOut: outcome.heldOut ? { n: outcome.heldOut.n, base: outcome.heldOut.base, candidate: outcome.heldOut.candidate, p: outcome.heldOut.comparison.mcnemar.p, significant: outcome.heldOut.comparison.bBetter } : null, dev: outcome.dev },
     checks: outcome.checks,
     trainingSeconds: Math.round(outcome.seconds),
-  });
+    },
+    version,
+  );
   let promoted = false;
+  let notPromoted: string | undefined;
   if (opts.promote === 'if-better' && outcome.checks.passed) {
-    store.promote('intent', stored.version);
-    promoted = true;
+    // Only over the version it was compared with: another run (or `models promote`) may have changed it meanwhile.
+    try {
+      store.promote('intent', stored.version, { ifLive: pointer.version });
+      promoted = true;
+    } catch (err) {
+      if (!(err instanceof PointerMovedError)) throw err;
+      notPromoted = err.message;
+      opts.progress?.(`warning: ${err.message}`);
+    }
   }
-  return { base: pointer.version, stored: { ...stored, current: promoted }, outcome, warnings, notes: household.notes, sources, promoted };
+  return {
+    base: pointer.version,
+    stored: { ...stored, current: promoted },
+    outcome,
+    warnings: notPromoted ? [...warnings, notPromoted] : warnings,
+    notes: household.notes,
+    sources,
+    promoted,
+    ...(notPromoted ? { notPromoted } : {}),
+  };
 }

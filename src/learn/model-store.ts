@@ -11,16 +11,31 @@
  * new one, never a torn one). The package's `models/` stays the read-only
  * shipped models: with no `current.json` (or after rolling back past the
  * first promotion) the shipped model is live.
+ *
+ * Several writers may share one store: the agent's nightly retrain and a
+ * `hubnlu train --with-log-labels` (or `models promote`) in another process.
+ * A version number is claimed by creating its (empty) directory, which fails
+ * when it exists, so two runs never get the same number: the second takes the
+ * next one (`claim`). The finished model is renamed onto its claimed, still
+ * empty directory. The pointer is read, changed and written under
+ * `current.json.lock` (a file with the writer's pid, held for milliseconds), so
+ * two promotions never lose one another's history; a retrain promotes only if
+ * the live version is still the one it compared its candidate with.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { TaskName } from '../model/tasks.js';
+import { ownerAlive, type LockOwner } from '../store/lock.js';
 
 /** The name the shipped model goes by in the store's history (`models rollback` can end there). */
 export const SHIPPED = 'shipped';
 
 export const VERSION_FILE = 'version.json';
 export const POINTER_FILE = 'current.json';
+/** Held while the pointer is read, changed and written (see the header). */
+export const POINTER_LOCK = 'current.json.lock';
+/** How long a pointer change waits for another writer's lock before giving up (default). */
+const POINTER_LOCK_WAIT_MS = 10_000;
 const STAGING_PREFIX = '.staging-';
 /** A staging directory this old is left from a run that died (see `stage`). */
 export const STALE_STAGING_MS = 24 * 3600 * 1000;
@@ -66,7 +81,32 @@ export class ModelStoreError extends Error {
   }
 }
 
+/** `promote(…, { ifLive })` found another version live than the one the caller compared its candidate with. */
+export class PointerMovedError extends ModelStoreError {
+  constructor(
+    readonly expected: string,
+    readonly live: string,
+    readonly version: string,
+  ) {
+    super(`${version} was compared with ${expected}, but ${live} became live meanwhile (another retrain or \`hubnlu models promote\`); not promoted: \`hubnlu models promote ${version}\` makes it live anyway, or retrain to compare it with ${live}`);
+    this.name = 'PointerMovedError';
+  }
+}
+
 const VERSION_RE = /^v(\d{4,})$/;
+const versionName = (n: number): string => `v${String(n).padStart(4, '0')}`;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isEmptyDir(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return false;
+  }
+}
 
 /** Writes `text` to `file` atomically: temporary file, fsync, rename. */
 export function writeFileAtomic(file: string, text: string): void {
@@ -83,10 +123,12 @@ export function writeFileAtomic(file: string, text: string): void {
 
 export class ModelStore {
   readonly root: string;
+  private readonly lockWaitMs: number;
 
   /** `root` is `learning.modelsDir` (resolved by the caller); nothing is created until something is written. */
-  constructor(root: string) {
+  constructor(root: string, opts: { readonly lockWaitMs?: number } = {}) {
     this.root = resolve(root);
+    this.lockWaitMs = opts.lockWaitMs ?? POINTER_LOCK_WAIT_MS;
   }
 
   taskDir(task: TaskName): string {
@@ -148,11 +190,34 @@ export class ModelStore {
     return dir;
   }
 
-  /** The version the next `add` will get (v0001, v0002, …). */
+  /**
+   * The lowest number above every version there is, stored or claimed (v0001, v0002, …). Only a guess of what
+   * the next `claim` gets: another process may claim it first.
+   */
   nextVersion(task: TaskName): string {
     const dir = this.taskDir(task);
     const taken = existsSync(dir) ? readdirSync(dir).map((n) => VERSION_RE.exec(n)?.[1]).filter((x): x is string => x !== undefined).map(Number) : [];
-    return `v${String((taken.length ? Math.max(...taken) : 0) + 1).padStart(4, '0')}`;
+    return versionName((taken.length ? Math.max(...taken) : 0) + 1);
+  }
+
+  /**
+   * Claims the next free version number for a run by creating its empty directory (mkdir fails when it exists, in
+   * this process or another, so no two runs get one number: the later one goes on to the next). `add` fills it;
+   * `discard` gives it back. An empty claim is no version (`versions` lists only directories with version.json).
+   */
+  claim(task: TaskName): string {
+    this.mkdirTask(task);
+    const first = Number(this.nextVersion(task).slice(1));
+    for (let n = first; n < first + 1000; n++) {
+      const name = versionName(n);
+      try {
+        mkdirSync(join(this.taskDir(task), name));
+        return name;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    throw new ModelStoreError(`${this.taskDir(task)}: cannot claim a version number (${versionName(first)} to ${versionName(first + 999)} all exist); remove the empty version directories there`);
   }
 
   /**
@@ -170,23 +235,57 @@ export class ModelStore {
       const st = statSync(path, { throwIfNoEntry: false });
       if (st?.isDirectory() && Date.now() - st.mtimeMs > STALE_STAGING_MS) rmSync(path, { recursive: true, force: true });
     }
+    // So are the version numbers such runs claimed (empty directories; rmdir removes nothing else).
+    for (const name of readdirSync(dir)) {
+      if (!VERSION_RE.test(name)) continue;
+      const path = join(dir, name);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st?.isDirectory() && Date.now() - st.mtimeMs > STALE_STAGING_MS && isEmptyDir(path)) {
+        try {
+          rmdirSync(path);
+        } catch {
+          // filled or removed meanwhile
+        }
+      }
+    }
     return mkdtempSync(join(dir, STAGING_PREFIX));
   }
 
-  /** Moves a finished model directory (from `stage`) into the store as the next version; returns it. */
-  add(task: TaskName, staged: string, info: Omit<VersionInfo, 'version' | 'task' | 'createdAt'>): StoredVersion {
+  /**
+   * Moves a finished model directory (from `stage`) into the store as `version` (from `claim`; without one, the
+   * next free number is claimed now); returns it.
+   */
+  add(task: TaskName, staged: string, info: Omit<VersionInfo, 'version' | 'task' | 'createdAt'>, claimed?: string): StoredVersion {
     if (!existsSync(join(staged, 'manifest.json'))) throw new ModelStoreError(`${staged}: holds no manifest.json; only finished model directories can be stored`);
-    const version = this.nextVersion(task);
+    const version = claimed ?? this.claim(task);
+    const dir = join(this.taskDir(task), version);
+    if (claimed !== undefined && !isEmptyDir(dir)) {
+      throw new ModelStoreError(
+        existsSync(dir)
+          ? `${dir}: version ${version} was claimed by this run but holds files now (another program wrote there); the model is left in ${staged}`
+          : `${dir}: version ${version} was claimed by this run and is gone (removed from ${this.taskDir(task)} while the run trained); the model is left in ${staged}`,
+      );
+    }
     const full: VersionInfo = { version, task, createdAt: new Date().toISOString(), ...info };
     writeFileAtomic(join(staged, VERSION_FILE), `${JSON.stringify(full, null, 2)}\n`);
-    const dir = join(this.taskDir(task), version);
+    // Onto the empty claimed directory: rename replaces an empty directory, and fails on one with files in it.
     renameSync(staged, dir);
     return { ...full, dir, current: false };
   }
 
-  /** Removes a staging directory left by a failed run. */
-  discard(staged: string): void {
+  /** Removes a staging directory left by a failed run, and gives back its claimed version number. */
+  discard(staged: string, claimed?: { task: TaskName; version: string }): void {
     rmSync(staged, { recursive: true, force: true });
+    if (claimed) {
+      const dir = join(this.taskDir(claimed.task), claimed.version);
+      if (isEmptyDir(dir)) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // filled or removed meanwhile
+        }
+      }
+    }
   }
 
   /**
@@ -210,29 +309,92 @@ export class ModelStore {
     mkdirSync(this.taskDir(task), { recursive: true });
   }
 
-  /** Makes `version` live (or `shipped`); the previous live version goes on the history. */
-  promote(task: TaskName, version: string): Pointer {
+  /**
+   * Makes `version` live (or `shipped`); the previous live version goes on the history. With `ifLive`, only when
+   * that version is still the live one (a retrain's candidate was compared with it): else a PointerMovedError.
+   */
+  promote(task: TaskName, version: string, opts: { readonly ifLive?: string } = {}): Pointer {
     if (version !== SHIPPED) {
       // Only the names: one version with a damaged version.json must not keep another from being promoted.
       const known = this.versions(task);
       if (!known.includes(version)) throw new ModelStoreError(`no ${task} model version ${version} in ${this.taskDir(task)}; \`hubnlu models list\` shows ${known.join(', ') || 'none'} (or use ${SHIPPED})`);
     }
-    const before = this.pointer(task);
-    if (before.version === version) return before;
-    const next: Pointer = { version, promotedAt: new Date().toISOString(), history: [...before.history, before.version].slice(-50) };
-    this.writePointer(task, next);
-    return next;
+    return this.withPointerLock(task, () => {
+      const before = this.pointer(task);
+      if (opts.ifLive !== undefined && before.version !== opts.ifLive) throw new PointerMovedError(opts.ifLive, before.version, version);
+      if (before.version === version) return before;
+      const next: Pointer = { version, promotedAt: new Date().toISOString(), history: [...before.history, before.version].slice(-50) };
+      this.writePointer(task, next);
+      return next;
+    });
   }
 
   /** Goes back to the version live before the current one (the shipped model at the end of the history). */
   rollback(task: TaskName): Pointer {
-    const before = this.pointer(task);
-    if (before.version === SHIPPED && before.history.length === 0) throw new ModelStoreError(`nothing to roll back: the shipped ${task} model is live and no version was ever promoted`);
-    const history = [...before.history];
-    const previous = history.pop() ?? SHIPPED;
-    const next: Pointer = { version: previous, promotedAt: new Date().toISOString(), history };
-    this.writePointer(task, next);
-    return next;
+    return this.withPointerLock(task, () => {
+      const before = this.pointer(task);
+      if (before.version === SHIPPED && before.history.length === 0) throw new ModelStoreError(`nothing to roll back: the shipped ${task} model is live and no version was ever promoted`);
+      const history = [...before.history];
+      const previous = history.pop() ?? SHIPPED;
+      const next: Pointer = { version: previous, promotedAt: new Date().toISOString(), history };
+      this.writePointer(task, next);
+      return next;
+    });
+  }
+
+  /**
+   * Runs `change` (read the pointer, write it) holding `current.json.lock`: created complete (written under a
+   * temporary name, hard-linked into place, which fails when it exists). A lock whose process is gone is taken
+   * over; a live holder is waited for (it holds it for milliseconds), up to `lockWaitMs` (10 s).
+   */
+  private withPointerLock<T>(task: TaskName, change: () => T): T {
+    this.mkdirTask(task);
+    const lock = join(this.taskDir(task), POINTER_LOCK);
+    const me: LockOwner = { pid: process.pid, since: new Date().toISOString() };
+    const deadline = Date.now() + this.lockWaitMs;
+    for (;;) {
+      const tmp = `${lock}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(me)}\n`);
+      let got = false;
+      try {
+        linkSync(tmp, lock);
+        got = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        unlinkSync(tmp);
+      }
+      if (got) break;
+      let owner: LockOwner | undefined;
+      try {
+        owner = JSON.parse(readFileSync(lock, 'utf8')) as LockOwner;
+      } catch {
+        owner = undefined; // gone meanwhile, or not ours to read: try again
+      }
+      if (owner && Number.isInteger(owner.pid) && owner.pid > 0 && !ownerAlive({ pid: owner.pid, since: owner.since })) {
+        // Its process is gone (killed while changing the pointer; the pointer itself is whole, written by rename), or
+        // it is ours: this process changes the pointer synchronously, so a lock with its pid is a dead one's (pid reused).
+        try {
+          unlinkSync(lock);
+        } catch {
+          // another waiter removed it first
+        }
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new ModelStoreError(`${lock}: held by process ${owner?.pid ?? 'unknown'}${owner?.since ? ` since ${owner.since}` : ''} for more than ${this.lockWaitMs / 1000} s while it changes the live ${task} model; try again, or remove the file if no hubnlu process is running`);
+      }
+      sleepSync(5);
+    }
+    try {
+      return change();
+    } finally {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private writePointer(task: TaskName, p: Pointer): void {

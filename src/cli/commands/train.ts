@@ -306,7 +306,7 @@ async function trainWithLogLabels(opts: TrainOpts, command: Command): Promise<vo
       process.stdout.write(`${JSON.stringify({ version: r.stored.version, base: r.base, promoted: r.promoted, warnings: r.warnings, sources: r.sources, heldOut: r.outcome.heldOut && { ...r.outcome.heldOut, comparison: { ...r.outcome.heldOut.comparison, differences: r.outcome.heldOut.comparison.differences.slice(0, 20) } }, dev: r.outcome.dev, checks: r.outcome.checks })}\n`);
     } else {
       const lines = [`base: ${r.base}`, formatOutcome(r.outcome), '', `stored as ${r.stored.version} in ${r.stored.dir}`];
-      lines.push(r.promoted ? `promoted: ${r.stored.version} is live (a running agent swaps to it within a second)` : `not promoted${opts.promote ? ' (checks failed)' : ''}: \`hubnlu models promote ${r.stored.version}\` makes it live`);
+      lines.push(r.promoted ? `promoted: ${r.stored.version} is live (a running agent swaps to it within a second)` : `not promoted${r.notPromoted ? ' (the live model changed while it trained)' : opts.promote ? ' (checks failed)' : ''}: \`hubnlu models promote ${r.stored.version}\` makes it live`);
       for (const w of r.warnings) lines.push(`warning: ${w}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
