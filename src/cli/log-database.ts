@@ -6,7 +6,7 @@ import type { Db } from '../store/database.js';
 import { openDatabase, SchemaTooNewError } from '../store/database.js';
 import { liveLockOwner } from '../store/lock.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
-import { LogDatabaseError, openLogDatabase, parseSince } from '../store/queries.js';
+import { ALL_TIME, LogDatabaseError, openLogDatabase, parseSinceOrAll, type Since } from '../store/queries.js';
 import { configFor } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -48,20 +48,17 @@ function openForCommand(command: Command, dbOption: string | undefined): { db: D
 /**
  * `--since all`: no time limit. A sentinel, not `undefined`: commander stores a
  * parser's `undefined` as '' (which the filters then misread), so each command
- * maps the option through sinceLimit() where it builds its filter.
+ * maps the option through sinceLimit() where it builds its filter. The parser is
+ * parseSinceOrAll (src/store/queries.ts), which the bridge `stats` request uses too.
  */
-export const ALL_TIME = 'all';
-
-/** What the `--since` parser gives: a start time (ms since the epoch) or ALL_TIME. */
-export type Since = number | typeof ALL_TIME;
+export { ALL_TIME, type Since };
 
 /** Commander argument parser for `--since`, the same in every command: usage errors (exit 2) name what is accepted. */
 export function sinceOption(value: string): Since {
-  if (value.trim().toLowerCase() === ALL_TIME) return ALL_TIME;
   try {
-    return parseSince(value);
+    return parseSinceOrAll(value);
   } catch (err) {
-    throw new InvalidArgumentError(`${(err as Error).message}; or "all" for no time limit`);
+    throw new InvalidArgumentError((err as Error).message);
   }
 }
 

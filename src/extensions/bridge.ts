@@ -20,7 +20,7 @@ import { scheduleCron, type CronTask } from '../util/cron.js';
 import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
-import { parseSince } from '../store/queries.js';
+import { ALL_TIME, parseSinceOrAll, type Since } from '../store/queries.js';
 import { wellFormedDeep } from '../util/text-safety.js';
 import { WorkQueue } from './work-queue.js';
 import type { Extension, ExtensionContext, ExtensionDefinition, OutboundMessage } from './extension.js';
@@ -176,14 +176,17 @@ export class BridgeExtension implements Extension {
       case 'info':
         return this.info();
       case 'stats': {
+        // What `hubnlu stats --since` takes, through the same parser; no since: all time.
         let sinceMs: number | undefined;
         if (body.since !== undefined) {
-          if (typeof body.since !== 'string') throw new RequestError('since must be a string such as "24h" or an ISO date');
+          if (typeof body.since !== 'string') throw new RequestError('since must be a string: "all", a duration such as "24h" or an ISO date such as "2026-11-01"');
+          let since: Since;
           try {
-            sinceMs = parseSince(body.since);
+            since = parseSinceOrAll(body.since);
           } catch (err) {
             throw new RequestError((err as Error).message);
           }
+          sinceMs = since === ALL_TIME ? undefined : since;
         }
         return { ...this.ctx.control.stats({ sinceMs }), health: this.ctx.health() };
       }

@@ -106,6 +106,23 @@ export function parseSince(value: string, now: number = Date.now()): number {
   throw new Error(`since ${JSON.stringify(value)}: not understood (${expected})`);
 }
 
+/**
+ * A `since` as users give it, the same everywhere (the CLI's `--since`, the bridge `stats` request): `all` (any
+ * case) for no time limit, else what parseSince takes. A sentinel rather than `undefined` so that callers can tell
+ * "all" from "not given" (their defaults differ: `hubnlu stats` shows 24 h).
+ */
+export const ALL_TIME = 'all';
+export type Since = number | typeof ALL_TIME;
+
+export function parseSinceOrAll(value: string, now: number = Date.now()): Since {
+  if (value.trim().toLowerCase() === ALL_TIME) return ALL_TIME;
+  try {
+    return parseSince(value, now);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; or "all" for no time limit`);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // logs
 

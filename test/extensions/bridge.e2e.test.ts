@@ -122,6 +122,33 @@ describe('bridge with the default allow-list (embedded broker)', () => {
     assert.match(level.body.error, /level must be one of/);
   });
 
+  test('stats takes what hubnlu stats --since takes ("all", a duration, an ISO date), through the same parser; anything else is an error naming since', async () => {
+    const before = Date.now();
+    const all = await ask(caller, 'stats', { since: 'all' }, 'st-all');
+    assert.equal(all.body.status, 'ok', JSON.stringify(all.body));
+    assert.equal(all.body.data.log.sinceMs, null, 'all: no time limit');
+    const none = await ask(caller, 'stats', {}, 'st-none');
+    assert.equal(all.body.data.log.total, none.body.data.log.total, 'all counts what no since counts');
+    const upper = await ask(caller, 'stats', { since: ' ALL ' }, 'st-all-upper');
+    assert.equal(upper.body.data.log.sinceMs, null, 'as on the command line: any case, spaces around');
+    const week = await ask(caller, 'stats', { since: '7d' }, 'st-7d');
+    assert.equal(week.body.status, 'ok');
+    assert.ok(Math.abs(week.body.data.log.sinceMs - (before - 7 * 24 * 3600 * 1000)) < 60_000, String(week.body.data.log.sinceMs));
+    const date = await ask(caller, 'stats', { since: '2026-11-01' }, 'st-date');
+    assert.equal(date.body.data.log.sinceMs, Date.parse('2026-11-01'));
+    for (const [i, [since, re]] of ([
+      ['yesterday', /^since "yesterday": not understood \(expected a duration such as 90s.*\); or "all" for no time limit$/],
+      ['24', /^since "24": a number needs a unit, e\.g\. 24m or 24h .*; or "all" for no time limit$/],
+      ['2026-02-31', /^since "2026-02-31": not a real date/],
+      [24, /^since must be a string: "all", a duration such as "24h" or an ISO date such as "2026-11-01"$/],
+      [null, /^since must be a string/],
+    ] as const).entries()) {
+      const bad = await ask(caller, 'stats', { since }, `st-bad-${i}`);
+      assert.equal(bad.body.status, 'error', JSON.stringify(since));
+      assert.match(bad.body.error, re);
+    }
+  });
+
   test('classify answers at once and stores nothing; store: true logs it as an utterance', async () => {
     const before = rowCount(running.dbPath);
     const r = await ask(caller, 'classify', { text: 'turn off the kitchen lights', tasks: ['intent'] }, 'c-1');
