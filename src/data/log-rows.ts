@@ -49,12 +49,17 @@ interface RawSlot {
   end?: unknown;
 }
 
-/** A gold slot with offsets in `text`, or null when it cannot be located. */
+/**
+ * A gold slot with offsets in `text`, or null when it cannot be located. Offsets are used when they span the slot's
+ * `raw` text (or, without one, its value; case aside); offsets that fit the text but span something else (written
+ * by hand, off by one) are not trusted, and the slot is looked for by `raw`, then by value.
+ */
 export function locateSlot(text: string, s: RawSlot): GoldSlot | null {
   if (typeof s.type !== 'string' || (typeof s.value !== 'string' && typeof s.value !== 'number')) return null;
   const value = String(s.value);
-  if (typeof s.start === 'number' && typeof s.end === 'number' && s.start >= 0 && s.end <= text.length && s.start < s.end) {
-    return { type: s.type, value, start: s.start, end: s.end };
+  if (typeof s.start === 'number' && typeof s.end === 'number' && Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.end <= text.length && s.start < s.end) {
+    const written = typeof s.raw === 'string' && s.raw ? s.raw : value;
+    if (text.slice(s.start, s.end).toLowerCase() === written.toLowerCase()) return { type: s.type, value, start: s.start, end: s.end };
   }
   const lower = text.toLowerCase();
   for (const needle of [typeof s.raw === 'string' ? s.raw : null, value]) {
@@ -105,7 +110,9 @@ export function labelledRowsFromLog(db: Db, task: TaskName, filter: LogRowFilter
       const parsed = JSON.parse(r.gold_slots) as unknown;
       for (const s of Array.isArray(parsed) ? (parsed as RawSlot[]) : []) {
         const located = locateSlot(text, s);
-        if (located) slots.push(located);
+        // Dataset slots hold the text as written (what the tagger trains on, and what readRows checks), not the value
+        // as the labeller typed it ("kitchen" for "Kitchen", 21 for "21 degrees"), as in `hubnlu export`.
+        if (located) slots.push({ ...located, value: text.slice(located.start, located.end) });
         else unlocatedSlots++;
       }
     }

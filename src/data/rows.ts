@@ -68,6 +68,11 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
 /**
  * A slot whose offsets lie inside the text (UTF-16 units, as `String.slice`): `0 ≤ start < end ≤ text.length`,
  * whole numbers. Out-of-range offsets used to be read and scored as spans past the text.
+ * Its value must be the text it spans (`text.slice(start, end) === value`): in the dataset format a slot's value is
+ * the words as written, not a normalised value ("twenty one degrees", not 21; the model normalises what it tags, see
+ * src/model/slot-values.ts). Training and scoring read only the span, so a value that differs from it means the
+ * offsets or the value are wrong, and the row would train a span its author did not mean. Every shipped dataset
+ * holds to this (and its README says so).
  * One exception, clamped: an `end` exactly one past the text whose value is the rest of the text plus trailing
  * space. snipsco/nlu-benchmark's train set has three such rows (lines 5137, 5724, 5864 of snips.train.jsonl: the
  * text was trimmed, the last slot's value kept its space). Only langid training reads that file, and only its
@@ -76,7 +81,10 @@ export function parseRow(text: string, n: number, task: TaskName, file: string):
 function slotInText(text: string, slot: GoldSlot, where: string): GoldSlot {
   const { start, end } = slot;
   if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end) {
-    if (end <= text.length) return slot;
+    if (end <= text.length) {
+      if (text.slice(start, end) !== slot.value) throw valueNotSpan(text, slot, where);
+      return slot;
+    }
     if (end === text.length + 1 && slot.value.length === end - start && slot.value.trimEnd() === text.slice(start)) {
       return { ...slot, value: text.slice(start), end: text.length };
     }
@@ -84,6 +92,27 @@ function slotInText(text: string, slot: GoldSlot, where: string): GoldSlot {
   throw new InputFileError(
     `${where} has start ${start}, end ${end}; offsets must be whole numbers with 0 ≤ start < end ≤ ${text.length} (the text's length in UTF-16 units), and text.slice(start, end) the slot's value`,
   );
+}
+
+/** The error for a slot whose value is not the text it spans, with the likely fix (offsets only: never the line's content). */
+function valueNotSpan(text: string, slot: GoldSlot, where: string): InputFileError {
+  const { value, start, end } = slot;
+  const span = text.slice(start, end);
+  let fix: string;
+  if (span.toLowerCase() === value.toLowerCase()) {
+    fix = 'the value differs from it only in case: write it as the text has it';
+  } else {
+    // The occurrence of the value nearest to the given start: offsets shifted by an edit to the text.
+    let best = -1;
+    for (let at = value ? text.indexOf(value) : -1; at >= 0; at = text.indexOf(value, at + 1)) {
+      if (best < 0 || Math.abs(at - start) < Math.abs(best - start)) best = at;
+    }
+    fix =
+      best >= 0
+        ? `the value is at start ${best}, end ${best + value.length} in the text: correct the offsets (UTF-16 units, end exclusive)`
+        : 'make value the text the slot spans (text.slice(start, end)), as written, not a normalised value; or correct the offsets (UTF-16 units, end exclusive)';
+  }
+  return new InputFileError(`${where} (start ${start}, end ${end}): its value is not text.slice(start, end), the text the slot spans; ${fix}`);
 }
 
 export function parseRows(text: string, task: TaskName, file: string): LabelledRow[] {

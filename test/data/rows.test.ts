@@ -1,9 +1,9 @@
-/** The dataset reader (src/data/rows.ts) on real files: slot offsets are checked against the text, with file:line. */
+/** The dataset reader (src/data/rows.ts) on real files: slot offsets and values are checked against the text, with file:line. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
 import { InputFileError } from '../../src/data/input-file.js';
 import { readRows } from '../../src/data/rows.js';
@@ -44,6 +44,30 @@ test('an end one past the text whose value only adds trailing space (three SNIPS
   assert.throws(() => readRows(file('one-past.jsonl', [{ type: 'time', value: 'eight ', start: 14, end: 20 }]), 'intent'), /one-past\.jsonl:2: slot 1 has start 14, end 20/);
 });
 
+test('a slot whose value is not the text it spans is refused with file:line, the slot\'s offsets and the fix, never the text', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    // Offsets one off: the value is elsewhere in the text; the message gives its offsets.
+    [{ type: 'time', value: 'seven', start: 13, end: 18 }, /the value is at start 14, end 19 in the text: correct the offsets/],
+    // A normalised value ("7" for "seven"): the dataset holds the words as written.
+    [{ type: 'time', value: '7', start: 14, end: 19 }, /make value the text the slot spans \(text\.slice\(start, end\)\), as written, not a normalised value/],
+    // Only the case differs.
+    [{ type: 'time', value: 'Seven', start: 14, end: 19 }, /differs from it only in case: write it as the text has it/],
+  ];
+  for (const [slot, fix] of cases) {
+    const f = file('mismatch.jsonl', [{ type: 'time', value: 'seven', start: 14, end: 19 }, slot]);
+    assert.throws(
+      () => readRows(f, 'intent'),
+      (e: Error) =>
+        e instanceof InputFileError &&
+        e.message.startsWith(`${f}:2: slot 2 (start ${(slot as { start: number }).start}, end ${(slot as { end: number }).end}): its value is not text.slice(start, end)`) &&
+        fix.test(e.message) &&
+        !e.message.includes(TEXT) &&
+        !e.message.includes('"seven"'),
+      JSON.stringify(slot),
+    );
+  }
+});
+
 const SNIPS = join(process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets'), 'intent', 'snips.train.jsonl');
 
 test('the public snips.train.jsonl reads, its three rows with an end one past the text clamped', { skip: !existsSync(SNIPS) && 'no datasets' }, () => {
@@ -51,4 +75,14 @@ test('the public snips.train.jsonl reads, its three rows with an end one past th
   for (const r of rows) for (const s of r.slots) assert.equal(r.text.slice(s.start, s.end), s.value);
   const line5137 = rows.find((r) => r.slots.some((s) => s.value === 'in eleven years'));
   assert.ok(line5137);
+});
+
+test('every intent file train-defaults (and the language models\' evaluation) reads loads under the value = span rule', { skip: !existsSync(SNIPS) && 'no datasets' }, () => {
+  const files = [
+    ...['hwu64.train.jsonl', 'mindmeld.train.jsonl', 'slurp.devel.jsonl'].map((f) => join(dirname(SNIPS), f)),
+    ...readdirSync(join(packageRoot(), 'eval', 'handwritten')).filter((f) => f.endsWith('.jsonl') && !f.includes('sentiment')).map((f) => join(packageRoot(), 'eval', 'handwritten', f)),
+  ];
+  let slots = 0;
+  for (const f of files) for (const r of readRows(f, 'intent').rows) slots += r.slots.length;
+  assert.ok(slots > 10_000, `${slots} slots read`);
 });
