@@ -136,11 +136,11 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
     'intent',
     staged,
     {
-    parent: pointer.version === SHIPPED ? `${SHIPPED} (${base.name}@${base.version})` : pointer.version,
-    data: { sources, householdLabels: household.labels, heldOutRows: household.heldOut.length },
-    metrics: { heldOut: outcome.heldOut ? { n: outcome.heldOut.n, base: outcome.heldOut.base, candidate: outcome.heldOut.candidate, p: outcome.heldOut.comparison.mcnemar.p, significant: outcome.heldOut.comparison.bBetter } : null, dev: outcome.dev },
-    checks: outcome.checks,
-    trainingSeconds: Math.round(outcome.seconds),
+      parent: pointer.version === SHIPPED ? `${SHIPPED} (${base.name}@${base.version})` : pointer.version,
+      data: { sources, householdLabels: household.labels, heldOutRows: household.heldOut.length },
+      metrics: { heldOut: outcome.heldOut ? { n: outcome.heldOut.n, base: outcome.heldOut.base, candidate: outcome.heldOut.candidate, p: outcome.heldOut.comparison.mcnemar.p, significant: outcome.heldOut.comparison.bBetter } : null, dev: outcome.dev },
+      checks: outcome.checks,
+      trainingSeconds: Math.round(outcome.seconds),
     },
     version,
   );

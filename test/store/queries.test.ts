@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatabase, SchemaTooNewError, type Db } from '../../src/store/database.js';
-import { computeStats, LogDatabaseError, nearestRank, openLogDatabase, parseSince, queryLogs } from '../../src/store/queries.js';
+import { ALL_TIME, computeStats, LogDatabaseError, nearestRank, openLogDatabase, parseSince, parseSinceOrAll, queryLogs } from '../../src/store/queries.js';
 import { seedDatabase, type SeedRow } from './seed.js';
 
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -216,6 +216,16 @@ describe('parseSince', () => {
     assert.throws(() => parseSince('90', now), /a number needs a unit, e\.g\. 90m or 90h/);
     assert.throws(() => parseSince('0h', now), /greater than zero/);
     assert.throws(() => parseSince('2024-13-45', now), /not a real date/);
+  });
+});
+
+describe('parseSinceOrAll (the CLI\'s --since and the bridge stats request\'s since)', () => {
+  const now = Date.UTC(2024, 4, 2, 12, 0, 0);
+  test('"all" in any case is no time limit; anything else is parseSince, its errors naming "all" too', () => {
+    for (const all of ['all', 'ALL', ' All ']) assert.equal(parseSinceOrAll(all, now), ALL_TIME);
+    assert.equal(parseSinceOrAll('7d', now), now - 7 * 86_400_000);
+    assert.equal(parseSinceOrAll('2024-05-01', now), Date.UTC(2024, 4, 1));
+    assert.throws(() => parseSinceOrAll('forever', now), /^Error: since "forever": not understood \(expected a duration .*\); or "all" for no time limit$/);
   });
 });
 
