@@ -71,7 +71,7 @@ export class RetrainSchedule {
       .then(
         (r) => {
           const e = retrainEvent(r);
-          this.log.info(e, r.promoted ? `retrained: ${r.stored.version} promoted` : `retrained: ${r.stored.version} stored, not promoted`);
+          this.log.info(e, r.promoted ? `retrained: ${r.stored.version} promoted` : `retrained: ${r.stored.version} stored, not promoted${r.notPromoted ? ' (the live model changed while it trained)' : ''}`);
           return e;
         },
         (err: Error): RetrainEvent => {
