@@ -12,11 +12,10 @@
  * the next reconnect: nothing is given up on without the broker's definite word.
  */
 import type { Logger } from '../util/logger.js';
-import type { LogStore, OutboxRow } from '../store/log-store.js';
+import type { LogStore, OutboxRow, RefusedInput } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
 import { trace } from './latency-trace.js';
 import { publishRefusal, type PublishRefusal } from '../transport/publish-refusal.js';
-import type { RefusedInput } from '../store/log-store.js';
 
 /** What the publisher tells about a message the broker refused: a message to publish (not stored), or nothing. */
 export type RefusalNotice = (refused: { readonly seq: number; readonly topic: string; readonly refusal: PublishRefusal; readonly input: RefusedInput }) =>

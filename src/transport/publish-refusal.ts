@@ -35,8 +35,7 @@ export interface PublishRefusal {
 export function publishRefusal(err: unknown): PublishRefusal | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'number' || !DEFINITE_REFUSALS.has(code)) return undefined;
-  const name = reasonName(code);
-  return { code, name, text: `0x${code.toString(16).padStart(2, '0')} ${name}` };
+  return { code, name: reasonName(code), text: reasonText(code) };
 }
 
 /** `0x87 Not authorized` for any reason code (a stored refusal, a retried one in a log line). */
