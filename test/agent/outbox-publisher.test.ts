@@ -298,3 +298,18 @@ test('a refused row re-queued by another process (hubnlu outbox retry) is sent b
   assert.equal(store.unpublishedCount(), 0);
   publisher.stop();
 });
+
+test('no notice about a refused notice: an error message refused on the topic its notice would use is set aside without one', async () => {
+  queueMessage(); // an error message on hubnlu/kitchen/error
+  const conn = failingConnection(() => new ErrorWithReasonCode('Publish error: Not authorized', 135));
+  const publisher = new OutboxPublisher(store, conn.connection, createLogger({ level: 'silent', sync: true }), {
+    pollMs: 0,
+    refusalNotice: (r) => ({ topic: `hubnlu/${r.input.siteId}/error`, payload: JSON.stringify({ id: 'notice' }) }),
+  });
+  publisher.start();
+  publisher.kick();
+  await settle();
+  assert.deepEqual(conn.sent.map((s) => s.topic), ['hubnlu/kitchen/error'], 'a notice was published about a refused message on the notice topic');
+  assert.equal(store.refusedCount(), 1);
+  publisher.stop();
+});
