@@ -12,7 +12,8 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LogStore, type OutgoingMessage } from '../store/log-store.js';
 import type { EmbeddedBroker } from '../transport/embedded-broker.js';
 import { MqttConnection } from '../transport/mqtt-connection.js';
-import { matchTopic, sharedFilter } from '../transport/topics.js';
+import { escapeSegment, matchTopic, sharedFilter } from '../transport/topics.js';
+import { buildError } from './messages.js';
 import { packageVersion, resolveFromPackage } from '../util/paths.js';
 import { redactUrl } from '../util/redact.js';
 import { ModelSlot } from '../model/model-slot.js';
@@ -193,7 +194,26 @@ export class Agent {
       this.child({ module: 'mqtt' }),
     );
     this.connection = connection;
-    const publisher = new OutboxPublisher(store, connection, this.child({ module: 'outbox' }), { deferWrites: () => checkpointer?.pausing === true });
+    const publisher = new OutboxPublisher(store, connection, this.child({ module: 'outbox' }), {
+      deferWrites: () => checkpointer?.pausing === true,
+      // A refused result is told on its site's error topic, like a rejected input (best effort: the broker may deny that too).
+      refusalNotice: ({ seq, topic, refusal, input }) => ({
+        topic: `${base}/${escapeSegment(input.siteId)}/error`,
+        payload: JSON.stringify({
+          ...buildError({
+            id: input.id,
+            siteId: input.siteId,
+            sessionId: input.sessionId,
+            code: 'result_refused',
+            message: `the broker refused the message on ${topic} (${refusal.text}); it is kept, not resent: allow the topic, then run hubnlu outbox retry ${seq}`,
+            topic: input.topic,
+            receivedAt: input.receivedAt,
+            excerpt: (input.text ?? '').slice(0, 200),
+          }),
+          refused: { seq, topic, reasonCode: refusal.code, reason: refusal.name },
+        }),
+      }),
+    });
     this.publisher = publisher;
     const health = new HealthMonitor({
       counts: () => {
@@ -202,6 +222,7 @@ export class Agent {
       },
       inFlight: () => this.worker?.inFlight ?? 0,
       outboxUnpublished: () => store.unpublishedCount(),
+      outboxRefused: () => store.refusedCount(),
       connected: () => connection.isOnline,
       databasePath: dbPath,
     });

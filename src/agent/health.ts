@@ -10,6 +10,8 @@ export interface HealthSources {
   readonly counts: () => HealthSnapshot['counts'];
   readonly inFlight: () => number;
   readonly outboxUnpublished: () => number;
+  /** Results the broker refused (migration 6); absent: 0. */
+  readonly outboxRefused?: () => number;
   readonly connected: () => boolean;
   /** The database file; `:memory:` reports 0 bytes. */
   readonly databasePath: string;
@@ -84,10 +86,16 @@ export class HealthMonitor {
     } catch {
       // database busy: report -1 rather than fail the health report
     }
+    let outboxRefused = -1;
+    try {
+      outboxRefused = this.sources.outboxRefused?.() ?? 0;
+    } catch {
+      // database busy: -1, as above
+    }
     return {
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
-      queues: { inFlight: this.sources.inFlight(), outboxUnpublished },
+      queues: { inFlight: this.sources.inFlight(), outboxUnpublished, outboxRefused },
       counts: this.sources.counts(),
       inputsPerMinute: this.inputsPerMinute(),
       latencyMs: this.latencyPercentiles(),

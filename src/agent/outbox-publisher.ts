@@ -3,11 +3,24 @@
  * arrives. Rows survive restarts and outages: whatever is unpublished when the
  * connection comes (back) is sent, oldest first. A bounded window of
  * unacknowledged publishes keeps memory flat during a backlog.
+ *
+ * A publish the broker *refuses* on an open connection (an MQTT 5 PUBACK with a definite reason code such as 0x87
+ * Not authorized, transport/publish-refusal.ts) is not a lost connection: sending it again after every reconnect
+ * would be refused again, for ever. Its row is marked refused (migration 6) and set aside, logged once, and told on
+ * the site's error topic; `hubnlu outbox retry` puts it back in the queue once the broker allows it. Any other
+ * failure (connection closed, timeout, an ambiguous reason code) keeps the row unpublished, to be sent again after
+ * the next reconnect: nothing is given up on without the broker's definite word.
  */
 import type { Logger } from '../util/logger.js';
-import type { LogStore, OutboxRow } from '../store/log-store.js';
+import type { LogStore, OutboxRow, RefusedInput } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
 import { trace } from './latency-trace.js';
+import { publishRefusal, type PublishRefusal } from '../transport/publish-refusal.js';
+
+/** What the publisher tells about a message the broker refused: a message to publish (not stored), or nothing. */
+export type RefusalNotice = (refused: { readonly seq: number; readonly topic: string; readonly refusal: PublishRefusal; readonly input: RefusedInput }) =>
+  | { readonly topic: string; readonly payload: string }
+  | undefined;
 
 export interface PublisherOptions {
   /** Most publishes awaiting PUBACK at once. */
@@ -15,6 +28,13 @@ export interface PublisherOptions {
   readonly now?: () => number;
   /** True while writes that can wait should (the WAL is being started over, store/checkpointer.ts): acknowledgements are then recorded a little later. */
   readonly deferWrites?: () => boolean;
+  /** Builds the message that tells of a refused result (the agent: the site's error topic). Absent: none is sent. */
+  readonly refusalNotice?: RefusalNotice;
+  /**
+   * How often to look for rows another process queued (`hubnlu outbox retry`), ms: a `PRAGMA data_version` read,
+   * and a read of the outbox only when it changed. Default 1000; 0: never (they go out at the next result or reconnect).
+   */
+  readonly pollMs?: number;
 }
 
 export class OutboxPublisher {
@@ -33,7 +53,10 @@ export class OutboxPublisher {
   private flushTimer?: NodeJS.Timeout;
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
+  private pollTimer?: NodeJS.Timeout;
   published = 0;
+  /** Messages the broker refused (and that were set aside) since start. */
+  refused = 0;
 
   constructor(
     private readonly store: LogStore,
@@ -44,6 +67,26 @@ export class OutboxPublisher {
 
   start(): void {
     this.connection.on('online', this.onOnline);
+    const pollMs = this.opts.pollMs ?? 1000;
+    if (pollMs > 0) {
+      try {
+        this.store.changedElsewhere(); // records the present version
+      } catch {
+        // the next poll tries again
+      }
+      this.pollTimer = setInterval(() => this.poll(), pollMs);
+      this.pollTimer.unref();
+    }
+  }
+
+  /** Rows another process put in the outbox (a re-queued refusal) have seqs past the cursor: one kick sends them. */
+  private poll(): void {
+    if (this.stopped) return;
+    try {
+      if (this.store.changedElsewhere()) this.kick();
+    } catch {
+      // a database error here is found (and reported) by the agent's next write
+    }
   }
 
   private readonly onOnline = (): void => {
@@ -129,15 +172,63 @@ export class OutboxPublisher {
       () => this.onAck(row.seq),
       (err: Error) => {
         this.inFlight.delete(row.seq);
-        this.log.warn({ err: err.message, seq: row.seq, topic: row.topic }, 'publish failed; will retry after reconnect');
-        try {
-          this.store.noteAttempt(row.seq);
-        } catch {
-          // counting attempts is best effort
+        const refusal = publishRefusal(err);
+        if (refusal && this.setAside(row, refusal)) {
+          // The broker answered on an open connection: the place in the window is free now (no reconnect will kick).
+          if (this.windowFull) this.kick();
+        } else {
+          const code = (err as { code?: unknown }).code;
+          const reasonCode = typeof code === 'number' ? code : undefined;
+          this.log.warn({ err: err.message, seq: row.seq, topic: row.topic, reasonCode }, 'publish failed; will retry after reconnect');
+          try {
+            this.store.noteAttempt(row.seq);
+          } catch {
+            // counting attempts is best effort
+          }
         }
         this.notifyIdle();
       },
     );
+  }
+
+  /**
+   * Marks a refused row in the database, logs it once and sends the notice. False when the mark could not be written
+   * (the database busy, the agent stopping): the row then stays unpublished and is sent again after a reconnect, as
+   * any failed publish.
+   */
+  private setAside(row: OutboxRow, refusal: PublishRefusal): boolean {
+    if (this.stopped) return false;
+    let input: RefusedInput | undefined;
+    try {
+      input = this.store.markRefused(row.seq, (this.opts.now ?? Date.now)(), refusal.code, refusal.name);
+    } catch (err) {
+      if (!(err as { fatal?: boolean }).fatal) this.log.warn({ err: (err as Error).message, seq: row.seq }, 'cannot mark a refused message; it will be sent again after a reconnect');
+      return false;
+    }
+    this.refused++;
+    this.log.error(
+      { seq: row.seq, topic: row.topic, reasonCode: refusal.code, reason: refusal.name, id: input?.id, siteId: input?.siteId },
+      `the broker refused the message on ${row.topic} (${refusal.text}); set aside, not resent: fix the broker's ACL or limits, then \`hubnlu outbox retry ${row.seq}\``,
+    );
+    if (!input) return true;
+    let notice: ReturnType<RefusalNotice>;
+    try {
+      notice = this.opts.refusalNotice?.({ seq: row.seq, topic: row.topic, refusal, input });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, seq: row.seq }, 'cannot build the refusal notice');
+      return true;
+    }
+    // Never a notice about a refused notice (or about an error message refused on the very topic the notice would use).
+    if (!notice || notice.topic === row.topic) return true;
+    const topic = notice.topic;
+    const failed = (err: Error): void =>
+      this.log.warn({ err: err.message, topic, seq: row.seq }, 'cannot publish the refusal notice (the broker may deny that topic too); the refusal is in the database');
+    try {
+      this.connection.publish(topic, notice.payload, { qos: 1 }).then(() => undefined, failed);
+    } catch (err) {
+      failed(err as Error);
+    }
+    return true;
   }
 
   private onAck(seq: number): void {
@@ -201,6 +292,8 @@ export class OutboxPublisher {
   /** Records the last acknowledgements; after this the database may close. Late PUBACKs are forgotten (the rows are republished next start). */
   stop(): void {
     this.connection.off('online', this.onOnline);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
     this.flushAcks(true);
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);

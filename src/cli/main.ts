@@ -29,6 +29,7 @@ const COMMANDS: ReadonlyArray<readonly [readonly string[], () => Promise<Registe
   [['export'], async () => (await import('./commands/export.js')).registerExport],
   [['report'], async () => (await import('./commands/report.js')).registerReport],
   [['models'], async () => (await import('./commands/models.js')).registerModels],
+  [['outbox'], async () => (await import('./commands/outbox.js')).registerOutbox],
 ];
 
 /**

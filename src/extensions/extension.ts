@@ -178,7 +178,11 @@ export interface ProcessingCounts {
 export interface HealthSnapshot {
   readonly uptimeSeconds: number;
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
-  readonly queues: { readonly inFlight: number; readonly outboxUnpublished: number };
+  /**
+   * `outboxUnpublished`: results waiting for the broker's PUBACK (the backlog); `outboxRefused`: results the broker
+   * refused (a definite MQTT 5 reason code such as 0x87 Not authorized), set aside until `hubnlu outbox retry`.
+   */
+  readonly queues: { readonly inFlight: number; readonly outboxUnpublished: number; readonly outboxRefused: number };
   readonly counts: ProcessingCounts;
   /** Inputs accepted in the last 60 s. */
   readonly inputsPerMinute: number;

@@ -4,7 +4,11 @@
  * messages were all published are ever deleted: retention never loses an
  * unanswered input or an unsent result. Inputs that carry gold labels (now or
  * in `label_history`) are kept for ever: they are training data that people
- * made by hand, and `label_history.input_seq` refers to them.
+ * made by hand, and `label_history.input_seq` refers to them. A message the broker
+ * refused (`outbox.refused_at`, migration 6) counts as finished, like a published
+ * one: an old input whose only unsent message was refused is deleted with it, so a
+ * denied topic does not keep inputs for ever (`hubnlu outbox list --refused` shows
+ * them until then).
  *
  * Retention runs on the agent's event loop, next to intake and the MQTT
  * keepalive, so it deletes in small batches (one short transaction each, by
@@ -61,7 +65,7 @@ function prepareRetention(db: Db): RetentionStatements {
     // Walks the expired range in (received_at, seq) order from a cursor, so rows kept (pending, unsent) are passed once, not rescanned.
     candidates: db.prepare(`
       SELECT seq, received_at AS at,
-             status != 'pending' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.input_seq = i.seq AND o.published_at IS NULL)
+             status != 'pending' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.input_seq = i.seq AND o.published_at IS NULL AND o.refused_at IS NULL)
              AND gold_at IS NULL AND gold_intent IS NULL AND gold_slots IS NULL AND gold_sentiment IS NULL
              AND NOT EXISTS (SELECT 1 FROM label_history h WHERE h.input_seq = i.seq) AS eligible
       FROM inputs i

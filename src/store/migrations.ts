@@ -123,6 +123,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE inputs ADD COLUMN shadow_model TEXT;        -- name@version (intent+sentiment joined by '+')
     `,
   },
+  {
+    version: 6,
+    description: 'outbox rows the broker refused (a dead-letter mark): not resent until `hubnlu outbox retry`',
+    sql: `
+      -- Set when the broker answered the message's PUBLISH with a definite refusal (an MQTT 5 PUBACK reason code such as
+      -- 0x87 Not authorized) on an open connection; NULL otherwise. A refused row is not published and not resent.
+      ALTER TABLE outbox ADD COLUMN refused_at INTEGER;       -- ms since epoch
+      ALTER TABLE outbox ADD COLUMN refused_code INTEGER;     -- the reason code (135 = 0x87)
+      ALTER TABLE outbox ADD COLUMN refused_reason TEXT;      -- its MQTT 5 name, e.g. "Not authorized"
+
+      -- What the publisher reads (unsent and not refused), and the few refused rows (health, hubnlu outbox).
+      DROP INDEX IF EXISTS outbox_unpublished;
+      CREATE INDEX outbox_unsent ON outbox (seq) WHERE published_at IS NULL AND refused_at IS NULL;
+      CREATE INDEX outbox_refused ON outbox (seq) WHERE published_at IS NULL AND refused_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

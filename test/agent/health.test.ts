@@ -18,7 +18,7 @@ test('inputs per minute count the last 60 s only; percentiles are nearest-rank o
   for (let i = 1; i <= 100; i++) h.noteLatency(i);
   const s = h.snapshot();
   assert.deepEqual(s.latencyMs, { p50: 50, p90: 90, p99: 99 });
-  assert.deepEqual(s.queues, { inFlight: 4, outboxUnpublished: 7 });
+  assert.deepEqual(s.queues, { inFlight: 4, outboxUnpublished: 7, outboxRefused: 0 });
   assert.equal(s.uptimeSeconds, 61);
   assert.equal(s.databaseBytes, 0);
   assert.equal(s.connected, true);

@@ -13,6 +13,9 @@ import { LogStore, type NewInput, type OutboxRow } from '../../src/store/log-sto
 import { OutboxPublisher } from '../../src/agent/outbox-publisher.js';
 import type { MqttConnection } from '../../src/transport/mqtt-connection.js';
 import { createLogger } from '../../src/util/logger.js';
+import { requeueRefused } from '../../src/store/outbox.js';
+import { captureLogger } from '../helpers/log-capture.js';
+import { ErrorWithReasonCode } from 'mqtt';
 
 let dir: string;
 let db: Db;
@@ -178,4 +181,135 @@ test('acknowledgements wait while deferWrites() says so (the WAL starting over),
   await new Promise((resolve) => setImmediate(resolve));
   publisher.stop();
   assert.equal(unpublished(), 0, 'stop() records the last acknowledgement even during a pause');
+});
+
+/**
+ * A connection whose publishes fail as MQTT.js 5 fails them: `fail(id)` gives the error for a message (by its payload
+ * id), or undefined for a PUBACK. `reconnect()` runs the publisher's 'online' handler, as after a reconnect.
+ */
+function failingConnection(fail: (id: string) => Error | undefined) {
+  const sent: Array<{ topic: string; id: string }> = [];
+  let online: (() => void) | undefined;
+  const connection = {
+    isOnline: true,
+    on: (_event: string, fn: () => void) => ((online = fn), connection),
+    off: () => connection,
+    publish: (topic: string, payload: string) => {
+      const id = String((JSON.parse(payload) as { id: string }).id);
+      sent.push({ topic, id });
+      const err = fail(id);
+      return err ? Promise.reject(err) : Promise.resolve();
+    },
+  };
+  return { connection: connection as unknown as MqttConnection, sent, reconnect: () => online?.() };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
+
+test('a definite refusal (PUBACK 0x87) sets the row aside: marked, logged once, told once, not sent again after a reconnect; the others go on', async () => {
+  const refusedId = queueMessage();
+  const okId = queueMessage();
+  const conn = failingConnection((id) => (id === refusedId ? new ErrorWithReasonCode('Publish error: Not authorized', 135) : undefined));
+  const logs = captureLogger('debug');
+  const notices: unknown[] = [];
+  const publisher = new OutboxPublisher(store, conn.connection, logs.log, {
+    pollMs: 0,
+    refusalNotice: (r) => (notices.push(r), { topic: 'hubnlu/kitchen/notice', payload: JSON.stringify({ id: `notice-${r.input.id}` }) }),
+  });
+  publisher.start();
+  publisher.kick();
+  await settle();
+  publisher.flushAcks(true);
+  const row = db.prepare(`SELECT o.seq, o.refused_at, o.refused_code, o.refused_reason, o.attempts, o.published_at FROM outbox o JOIN inputs i ON i.seq = o.input_seq WHERE i.id = ?`).get(refusedId) as Record<string, unknown>;
+  assert.equal(row.refused_code, 135);
+  assert.equal(row.refused_reason, 'Not authorized');
+  assert.ok(typeof row.refused_at === 'number');
+  assert.equal(row.published_at, null);
+  assert.equal(row.attempts, 0);
+  assert.equal(publisher.refused, 1);
+  assert.equal(notices.length, 1);
+  assert.deepEqual(conn.sent.map((s) => s.id), [refusedId, okId, `notice-${refusedId}`]);
+  const refusalLines = logs.lines.filter((l) => l.msg.startsWith('the broker refused'));
+  assert.equal(refusalLines.length, 1);
+  assert.equal(refusalLines[0].level, 'error');
+  assert.equal(refusalLines[0].reasonCode, 135);
+  assert.match(refusalLines[0].msg, /hubnlu\/kitchen\/error \(0x87 Not authorized\)/);
+
+  conn.reconnect();
+  conn.reconnect();
+  await settle();
+  assert.deepEqual(conn.sent.map((s) => s.id), [refusedId, okId, `notice-${refusedId}`], 'sent again after a reconnect');
+  assert.equal(store.unpublishedCount(), 0);
+  assert.equal(store.refusedCount(), 1);
+  publisher.stop();
+});
+
+test('anything but a definite refusal keeps today\'s path: an ambiguous reason code (0x80, 0x83, 0x97) or a closed connection leaves the row unpublished, sent again after a reconnect', async () => {
+  const cases: Array<[string, Error]> = [
+    ['unspecified', new ErrorWithReasonCode('Publish error: Unspecified error', 0x80)],
+    ['implementation', new ErrorWithReasonCode('Publish error: Implementation specific error', 0x83)],
+    ['quota', new ErrorWithReasonCode('Publish error: Quota exceeded', 0x97)],
+    ['closed', new Error('Connection closed')],
+    ['reset', Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' })],
+  ];
+  const ids = new Map(cases.map(([name, err]) => [queueMessage(), { name, err }]));
+  let failing = true;
+  const conn = failingConnection((id) => (failing ? ids.get(id)?.err : undefined));
+  const notices: unknown[] = [];
+  const publisher = new OutboxPublisher(store, conn.connection, createLogger({ level: 'silent', sync: true }), { pollMs: 0, refusalNotice: (r) => (notices.push(r), undefined) });
+  publisher.start();
+  publisher.kick();
+  await settle();
+  assert.equal(conn.sent.length, cases.length);
+  assert.equal(store.refusedCount(), 0);
+  assert.equal(store.unpublishedCount(), cases.length);
+  assert.equal(notices.length, 0);
+  assert.deepEqual(db.prepare('SELECT DISTINCT attempts FROM outbox').pluck().all(), [1]);
+  failing = false;
+  conn.reconnect();
+  await settle();
+  publisher.flushAcks(true);
+  assert.equal(conn.sent.length, 2 * cases.length, 'each row sent again after the reconnect');
+  assert.equal(store.unpublishedCount(), 0);
+  publisher.stop();
+});
+
+test('a refused row re-queued by another process (hubnlu outbox retry) is sent by the running publisher at its next poll', async () => {
+  const id = queueMessage();
+  let refuse = true;
+  const conn = failingConnection(() => (refuse ? new ErrorWithReasonCode('Publish error: Not authorized', 135) : undefined));
+  const publisher = new OutboxPublisher(store, conn.connection, createLogger({ level: 'silent', sync: true }), { pollMs: 20 });
+  publisher.start();
+  publisher.kick();
+  await settle();
+  assert.equal(store.refusedCount(), 1);
+  refuse = false;
+  // Another connection to the same file, as the CLI opens it.
+  const other = openDatabase(join(dir, 'log.db'), { synchronous: 'normal' });
+  try {
+    assert.equal(requeueRefused(other, 'all').requeued.length, 1);
+  } finally {
+    other.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  publisher.flushAcks(true);
+  assert.deepEqual(conn.sent.map((s) => s.id), [id, id]);
+  assert.equal(store.refusedCount(), 0);
+  assert.equal(store.unpublishedCount(), 0);
+  publisher.stop();
+});
+
+test('no notice about a refused notice: an error message refused on the topic its notice would use is set aside without one', async () => {
+  queueMessage(); // an error message on hubnlu/kitchen/error
+  const conn = failingConnection(() => new ErrorWithReasonCode('Publish error: Not authorized', 135));
+  const publisher = new OutboxPublisher(store, conn.connection, createLogger({ level: 'silent', sync: true }), {
+    pollMs: 0,
+    refusalNotice: (r) => ({ topic: `hubnlu/${r.input.siteId}/error`, payload: JSON.stringify({ id: 'notice' }) }),
+  });
+  publisher.start();
+  publisher.kick();
+  await settle();
+  assert.deepEqual(conn.sent.map((s) => s.topic), ['hubnlu/kitchen/error'], 'a notice was published about a refused message on the notice topic');
+  assert.equal(store.refusedCount(), 1);
+  publisher.stop();
 });

@@ -27,7 +27,7 @@ export function health(overrides: Partial<HealthSnapshot> = {}): HealthSnapshot 
   return {
     uptimeSeconds: 12,
     memory: { rssBytes: 1, heapUsedBytes: 1 },
-    queues: { inFlight: 0, outboxUnpublished: 0 },
+    queues: { inFlight: 0, outboxUnpublished: 0, outboxRefused: 0 },
     counts: { received: 10, accepted: 9, rejected: 1, duplicates: 0, processed: 8, failed: 1, published: 8 },
     inputsPerMinute: 9,
     latencyMs: { p50: 1.5, p90: 2.5, p99: 4.25 },

@@ -1,6 +1,7 @@
 /** `hubnlu stats`: counts, intent and sentiment distributions, latency percentiles and error rates over a window. */
 import { Option, type Command } from 'commander';
 import { computeStats, type Stats } from '../../store/queries.js';
+import { outboxCounts } from '../../store/outbox.js';
 import { labelledRowsFromLog } from '../../data/log-rows.js';
 import { liveAccuracyByModel, type ModelAccuracy } from '../../eval/live-accuracy.js';
 import { TASKS, type TaskName } from '../../model/tasks.js';
@@ -38,12 +39,14 @@ export function registerStats(program: Command): void {
         return;
       }
       const since = sinceLimit(opts.since ?? sinceOption(DEFAULT_WINDOW));
-      const { stats, path } = withLogDatabase(command, opts.db, (db, path) => ({ stats: computeStats(db, { sinceMs: since, topIntents: opts.top }), path }));
+      const { stats, path, outbox } = withLogDatabase(command, opts.db, (db, path) => ({ stats: computeStats(db, { sinceMs: since, topIntents: opts.top }), path, outbox: outboxCounts(db) }));
       if (opts.json) {
-        process.stdout.write(JSON.stringify(toJson(stats, path), null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...toJson(stats, path), outbox }, null, 2) + '\n');
         return;
       }
       process.stdout.write(renderStats(stats, path));
+      // All time, not the window: what waits for the broker now, and what it refused (hubnlu outbox list).
+      process.stdout.write(`${padRight('outbox', 11)}waiting ${count(outbox.unpublished)} · refused ${count(outbox.refused)}${outbox.refused > 0 ? ' (hubnlu outbox list --refused)' : ''}\n`);
     });
 }
 
