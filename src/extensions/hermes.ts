@@ -4,7 +4,8 @@
  *
  * - `hermes/nlu/query` → `hermes/nlu/intentParsed` and `hermes/intent/<intentName>`,
  *   or `hermes/nlu/intentNotRecognized` when the intent is `unknown` (below the
- *   model's threshold, or outside the query's `intentFilter`); a query that is
+ *   model's threshold, or outside the query's `intentFilter`) or the input is
+ *   empty (speech-to-text heard nothing); a query that is
  *   rejected (bad JSON, no `input`, …) or that the model fails on → `hermes/error/nlu`.
  * - `hermes/asr/textCaptured`: Rhasspy's NLU service does not answer it (its
  *   dialogue manager turns the transcription into an `nlu/query`), so by default
@@ -147,7 +148,16 @@ export class HermesExtension implements Extension {
   }
 
   failures(f: FailedInput): readonly OutboundMessage[] {
-    if (!this.settings.error || !this.answers(f.input.topic)) return [];
+    if (!this.answers(f.input.topic)) return [];
+    if (f.code === 'empty_text') {
+      // Speech-to-text sends "" for silence, and Rhasspy's dialogue manager forwards it as a query, then waits for
+      // NluIntent or NluIntentNotRecognized only (rhasspy-dialogue-hermes): nothing said is nothing recognised, as
+      // Rhasspy's own NLU answers it. An error alone would keep the satellite's session open until its timeout.
+      if (!this.settings.intentNotRecognized) return [];
+      const i = f.input;
+      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', id: i.id, siteId: i.siteId, sessionId: i.sessionId, customData: null }) }];
+    }
+    if (!this.settings.error) return [];
     // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.
     return [
       {
