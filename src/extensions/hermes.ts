@@ -155,7 +155,7 @@ export class HermesExtension implements Extension {
       // Rhasspy's own NLU answers it. An error alone would keep the satellite's session open until its timeout.
       if (!this.settings.intentNotRecognized) return [];
       const i = f.input;
-      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', id: i.id, siteId: i.siteId, sessionId: i.sessionId, customData: null }) }];
+      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', id: i.id, siteId: i.siteId, sessionId: i.sessionId, customData: null, wakewordId: null, lang: null }) }];
     }
     if (!this.settings.error) return [];
     // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.

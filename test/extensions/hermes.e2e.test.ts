@@ -145,6 +145,7 @@ describe('Hermes NLU service (embedded broker)', () => {
       // customData is not read from a payload that was rejected.
       { input: '', id: 'q-empty', siteId: 'porch', sessionId: 's-empty', customData: null },
     );
+    assert.deepEqual(Object.keys(empty).sort(), ['customData', 'id', 'input', 'lang', 'sessionId', 'siteId', 'topic', 'wakewordId'], 'the keys of every intentNotRecognized');
     assert.equal(on('hermes/nlu/intentNotRecognized', 'sessionId', 's-blank')[0].input, '');
     await sleep(200);
     assert.equal(on('hermes/error/nlu', 'sessionId', 's-empty').length, 0, 'an empty input is not an NLU error');
