@@ -22,7 +22,6 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from '../config/type.js';
 import { UNKNOWN_INTENT, type SlotResult } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
-import { escapeSegment, isSafeSegment } from '../transport/topics.js';
 import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage, SubmitOutcome } from './extension.js';
 
 export const HERMES_QUERY = 'hermes/nlu/query';
@@ -81,6 +80,15 @@ export function toHermesSlot(slot: SlotResult): HermesSlot {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/**
+ * The intent name as the last level of `hermes/intent/<intentName>`. Rhasspy and Snips apps subscribe to the exact
+ * name (rhasspyhermes `NluIntent.topic`: no escaping; Snips names are `user:Intent`), so only what would change the
+ * topic's meaning is replaced: `/` (a new level), the wildcards `+` and `#` [MQTT-3.3.2-2], and NUL [MQTT-1.5.4-2].
+ */
+export function intentSegment(name: string): string {
+  return name.replace(/[/+#\u0000]/g, '_') || '_';
+}
+
 export class HermesExtension implements Extension {
   readonly name = 'hermes';
   /** Queries are utterances: with input.shareGroup one agent of the group answers each. */
@@ -127,10 +135,8 @@ export class HermesExtension implements Extension {
       out.push({ topic: 'hermes/nlu/intentParsed', payload: JSON.stringify({ ...common, intent: hermesIntent, slots }) });
     }
     if (this.settings.intent) {
-      // The intent name becomes a topic segment: a model label is safe, but check rather than trust [MQTT-3.3.2-2].
-      const segment = isSafeSegment(intent.name) ? intent.name : escapeSegment(intent.name);
       out.push({
-        topic: `hermes/intent/${segment}`,
+        topic: `hermes/intent/${intentSegment(intent.name)}`,
         payload: JSON.stringify({
           ...common,
           intent: hermesIntent,
