@@ -110,6 +110,16 @@ async function loadHf(task: TaskName, dir: string, kind: 'sequence' | 'token', s
   }
   // config.json first (cheap, and its errors are clearer than the library's).
   const localConfig = remote ? null : readHfConfig(dir);
+  if (!remote) {
+    // The library's JSON error ("Expected property name … at position 1") names no file.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+      try {
+        JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      } catch (err) {
+        throw new Error(`${setting}: ${join(dir, f)} is not valid JSON (${(err as Error).message}); copy the model's files from its export again`);
+      }
+    }
+  }
   const options = {
     local_files_only: !remote,
     dtype: quantized ? ('q8' as const) : ('fp32' as const),

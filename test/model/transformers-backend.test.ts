@@ -309,6 +309,19 @@ describe('files and the network', () => {
     );
   });
 
+  test('a damaged tokenizer.json or tokenizer_config.json is named (the library\'s own error names no file)', async () => {
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+      const dir = join(root, `bad-${file.replace('.', '-')}`);
+      writeTinyBert(dir, { kind: 'sequence-classification', labels: ['a', 'b'] });
+      writeFileSync(join(dir, file), '{"truncated": ');
+      await assert.rejects(loadTaskModel('intent', dir, undefined, settings()), (err: Error) => {
+        assert.ok(err.message.startsWith(`models.intent: ${join(dir, file)} is not valid JSON`), err.message);
+        assert.match(err.message, /copy the model's files from its export again/);
+        return true;
+      });
+    }
+  });
+
   test('a hub model name with downloading off is refused before anything is fetched', async () => {
     await assert.rejects(loadTaskModel('intent', 'hf:someone/bert-intents', undefined, settings()), /models\.intent: "hf:someone\/bert-intents" names a model on the Hugging Face hub, and downloading is off.*models\.transformers\.allowDownload/);
   });
