@@ -217,3 +217,9 @@ test('a template that can expand to nothing yields no empty sentence', async () 
   const rows = [...expandGrammar(grammarOf(oneIntent('[Licht] [an]')), [home], { perTemplate: 50, rand: mulberry32(2), source: 'x' })];
   assert.deepEqual(rows.map((r) => r.text).sort(), ['Licht', 'Licht an', 'an']);
 });
+
+test('groups nested past 100 levels are a syntax error naming the position, not a stack overflow', () => {
+  const deep = `${'('.repeat(20000)}a${')'.repeat(20000)}`;
+  assert.throws(() => parseTemplate(deep), (e: Error) => e instanceof TemplateSyntaxError && /at character 100: groups nested deeper than 100 levels/.test(e.message));
+  assert.equal(texts(grammarOf(oneIntent(`${'('.repeat(100)}a${')'.repeat(100)}`))).join(), 'a');
+});
