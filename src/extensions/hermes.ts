@@ -4,7 +4,8 @@
  *
  * - `hermes/nlu/query` → `hermes/nlu/intentParsed` and `hermes/intent/<intentName>`,
  *   or `hermes/nlu/intentNotRecognized` when the intent is `unknown` (below the
- *   model's threshold, or outside the query's `intentFilter`); a query that is
+ *   model's threshold, or outside the query's `intentFilter`) or the input is
+ *   empty (speech-to-text heard nothing); a query that is
  *   rejected (bad JSON, no `input`, …) or that the model fails on → `hermes/error/nlu`.
  * - `hermes/asr/textCaptured`: Rhasspy's NLU service does not answer it (its
  *   dialogue manager turns the transcription into an `nlu/query`), so by default
@@ -21,7 +22,6 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from '../config/type.js';
 import { UNKNOWN_INTENT, type SlotResult } from '../model/types.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
-import { escapeSegment, isSafeSegment } from '../transport/topics.js';
 import type { AnalysedInput, Extension, ExtensionContext, ExtensionDefinition, FailedInput, OutboundMessage, SubmitOutcome } from './extension.js';
 
 export const HERMES_QUERY = 'hermes/nlu/query';
@@ -80,6 +80,15 @@ export function toHermesSlot(slot: SlotResult): HermesSlot {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/**
+ * The intent name as the last level of `hermes/intent/<intentName>`. Rhasspy and Snips apps subscribe to the exact
+ * name (rhasspyhermes `NluIntent.topic`: no escaping; Snips names are `user:Intent`), so only what would change the
+ * topic's meaning is replaced: `/` (a new level), the wildcards `+` and `#` [MQTT-3.3.2-2], and NUL [MQTT-1.5.4-2].
+ */
+export function intentSegment(name: string): string {
+  return name.replace(/[/+#\u0000]/g, '_') || '_';
+}
+
 export class HermesExtension implements Extension {
   readonly name = 'hermes';
   /** Queries are utterances: with input.shareGroup one agent of the group answers each. */
@@ -126,10 +135,8 @@ export class HermesExtension implements Extension {
       out.push({ topic: 'hermes/nlu/intentParsed', payload: JSON.stringify({ ...common, intent: hermesIntent, slots }) });
     }
     if (this.settings.intent) {
-      // The intent name becomes a topic segment: a model label is safe, but check rather than trust [MQTT-3.3.2-2].
-      const segment = isSafeSegment(intent.name) ? intent.name : escapeSegment(intent.name);
       out.push({
-        topic: `hermes/intent/${segment}`,
+        topic: `hermes/intent/${intentSegment(intent.name)}`,
         payload: JSON.stringify({
           ...common,
           intent: hermesIntent,
@@ -147,7 +154,16 @@ export class HermesExtension implements Extension {
   }
 
   failures(f: FailedInput): readonly OutboundMessage[] {
-    if (!this.settings.error || !this.answers(f.input.topic)) return [];
+    if (!this.answers(f.input.topic)) return [];
+    if (f.code === 'empty_text') {
+      // Speech-to-text sends "" for silence, and Rhasspy's dialogue manager forwards it as a query, then waits for
+      // NluIntent or NluIntentNotRecognized only (rhasspy-dialogue-hermes): nothing said is nothing recognised, as
+      // Rhasspy's own NLU answers it. An error alone would keep the satellite's session open until its timeout.
+      if (!this.settings.intentNotRecognized) return [];
+      const i = f.input;
+      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', id: i.id, siteId: i.siteId, sessionId: i.sessionId, customData: null, wakewordId: null, lang: null }) }];
+    }
+    if (!this.settings.error) return [];
     // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.
     return [
       {

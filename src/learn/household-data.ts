@@ -28,6 +28,8 @@ export interface TemplateExpansion {
   readonly rows: LabelledRow[];
   /** Templates whose Home Assistant intent hubnlu has no label for (their sentences are left out). */
   readonly unmapped: number;
+  /** Ids (`file#intent/data/sentence`) of templates that gave no sentence at all (a list hubnlu cannot fill). */
+  readonly silent: readonly string[];
 }
 
 /**
@@ -40,7 +42,9 @@ export function templateRows(dir: string, areas: readonly string[], opts: { read
   const rows: LabelledRow[] = [];
   let unmapped = 0;
   const source = `templates:${dir}`;
+  const gave = new Set<string>();
   for (const r of expanded(dir, expandGrammar(grammar, [household], { perTemplate: opts.perTemplate ?? 40, rand: mulberry32(opts.seed), source }))) {
+    gave.add(r.template);
     const values: Record<string, string | number> = {};
     for (const s of r.slots) values[s.type] = s.value;
     const label = /^Hass[A-Z]/.test(r.intent) ? hubnluIntentFor({ intent: r.intent, domain: r.domain, slots: values }) : r.intent;
@@ -55,7 +59,8 @@ export function templateRows(dir: string, areas: readonly string[], opts: { read
     }
     rows.push({ text: r.text, label, slots, source });
   }
-  return { rows, unmapped };
+  const silent = grammar.groups.flatMap((g) => g.sentences.map((x) => x.id)).filter((id) => !gave.has(id));
+  return { rows, unmapped, silent };
 }
 
 const TEMPLATES_FIX = '--templates / learning.templates names a directory of custom_sentences YAML files';
@@ -143,6 +148,12 @@ export function householdData(src: HouseholdSources): HouseholdData {
     if (t.unmapped > 0) notes.push(`${dir}: ${t.unmapped} sentence(s) of Home Assistant intents hubnlu has no label for were left out`);
     const usesArea = t.rows.some((r) => r.slots.some((s) => s.type === 'house_place'));
     if (!usesArea && src.areas.length === 0) notes.push(`${dir}: learning.areas is empty, so templates with {area} produced no sentences; list the household's rooms there`);
+    else if (t.silent.length > 0) {
+      const named = t.silent.slice(0, 5).join(', ') + (t.silent.length > 5 ? ', …' : '');
+      notes.push(
+        `${dir}: ${t.silent.length} template(s) gave no sentence (${named}); hubnlu fills only {area} (from learning.areas): define a "name" list for {name} (lists: name: values: [garage door, …]) and give wildcard lists values instead`,
+      );
+    }
   }
   const labels: Record<string, number> = {};
   for (const r of train) labels[r.label] = (labels[r.label] ?? 0) + 1;

@@ -49,7 +49,21 @@ export class TextClassifier {
       await model.dispose();
       throw new Error(`${modelFile}: expected inputs ids, inv_count and output logits, got inputs ${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')}; re-export it with this hubnlu version`);
     }
-    return new TextClassifier(dir, manifest, remap, model, batchedBytes !== null, lexicon);
+    const classifier = new TextClassifier(dir, manifest, remap, model, batchedBytes !== null, lexicon);
+    // One run now: a graph from another training (or with other input types) scores some other number of labels, and
+    // would otherwise load and name the wrong label, or none, for every message.
+    let scored: number;
+    try {
+      scored = (await classifier.logitsMany([{ rows: new Int32Array(1), count: 1 }]))[0].length;
+    } catch (err) {
+      await model.dispose();
+      throw new Error(`${modelFile}: a test run failed (${(err as Error).message}); the graph does not take the inputs this hubnlu gives, so copy the whole model directory again or retrain it`);
+    }
+    if (scored !== manifest.labels.length) {
+      await model.dispose();
+      throw new Error(`${modelFile}: the graph scores ${scored} labels but manifest.json lists ${manifest.labels.length}; the directory mixes files from two trainings, copy the whole model directory again or retrain it`);
+    }
+    return classifier;
   }
 
   get ref(): ModelRef {

@@ -13,7 +13,9 @@
  */
 import { LanguageDetector, normalizeLang, type Detection } from './language.js';
 import type { BackendSettings } from './backend.js';
-import { checkManifestTask, loadManifest } from './manifest.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkManifestTask, loadManifest, MANIFEST_FILE } from './manifest.js';
 import { backendFor } from './backends.js';
 import { fastTextBackend } from './fasttext-backend.js';
 import { ModelRegistry } from './registry.js';
@@ -95,6 +97,7 @@ export class LanguageRouter implements Analyzer {
     const registries = new Map<string, ModelRegistry>();
     const deferred = new Map<string, Deferred>();
     let detector: LanguageDetector | null = null;
+    for (const [lang, d] of dirs) checkModelLanguages(lang, d);
     try {
       for (const [lang, d] of dirs) {
         if (d.intent === null && d.sentiment === null) continue;
@@ -279,6 +282,35 @@ export class LanguageRouter implements Analyzer {
     this.closed = true;
     await Promise.allSettled([...this.deferred.values()].map((d) => d.loading)); // a load in flight closes itself (above)
     await Promise.allSettled([...[...this.registries.values()].map((r) => r.close()), this.detector?.dispose()]);
+  }
+}
+
+/** Manifest languages that serve any language they are configured for. */
+const ANY_LANGUAGE: ReadonlySet<string> = new Set(['mul', 'und', 'zxx']);
+
+/**
+ * hubnlu's own model directories name their language (manifest.json `language`): one configured for another
+ * language (the English model under `models.languages.de`) would load and answer that language's inputs with
+ * confident nonsense, so it fails the start. A manifest that cannot be read, or is for another task, is left to
+ * the load, whose errors say what is wrong with it.
+ */
+function checkModelLanguages(lang: string, dirs: LanguageModelDirs): void {
+  for (const task of ['intent', 'sentiment'] as const) {
+    const dir = dirs[task];
+    if (dir === null) continue;
+    let manifest: { task?: unknown; language?: unknown };
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    if (manifest.task !== task || typeof manifest.language !== 'string') continue;
+    const declared = normalizeLang(manifest.language);
+    if (declared === null || declared === lang || ANY_LANGUAGE.has(declared)) continue;
+    const setting = `models.languages.${lang}.${task}${lang === 'en' ? ` (or models.${task})` : ''}`;
+    throw new Error(
+      `${setting}: ${dir} holds a model for ${declared} (manifest.json language "${manifest.language}"), not ${lang}; give a ${lang} model there, or list it under models.languages.${declared}`,
+    );
   }
 }
 

@@ -12,7 +12,7 @@
  * the file, the field and the fix (STYLE: errors name the thing and the fix).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 import { checkFeaturizerSettings, type FeaturizerSettings } from './features.js';
 import { MODEL_TASKS, type ModelTask, type TaskName } from './types.js';
@@ -148,6 +148,16 @@ export function checkManifestTask(dir: string, manifest: Pick<ModelManifest, 'ta
 
 const RETRAIN = 'retrain with `hubnlu train` or `npm run train:models`';
 
+/**
+ * Why a file name from a manifest may not be read, or null: it must stay inside the model directory. A copied or
+ * downloaded directory whose manifest says `../../etc/…` or `/…` would otherwise have hubnlu read whatever lies there.
+ */
+export function outsideDir(dir: string | undefined, name: string): string | null {
+  const n = normalize(name);
+  if (!isAbsolute(name) && n !== '..' && !n.startsWith(`..${sep}`) && !n.startsWith('../')) return null;
+  return `${JSON.stringify(name)} must name a file inside the model directory${dir ? ` ${dir}` : ''} (a plain name such as "model.onnx"); restore the manifest from the model's source or ${RETRAIN}`;
+}
+
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -175,7 +185,9 @@ export function validateManifest(m: unknown, dir?: string): string[] {
   }
   errors.push(...checkFeaturizerSettings(m.featurizer));
   const lex = isObj(m.featurizer) && isObj(m.featurizer.lexicon) ? m.featurizer.lexicon : null;
-  if (lex && dir && typeof lex.file === 'string' && lex.file && !existsSync(join(dir, lex.file))) {
+  const lexOutside = lex && typeof lex.file === 'string' && lex.file ? outsideDir(dir, lex.file) : null;
+  if (lexOutside) errors.push(`featurizer.lexicon.file: ${lexOutside}`);
+  else if (lex && dir && typeof lex.file === 'string' && lex.file && !existsSync(join(dir, lex.file))) {
     errors.push(`featurizer.lexicon.file: ${join(dir, lex.file)} does not exist (copy the whole model directory, or ${RETRAIN})`);
   }
   const a = m.architecture;
@@ -204,10 +216,12 @@ export function validateManifest(m: unknown, dir?: string): string[] {
   else {
     for (const k of ['classifier', 'features'] as const) {
       if (typeof f[k] !== 'string' || !f[k]) errors.push(`files.${k}: must name a file in the model directory`);
+      else if (outsideDir(dir, f[k] as string)) errors.push(`files.${k}: ${outsideDir(dir, f[k] as string)}`);
       else if (dir && !existsSync(join(dir, f[k] as string))) errors.push(`files.${k}: ${join(dir, f[k] as string)} does not exist (copy the whole model directory, or ${RETRAIN})`);
     }
     if (f.slots !== undefined) {
       if (typeof f.slots !== 'string' || !f.slots) errors.push('files.slots: must name a file when present');
+      else if (outsideDir(dir, f.slots)) errors.push(`files.slots: ${outsideDir(dir, f.slots)}`);
       else if (dir && !existsSync(join(dir, f.slots))) errors.push(`files.slots: ${join(dir, f.slots)} does not exist (copy the whole model directory, or ${RETRAIN})`);
       if (m.slots === undefined) errors.push('slots: files.slots is set but the `slots` section is missing');
     }

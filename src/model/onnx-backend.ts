@@ -115,6 +115,16 @@ export class OnnxModel {
 
   /** `api: true` uses onnxruntime-node's public (asynchronous) API even where the native session is available: tests compare the two. */
   private static async open(source: string | Uint8Array, path: string, options: { threads?: number; api?: boolean }): Promise<OnnxModel> {
+    try {
+      return await OnnxModel.openSession(source, path, options);
+    } catch (err) {
+      // onnxruntime's own words ("Load model from … failed:Protobuf parsing failed.") say neither which file of the model nor what to do.
+      const why = (err as Error).message.replace(/^Load model from \S+ failed:\s*/, '');
+      throw new Error(`${path}: onnxruntime cannot load it (${why}); the file is damaged or not the graph this model directory was trained with: copy the whole model directory again or retrain it`);
+    }
+  }
+
+  private static async openSession(source: string | Uint8Array, path: string, options: { threads?: number; api?: boolean }): Promise<OnnxModel> {
     const native = options.api ? null : onnxNativeBinding();
     if (!native) {
       const o = sessionOptions(options);

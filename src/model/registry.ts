@@ -10,6 +10,7 @@ import type { BackendSettings, PreparedText, TaskModel } from './backend.js';
 import { loadTaskModel } from './backends.js';
 import { defaultModelDir } from './manifest.js';
 import { tokenize, type Token } from './text.js';
+import { countLetters } from './language.js';
 import {
   UNKNOWN_INTENT,
   type Analysis,
@@ -183,8 +184,9 @@ export class ModelRegistry implements Analyzer {
   private topIntent(input: PreparedText, ranked: readonly ScoredLabel[]) {
     const alternatives = ranked.slice(0, ALTERNATIVES);
     const top = alternatives[0];
-    // Nothing left after normalisation ("?!", emoji only): nothing to understand.
-    const meaningful = input.tokens.length > 0;
+    // Nothing left after normalisation ("?!", emoji only), or not one letter ("42", "12:30"): nothing says what to do,
+    // and a bare number must not become a command (the shipped model reads "42" as iot_thermostat_set at 0.98).
+    const meaningful = input.tokens.length > 0 && countLetters(input.text, 1) > 0;
     const known = meaningful && top.confidence >= this.unknownThreshold;
     return { name: known ? top.name : UNKNOWN_INTENT, confidence: meaningful ? top.confidence : 0, alternatives, meaningful, known };
   }

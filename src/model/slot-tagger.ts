@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRowWiseTagger, MIXTURE_INPUTS, mixtureTaggerGraph } from './batch-graph.js';
 import { OnnxModel } from './onnx-backend.js';
+import { outsideDir } from './manifest.js';
 import {
   HashedWordClasses,
   SlotFeatureRemap,
@@ -591,6 +592,10 @@ export function readSlotsManifest(modelDir: string, manifest: unknown): SlotsMan
     fail(modelDir, `featurizer version ${f?.version ?? 'missing'} is not ${want}, the one this hubnlu computes`);
   }
   if (!s.files || typeof s.files.model !== 'string') fail(modelDir, '`slots.files.model` is missing');
+  for (const [k, name] of Object.entries(s.files)) {
+    const outside = typeof name === 'string' ? outsideDir(modelDir, name) : null;
+    if (outside) fail(modelDir, `\`slots.files.${k}\`: ${outside}`);
+  }
   if (f.wordClasses && typeof s.files.classes !== 'string') fail(modelDir, 'the featurizer uses word classes but `slots.files.classes` is missing');
   const mx = s.intentMixture;
   if (mx !== undefined && (typeof mx !== 'object' || mx === null || !Number.isInteger(mx.top) || mx.top < 1 || !(mx.floor >= 0 && mx.floor < 1))) {

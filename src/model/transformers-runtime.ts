@@ -110,6 +110,16 @@ async function loadHf(task: TaskName, dir: string, kind: 'sequence' | 'token', s
   }
   // config.json first (cheap, and its errors are clearer than the library's).
   const localConfig = remote ? null : readHfConfig(dir);
+  if (!remote) {
+    // The library's JSON error ("Expected property name … at position 1") names no file.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+      try {
+        JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      } catch (err) {
+        throw new Error(`${setting}: ${join(dir, f)} is not valid JSON (${(err as Error).message}); copy the model's files from its export again`);
+      }
+    }
+  }
   const options = {
     local_files_only: !remote,
     dtype: quantized ? ('q8' as const) : ('fp32' as const),
@@ -135,6 +145,21 @@ async function loadHf(task: TaskName, dir: string, kind: 'sequence' | 'token', s
   const version = remote ? `hf-${id}` : hfVersion(dir, onnxFile);
   const tokMax = Number(tokenizer.model_max_length);
   const maxLength = Math.min(Number.isFinite(tokMax) && tokMax > 0 ? tokMax : 512, config.maxPositions ?? 512);
+  // One run now: a config.json from another export names more or fewer labels than the graph scores, and would
+  // otherwise load and answer every message with a label that has no score (or a score with no label).
+  let scored: number;
+  try {
+    const out = logitsOf(await model(tokenizer('ok', { truncation: true, max_length: maxLength })), setting);
+    scored = out.dims[out.dims.length - 1];
+  } catch (err) {
+    await model.dispose().catch(() => undefined);
+    throw new Error(`${setting}: a test run of ${dir} failed (${(err as Error).message}); use the files of one export (config.json, tokenizer.json, ${onnxFile})`);
+  }
+  if (scored !== config.labels.length) {
+    await model.dispose().catch(() => undefined);
+    const where = remote ? `${dir} config.json` : join(dir, 'config.json');
+    throw new Error(`${setting}: ${where} lists ${config.labels.length} labels (id2label) but ${remote ? 'its graph' : join(dir, onnxFile)} scores ${scored}; use the config.json of the same export`);
+  }
   return { tokenizer, model, labels: config.labels, ref: { name: config.name, version }, maxLength };
 }
 

@@ -133,6 +133,25 @@ describe('Hermes NLU service (embedded broker)', () => {
     assert.ok(await waitFor(() => on(/^hermes\/intent\//, 'id', 'q-after').length === 1, 5000));
   });
 
+  test('an empty transcription (what speech-to-text sends for silence) → intentNotRecognized, not only an error: Rhasspy\'s dialogue manager waits for nothing else', async () => {
+    // rhasspy-dialogue-hermes forwards every textCaptured as an nlu/query and ends the session on NluIntent or
+    // NluIntentNotRecognized only; an error alone would leave the satellite listening until the session timeout.
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: '', id: 'q-empty', siteId: 'porch', sessionId: 's-empty', customData: 'c' }));
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: '  ', siteId: 'porch', sessionId: 's-blank' }));
+    assert.ok(await waitFor(() => on('hermes/nlu/intentNotRecognized', 'sessionId', 's-empty').length === 1 && on('hermes/nlu/intentNotRecognized', 'sessionId', 's-blank').length === 1, 5000));
+    const empty = on('hermes/nlu/intentNotRecognized', 'sessionId', 's-empty')[0];
+    assert.deepEqual(
+      { input: empty.input, id: empty.id, siteId: empty.siteId, sessionId: empty.sessionId, customData: empty.customData },
+      // customData is not read from a payload that was rejected.
+      { input: '', id: 'q-empty', siteId: 'porch', sessionId: 's-empty', customData: null },
+    );
+    assert.deepEqual(Object.keys(empty).sort(), ['customData', 'id', 'input', 'lang', 'sessionId', 'siteId', 'topic', 'wakewordId'], 'the keys of every intentNotRecognized');
+    assert.equal(on('hermes/nlu/intentNotRecognized', 'sessionId', 's-blank')[0].input, '');
+    await sleep(200);
+    assert.equal(on('hermes/error/nlu', 'sessionId', 's-empty').length, 0, 'an empty input is not an NLU error');
+    assert.equal(on(/^hermes\/(intent\/|nlu\/intentParsed)/, 'sessionId', 's-empty').length, 0);
+  });
+
   test('textCaptured: analysed for the native result (intent + sentiment), no Hermes intent (the dialogue manager asks nlu/query)', async () => {
     await rec.publish('hermes/asr/textCaptured', JSON.stringify({ text: 'turn off the kitchen lights', likelihood: 0.9, seconds: 1.2, siteId: 'kitchen', sessionId: 's-asr', id: 'asr-1' }));
     assert.ok(await waitFor(() => on('hubnlu/kitchen/result', 'id', 'asr-1').length === 1, 5000));

@@ -114,3 +114,18 @@ test('log rows: only those logged in the language of the retrained model (or wit
     db.close();
   }
 });
+
+test('templates that give no sentence ({name} without a name list, a wildcard list) are named in a note, not dropped silently', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-templates-silent-'));
+  writeFileSync(
+    join(dir, 'a.yaml'),
+    'language: en\nintents:\n  iot_garage_open:\n    data:\n      - sentences:\n          - "open the {name}"\n          - "open the garage"\n  play_radio:\n    data:\n      - sentences:\n          - "play {station} radio"\nlists:\n  station:\n    wildcard: true\n',
+  );
+  const t = templateRows(dir, ['den'], { seed: 1 });
+  assert.deepEqual(t.rows.map((r) => r.text), ['open the garage']);
+  assert.deepEqual(t.silent, ['a.yaml#iot_garage_open/0/0', 'a.yaml#play_radio/0/0']);
+  const d = householdData({ templates: [dir], areas: ['den'], holdout: 0.5, seed: 1 });
+  const note = d.notes.find((n) => n.includes('gave no sentence'));
+  assert.ok(note, d.notes.join('\n'));
+  assert.match(note, /2 template\(s\) gave no sentence \(a\.yaml#iot_garage_open\/0\/0, a\.yaml#play_radio\/0\/0\).*"name" list.*wildcard/);
+});

@@ -159,6 +159,25 @@ test('load errors name the setting', async () => {
   await assert.rejects(load({ langidDir: enIntent }), /task "intent".*models\.langid/);
 });
 
+test('a model whose manifest names another language than the one it is configured for fails the start (eager and lazy)', async () => {
+  for (const lazy of [false, true]) {
+    await assert.rejects(
+      load({ lazy, languages: { en: { intent: enIntent, sentiment: enSentiment }, de: { intent: enIntent, sentiment: null } } }),
+      (e: Error) => {
+        assert.match(e.message, /^models\.languages\.de\.intent: .*en-intent holds a model for en \(manifest\.json language "en"\), not de; /);
+        assert.match(e.message, /list it under models\.languages\.en/);
+        return true;
+      },
+      `lazy: ${lazy}`,
+    );
+  }
+  // English comes from models.intent unless models.languages names it: the message says so.
+  await assert.rejects(load({ languages: { en: { intent: deIntent, sentiment: null } } }), /^Error: models\.languages\.en\.intent \(or models\.intent\): .*de-intent holds a model for de/);
+  // A tag the manifest writes differently is the same language.
+  const router = await load({ languages: { en: { intent: enIntent, sentiment: null }, 'de-AT': { intent: deIntent, sentiment: null } } });
+  await router.close();
+});
+
 test('lazy: other languages load at their first input, with the same answers; labels and model versions are known before', async () => {
   const eager = await load();
   const lazy = await load({ lazy: true });

@@ -108,6 +108,19 @@ test('gibberish and empty input come out unknown at the default threshold', asyn
   }
 });
 
+test('input without a single letter (a bare number, a time, emoji) is unknown with confidence 0, never a command', async () => {
+  // Speech-to-text hearing only "42" must not set the thermostat to 42: nothing in it says what to do.
+  for (const text of ['42', '21.5', '12:30', '50 %', '😀 👍', '#1']) {
+    const a = await reg.analyze(text, ['intent']);
+    assert.equal(a.intent?.name, 'unknown', `${JSON.stringify(text)}: ${a.intent?.alternatives[0]?.name} ${a.intent?.confidence}`);
+    assert.equal(a.intent?.confidence, 0, JSON.stringify(text));
+    assert.deepEqual(a.intent?.slots, [], JSON.stringify(text));
+  }
+  // One letter is enough to be read: the same numbers in a command still are.
+  assert.equal((await reg.analyze('set the thermostat to 21.5', ['intent'])).intent?.name, 'iot_thermostat_set');
+  assert.equal((await reg.analyze('wake me at 12:30', ['intent'])).intent?.name, 'alarm_set');
+});
+
 test('obvious sentiment', async () => {
   const cases: [string, string][] = [
     ['I love this, it is wonderful!', 'positive'],

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -283,6 +283,43 @@ describe('files and the network', () => {
     writeTinyBert(dir, { kind: 'sequence-classification', labels: ['a', 'b'] });
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert' }));
     await assert.rejects(loadTaskModel('intent', dir, undefined, settings()), /no-labels\/config\.json: no id2label; hubnlu needs a classification model's config\.json/);
+  });
+
+  test('a config.json whose id2label does not match the graph\'s outputs fails at load (never a label without a score)', async () => {
+    for (const [name, kind, labels, edit] of [
+      ['more-labels', 'sequence-classification', ['a_on', 'b_off', 'c_query'], (l: Record<string, string>) => (l['3'] = 'd_extra')],
+      ['fewer-labels', 'sequence-classification', ['a_on', 'b_off', 'c_query'], (l: Record<string, string>) => delete l['2']],
+    ] as const) {
+      const dir = join(root, name);
+      writeTinyBert(dir, { kind, labels });
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { id2label: Record<string, string> };
+      edit(config.id2label);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      const listed = Object.keys(config.id2label).length;
+      await assert.rejects(loadTaskModel('intent', dir, undefined, settings()), new RegExp(`models\\.intent: .*${name}/config\\.json lists ${listed} labels \\(id2label\\) but .*model\\.onnx scores 3`));
+    }
+    const slots = join(root, 'slots-labels');
+    writeTinyBert(slots, { kind: 'token-classification', labels: ['O', 'B-room', 'I-room'], tagWords: { kitchen: 'B-room' } });
+    const config = JSON.parse(readFileSync(join(slots, 'config.json'), 'utf8')) as { id2label: Record<string, string> };
+    config.id2label['3'] = 'B-device';
+    writeFileSync(join(slots, 'config.json'), JSON.stringify(config));
+    await assert.rejects(
+      loadTaskModel('intent', fx.nli.dir, undefined, settings({ intent: { task: 'zero-shot-classification', candidateLabels: { a: 'x', b: 'y' }, slotsFrom: slots } })),
+      /models\.transformers\.intent\.slotsFrom: .*slots-labels\/config\.json lists 4 labels \(id2label\) but .*model\.onnx scores 3/,
+    );
+  });
+
+  test('a damaged tokenizer.json or tokenizer_config.json is named (the library\'s own error names no file)', async () => {
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+      const dir = join(root, `bad-${file.replace('.', '-')}`);
+      writeTinyBert(dir, { kind: 'sequence-classification', labels: ['a', 'b'] });
+      writeFileSync(join(dir, file), '{"truncated": ');
+      await assert.rejects(loadTaskModel('intent', dir, undefined, settings()), (err: Error) => {
+        assert.ok(err.message.startsWith(`models.intent: ${join(dir, file)} is not valid JSON`), err.message);
+        assert.match(err.message, /copy the model's files from its export again/);
+        return true;
+      });
+    }
   });
 
   test('a hub model name with downloading off is refused before anything is fetched', async () => {

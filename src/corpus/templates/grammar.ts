@@ -4,9 +4,9 @@
  * each intent with their context. Templates are parsed here, once; errors name the file and the template.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseTemplate, type Node } from './syntax.js';
+import { parseTemplate, references, type Node } from './syntax.js';
 
 export type ListDef =
   | { readonly kind: 'values'; readonly values: readonly { readonly in: Node; readonly out?: string | number }[] }
@@ -66,9 +66,12 @@ function parseList(file: string, name: string, def: unknown): ListDef {
     const from = Number(r.from);
     const to = Number(r.to);
     if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) throw new Error(`${file}: list "${name}" has a range without numeric from ≤ to`);
-    return { kind: 'range', from, to, step: Number(r.step ?? 1) || 1, type: typeof r.type === 'string' ? r.type : undefined };
+    const step = Number(r.step ?? 1);
+    if (!Number.isFinite(step) || step <= 0) throw new Error(`${file}: list "${name}" has a range step that is not a positive number (${JSON.stringify(r.step)}); leave it out for 1`);
+    return { kind: 'range', from, to, step, type: typeof r.type === 'string' ? r.type : undefined };
   }
   if (Array.isArray(def.values)) {
+    if (def.values.length === 0) throw new Error(`${file}: list "${name}" has no values; list at least one, or remove the list and the templates that use it`);
     const values = def.values.map((v) => {
       if (typeof v === 'string' || typeof v === 'number') return { in: parseOrThrow(file, String(v)) };
       if (isObj(v) && (typeof v.in === 'string' || typeof v.in === 'number')) {
@@ -84,7 +87,12 @@ function parseList(file: string, name: string, def: unknown): ListDef {
 
 function parseRules(file: string, rules: unknown): Map<string, Node> {
   const out = new Map<string, Node>();
-  if (isObj(rules)) for (const [k, v] of Object.entries(rules)) out.set(k, parseOrThrow(file, String(v)));
+  if (isObj(rules)) {
+    for (const [k, v] of Object.entries(rules)) {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`${file}: expansion rule "${k}" must be a template string (got ${v === null ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v}); write alternatives as "(a|b)"`);
+      out.set(k, parseOrThrow(file, String(v)));
+    }
+  }
   return out;
 }
 
@@ -101,6 +109,8 @@ export function parseGrammar(docs: readonly YamlDoc[]): Grammar {
   const lists = new Map<string, ListDef>();
   const skipWords: string[] = [];
   const groups: TemplateGroup[] = [];
+  /** The directory each group's file is in (errors found after every file is read name it, as the file's own do). */
+  const dirOf = new Map<TemplateGroup, string>();
   for (const doc of docs) {
     let y: unknown;
     try {
@@ -119,25 +129,75 @@ export function parseGrammar(docs: readonly YamlDoc[]): Grammar {
       if (!isObj(body) || !Array.isArray(body.data)) throw new Error(`${doc.file}: intent ${intent} needs a data: list`);
       body.data.forEach((block: unknown, d: number) => {
         if (!isObj(block) || !Array.isArray(block.sentences)) throw new Error(`${doc.file}: ${intent} data[${d}] needs sentences:`);
-        groups.push({
+        const group: TemplateGroup = {
           intent,
           file: basename(doc.file),
-          sentences: block.sentences.map((s: unknown, j: number) => ({
-            id: `${basename(doc.file)}#${intent}/${d}/${j}`,
-            template: String(s),
-            node: parseOrThrow(doc.file, String(s)),
-          })),
+          sentences: block.sentences.map((s: unknown, j: number) => {
+            if (typeof s !== 'string' && typeof s !== 'number') {
+              throw new Error(`${doc.file}: ${intent} data[${d}] sentences[${j}] must be a template string (got ${s === null ? 'nothing' : Array.isArray(s) ? 'a list' : typeof s})`);
+            }
+            return { id: `${basename(doc.file)}#${intent}/${d}/${j}`, template: String(s), node: parseOrThrow(doc.file, String(s)) };
+          }),
           requires: isObj(block.requires_context) ? block.requires_context : {},
           excludes: isObj(block.excludes_context) ? block.excludes_context : {},
           fixedSlots: isObj(block.slots) ? block.slots : {},
           rules: parseRules(doc.file, block.expansion_rules),
           lists: parseLists(doc.file, block.lists),
-        });
+        };
+        groups.push(group);
+        dirOf.set(group, dirname(doc.file));
       });
     }
   }
-  return { language, rules, lists, skipWords, groups };
+  const grammar = { language, rules, lists, skipWords, groups };
+  for (const group of groups) {
+    try {
+      checkReferences(grammar, group);
+    } catch (err) {
+      const dir = dirOf.get(group) ?? '.';
+      throw dir === '.' ? err : new Error(`${dir}: ${(err as Error).message}`);
+    }
+  }
+  return grammar;
 }
+
+/** Lists a household fills when the grammar does not define them (sample.ts). */
+const HOUSEHOLD_LISTS: ReadonlySet<string> = new Set(['area', 'floor', 'name']);
+
+/**
+ * Every rule and list a group's templates can reach exists, and none reaches itself: checked here, at load, for every
+ * branch (a draw may take only some), so a mistake names its template instead of failing a later expansion, and a
+ * cycle (`a: "x <a>"`) is a message naming it, not a stack overflow. hassil rules cannot recurse either.
+ */
+function checkReferences(grammar: Grammar, group: TemplateGroup): void {
+  const done = new Set<string>();
+  const walk = (node: Node, path: readonly string[], where: string): void => {
+    const refs = references(node);
+    for (const name of refs.rules) {
+      const rule = group.rules.get(name) ?? grammar.rules.get(name);
+      if (!rule) throw new Error(`${where}: unknown expansion rule <${name}>${via(path)}; define it under expansion_rules`);
+      enter(`<${name}>`, rule, path, where);
+    }
+    for (const name of refs.lists) {
+      const def = group.lists.get(name) ?? grammar.lists.get(name);
+      if (!def) {
+        if (HOUSEHOLD_LISTS.has(name)) continue;
+        throw new Error(`${where}: unknown list {${name}}${via(path)}; define it under lists`);
+      }
+      if (def.kind === 'values') enter(`{${name}}`, { kind: 'alt', options: def.values.map((v) => v.in), optional: false }, path, where);
+    }
+  };
+  const enter = (key: string, node: Node, path: readonly string[], where: string): void => {
+    const at = path.indexOf(key);
+    if (at >= 0) throw new Error(`${where}: ${[...path.slice(at), key].join(' → ')} refers back to itself; a template must expand to a finite sentence, so break the cycle`);
+    if (done.has(key)) return;
+    walk(node, [...path, key], where);
+    done.add(key);
+  };
+  for (const sentence of group.sentences) walk(sentence.node, [], sentence.id);
+}
+
+const via = (path: readonly string[]): string => (path.length > 0 ? ` (used by ${path.join(' → ')})` : '');
 
 /** Reads every `*.yaml` in a directory (`_common.yaml` first) into one grammar. */
 export function loadGrammar(dir: string): Grammar {

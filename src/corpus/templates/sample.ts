@@ -122,7 +122,8 @@ export function sampleSentence(
         value = v.out ?? em.text.slice(before).trim();
       } else if (def.kind === 'range') {
         const steps = Math.floor((def.to - def.from) / def.step);
-        const n = def.from + Math.floor(rand() * (steps + 1)) * def.step;
+        // Rounded: a step of 0.1 would otherwise say "0.30000000000000004" (integer steps are unchanged).
+        const n = Number((def.from + Math.floor(rand() * (steps + 1)) * def.step).toFixed(10));
         em.append(opts.numberWords?.(n, rand) ?? String(n));
         value = n;
       } else {
@@ -176,6 +177,7 @@ export function sampleSentence(
     throw err;
   }
   let text = em.text.replace(/ +$/, '');
+  if (text === '') return null; // every part optional and none taken: no sentence
   let slots = em.slots;
   if (opts.skipWordRate && grammar.skipWords.length > 0 && rand() < opts.skipWordRate) {
     const w = pick(grammar.skipWords, rand);

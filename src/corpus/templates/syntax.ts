@@ -23,9 +23,13 @@ export class TemplateSyntaxError extends Error {
   }
 }
 
+/** Deeper nesting is no sentence anyone writes; past it a hostile template would overflow the stack here and in every walk of the tree. */
+const MAX_DEPTH = 100;
+
 /** Parses one template string. Throws TemplateSyntaxError naming the template and the position. */
 export function parseTemplate(template: string): Node {
   let i = 0;
+  let depth = 0;
 
   // Parses until one of `stops` (not consumed) or the end; returns the alternatives split on `|` and `;`.
   function parseGroup(close: string | null): { options: Node[]; sep: '|' | ';' | null } {
@@ -64,8 +68,10 @@ export function parseTemplate(template: string): Node {
       if (c === '(' || c === '[') {
         flush();
         const start = i;
+        if (++depth > MAX_DEPTH) throw new TemplateSyntaxError(template, i, `groups nested deeper than ${MAX_DEPTH} levels`);
         i++;
         const inner = parseGroup(c === '(' ? ')' : ']');
+        depth--;
         if (i >= template.length) throw new TemplateSyntaxError(template, start, `"${c}" is never closed`);
         i++; // the closing bracket
         if (inner.sep === ';') {

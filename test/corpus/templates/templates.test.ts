@@ -164,3 +164,62 @@ test('expandGrammar: a household custom_sentences file becomes dataset rows with
   }
   assert.throws(() => [...expandGrammar(g, [], { perTemplate: 1, rand: mulberry32(1), source: 'x' })], /at least one household/);
 });
+
+test('a recursive expansion rule or list is an error at load naming the cycle, not a stack overflow at sampling', () => {
+  assert.throws(() => grammarOf(oneIntent('mach <a> an'), 'language: de\nexpansion_rules:\n  a: "das <a>"\n'), (e: Error) => {
+    assert.ok(!(e instanceof RangeError));
+    assert.match(e.message, /light_HassTurnOn\.yaml#HassTurnOn\/0\/0: <a> → <a> refers back to itself/);
+    return true;
+  });
+  // Through two rules, an optional branch and a local rule: still a cycle (hassil rules cannot recurse).
+  assert.throws(
+    () => grammarOf(oneIntent('mach <a> an', '        expansion_rules:\n          b: "[<a>] Licht"\n'), 'language: de\nexpansion_rules:\n  a: "das <b>"\n'),
+    /<a> → <b> → <a> refers back to itself/,
+  );
+  // A list whose value names the list.
+  assert.throws(() => grammarOf(oneIntent('mach {farbe}'), 'language: de\nlists:\n  farbe:\n    values:\n      - "hell {farbe}"\n'), /\{farbe\} → \{farbe\} refers back to itself/);
+  // A rule used twice is no cycle.
+  assert.deepEqual(texts(grammarOf(oneIntent('<x> <x>'), 'language: de\nexpansion_rules:\n  x: "(a|b)"\n')), ['a a', 'a b', 'b a', 'b b']);
+});
+
+test('unknown rules and lists are errors at load, even in a branch a draw may not reach', () => {
+  assert.throws(() => grammarOf(oneIntent('mach [<fehlt>] an')), /light_HassTurnOn\.yaml#HassTurnOn\/0\/0: unknown expansion rule <fehlt>; define it under expansion_rules/);
+  assert.throws(() => grammarOf(oneIntent('mach [{fehlt}] an')), /light_HassTurnOn\.yaml#HassTurnOn\/0\/0: unknown list \{fehlt\}; define it under lists/);
+  // {area}, {floor} and {name} come from the household.
+  assert.equal(grammarOf(oneIntent('{name} in {area} auf {floor} an')).groups.length, 1);
+});
+
+test('lists that cannot be drawn from are errors at load naming the list: no values, a range step that is not positive', () => {
+  assert.throws(() => grammarOf(oneIntent('mach {farbe}'), 'language: de\nlists:\n  farbe:\n    values: []\n'), /_common\.yaml: list "farbe" has no values/);
+  for (const step of ['0', '-2', 'x']) {
+    assert.throws(
+      () => grammarOf(oneIntent('auf {n}'), `language: de\nlists:\n  n:\n    range:\n      from: 0\n      to: 10\n      step: ${step}\n`),
+      /_common\.yaml: list "n" has a range step that is not a positive number/,
+      step,
+    );
+  }
+});
+
+test('a fractional range step gives the numbers as written (0.3, not 0.30000000000000004)', () => {
+  const g = grammarOf(oneIntent('auf {n}'), 'language: de\nlists:\n  n:\n    range:\n      from: 0\n      to: 1\n      step: 0.1\n');
+  const values = draws(g).map((s) => s.slots[0].value as number);
+  assert.equal(new Set(values).size, 11);
+  for (const v of values) assert.equal(String(v).length <= 3, true, String(v));
+});
+
+test('sentences and rules must be text: a null or a list in the YAML is an error naming the file, not the template "null"', () => {
+  assert.throws(() => grammarOf('language: de\nintents:\n  HassTurnOn:\n    data:\n      - sentences:\n          - ~\n'), /light_HassTurnOn\.yaml: HassTurnOn data\[0\] sentences\[0\] must be a template string/);
+  assert.throws(() => grammarOf(oneIntent('<a>'), 'language: de\nexpansion_rules:\n  a: [x, y]\n'), /_common\.yaml: expansion rule "a" must be a template string/);
+});
+
+test('a template that can expand to nothing yields no empty sentence', async () => {
+  const { expandGrammar } = await import('../../../src/corpus/templates/sample.js');
+  const rows = [...expandGrammar(grammarOf(oneIntent('[Licht] [an]')), [home], { perTemplate: 50, rand: mulberry32(2), source: 'x' })];
+  assert.deepEqual(rows.map((r) => r.text).sort(), ['Licht', 'Licht an', 'an']);
+});
+
+test('groups nested past 100 levels are a syntax error naming the position, not a stack overflow', () => {
+  const deep = `${'('.repeat(20000)}a${')'.repeat(20000)}`;
+  assert.throws(() => parseTemplate(deep), (e: Error) => e instanceof TemplateSyntaxError && /at character 100: groups nested deeper than 100 levels/.test(e.message));
+  assert.equal(texts(grammarOf(oneIntent(`${'('.repeat(100)}a${')'.repeat(100)}`))).join(), 'a');
+});
