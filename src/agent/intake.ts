@@ -12,7 +12,7 @@ import type { DuplicateReason, LogStore, NewEntry, NewInput, OutgoingMessage, Re
 import type { FailedInput, SubmitOutcome } from '../extensions/extension.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { excerptOf, parsePayload, type ParseLimits, type PayloadFormat, type RejectionCode } from '../transport/input-parser.js';
-import { escapeSegment, isSafeSegment, matchTopic, renderTopic } from '../transport/topics.js';
+import { escapeSegment, isSafeSegment, matchTopic, renderTopic, siteSegment } from '../transport/topics.js';
 import { retryUntilDone } from '../util/retry.js';
 import type { InferenceWorker } from './inference-worker.js';
 import { responseOf, responseTopicProblem, storedResponse } from './response.js';
@@ -114,13 +114,19 @@ export class Intake {
     // The topic's site wins: broker ACLs are written per topic, so a payload must not move its answer to another site.
     const topicWins = topicSite !== undefined && !route?.payloadSiteId;
     const siteId = (topicWins ? topicSite : payloadSite ?? topicSite) ?? DEFAULT_SITE;
+    // Hermes (a topic without a site level): Rhasspy's siteIds are free-form ("living room"), checked by the parser
+    // (no control characters, at most 128) and echoed on the Hermes topics as sent. The site column, the native topics
+    // and Home Assistant get siteSegment(siteId): one safe level, distinct for ids that escape alike. A site taken
+    // from a topic level, or a payload siteId on a native route, must still be a safe segment itself.
+    const hermes = route?.format === 'hermes' && topicSite === undefined;
+    const site = hermes ? siteSegment(siteId) : siteId;
     if (!failure && topicWins && payloadSite !== undefined && payloadSite !== topicSite) {
       failure = {
         code: 'site_mismatch',
         message: `the payload's siteId does not match the site of the topic (${msg.topic}); leave siteId out, or set payloadSiteId: true on this entry of input.topics to let payloads choose the site`,
       };
     }
-    if (!failure && !isSafeSegment(siteId)) {
+    if (!failure && !hermes && !isSafeSegment(siteId)) {
       failure = { code: 'invalid_site_id', message: 'the site id taken from the topic may hold only letters, digits, "_", "." and "-" (at most 64)' };
     }
     if (!failure && responseProblem !== undefined) failure = { code: 'invalid_response_topic', message: responseProblem };
@@ -140,13 +146,19 @@ export class Intake {
         deliveryKey,
         receivedAt,
         topic: msg.topic,
-        siteId: escapeSegment(siteId),
+        siteId: hermes ? site : escapeSegment(siteId),
         sessionId: partial.sessionId,
         tasks: [],
         payloadExcerpt: excerpt,
       };
       const rejection = failure!;
       const request: Record<string, unknown> = response ? { response } : {};
+      if (hermes) {
+        // What a Hermes answer echoes (intentNotRecognized for an empty input): customData round-trips even here.
+        const customData = parsed.ok ? parsed.value.request.customData : parsed.customData;
+        if (customData !== undefined) request.customData = customData;
+        request.hermes = { id: id ?? null, siteId };
+      }
       const messages = this.opts.failures({
         input: { id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId ?? null, topic: msg.topic, receivedAt, excerpt, request, response: responseOf(request) },
         stage: 'rejected',
@@ -164,16 +176,18 @@ export class Intake {
     }
 
     const u = parsed.value;
-    const request = response ? { ...u.request, response } : u.request;
+    const request: Record<string, unknown> = response ? { ...u.request, response } : u.request;
+    // The Hermes answer echoes the id and siteId as sent (null when no id was sent), not the assigned id or the segment.
+    if (hermes) request.hermes = { id: u.id ?? null, siteId };
     const tasks = u.tasks ?? route?.tasks ?? TASKS;
-    const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId });
+    const resultTopic = renderTopic(route?.resultTopic ?? '{baseTopic}/{siteId}/result', { baseTopic: this.opts.baseTopic, siteId: site });
     const input: NewInput = {
       id: u.id ?? randomUUID(),
       idSource: u.id ? 'payload' : 'assigned',
       deliveryKey,
       receivedAt,
       topic: msg.topic,
-      siteId,
+      siteId: site,
       sessionId: u.sessionId,
       lang: u.lang,
       text: u.text,

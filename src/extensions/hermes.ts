@@ -81,6 +81,17 @@ export function toHermesSlot(slot: SlotResult): HermesSlot {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
+ * The `id` and `siteId` a Hermes answer echoes: as the query sent them (intake keeps them in `request.hermes`; `id`
+ * null when none was sent, as Rhasspy's NLU answers), not hubnlu's assigned id or the siteId's topic segment. Inputs
+ * stored before intake kept them fall back to the stored values.
+ */
+function echoOf(input: { readonly id: string | null; readonly siteId: string; readonly request: Readonly<Record<string, unknown>> }): { id: string | null; siteId: string } {
+  const h = input.request.hermes as { id?: unknown; siteId?: unknown } | undefined;
+  if (h === null || typeof h !== 'object' || typeof h.siteId !== 'string') return { id: input.id, siteId: input.siteId };
+  return { id: typeof h.id === 'string' ? h.id : null, siteId: h.siteId };
+}
+
+/**
  * The intent name as the last level of `hermes/intent/<intentName>`. Rhasspy and Snips apps subscribe to the exact
  * name (rhasspyhermes `NluIntent.topic`: no escaping; Snips names are `user:Intent`), so only what would change the
  * topic's meaning is replaced: `/` (a new level), the wildcards `+` and `#` [MQTT-3.3.2-2], and NUL [MQTT-1.5.4-2].
@@ -117,7 +128,7 @@ export class HermesExtension implements Extension {
     const { input, analysis } = r;
     if (!this.answers(input.topic) || !analysis.intent) return [];
     const req = input.request;
-    const common = { input: input.text, id: input.id, siteId: input.siteId, sessionId: input.sessionId };
+    const common = { input: input.text, ...echoOf(input), sessionId: input.sessionId };
     const intent = analysis.intent;
     const out: OutboundMessage[] = [];
     if (intent.name === UNKNOWN_INTENT) {
@@ -161,14 +172,15 @@ export class HermesExtension implements Extension {
       // Rhasspy's own NLU answers it. An error alone would keep the satellite's session open until its timeout.
       if (!this.settings.intentNotRecognized) return [];
       const i = f.input;
-      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', id: i.id, siteId: i.siteId, sessionId: i.sessionId, customData: null, wakewordId: null, lang: null }) }];
+      // customData round-trips here too: Rhasspy apps find their session's answer by it.
+      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', ...echoOf(i), sessionId: i.sessionId, customData: str(i.request.customData), wakewordId: null, lang: null }) }];
     }
     if (!this.settings.error) return [];
     // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.
     return [
       {
         topic: 'hermes/error/nlu',
-        payload: JSON.stringify({ error: `${f.code}: ${f.message}`, context: f.input.excerpt, siteId: f.input.siteId, sessionId: f.input.sessionId }),
+        payload: JSON.stringify({ error: `${f.code}: ${f.message}`, context: f.input.excerpt, siteId: echoOf(f.input).siteId, sessionId: f.input.sessionId }),
       },
     ];
   }

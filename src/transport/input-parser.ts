@@ -45,7 +45,12 @@ export interface ParseFailure {
   readonly id?: string;
   readonly siteId?: string;
   readonly sessionId?: string;
+  /** Hermes `customData` (a string), kept from a rejected payload: Rhasspy apps match intentNotRecognized by it. */
+  readonly customData?: string;
 }
+
+/** The longest Hermes siteId (Rhasspy's are free-form: "living room"); native payload siteIds stay safe segments of at most 64. */
+export const HERMES_SITE_ID_MAX = 128;
 
 export type ParseResult = { readonly ok: true; readonly value: ParsedUtterance } | ({ readonly ok: false } & ParseFailure);
 
@@ -140,19 +145,27 @@ export function parsePayload(payload: Uint8Array, format: PayloadFormat, limits:
     const scan = scanJson(body);
     rawId = scan.ok ? scan.topLevelNumbers.get('id') : undefined;
   }
-  return parseObject(obj, limits, rawId);
+  return parseObject(obj, limits, rawId, format === 'hermes');
 }
 
 /** A `\uD800`–`\uDFFF` escape: the only way a payload that decoded as UTF-8 can yield a lone surrogate. */
 const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
-function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string): ParseResult {
+/**
+ * `hermes`: the payload is a Hermes query or textCaptured, whose siteId is free-form (any text without control
+ * characters, at most HERMES_SITE_ID_MAX): it is echoed on the Hermes topics as sent, and becomes a topic level only
+ * through siteSegment (intake). Elsewhere a siteId must be a safe segment itself.
+ */
+function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string, hermes = false): ParseResult {
   const id = optionalString(obj, 'id', 128, rawId);
-  const siteId = optionalString(obj, 'siteId', 64);
+  const siteId = optionalString(obj, 'siteId', hermes ? HERMES_SITE_ID_MAX : 64);
   const sessionId = optionalString(obj, 'sessionId', 128);
-  const partial = { id: id.value, siteId: siteId.value && isSafeSegment(siteId.value) ? siteId.value : undefined, sessionId: sessionId.value };
+  const siteOk = siteId.value !== undefined && (hermes || isSafeSegment(siteId.value));
+  // The payload is within input.maxPayloadBytes, so customData is too.
+  const customData = hermes && typeof obj.customData === 'string' ? obj.customData : undefined;
+  const partial = { id: id.value, siteId: siteOk ? siteId.value : undefined, sessionId: sessionId.value, customData };
   for (const field of [id, siteId, sessionId]) if (field.error) return fail('invalid_field', field.error, partial);
-  if (siteId.value !== undefined && !isSafeSegment(siteId.value)) {
+  if (siteId.value !== undefined && !siteOk) {
     return fail('invalid_site_id', 'siteId may hold only letters, digits, "_", "." and "-" (at most 64); "/", "+", "#" would change the topic', partial);
   }
   const lang = optionalString(obj, 'lang', 16);

@@ -3,6 +3,7 @@
  * checked before it becomes a topic segment, and no publish topic may hold a
  * wildcard [MQTT-3.3.2-2].
  */
+import { createHash } from 'node:crypto';
 
 /**
  * Letters (with their combining marks: "रसोई", "café" in NFD), digits, `_`, `.` and `-`; at most 64 code points.
@@ -25,6 +26,17 @@ export function isSafeSegment(segment: string): boolean {
 export function escapeSegment(segment: string): string {
   const escaped = Array.from(segment.replace(/[^\p{L}\p{M}\p{N}_.-]/gu, '_')).slice(0, 64).join('');
   return escaped === '' || escaped === '.' || escaped === '..' ? '_' : escaped;
+}
+
+/**
+ * A free-form site id (Hermes allows any: "living room", "$SYS", "a/b") as one topic level: itself when it is a safe
+ * segment; otherwise escaped (escapeSegment), cut to 55 code points, plus `-` and 8 hex digits of its SHA-256, so
+ * that two ids that escape alike ("living room", "living+room", and the safe "living_room") get different levels.
+ */
+export function siteSegment(siteId: string): string {
+  if (isSafeSegment(siteId)) return siteId;
+  const hash = createHash('sha256').update(siteId).digest('hex').slice(0, 8);
+  return `${Array.from(escapeSegment(siteId)).slice(0, 55).join('')}-${hash}`;
 }
 
 const UNPUBLISHABLE_RE = /[+#\u0000]/;

@@ -142,14 +142,99 @@ describe('Hermes NLU service (embedded broker)', () => {
     const empty = on('hermes/nlu/intentNotRecognized', 'sessionId', 's-empty')[0];
     assert.deepEqual(
       { input: empty.input, id: empty.id, siteId: empty.siteId, sessionId: empty.sessionId, customData: empty.customData },
-      // customData is not read from a payload that was rejected.
-      { input: '', id: 'q-empty', siteId: 'porch', sessionId: 's-empty', customData: null },
+      // customData comes back even though the payload was rejected: Rhasspy apps match their answer by it.
+      { input: '', id: 'q-empty', siteId: 'porch', sessionId: 's-empty', customData: 'c' },
     );
     assert.deepEqual(Object.keys(empty).sort(), ['customData', 'id', 'input', 'lang', 'sessionId', 'siteId', 'topic', 'wakewordId'], 'the keys of every intentNotRecognized');
-    assert.equal(on('hermes/nlu/intentNotRecognized', 'sessionId', 's-blank')[0].input, '');
+    const blank = on('hermes/nlu/intentNotRecognized', 'sessionId', 's-blank')[0];
+    assert.deepEqual({ input: blank.input, id: blank.id, customData: blank.customData }, { input: '', id: null, customData: null }, 'nothing sent, nothing echoed');
     await sleep(200);
     assert.equal(on('hermes/error/nlu', 'sessionId', 's-empty').length, 0, 'an empty input is not an NLU error');
     assert.equal(on(/^hermes\/(intent\/|nlu\/intentParsed)/, 'sessionId', 's-empty').length, 0);
+  });
+
+  test('free-form Rhasspy siteIds ("living room", "Küche", "kitchen-1") are answered, echoed exactly; the native topic gets one safe level', async () => {
+    const sites = ['living room', 'Küche', 'kitchen-1', 'Salle de séjour (RDC)'];
+    for (const [i, siteId] of sites.entries()) {
+      await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-site-${i}`, siteId, sessionId: `s-site-${i}`, customData: `cd-${i}` }));
+    }
+    assert.ok(await waitFor(() => sites.every((_, i) => on(/^hermes\/intent\//, 'id', `q-site-${i}`).length === 1), 5000), JSON.stringify(on('hermes/error/nlu', 'siteId', 'living room')));
+    for (const [i, siteId] of sites.entries()) {
+      const intent = on(/^hermes\/intent\//, 'id', `q-site-${i}`)[0];
+      assert.deepEqual({ siteId: intent.siteId, sessionId: intent.sessionId, customData: intent.customData }, { siteId, sessionId: `s-site-${i}`, customData: `cd-${i}` });
+      assert.equal(on('hermes/nlu/intentParsed', 'id', `q-site-${i}`)[0].siteId, siteId);
+    }
+    assert.ok(await waitFor(() => sites.every((_, i) => on(/^hubnlu\/[^/]+\/result$/, 'id', `q-site-${i}`).length === 1), 2000));
+    const nativeTopic = (i: number) => on(/^hubnlu\/[^/]+\/result$/, 'id', `q-site-${i}`)[0].topic as string;
+    // Safe ids keep their level; others are escaped, with a hash of the id so that ids escaping alike stay apart.
+    assert.equal(nativeTopic(1), 'hubnlu/Küche/result');
+    assert.equal(nativeTopic(2), 'hubnlu/kitchen-1/result');
+    assert.match(nativeTopic(0), /^hubnlu\/living_room-[0-9a-f]{8}\/result$/);
+    assert.match(nativeTopic(3), /^hubnlu\/Salle_de_séjour__RDC_-[0-9a-f]{8}\/result$/);
+  });
+
+  test('siteIds that escape alike ("living room", "living+room", "living_room") get different native topics', async () => {
+    const sites = ['living room', 'living+room', 'living_room', 'living/room'];
+    for (const [i, siteId] of sites.entries()) await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-alike-${i}`, siteId }));
+    assert.ok(await waitFor(() => sites.every((_, i) => on(/^hubnlu\/[^/]+\/result$/, 'id', `q-alike-${i}`).length === 1), 5000));
+    const topics = sites.map((_, i) => on(/^hubnlu\/[^/]+\/result$/, 'id', `q-alike-${i}`)[0].topic as string);
+    assert.equal(new Set(topics).size, sites.length, JSON.stringify(topics));
+    assert.equal(topics[2], 'hubnlu/living_room/result');
+    // Each topic carried only its own site's result.
+    for (const t of topics) assert.equal(rec.messages.filter((m) => m.topic === t && /"id":"q-alike-/.test(m.payload.toString())).length, 1, t);
+  });
+
+  test('hostile siteIds: wildcards, "/", "$SYS" are echoed in the Hermes payload but never reach a topic structure; NUL and 10 KB are rejected', async () => {
+    const hostile = ['+', '#', '/', '$SYS', '$SYS/broker/#', '../..', '.'];
+    for (const [i, siteId] of hostile.entries()) await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-hostile-${i}`, siteId }));
+    assert.ok(await waitFor(() => hostile.every((_, i) => on(/^hermes\/intent\//, 'id', `q-hostile-${i}`).length === 1), 5000));
+    for (const [i, siteId] of hostile.entries()) {
+      assert.equal(on(/^hermes\/intent\//, 'id', `q-hostile-${i}`)[0].siteId, siteId);
+      assert.ok(await waitFor(() => on(/^hubnlu\/[^/]+\/result$/, 'id', `q-hostile-${i}`).length === 1, 2000), siteId);
+      const topic = on(/^hubnlu\/[^/]+\/result$/, 'id', `q-hostile-${i}`)[0].topic as string;
+      const levels = topic.split('/');
+      assert.equal(levels.length, 3, `${siteId} → ${topic}`);
+      assert.match(levels[1], /^[\p{L}\p{M}\p{N}_.-]{1,55}-[0-9a-f]{8}$/u, `${siteId} → ${topic}`);
+    }
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-nul', siteId: 'a\u0000b', sessionId: 's-nul' }));
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-long', siteId: 'x'.repeat(10_000), sessionId: 's-long' }));
+    assert.ok(await waitFor(() => on('hermes/error/nlu', 'sessionId', 's-nul').length === 1 && on('hermes/error/nlu', 'sessionId', 's-long').length === 1, 5000));
+    assert.match(on('hermes/error/nlu', 'sessionId', 's-nul')[0].error, /^invalid_field: siteId contains control characters/);
+    assert.match(on('hermes/error/nlu', 'sessionId', 's-long')[0].error, /^invalid_field: siteId is longer than 128 characters/);
+    assert.equal(on('hermes/error/nlu', 'sessionId', 's-long')[0].siteId, 'default');
+    await sleep(200);
+    assert.equal(rec.messages.filter((m) => /q-(nul|long)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).length, 0);
+  });
+
+  test('the native utterance path still refuses a payload siteId that is not a safe segment (only Hermes is free-form)', async () => {
+    const errors = await Recorder.connect(running.brokerUrl, ['hubnlu/+/error']);
+    try {
+      await errors.publish('hubnlu/kitchen/utterance', JSON.stringify({ text: 'turn off the kitchen lights', id: 'n-space', siteId: 'living room' }));
+      assert.ok(await waitFor(() => errors.json().some((e) => e.id === 'n-space'), 5000));
+      const e = errors.json().find((x) => x.id === 'n-space')! as Json;
+      assert.equal(e.code ?? e.error?.code, 'invalid_site_id', JSON.stringify(e));
+    } finally {
+      await errors.close();
+    }
+  });
+
+  test('a query without id or sessionId: both come back null (what Rhasspy\'s NLU echoes), not an id hubnlu assigned', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', siteId: 'noid-site', customData: 'noid-cd' }));
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: '?!', siteId: 'noid-site', customData: 'noid-low' }));
+    assert.ok(await waitFor(() => on(/^hermes\/intent\//, 'customData', 'noid-cd').length === 1 && on('hermes/nlu/intentNotRecognized', 'customData', 'noid-low').length === 1, 5000));
+    const intent = on(/^hermes\/intent\//, 'customData', 'noid-cd')[0];
+    assert.deepEqual({ id: intent.id, sessionId: intent.sessionId, siteId: intent.siteId }, { id: null, sessionId: null, siteId: 'noid-site' });
+    const nr = on('hermes/nlu/intentNotRecognized', 'customData', 'noid-low')[0];
+    assert.deepEqual({ input: nr.input, id: nr.id, sessionId: nr.sessionId, siteId: nr.siteId }, { input: '?!', id: null, sessionId: null, siteId: 'noid-site' });
+    // The native result still carries the id hubnlu assigned (the log's key).
+    assert.ok(await waitFor(() => rec.json((t) => t === 'hubnlu/noid-site/result').some((r) => r.customData === 'noid-cd' && typeof r.id === 'string' && r.id.length > 0), 2000));
+  });
+
+  test('an empty query from a free-form site: intentNotRecognized with that siteId and its customData', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: '', siteId: 'living room', sessionId: 's-empty-site', customData: '{"app":"timer"}' }));
+    assert.ok(await waitFor(() => on('hermes/nlu/intentNotRecognized', 'sessionId', 's-empty-site').length === 1, 5000));
+    const nr = on('hermes/nlu/intentNotRecognized', 'sessionId', 's-empty-site')[0];
+    assert.deepEqual({ siteId: nr.siteId, customData: nr.customData, id: nr.id }, { siteId: 'living room', customData: '{"app":"timer"}', id: null });
   });
 
   test('textCaptured: analysed for the native result (intent + sentiment), no Hermes intent (the dialogue manager asks nlu/query)', async () => {
