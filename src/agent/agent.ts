@@ -397,11 +397,12 @@ export class Agent {
       classify: async (text, tasks, options = {}) => {
         const lease = this.models!.acquire();
         try {
-          let analysis = await lease.models.analyze(text, tasks, options.lang ? { lang: options.lang, langSource: 'payload' } : undefined);
+          const { unknownThreshold = lease.unknownThreshold, ...analysed } = await lease.models.analyze(text, tasks, options.lang ? { lang: options.lang, langSource: 'payload' } : undefined);
+          let analysis: typeof analysed = analysed;
           if (analysis.intent && options.intentFilter && options.intentFilter.length > 0) {
-            analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, options.intentFilter, lease.unknownThreshold) };
+            analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, options.intentFilter, unknownThreshold) };
           }
-          return { analysis, unknownThreshold: lease.unknownThreshold };
+          return { analysis, unknownThreshold };
         } finally {
           lease.release();
         }

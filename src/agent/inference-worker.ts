@@ -324,9 +324,12 @@ export class InferenceWorker {
     const response = responseOf(item.request);
     try {
       let analysis = await analyze();
+      // The threshold of the model that answered (a German input: the German model's), not the default language's.
+      const { unknownThreshold = lease.unknownThreshold, ...analysed } = analysis;
+      analysis = analysed;
       const filter = item.request.intentFilter;
       if (analysis.intent && Array.isArray(filter) && filter.length > 0) {
-        analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], lease.unknownThreshold) };
+        analysis = { ...analysis, intent: applyIntentFilter(analysis.intent, filter as string[], unknownThreshold) };
       }
       const inferenceMs = batchedMs ?? performance.now() - started;
       const completedAt = now();
@@ -346,7 +349,7 @@ export class InferenceWorker {
         },
         analysis,
         latencyMs,
-        unknownThreshold: lease.unknownThreshold,
+        unknownThreshold,
       };
       const messages = this.opts.outputs(answered);
       const byTask = (task: TaskName) => analysis.models.find((m) => m.task === task);

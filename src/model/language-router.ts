@@ -147,7 +147,7 @@ export class LanguageRouter implements Analyzer {
     return d.loading;
   }
 
-  /** The unknown threshold of the default language's intent model (what a Hermes intentFilter reapplies). */
+  /** The unknown threshold of the default language's intent model; each analysis names its own language's (`Analysis.unknownThreshold`). */
   get unknownThreshold(): number | undefined {
     return this.registries.get(this.defaultLanguage)?.unknownThreshold;
   }
@@ -272,6 +272,8 @@ export class LanguageRouter implements Analyzer {
       models: [...base.models, ...detectorRef],
       lang,
       langSource: source,
+      // This language's threshold (its manifest's, or models.unknownThreshold): the default language's is not this input's.
+      ...(wantIntent && canIntent ? { unknownThreshold: reg!.unknownThreshold } : {}),
       ...(missing ? { reason: UNSUPPORTED_LANGUAGE } : {}),
     };
   }

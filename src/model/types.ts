@@ -71,6 +71,11 @@ export interface Analysis {
   readonly langSource?: 'payload' | 'route' | 'detected' | 'default';
   /** Why the intent is `unknown` when it is not low confidence, e.g. `unsupported_language`. */
   readonly reason?: string;
+  /**
+   * The unknown threshold of the intent model that answered, where it depends on the input (the language router: each
+   * language's model has its own). Absent: the analyzer's `unknownThreshold` applies. What a Hermes intentFilter reapplies.
+   */
+  readonly unknownThreshold?: number;
 }
 
 /** Per-call hints from the caller (the payload or the route). */

@@ -4,6 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { sleep, waitFor } from '../helpers/net.js';
@@ -263,5 +266,54 @@ describe('Hermes outputs can be switched off; textCaptured: intent', () => {
       await rec.close();
       await running.stop();
     }
+  });
+});
+
+describe('intentFilter uses the unknown threshold of the language model that answered', () => {
+  // The shipped models all suggest 0.4; a copy of the German one suggests 0.01 (its manifest's calibration.threshold),
+  // so a German alternative between the two is allowed by German's threshold and refused by English's.
+  let running: RunningAgent;
+  let rec: Recorder;
+  const answers = (id: string): Json[] =>
+    rec.messages
+      .filter((m) => m.topic !== 'hermes/nlu/query')
+      .map((m): Json => ({ topic: m.topic, ...(JSON.parse(m.payload.toString()) as Json) }))
+      .filter((p) => p.id === id);
+
+  before(async () => {
+    const de = join(mkdtempSync(join(tmpdir(), 'hubnlu-de-')), 'intent');
+    cpSync('models/de/intent', de, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(de, 'manifest.json'), 'utf8')) as Json;
+    assert.equal(manifest.calibration.threshold, 0.4, 'the shipped German threshold this test assumes');
+    manifest.calibration.threshold = 0.01;
+    writeFileSync(join(de, 'manifest.json'), JSON.stringify(manifest));
+    running = await startAgent({ 'models.languages': { en: { intent: 'models/intent', sentiment: 'models/sentiment' }, de: { intent: de, sentiment: 'models/de/sentiment' } } });
+    rec = await Recorder.connect(running.brokerUrl, ['hermes/#', 'hubnlu/+/result']);
+  });
+  after(async () => {
+    await rec?.close();
+    await running?.stop();
+  });
+
+  test('a German query: the best allowed alternative passes German\'s threshold (0.01), not English\'s (0.4)', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'wie wird das wetter morgen', lang: 'de', id: 'de-1', intentFilter: ['iot_door_open'] }));
+    assert.ok(await waitFor(() => answers('de-1').some((a) => a.topic.startsWith('hermes/intent/') || a.topic === 'hermes/nlu/intentNotRecognized') && answers('de-1').some((a) => a.topic.endsWith('/result')), 10_000));
+    // The premise, from the native result (unfiltered alternatives): the allowed intent lies between the two thresholds.
+    const native = answers('de-1').find((a) => a.topic.endsWith('/result'))!;
+    assert.equal(native.lang, 'de');
+    const door = (native.alternatives as Json[]).find((a) => a.name === 'iot_door_open');
+    assert.ok(door && door.confidence >= 0.01 && door.confidence < 0.4, JSON.stringify(native.alternatives));
+    const hermes = answers('de-1').filter((a) => a.topic.startsWith('hermes/'));
+    assert.deepEqual(hermes.map((a) => a.topic).sort(), ['hermes/intent/iot_door_open', 'hermes/nlu/intentParsed'], JSON.stringify(hermes));
+    assert.equal(hermes[0].intent.confidenceScore, Number(door.confidence.toFixed(4)));
+  });
+
+  test('an English query keeps English\'s threshold (0.4): an allowed alternative below it is not recognised', async () => {
+    await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', lang: 'en', id: 'en-1', intentFilter: ['iot_hue_lighton'] }));
+    assert.ok(await waitFor(() => answers('en-1').some((a) => a.topic.startsWith('hermes/intent/') || a.topic === 'hermes/nlu/intentNotRecognized') && answers('en-1').some((a) => a.topic.endsWith('/result')), 10_000));
+    const native = answers('en-1').find((a) => a.topic.endsWith('/result'))!;
+    const on = (native.alternatives as Json[]).find((a) => a.name === 'iot_hue_lighton');
+    assert.ok(!on || on.confidence < 0.4, JSON.stringify(native.alternatives));
+    assert.deepEqual(answers('en-1').filter((a) => a.topic.startsWith('hermes/')).map((a) => a.topic), ['hermes/nlu/intentNotRecognized']);
   });
 });
