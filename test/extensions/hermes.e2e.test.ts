@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
 import { Recorder } from '../helpers/mqtt.js';
 import { sleep, waitFor } from '../helpers/net.js';
@@ -174,6 +175,11 @@ describe('Hermes NLU service (embedded broker)', () => {
     assert.equal(nativeTopic(2), 'hubnlu/kitchen-1/result');
     assert.match(nativeTopic(0), /^hubnlu\/living_room-[0-9a-f]{8}\/result$/);
     assert.match(nativeTopic(3), /^hubnlu\/Salle_de_séjour__RDC_-[0-9a-f]{8}\/result$/);
+    // The site column holds the same level (what the log, reports and Home Assistant see).
+    const db = new Database(running.dbPath, { readonly: true });
+    const site = (db.prepare("SELECT site_id AS s FROM inputs WHERE id = 'q-site-0'").get() as { s: string }).s;
+    db.close();
+    assert.equal(`hubnlu/${site}/result`, nativeTopic(0));
   });
 
   test('siteIds that escape alike ("living room", "living+room", "living_room") get different native topics', async () => {

@@ -94,7 +94,8 @@ const HOSTILE: Record<RejectionCode, ReadonlyArray<[label: string, payload: stri
   invalid_site_id: [
     ['siteId "a/b"', { text: 'hi', siteId: 'a/b' }],
     ['siteId "#"', { text: 'hi', siteId: '#' }],
-    ['siteId "+"', { input: 'hi', siteId: '+' }, 'hermes'],
+    ['siteId "+"', { input: 'hi', siteId: '+' }],
+    ['siteId "+" (json format)', { input: 'hi', siteId: '+' }, 'json'],
     ['siteId ".."', { text: 'hi', siteId: '..' }],
     ['siteId with a space', { text: 'hi', siteId: 'living room' }],
   ],
@@ -237,6 +238,24 @@ describe('parsePayload accepted forms', () => {
     const json = accepted(parse(Buffer.concat([bom, Buffer.from('{"text": "hello", "id": "b"}')]), 'json'));
     assert.equal(json.text, 'hello');
     assert.equal(json.id, 'b');
+  });
+
+  test('Hermes (format hermes): any siteId without control characters, up to 128; customData kept on a rejection', () => {
+    for (const siteId of ['living room', 'Küche', 'kitchen-1', '+', '#', 'a/b', '$SYS', '..', 'x'.repeat(128)]) {
+      assert.equal(accepted(parse({ input: 'hi', siteId }, 'hermes')).siteId, siteId);
+      // Elsewhere the rule is unchanged: a payload siteId is a safe segment or rejected.
+      if (siteId.length > 64) assert.equal(rejected(parse({ text: 'hi', siteId })).code, 'invalid_field', siteId);
+      else if (!/^[\p{L}\p{M}\p{N}_.-]{1,64}$/u.test(siteId) || siteId === '..') assert.equal(rejected(parse({ text: 'hi', siteId })).code, 'invalid_site_id', siteId);
+    }
+    const nul = rejected(parse({ input: 'hi', siteId: 'a\u0000b', customData: 'cd' }, 'hermes'));
+    assert.deepEqual([nul.code, nul.siteId], ['invalid_field', undefined]);
+    assert.match(nul.message, /siteId contains control characters/);
+    const long = rejected(parse({ input: 'hi', siteId: 'x'.repeat(129) }, 'hermes'));
+    assert.deepEqual([long.code, long.siteId], ['invalid_field', undefined]);
+    assert.match(long.message, /siteId is longer than 128 characters/);
+    const empty = rejected(parse({ input: ' ', siteId: 'living room', customData: 'cd', id: 'q' }, 'hermes'));
+    assert.deepEqual([empty.code, empty.siteId, (empty as { customData?: string }).customData], ['empty_text', 'living room', 'cd']);
+    assert.equal((rejected(parse({ text: ' ', customData: 'cd' })) as { customData?: string }).customData, undefined, 'only Hermes keeps it');
   });
 
   test('unicode site ids are accepted', () => {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertPublishTopic, escapeSegment, filterOf, isSafeSegment, matchTopic, renderTopic, TopicError } from '../../src/transport/topics.js';
+import { assertPublishTopic, escapeSegment, filterOf, isSafeSegment, matchTopic, renderTopic, siteSegment, TopicError } from '../../src/transport/topics.js';
 
 describe('matchTopic', () => {
   test('+ matches exactly one level and captures it', () => {
@@ -94,6 +94,30 @@ describe('isSafeSegment / escapeSegment', () => {
       assert.equal(isSafeSegment(room), true, room);
       assert.equal(escapeSegment(room), room, room);
     }
+  });
+});
+
+describe('siteSegment (free-form Hermes siteIds as one topic level)', () => {
+  test('a safe id is itself', () => {
+    for (const site of ['kitchen', 'Küche', 'kitchen-1', 'living_room', '客厅']) assert.equal(siteSegment(site), site);
+  });
+
+  test('any other id: one safe level of at most 64 code points, escaped plus 8 hex of its hash', () => {
+    for (const site of ['living room', '+', '#', '/', '$SYS', '$SYS/broker/#', '.', '..', '', 'a\u0000b', 'x'.repeat(10_000), '客'.repeat(200)]) {
+      const seg = siteSegment(site);
+      assert.equal(isSafeSegment(seg), true, `${JSON.stringify(site.slice(0, 20))} → ${seg}`);
+      assert.match(seg, /-[0-9a-f]{8}$/);
+      assert.ok(Array.from(seg).length <= 64);
+    }
+    assert.match(siteSegment('living room'), /^living_room-[0-9a-f]{8}$/);
+    assert.equal(siteSegment('living room'), siteSegment('living room'), 'deterministic');
+  });
+
+  test('ids that escape alike get different levels', () => {
+    const alike = ['living room', 'living+room', 'living/room', 'living#room', 'living_room', 'living\u00a0room'];
+    assert.equal(new Set(alike.map(siteSegment)).size, alike.length);
+    const long = ['y'.repeat(100) + 'a', 'y'.repeat(100) + 'b'];
+    assert.notEqual(siteSegment(long[0]), siteSegment(long[1]), 'ids cut to the same prefix');
   });
 });
 
