@@ -92,6 +92,39 @@ function suggestKey(parent: string, key: string): string | undefined {
   return best ? `${prefix}${best.name}` : undefined;
 }
 
+const SETTING_ENVS = new Set(SETTINGS.map((s) => s.env));
+/** `HUBNLU_MQTT_`, `HUBNLU_INPUT_`, …: one prefix per top-level section of the schema. */
+const SECTION_PREFIXES = [...new Set(SETTINGS.filter((s) => s.path.includes('.')).map((s) => `HUBNLU_${s.env.slice('HUBNLU_'.length).split('_')[0]}_`))];
+
+/**
+ * A variable under a section's prefix that names no setting (`HUBNLU_MQTT_CLEINT_ID`) would be ignored without a
+ * word, and the agent would run on the default it was meant to replace. Other `HUBNLU_*` names (HUBNLU_CONFIG,
+ * HUBNLU_DATASETS, the tests' switches) are not settings and are left alone.
+ */
+function unknownEnvSettings(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (SETTING_ENVS.has(name) || env[name] === undefined) continue;
+    const section = SECTION_PREFIXES.find((prefix) => name.startsWith(prefix));
+    if (section === undefined) continue;
+    const inSection = [...SETTING_ENVS].filter((e) => e.startsWith(section));
+    const rest = name.slice(section.length);
+    // The same name one level off (HUBNLU_MQTT_PORT → HUBNLU_MQTT_EMBEDDED_PORT), else a near spelling.
+    let guess = inSection.find((e) => e.endsWith(`_${rest}`));
+    if (guess === undefined) {
+      let best = Infinity;
+      for (const e of inSection) {
+        const distance = editDistance(rest, e.slice(section.length));
+        if (distance <= Math.max(1, Math.floor(rest.length / 3)) && distance < best) [guess, best] = [e, distance];
+      }
+    }
+    problems.push(
+      `${name}: no setting has this environment variable (${guess ? `did you mean ${guess}? ` : ''}unset it or fix its name; \`hubnlu config schema\` lists every setting with its variable)`,
+    );
+  }
+  return problems;
+}
+
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');
   let node = target;
@@ -215,6 +248,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     setPath(data, setting.path, coerce(setting, raw));
     fromEnv.push(setting.env);
   }
+  problems.push(...unknownEnvSettings(env));
   for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(data, path, value);
 
   problems.push(...validateConfig(data));

@@ -89,6 +89,20 @@ describe('loadConfig', () => {
     assert.match(problems[0], /^input\.maxInFlight: must be integer \(a whole number between 1 and 100000\)$/);
   });
 
+  test('a HUBNLU_<section>_ variable that names no setting is an error with the variable meant, not silently ignored', () => {
+    const typo = problemsOf(() => loadConfig({ env: { HUBNLU_MQTT_CLEINT_ID: 'hub-a' }, cwd: dir }));
+    assert.equal(typo.length, 1, typo.join('\n'));
+    assert.match(typo[0], /^HUBNLU_MQTT_CLEINT_ID: no setting has this environment variable \(did you mean HUBNLU_MQTT_CLIENT_ID\? /);
+    // The same name one level off (mqtt.port is mqtt.embedded.port), as for YAML keys.
+    const moved = problemsOf(() => loadConfig({ env: { HUBNLU_MQTT_PORT: '1884' }, cwd: dir }));
+    assert.match(moved[0], /did you mean HUBNLU_MQTT_EMBEDDED_PORT\?/);
+    const far = problemsOf(() => loadConfig({ env: { HUBNLU_STORAGE_FLUX: '1' }, cwd: dir }));
+    assert.match(far[0], /^HUBNLU_STORAGE_FLUX: no setting has this environment variable \(unset it or fix its name; `hubnlu config schema` lists every setting with its variable\)$/);
+    // Variables that are not settings (the config file, the datasets, test switches) and other programs' are left alone.
+    const { config } = loadConfig({ env: { HUBNLU_CONFIG_UNUSED: 'x', HUBNLU_DATASETS: '/d', HUBNLU_SLOW_TESTS: '1', HUBNLU_MQTT_CLIENT_ID: 'hub-b', HUBNLUX_MQTT_Y: '1' }, cwd: dir });
+    assert.equal(config.mqtt.clientId, 'hub-b');
+  });
+
   test('env names derive from the schema paths', () => {
     assert.equal(envNameFor('mqtt.url'), 'HUBNLU_MQTT_URL');
     assert.equal(envNameFor('input.maxInFlight'), 'HUBNLU_INPUT_MAX_IN_FLIGHT');
