@@ -179,9 +179,9 @@ export function registerTrain(program: Command): void {
 
   program
     .command('train-defaults')
-    .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
+    .description('reproduce every shipped model from the public datasets, seeded: English intent and sentiment (models/intent, models/sentiment), the same for de, fr, es, zh-cn (models/<lang>/intent, models/<lang>/sentiment) and language identification (models/langid); --only picks one')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
-    .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
+    .option('--out-dir <dir>', 'where to write intent/, sentiment/, <lang>/ and langid/ (default: the package\'s models/)')
     .option('--only <what>', 'train only intent or only sentiment (English), one language (de, fr, es, zh-cn), or langid (language identification)')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
