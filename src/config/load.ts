@@ -201,7 +201,15 @@ function describeError(err: ErrorObject): string {
     return `${path}: missing (add it${fix ? `: ${fix}` : ''})`;
   }
   // Walk the schema along the path, list items included: input.topics.0.format has its own hint.
-  const fix = hintAt(path) ?? (err.parentSchema as { hint?: string } | undefined)?.hint;
+  let fix = hintAt(path) ?? (err.parentSchema as { hint?: string } | undefined)?.hint;
+  if (fix === undefined && err.keyword === 'type' && (err.params as { type?: string }).type === 'object') {
+    // A section given a value (`mqtt: localhost`): show where its settings go, with one of them as the example.
+    const depth = path.split('.').length + 1;
+    const example = SETTINGS.find((s) => s.path.startsWith(`${path}.`) && s.path.split('.').length === depth && ['string', 'number', 'boolean'].includes(typeof s.default));
+    const name = path.split('.').pop() ?? path;
+    const sample = example ? `, e.g. "  ${example.path.split('.').pop()}: ${String(example.default)}"` : '';
+    fix = `its settings go on the lines below "${name}:", indented${sample}; \`hubnlu config schema\` lists them`;
+  }
   let message = err.message ?? 'invalid';
   if (err.keyword === 'anyOf' || err.keyword === 'const') message = 'not an allowed value';
   return `${path || '(root)'}: ${message}${fix ? ` (${fix})` : ''}`;
