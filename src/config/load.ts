@@ -48,10 +48,18 @@ const SETTINGS = listSettings();
 function schemaAt(path: string): TSchema | undefined {
   let node: TSchema | undefined = ConfigSchema;
   for (const key of path ? path.split('.') : []) {
-    node = /^\d+$/.test(key) ? (node?.items as TSchema | undefined) : (node?.properties as Record<string, TSchema> | undefined)?.[key];
+    node = /^\d+$/.test(key)
+      ? (node?.items as TSchema | undefined)
+      : ((node?.properties as Record<string, TSchema> | undefined)?.[key] ?? recordValue(node, key));
     if (!node) return undefined;
   }
   return node;
+}
+
+/** The schema of a record's entry (`models.languages.de`): the pattern property whose pattern `key` matches. */
+function recordValue(node: TSchema | undefined, key: string): TSchema | undefined {
+  const patterns = node?.patternProperties as Record<string, TSchema> | undefined;
+  return Object.entries(patterns ?? {}).find(([pattern]) => new RegExp(pattern).test(key))?.[1];
 }
 
 /** The fix hint of the setting at `path`, else of its nearest ancestor that has one (a list item's field, a list entry). */
@@ -191,6 +199,10 @@ function describeError(err: ErrorObject): string {
   if (err.keyword === 'additionalProperties') {
     const key = (err.params as { additionalProperty: string }).additionalProperty;
     const full = path ? `${path}.${key}` : key;
+    // A record's key that fits none of its patterns (models.languages.german): the key is the problem, not a name.
+    if (schemaAt(path)?.patternProperties !== undefined && path === 'models.languages') {
+      return `${full}: not a language tag (a BCP 47 tag such as "de", "fr", "es" or "zh-CN", e.g. models.languages.de.intent: models/de/intent)`;
+    }
     const guess = suggestKey(path, key);
     return `${full}: unknown setting (${guess ? `did you mean ${guess}? ` : ''}remove it or fix its name; \`hubnlu config schema\` lists every setting)`;
   }

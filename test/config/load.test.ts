@@ -128,6 +128,14 @@ describe('loadConfig', () => {
     assert.match(nothingClose[0], /^mqtt\.flux: unknown setting \(remove it or fix its name; `hubnlu config schema` lists every setting\)$/);
   });
 
+  test('models.languages: a key that is no language tag says so; a typo inside a language suggests the setting meant', () => {
+    const notATag = problemsOf(() => loadConfig({ file: yamlFile('lang-key.yaml', 'models:\n  languages:\n    german:\n      intent: models/de/intent\n'), env: {}, cwd: dir }));
+    assert.match(notATag[0], /^models\.languages\.german: not a language tag \(/);
+    assert.match(notATag[0], /"de"/);
+    const typo = problemsOf(() => loadConfig({ file: yamlFile('lang-typo.yaml', 'models:\n  languages:\n    de:\n      intnt: models/de/intent\n'), env: {}, cwd: dir }));
+    assert.match(typo[0], /^models\.languages\.de\.intnt: unknown setting \(did you mean models\.languages\.de\.intent\?/);
+  });
+
   test('every mistake is listed with its path and a fix, list items included', () => {
     const file = yamlFile(
       'many.yaml',
