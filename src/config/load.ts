@@ -262,16 +262,26 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     problems.push(...read.problems);
   }
   const fromEnv: string[] = [];
+  /** Settings whose environment value should have been JSON and was not: reported as such, not as a type error. */
+  const notJson = new Map<string, string>();
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined) continue;
-    setPath(data, setting.path, coerce(setting, raw));
+    const value = coerce(setting, raw);
+    setPath(data, setting.path, value);
     fromEnv.push(setting.env);
+    const type = setting.schema.type;
+    if ((type === 'array' || type === 'object') && typeof value === 'string') {
+      const kind = type === 'array' ? 'list' : 'object';
+      const example = setting.default !== undefined ? JSON.stringify(setting.default) : type === 'array' ? '["…"]' : '{"…": …}';
+      notJson.set(setting.path, `${setting.path}: ${setting.env} is not JSON (a ${kind} setting takes JSON in the environment, e.g. ${setting.env}='${example}')`);
+    }
   }
   problems.push(...unknownEnvSettings(env));
   for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(data, path, value);
 
-  problems.push(...validateConfig(data));
+  // A value that is not JSON also fails the schema's type check: one problem, the one that says what to write.
+  problems.push(...notJson.values(), ...validateConfig(data).filter((p) => !notJson.has(p.slice(0, p.indexOf(':')))));
   const config = data as Config;
   if (problems.length === 0) problems.push(...checkSemantics(config, opts.cwd ?? process.cwd()));
   const source = [file ?? 'built-in defaults', ...(fromEnv.length ? [`env ${fromEnv.join(', ')}`] : [])].join(' + ');

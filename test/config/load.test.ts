@@ -103,6 +103,14 @@ describe('loadConfig', () => {
     assert.equal(config.mqtt.clientId, 'hub-b');
   });
 
+  test('a list or object setting from the environment is JSON; one that does not parse says so', () => {
+    const { config } = loadConfig({ env: { HUBNLU_EXTENSIONS_BRIDGE_ALLOW: '["health_check","label"]' }, cwd: dir });
+    assert.deepEqual(config.extensions.bridge.allow, ['health_check', 'label']);
+    const problems = problemsOf(() => loadConfig({ env: { HUBNLU_EXTENSIONS_BRIDGE_ALLOW: 'health_check,label' }, cwd: dir }));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /^extensions\.bridge\.allow: HUBNLU_EXTENSIONS_BRIDGE_ALLOW is not JSON \(a list setting takes JSON in the environment, e\.g\. HUBNLU_EXTENSIONS_BRIDGE_ALLOW='\["/);
+  });
+
   test('env names derive from the schema paths', () => {
     assert.equal(envNameFor('mqtt.url'), 'HUBNLU_MQTT_URL');
     assert.equal(envNameFor('input.maxInFlight'), 'HUBNLU_INPUT_MAX_IN_FLIGHT');
