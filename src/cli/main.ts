@@ -52,6 +52,13 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version(packageVersion())
     .option('-c, --config <file>', 'YAML config file (else $HUBNLU_CONFIG, else config/hubnlu.yaml, else built-in defaults)')
     .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes: ${EXIT.ok} ok · ${EXIT.failure} runtime failure · ${EXIT.usage} invalid configuration or usage · ${EXIT.empty} nothing matched or nothing
+to work on · ${EXIT.needsAttention} a problem a restart cannot fix (refused credentials, a database hubnlu may not write, …).
+Every setting: hubnlu config schema. More: README.md.`,
+    )
     .exitOverride();
   const only = namedModule(argv);
   const wanted = only ? [only] : COMMANDS;

@@ -10,6 +10,8 @@ const COMMANDS = [
 test('--help of every command and subcommand: exit 0, its usage line on stdout, nothing on stderr', () => {
   const top = runCli(['--help']);
   assert.equal(top.status, 0, top.stderr);
+  // The exit codes of src/cli/exit-codes.ts, every one of them.
+  for (const code of ['0', '1', '2', '3', '78']) assert.match(top.stdout, new RegExp(`Exit codes:[^]*\\b${code} `), `exit code ${code} missing:\n${top.stdout}`);
   for (const name of ['run', 'classify', 'logs', 'stats', 'config', 'train', 'train-defaults', 'eval', 'quantize', 'prune', 'label', 'review', 'export', 'report', 'models']) {
     assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'), `hubnlu --help does not list ${name}`);
   }
