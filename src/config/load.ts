@@ -119,6 +119,9 @@ function unknownEnvSettings(env: NodeJS.ProcessEnv): string[] {
     const rest = name.slice(section.length);
     // The same name one level off (HUBNLU_MQTT_PORT → HUBNLU_MQTT_EMBEDDED_PORT), else a near spelling.
     let guess = inSection.find((e) => e.endsWith(`_${rest}`));
+    // A part of a list or object setting (HUBNLU_MODELS_LANGUAGES_DE_INTENT): the setting takes the whole value as JSON.
+    const whole = SETTINGS.find((s) => (s.schema.type === 'object' || s.schema.type === 'array') && name.startsWith(`${s.env}_`));
+    if (guess === undefined && whole !== undefined) guess = `${whole.env} (the whole ${whole.schema.type === 'array' ? 'list' : 'object'}, as JSON)`;
     if (guess === undefined) {
       let best = Infinity;
       for (const e of inSection) {

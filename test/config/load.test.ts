@@ -96,6 +96,9 @@ describe('loadConfig', () => {
     // The same name one level off (mqtt.port is mqtt.embedded.port), as for YAML keys.
     const moved = problemsOf(() => loadConfig({ env: { HUBNLU_MQTT_PORT: '1884' }, cwd: dir }));
     assert.match(moved[0], /did you mean HUBNLU_MQTT_EMBEDDED_PORT\?/);
+    // A part of an object setting: the object takes JSON.
+    const part = problemsOf(() => loadConfig({ env: { HUBNLU_MODELS_LANGUAGES_DE_INTENT: 'models/de/intent' }, cwd: dir }));
+    assert.match(part[0], /did you mean HUBNLU_MODELS_LANGUAGES \(the whole object, as JSON\)\? /);
     const far = problemsOf(() => loadConfig({ env: { HUBNLU_STORAGE_FLUX: '1' }, cwd: dir }));
     assert.match(far[0], /^HUBNLU_STORAGE_FLUX: no setting has this environment variable \(unset it or fix its name; `hubnlu config schema` lists every setting with its variable\)$/);
     // Variables that are not settings (the config file, the datasets, test switches) and other programs' are left alone.
