@@ -2,7 +2,8 @@
 /**
  * The `hubnlu` command. Each subcommand lives in `commands/`; this file only
  * wires them and maps failures to exit codes:
- *   0 ok · 1 runtime failure · 2 invalid configuration or usage · 3 not found / nothing to show
+ *   0 ok · 1 runtime failure · 2 invalid configuration or usage · 3 not found / nothing to show ·
+ *   78 a problem a restart cannot fix (exit-codes.ts)
  */
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/paths.js';
@@ -52,6 +53,13 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version(packageVersion())
     .option('-c, --config <file>', 'YAML config file (else $HUBNLU_CONFIG, else config/hubnlu.yaml, else built-in defaults)')
     .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes: ${EXIT.ok} ok · ${EXIT.failure} runtime failure · ${EXIT.usage} invalid configuration or usage · ${EXIT.empty} nothing matched or nothing
+to work on · ${EXIT.needsAttention} a problem a restart cannot fix (refused credentials, a database hubnlu may not write, …).
+Every setting: hubnlu config schema. More: README.md.`,
+    )
     .exitOverride();
   const only = namedModule(argv);
   const wanted = only ? [only] : COMMANDS;
@@ -87,6 +95,15 @@ async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe(process.stdout);
   dropLostDiagnostics(process.stderr);
   const program = await buildProgram(argv);
+  // `hubnlu help frob`: commander prints the general help and exits 1 without saying why; name the command, as
+  // `hubnlu frob` does.
+  const [first, second] = argv.slice(2);
+  if (first === 'help' && second !== undefined && !second.startsWith('-') && !program.commands.some((c) => c.name() === second)) {
+    process.stderr.write(`error: unknown command '${second}'\n\n`);
+    program.outputHelp({ error: true });
+    process.exitCode = EXIT.usage;
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

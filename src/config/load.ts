@@ -48,10 +48,18 @@ const SETTINGS = listSettings();
 function schemaAt(path: string): TSchema | undefined {
   let node: TSchema | undefined = ConfigSchema;
   for (const key of path ? path.split('.') : []) {
-    node = /^\d+$/.test(key) ? (node?.items as TSchema | undefined) : (node?.properties as Record<string, TSchema> | undefined)?.[key];
+    node = /^\d+$/.test(key)
+      ? (node?.items as TSchema | undefined)
+      : ((node?.properties as Record<string, TSchema> | undefined)?.[key] ?? recordValue(node, key));
     if (!node) return undefined;
   }
   return node;
+}
+
+/** The schema of a record's entry (`models.languages.de`): the pattern property whose pattern `key` matches. */
+function recordValue(node: TSchema | undefined, key: string): TSchema | undefined {
+  const patterns = node?.patternProperties as Record<string, TSchema> | undefined;
+  return Object.entries(patterns ?? {}).find(([pattern]) => new RegExp(pattern).test(key))?.[1];
 }
 
 /** The fix hint of the setting at `path`, else of its nearest ancestor that has one (a list item's field, a list entry). */
@@ -90,6 +98,42 @@ function suggestKey(parent: string, key: string): string | undefined {
     if (distance <= Math.max(1, Math.floor(key.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
   }
   return best ? `${prefix}${best.name}` : undefined;
+}
+
+const SETTING_ENVS = new Set(SETTINGS.map((s) => s.env));
+/** `HUBNLU_MQTT_`, `HUBNLU_INPUT_`, …: one prefix per top-level section of the schema. */
+const SECTION_PREFIXES = [...new Set(SETTINGS.filter((s) => s.path.includes('.')).map((s) => `HUBNLU_${s.env.slice('HUBNLU_'.length).split('_')[0]}_`))];
+
+/**
+ * A variable under a section's prefix that names no setting (`HUBNLU_MQTT_CLEINT_ID`) would be ignored without a
+ * word, and the agent would run on the default it was meant to replace. Other `HUBNLU_*` names (HUBNLU_CONFIG,
+ * HUBNLU_DATASETS, the tests' switches) are not settings and are left alone.
+ */
+function unknownEnvSettings(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (SETTING_ENVS.has(name) || env[name] === undefined) continue;
+    const section = SECTION_PREFIXES.find((prefix) => name.startsWith(prefix));
+    if (section === undefined) continue;
+    const inSection = [...SETTING_ENVS].filter((e) => e.startsWith(section));
+    const rest = name.slice(section.length);
+    // The same name one level off (HUBNLU_MQTT_PORT → HUBNLU_MQTT_EMBEDDED_PORT), else a near spelling.
+    let guess = inSection.find((e) => e.endsWith(`_${rest}`));
+    // A part of a list or object setting (HUBNLU_MODELS_LANGUAGES_DE_INTENT): the setting takes the whole value as JSON.
+    const whole = SETTINGS.find((s) => (s.schema.type === 'object' || s.schema.type === 'array') && name.startsWith(`${s.env}_`));
+    if (guess === undefined && whole !== undefined) guess = `${whole.env} (the whole ${whole.schema.type === 'array' ? 'list' : 'object'}, as JSON)`;
+    if (guess === undefined) {
+      let best = Infinity;
+      for (const e of inSection) {
+        const distance = editDistance(rest, e.slice(section.length));
+        if (distance <= Math.max(1, Math.floor(rest.length / 3)) && distance < best) [guess, best] = [e, distance];
+      }
+    }
+    problems.push(
+      `${name}: no setting has this environment variable (${guess ? `did you mean ${guess}? ` : ''}unset it or fix its name; \`hubnlu config schema\` lists every setting with its variable)`,
+    );
+  }
+  return problems;
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -158,6 +202,10 @@ function describeError(err: ErrorObject): string {
   if (err.keyword === 'additionalProperties') {
     const key = (err.params as { additionalProperty: string }).additionalProperty;
     const full = path ? `${path}.${key}` : key;
+    // A record's key that fits none of its patterns (models.languages.german): the key is the problem, not a name.
+    if (schemaAt(path)?.patternProperties !== undefined && path === 'models.languages') {
+      return `${full}: not a language tag (a BCP 47 tag such as "de", "fr", "es" or "zh-CN", e.g. models.languages.de.intent: models/de/intent)`;
+    }
     const guess = suggestKey(path, key);
     return `${full}: unknown setting (${guess ? `did you mean ${guess}? ` : ''}remove it or fix its name; \`hubnlu config schema\` lists every setting)`;
   }
@@ -168,7 +216,15 @@ function describeError(err: ErrorObject): string {
     return `${path}: missing (add it${fix ? `: ${fix}` : ''})`;
   }
   // Walk the schema along the path, list items included: input.topics.0.format has its own hint.
-  const fix = hintAt(path) ?? (err.parentSchema as { hint?: string } | undefined)?.hint;
+  let fix = hintAt(path) ?? (err.parentSchema as { hint?: string } | undefined)?.hint;
+  if (fix === undefined && err.keyword === 'type' && (err.params as { type?: string }).type === 'object') {
+    // A section given a value (`mqtt: localhost`): show where its settings go, with one of them as the example.
+    const depth = path.split('.').length + 1;
+    const example = SETTINGS.find((s) => s.path.startsWith(`${path}.`) && s.path.split('.').length === depth && ['string', 'number', 'boolean'].includes(typeof s.default));
+    const name = path.split('.').pop() ?? path;
+    const sample = example ? `, e.g. "  ${example.path.split('.').pop()}: ${String(example.default)}"` : '';
+    fix = `its settings go on the lines below "${name}:", indented${sample}; \`hubnlu config schema\` lists them`;
+  }
   let message = err.message ?? 'invalid';
   if (err.keyword === 'anyOf' || err.keyword === 'const') message = 'not an allowed value';
   return `${path || '(root)'}: ${message}${fix ? ` (${fix})` : ''}`;
@@ -209,15 +265,26 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     problems.push(...read.problems);
   }
   const fromEnv: string[] = [];
+  /** Settings whose environment value should have been JSON and was not: reported as such, not as a type error. */
+  const notJson = new Map<string, string>();
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined) continue;
-    setPath(data, setting.path, coerce(setting, raw));
+    const value = coerce(setting, raw);
+    setPath(data, setting.path, value);
     fromEnv.push(setting.env);
+    const type = setting.schema.type;
+    if ((type === 'array' || type === 'object') && typeof value === 'string') {
+      const kind = type === 'array' ? 'list' : 'object';
+      const example = setting.default !== undefined ? JSON.stringify(setting.default) : type === 'array' ? '["…"]' : '{"…": …}';
+      notJson.set(setting.path, `${setting.path}: ${setting.env} is not JSON (a ${kind} setting takes JSON in the environment, e.g. ${setting.env}='${example}')`);
+    }
   }
+  problems.push(...unknownEnvSettings(env));
   for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(data, path, value);
 
-  problems.push(...validateConfig(data));
+  // A value that is not JSON also fails the schema's type check: one problem, the one that says what to write.
+  problems.push(...notJson.values(), ...validateConfig(data).filter((p) => !notJson.has(p.slice(0, p.indexOf(':')))));
   const config = data as Config;
   if (problems.length === 0) problems.push(...checkSemantics(config, opts.cwd ?? process.cwd()));
   const source = [file ?? 'built-in defaults', ...(fromEnv.length ? [`env ${fromEnv.join(', ')}`] : [])].join(' + ');

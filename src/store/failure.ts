@@ -42,14 +42,16 @@ export function isFatalDatabaseError(err: unknown): boolean {
 export function databaseFailure(err: unknown, path: string, doing: string): DatabaseFailure {
   if (err instanceof DatabaseFailure) return err;
   const code = codeOf(err) || 'UNKNOWN';
-  const detail = `${code}: ${(err as Error)?.message ?? String(err)}`;
+  const message = (err as Error)?.message ?? String(err);
+  // Node's messages start with their code (`EPERM: operation not permitted, …`); SQLite's do not.
+  const detail = message.startsWith(`${code}:`) ? message : `${code}: ${message}`;
   let advice: string;
   if (code === 'SQLITE_READONLY_DBMOVED') {
     advice = 'the database file was moved or deleted while hubnlu had it open; put it back or restart hubnlu to start a new one';
   } else if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     advice = `the file is damaged. Stop here rather than write more into it: move ${path} (with its -wal and -shm files) aside and start hubnlu again for a new database, or restore a backup; \`sqlite3 ${path} .recover\` may save the rows`;
   } else if (code.startsWith('SQLITE_READONLY') || FATAL_OS.has(code)) {
-    advice = `hubnlu cannot write it: check that the file and its directory belong to the user hubnlu runs as (and are writable) and that the filesystem is mounted read-write`;
+    advice = `hubnlu cannot write it: check that the file and its directory belong to the user hubnlu runs as (and are writable) and that the filesystem is mounted read-write, or set storage.path to a file it may write`;
   } else if (code.startsWith('SQLITE_CANTOPEN')) {
     advice = 'hubnlu cannot open it: check that its directory exists and is writable (SQLite creates -wal and -shm files next to it)';
   } else {

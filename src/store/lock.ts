@@ -85,7 +85,21 @@ export class DatabaseLock {
   static acquire(dbPath: string): DatabaseLock {
     const lockPath = lockPathFor(dbPath);
     const dir = dirname(lockPath);
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // The first write of a start: a directory hubnlu may not write (or a path through a file) is named here, with the fix.
+    const cannotWrite = (err: unknown): DatabaseFailure => {
+      const code = String((err as NodeJS.ErrnoException).code ?? 'UNKNOWN');
+      return new DatabaseFailure(
+        `${dbPath}: cannot create the lock file ${lockPath} (${(err as Error).message}); hubnlu needs to create files in ${dir}: ` +
+          'make that directory writable by the user hubnlu runs as (owner, permissions, a read-write mount), or set storage.path to a file in a directory it may write',
+        dbPath,
+        code,
+      );
+    };
+    try {
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw cannotWrite(err);
+    }
     const refuse = (pid: number | string, since?: string): DatabaseFailure =>
       new DatabaseFailure(
         `${dbPath}: another hubnlu agent (pid ${pid}${since ? `, running since ${since}` : ''}) is using this database (lock file ${lockPath}). ` +
@@ -98,7 +112,11 @@ export class DatabaseLock {
     let replacedStale: LockOwner | 'unreadable' | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const tmp = `${lockPath}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+      try {
+        writeFileSync(tmp, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+      } catch (err) {
+        throw cannotWrite(err);
+      }
       try {
         linkSync(tmp, lockPath);
         heldHere.add(lockPath);

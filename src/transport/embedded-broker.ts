@@ -39,7 +39,13 @@ export class EmbeddedBroker {
   async start(): Promise<string> {
     const dir = this.options.persistence;
     if (dir) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw new Error(
+          `mqtt.embedded.persistence: cannot create the broker store directory ${dir} (${(err as Error).message}); choose a directory hubnlu may write, or make that one writable by the user hubnlu runs as`,
+        );
+      }
       const db = new Level(dir);
       try {
         await db.open();
@@ -56,10 +62,15 @@ export class EmbeddedBroker {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
+        const where = `${this.host}:${this.port}`;
         reject(
           err.code === 'EADDRINUSE'
-            ? new Error(`mqtt.embedded.port: ${this.host}:${this.port} is already in use (stop the other broker, set mqtt.url to use it, or choose another mqtt.embedded.port)`)
-            : err,
+            ? new Error(`mqtt.embedded.port: ${where} is already in use (stop the other broker, set mqtt.url to use it, or choose another mqtt.embedded.port)`)
+            : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+              ? new Error(`mqtt.embedded.host: cannot listen on ${where} (${err.message}); use an address of this machine, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`)
+              : err.code === 'EACCES'
+                ? new Error(`mqtt.embedded.port: cannot listen on ${where} (${err.message}); ports below 1024 need privileges hubnlu should not have: choose mqtt.embedded.port 1024 or above, e.g. 1883`)
+                : err,
         );
       });
       server.listen(this.port, this.host, () => resolve());

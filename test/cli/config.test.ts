@@ -1,7 +1,7 @@
 /** `hubnlu config check` and `hubnlu config schema`, run as processes. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -81,4 +81,24 @@ test('config schema --json lists every setting with its environment variable', (
   const text = runCli(['config', 'schema'], { cwd: dir });
   assert.equal(text.status, 0);
   assert.match(text.stdout, /^mqtt\.url {2}\(HUBNLU_MQTT_URL; string; default none\)$/m);
+});
+
+test('config check looks for the model directories: one that is missing or holds no model is a problem naming its setting (exit 2), as at start', () => {
+  const empty = join(dir, 'empty-model');
+  mkdirSync(empty, { recursive: true });
+  const bad = file('models.yaml', ['models:', '  intent: /nonexistent/intent-model', `  sentiment: ${empty}`, '  shadow:', '    intent: /nonexistent/candidate', ''].join('\n'));
+  const r = runCli(['--config', bad, 'config', 'check'], { cwd: dir });
+  assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /- models\.intent: no model directory at \/nonexistent\/intent-model \(/);
+  assert.match(r.stderr, new RegExp(`- models\\.sentiment: ${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds no manifest\\.json`));
+  assert.match(r.stderr, /- models\.shadow\.intent: no model directory at \/nonexistent\/candidate/);
+  // The shipped defaults resolve against the package, from any working directory.
+  assert.equal(runCli(['config', 'check'], { cwd: dir }).status, 0);
+});
+
+test('a section given a value instead of its settings: the problem says how to write it', () => {
+  const r = runCli(['--config', file('scalar.yaml', 'mqtt: localhost\n'), 'config', 'check'], { cwd: dir });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /- mqtt: must be object \(its settings go on the lines below "mqtt:", indented, e\.g\. "  \w+: [^"]+"; `hubnlu config schema` lists them\)/);
 });

@@ -89,6 +89,31 @@ describe('loadConfig', () => {
     assert.match(problems[0], /^input\.maxInFlight: must be integer \(a whole number between 1 and 100000\)$/);
   });
 
+  test('a HUBNLU_<section>_ variable that names no setting is an error with the variable meant, not silently ignored', () => {
+    const typo = problemsOf(() => loadConfig({ env: { HUBNLU_MQTT_CLEINT_ID: 'hub-a' }, cwd: dir }));
+    assert.equal(typo.length, 1, typo.join('\n'));
+    assert.match(typo[0], /^HUBNLU_MQTT_CLEINT_ID: no setting has this environment variable \(did you mean HUBNLU_MQTT_CLIENT_ID\? /);
+    // The same name one level off (mqtt.port is mqtt.embedded.port), as for YAML keys.
+    const moved = problemsOf(() => loadConfig({ env: { HUBNLU_MQTT_PORT: '1884' }, cwd: dir }));
+    assert.match(moved[0], /did you mean HUBNLU_MQTT_EMBEDDED_PORT\?/);
+    // A part of an object setting: the object takes JSON.
+    const part = problemsOf(() => loadConfig({ env: { HUBNLU_MODELS_LANGUAGES_DE_INTENT: 'models/de/intent' }, cwd: dir }));
+    assert.match(part[0], /did you mean HUBNLU_MODELS_LANGUAGES \(the whole object, as JSON\)\? /);
+    const far = problemsOf(() => loadConfig({ env: { HUBNLU_STORAGE_FLUX: '1' }, cwd: dir }));
+    assert.match(far[0], /^HUBNLU_STORAGE_FLUX: no setting has this environment variable \(unset it or fix its name; `hubnlu config schema` lists every setting with its variable\)$/);
+    // Variables that are not settings (the config file, the datasets, test switches) and other programs' are left alone.
+    const { config } = loadConfig({ env: { HUBNLU_CONFIG_UNUSED: 'x', HUBNLU_DATASETS: '/d', HUBNLU_SLOW_TESTS: '1', HUBNLU_MQTT_CLIENT_ID: 'hub-b', HUBNLUX_MQTT_Y: '1' }, cwd: dir });
+    assert.equal(config.mqtt.clientId, 'hub-b');
+  });
+
+  test('a list or object setting from the environment is JSON; one that does not parse says so', () => {
+    const { config } = loadConfig({ env: { HUBNLU_EXTENSIONS_BRIDGE_ALLOW: '["health_check","label"]' }, cwd: dir });
+    assert.deepEqual(config.extensions.bridge.allow, ['health_check', 'label']);
+    const problems = problemsOf(() => loadConfig({ env: { HUBNLU_EXTENSIONS_BRIDGE_ALLOW: 'health_check,label' }, cwd: dir }));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /^extensions\.bridge\.allow: HUBNLU_EXTENSIONS_BRIDGE_ALLOW is not JSON \(a list setting takes JSON in the environment, e\.g\. HUBNLU_EXTENSIONS_BRIDGE_ALLOW='\["/);
+  });
+
   test('env names derive from the schema paths', () => {
     assert.equal(envNameFor('mqtt.url'), 'HUBNLU_MQTT_URL');
     assert.equal(envNameFor('input.maxInFlight'), 'HUBNLU_INPUT_MAX_IN_FLIGHT');
@@ -112,6 +137,14 @@ describe('loadConfig', () => {
 
     const nothingClose = problemsOf(() => loadConfig({ file: yamlFile('far.yaml', 'mqtt:\n  flux: 1\n'), env: {}, cwd: dir }));
     assert.match(nothingClose[0], /^mqtt\.flux: unknown setting \(remove it or fix its name; `hubnlu config schema` lists every setting\)$/);
+  });
+
+  test('models.languages: a key that is no language tag says so; a typo inside a language suggests the setting meant', () => {
+    const notATag = problemsOf(() => loadConfig({ file: yamlFile('lang-key.yaml', 'models:\n  languages:\n    german:\n      intent: models/de/intent\n'), env: {}, cwd: dir }));
+    assert.match(notATag[0], /^models\.languages\.german: not a language tag \(/);
+    assert.match(notATag[0], /"de"/);
+    const typo = problemsOf(() => loadConfig({ file: yamlFile('lang-typo.yaml', 'models:\n  languages:\n    de:\n      intnt: models/de/intent\n'), env: {}, cwd: dir }));
+    assert.match(typo[0], /^models\.languages\.de\.intnt: unknown setting \(did you mean models\.languages\.de\.intent\?/);
   });
 
   test('every mistake is listed with its path and a fix, list items included', () => {

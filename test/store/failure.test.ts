@@ -23,6 +23,17 @@ test('retried: busy, locked, full, I/O errors; fatal: corrupt, not a database, r
   assert.match(f.message, /^\/var\/lib\/hubnlu\/hubnlu\.db: database error while storing an input \(SQLITE_READONLY_DBMOVED: .*moved or deleted/);
 });
 
+test('a file hubnlu may not write: the OS code once, and the fix names storage.path', () => {
+  // Node's own messages start with the code (`EPERM: operation not permitted, chmod …`): not repeated.
+  const os = Object.assign(new Error("EPERM: operation not permitted, chmod '/var/lib/hubnlu/hubnlu.db'"), { code: 'EPERM' });
+  const f = databaseFailure(os, '/var/lib/hubnlu/hubnlu.db', 'opening it');
+  assert.match(f.message, /^\/var\/lib\/hubnlu\/hubnlu\.db: database error while opening it \(EPERM: operation not permitted, chmod /);
+  assert.ok(!f.message.includes('EPERM: EPERM'), f.message);
+  assert.match(f.message, /storage\.path/);
+  // SQLite's messages do not start with their code: it stays in front.
+  assert.match(databaseFailure(err('SQLITE_READONLY'), '/x.db', 'opening it').message, /\(SQLITE_READONLY: sqlite_readonly\);.*storage\.path/);
+});
+
 test('retryUntilDone throws a fatal error at once and retries the others', async () => {
   let calls = 0;
   await assert.rejects(

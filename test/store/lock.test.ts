@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseLock, lockPathFor } from '../../src/store/lock.js';
@@ -50,4 +50,38 @@ test('stale locks are taken over: a dead pid, a reused pid (other start time), o
     assert.equal((JSON.parse(readFileSync(lockPathFor(db), 'utf8')) as { pid: number }).pid, process.pid, name);
     lock.release();
   }
+});
+
+/** Asserts that taking the lock for `db` fails with a DatabaseFailure that names storage.path, the directory and the fix. */
+function assertNamesTheFix(db: string, dir: string): void {
+  assert.throws(
+    () => DatabaseLock.acquire(db),
+    (err: Error) => {
+      assert.ok(err instanceof DatabaseFailure, `expected a DatabaseFailure (exit 78), got ${err.name}: ${err.message}`);
+      assert.match(err.message, new RegExp(`^${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot create the lock file `));
+      assert.ok(err.message.includes(`in ${dir}`), err.message);
+      assert.match(err.message, /storage\.path/);
+      return true;
+    },
+  );
+}
+
+test('a data directory hubnlu may not write: a DatabaseFailure naming the directory, storage.path and the fix (not a bare EACCES)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-lock-ro-'));
+  if (process.getuid?.() === 0) {
+    // Root ignores permission bits; an immutable directory refuses even root.
+    const chattr = spawnSync('chattr', ['+i', dir], { encoding: 'utf8' });
+    if (chattr.status !== 0) return t.skip(`chattr +i not possible here: ${chattr.stderr || chattr.error?.message}`);
+    t.after(() => spawnSync('chattr', ['-i', dir]));
+  } else {
+    chmodSync(dir, 0o555);
+    t.after(() => chmodSync(dir, 0o700));
+  }
+  assertNamesTheFix(join(dir, 'h.db'), dir);
+});
+
+test('a storage.path below a regular file: a DatabaseFailure naming storage.path', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'hubnlu-lock-file-')), 'not-a-dir');
+  writeFileSync(file, 'x');
+  assertNamesTheFix(join(file, 'data', 'h.db'), join(file, 'data'));
 });

@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -91,5 +91,20 @@ test('a store another broker holds open: a clear error naming the setting', asyn
     await assert.rejects(second.start(), /mqtt\.embedded\.persistence: cannot open the broker store/);
   } finally {
     await first.stop();
+  }
+});
+
+test('a store directory that cannot be created, or a host that is not this machine: an error naming the setting and the fix', async () => {
+  // A path through a regular file cannot be created, whoever runs the test (root included).
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const store = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: join(file, 'store') });
+  await assert.rejects(store.start(), /^Error: mqtt\.embedded\.persistence: cannot create the broker store directory .*a-file\/store \(ENOTDIR: .*\); choose a directory hubnlu may write/);
+  // 192.0.2.1 (TEST-NET-1) is no address of this machine: EADDRNOTAVAIL.
+  const host = new EmbeddedBroker('192.0.2.1', 0, log);
+  try {
+    await assert.rejects(host.start(), /^Error: mqtt\.embedded\.host: cannot listen on 192\.0\.2\.1:0 \(listen EADDRNOTAVAIL: .*\); use an address of this machine/);
+  } finally {
+    await host.stop();
   }
 });

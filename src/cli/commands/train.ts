@@ -95,8 +95,8 @@ export function registerTrain(program: Command): void {
     .option('--force', 'replace --out when it is an existing model directory')
     .option('--name <name>', 'model name in the manifest (default: the directory name)')
     .option('--model-version <v>', 'model version in the manifest', '0.1.0')
-    .option('--seed <n>', 'random seed (default 1)')
-    .option('--epochs <n>', 'training epochs (default from the task recipe)')
+    .option('--seed <n>', 'random seed (default: 1)')
+    .option('--epochs <n>', 'training epochs (default: the task recipe\'s)')
     .option('--dim <n>', 'embedding size')
     .option('--lr <x>', 'initial learning rate')
     .option('--max-rows <n>', 'keep at most this many feature rows (pruning)')
@@ -179,9 +179,9 @@ export function registerTrain(program: Command): void {
 
   program
     .command('train-defaults')
-    .description('reproduce the shipped models (models/intent, models/sentiment) from the public datasets, seeded')
+    .description('reproduce every shipped model from the public datasets, seeded: English intent and sentiment (models/intent, models/sentiment), the same for de, fr, es, zh-cn (models/<lang>/intent, models/<lang>/sentiment) and language identification (models/langid); --only picks one')
     .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
-    .option('--out-dir <dir>', 'where to write intent/ and sentiment/ (default: the package\'s models/)')
+    .option('--out-dir <dir>', 'where to write intent/, sentiment/, <lang>/ and langid/ (default: the package\'s models/)')
     .option('--only <what>', 'train only intent or only sentiment (English), one language (de, fr, es, zh-cn), or langid (language identification)')
     .option('--seed <n>', 'random seed', '1')
     .option('--no-progress', 'no progress bar')
