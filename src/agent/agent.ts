@@ -21,6 +21,9 @@ import { TopicDispatcher } from '../extensions/dispatcher.js';
 import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage, ProcessingCounts } from '../extensions/extension.js';
 import { redactConfig } from '../config/load.js';
 import { computeStats } from '../store/queries.js';
+import { describeRef, findLabelTarget, parseInputRef } from '../store/labels.js';
+import { checkLabel, LabelError, type CheckedLabel, type LabelVocabulary } from '../data/label-check.js';
+import { vocabularyFromConfig } from '../cli/label-vocabulary.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { responseTopicProblem } from './response.js';
@@ -412,11 +415,20 @@ export class Agent {
       },
       logLevel: () => this.log.level,
       label: (request): LabelOutcome => {
-        const r = store.label(request.id, { intent: request.intent, slots: request.slots, sentiment: request.sentiment, by: request.by, at: Date.now() });
-        if (r.ok) return r;
-        return r.code === 'not_found'
-          ? { ok: false, code: 'not_found', message: `no answered input with id ${JSON.stringify(request.id)}` }
-          : { ok: false, code: 'ambiguous', message: `more than one input has id ${JSON.stringify(request.id)}; label by a payload id` };
+        // The checks `hubnlu label` makes (one input, its text, the models' labels), then LogStore.label by seq.
+        const found = findLabelTarget(this.db!, parseInputRef(request.id));
+        if (!found.ok) return { ok: false, code: found.code, message: found.message };
+        let checked: CheckedLabel;
+        try {
+          checked = checkLabel(found.target.text, request.label, this.labelVocabulary(request.label.intent));
+        } catch (err) {
+          if (err instanceof LabelError) return { ok: false, code: 'invalid', message: err.message };
+          throw err;
+        }
+        const { warnings, ...label } = checked;
+        const r = store.label({ seq: found.target.seq }, { ...label, by: request.by, at: Date.now() });
+        if (r.ok) return { ...r, label, warnings };
+        return { ok: false, code: r.code, message: `the input ${describeRef(parseInputRef(request.id))} is no longer there to label (deleted by retention?)` };
       },
       stats: (options = {}) => ({
         agent: this.stats(),
@@ -427,6 +439,17 @@ export class Agent {
       }),
       config: () => redactConfig(this.config),
     };
+  }
+
+  /**
+   * What a bridge label is checked against, as `hubnlu label` does (label-vocabulary.ts), plus the live intent labels.
+   * Whether a new intent is already a logged gold intent is asked of that one name (no scan of every label).
+   */
+  private labelVocabulary(intent: string | null | undefined): LabelVocabulary {
+    const vocab = vocabularyFromConfig(this.config);
+    const intents = new Set([...vocab.intents, ...(this.models?.labels('intent') ?? [])]);
+    const logged = typeof intent === 'string' && !intents.has(intent) && this.db!.prepare('SELECT 1 FROM inputs WHERE gold_intent = ? LIMIT 1').get(intent) !== undefined;
+    return { intents, slotTypes: vocab.slotTypes, loggedIntents: new Set(logged ? [intent] : []) };
   }
 
   /** The agent's connection's `wal_autocheckpoint` (the backstop, 4,096, while the checkpoint thread runs; else SQLite's 1,000) and that thread's counts. */
