@@ -81,6 +81,10 @@ export class Agent {
   private fatalError?: Error;
   private fatalListener?: (err: Error) => void;
   private shadowModels?: ModelSlot;
+  /** Why models.shadow did not load at start (the agent runs without it until a `reload_models` loads it). */
+  private shadowLoadError?: string;
+  /** Makes a loaded shadow model the running shadow (set once the worker exists). */
+  private startShadow?: (models: LoadedModels) => void;
   private shadow?: ShadowRunner;
   private modelWatch?: ModelPointerWatch;
   private retrain?: RetrainSchedule;
@@ -158,10 +162,13 @@ export class Agent {
     const slot = new ModelSlot(await loading, config.models.unknownThreshold ?? 0.5);
     this.models = slot;
     // The shadow candidate (models.shadow) gets its own slot, so `reload_models` swaps it the same way.
+    // A candidate that does not load never keeps the live path from starting (a restart after its directory went away
+    // would otherwise stop every answer): the agent runs without it, says why, and `reload_models` tries again.
     const shadowLoaded = await this.loadShadow(config, this.shadowEvents).catch((err: Error) => {
-      throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
+      this.shadowLoadError = `models.shadow: ${err.message}`;
+      this.log.error({ err: err.message }, `${this.shadowLoadError}; running without the shadow model (fix the directory, then reload_models or restart; or remove models.shadow)`);
+      return null;
     });
-    if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
@@ -271,7 +278,13 @@ export class Agent {
       afterCommit: (batch, completions) => this.shadow?.offer(batch, completions),
     });
     this.worker = worker;
-    if (this.shadowModels) {
+    const startShadow = (models: LoadedModels): void => {
+      if (this.shadowModels) {
+        void models.close(); // two reloads at once: the first one's shadow runs
+        return;
+      }
+      this.shadowModels = new ModelSlot(models, config.models.unknownThreshold ?? 0.5);
+      this.shadowLoadError = undefined;
       this.shadow = new ShadowRunner(store, this.shadowModels, this.child({ module: 'shadow' }), {
         tasks: shadowTasks(config),
         maxQueued: config.models.shadow?.maxQueued ?? 1000,
@@ -279,7 +292,9 @@ export class Agent {
         idle: () => worker.drain(),
       });
       log.info({ models: this.shadowModels.loadedModels(), nice: config.models.shadow?.nice }, 'shadow model loaded in its own thread; its predictions go to the log only');
-    }
+    };
+    if (shadowLoaded) startShadow(shadowLoaded);
+    this.startShadow = startShadow;
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
       baseTopic: base,
@@ -395,7 +410,16 @@ export class Agent {
         const after = fresh.loadedModels();
         this.log.info({ before, after }, 'models reloaded');
         void retired.then(() => this.log.debug('previous models closed'));
-        if (this.shadowModels) {
+        if (!this.shadowModels && this.shadowLoadError !== undefined) {
+          // It did not load at start: try again; still failing, the agent runs on without it.
+          try {
+            const shadow = await this.loadShadow(this.config, this.shadowEvents);
+            if (shadow) this.startShadow?.(shadow);
+          } catch (err) {
+            this.shadowLoadError = `models.shadow: ${(err as Error).message}`;
+            this.log.warn({ err: (err as Error).message }, 'shadow model still does not load; running without it');
+          }
+        } else if (this.shadowModels) {
           // A shadow candidate that no longer loads keeps the previous one: the live reload has already succeeded.
           try {
             const shadow = await this.loadShadow(this.config, this.shadowEvents);
@@ -434,7 +458,11 @@ export class Agent {
         agent: this.stats(),
         models: this.models?.loadedModels() ?? [],
         modelGeneration: this.models?.generation ?? 0,
-        ...(this.shadow ? { shadow: { models: this.shadowModels!.loadedModels(), ...this.shadow.stats, waiting: this.shadow.queued } } : {}),
+        ...(this.shadow
+          ? { shadow: { models: this.shadowModels!.loadedModels(), ...this.shadow.stats, waiting: this.shadow.queued } }
+          : this.shadowLoadError !== undefined
+            ? { shadow: { disabled: true, loadError: this.shadowLoadError } }
+            : {}),
         log: computeStats(this.db!, { sinceMs: options.sinceMs }),
       }),
       config: () => redactConfig(this.config),
