@@ -173,6 +173,13 @@ test('stats --by-model: live accuracy per model version and UTC day', () => {
   const text = runCli(['stats', '--by-model', '--db', db], { cwd: dir });
   assert.match(text.stdout, /hubnlu-intent@1: 90\.0% \(9\/10\)/);
   assert.match(text.stdout, /2026-11-12 +80\.0% +8\/10/);
+  // A window with no labelled input: said so, exit 3 as eval --from-log (nothing matched); the JSON still printed.
+  for (const json of [true, false]) {
+    const none = runCli(['stats', '--by-model', '--since', '2099-01-01', ...(json ? ['--json'] : []), '--db', db], { cwd: dir });
+    assert.equal(none.status, 3, none.stderr);
+    assert.match(none.stderr, /no labelled intent inputs in the log since 2099-01-01/);
+    if (json) assert.deepEqual(JSON.parse(none.stdout).models, []);
+  }
 });
 
 test('a --model directory of the other task: the message names --model and the fix, not the models.intent setting', { timeout: 120_000 }, () => {

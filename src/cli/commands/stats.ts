@@ -6,6 +6,7 @@ import { liveAccuracyByModel, type ModelAccuracy } from '../../eval/live-accurac
 import { TASKS, type TaskName } from '../../model/tasks.js';
 import { count, localDateTime, ms, padLeft, padRight, percent } from '../format.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
+import { CliError, EXIT } from '../exit-codes.js';
 
 const DEFAULT_WINDOW = '24h';
 
@@ -96,9 +97,11 @@ function byModel(command: Command, opts: StatsOptions): void {
   if (opts.json) {
     const json = models.map((m) => ({ ...m, first: new Date(m.first).toISOString(), last: new Date(m.last).toISOString() }));
     process.stdout.write(JSON.stringify({ database: path, task, since: iso(since ?? null), labelled, models: json }, null, 2) + '\n');
-    return;
+  } else process.stdout.write(renderByModel(models, task, path, since ?? null, labelled));
+  // Nothing to measure: exit 3, as eval --from-log and report on the same window (the output above says so too).
+  if (labelled === 0) {
+    throw new CliError(`no labelled ${task} inputs in the log${since !== undefined ? ` since ${new Date(since).toISOString()}` : ''} (label some with hubnlu label or hubnlu review --interactive)`, EXIT.empty);
   }
-  process.stdout.write(renderByModel(models, task, path, since ?? null, labelled));
 }
 
 export function renderByModel(models: readonly ModelAccuracy[], task: TaskName, database: string, since: number | null, labelled: number): string {
