@@ -317,6 +317,18 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     }
     const missing = await ask(caller, 'label', { id: 'no-such-input', intent: 'iot_hue_lightoff' }, 'span-missing');
     assert.match(missing.body.error, /no logged input with id "no-such-input"/);
+    // Two inputs with one id (the id is the caller's): refused, naming both by #seq; a #seq picks one.
+    for (const text of ['open the blinds', 'close the blinds']) {
+      await caller.send('hubnlu/office/utterance', { text, id: 'lab-twice' });
+      assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-twice' && g.body.text === text), 10_000));
+    }
+    const twice = await ask(caller, 'label', { id: 'lab-twice', intent: 'iot_hue_lightoff' }, 'span-twice');
+    assert.equal(twice.body.status, 'error');
+    const m = /2 inputs have id "lab-twice" \(#(\d+), #(\d+)\); name one by its sequence number, e.g. #\1/.exec(twice.body.error);
+    assert.ok(m, twice.body.error);
+    const picked = await ask(caller, 'label', { id: `#${m[2]}`, intent: 'iot_hue_lightoff' }, 'span-picked');
+    assert.equal(picked.body.status, 'ok', JSON.stringify(picked.body));
+    assert.equal(picked.body.data.seq, Number(m[2]));
     let db = new Database(running.dbPath, { readonly: true });
     const seq = (db.prepare(`SELECT seq, gold_at FROM inputs WHERE id = 'lab-span'`).get() as { seq: number; gold_at: number | null });
     db.close();
