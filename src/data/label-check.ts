@@ -29,6 +29,8 @@ export interface SlotInput {
   /** Where the value is (a bridge request may say, e.g. the second of two "kitchen"s): checked, never trusted; absent: located. */
   readonly start?: unknown;
   readonly end?: unknown;
+  /** The offsets are a hint (an exported row, maybe edited): used when they span the value, else the value is located. */
+  readonly offsetsHint?: boolean;
 }
 
 /** The slot stored in `gold_slots`: located in the text (`text.slice(start, end) === raw`). */
@@ -78,6 +80,15 @@ export function locateValue(text: string, value: string): { start: number; end: 
   // toLowerCase keeps the length of nearly every string; check, so offsets never point past the text.
   if (at < 0 || text.slice(at, at + value.length).toLowerCase() !== value.toLowerCase()) return null;
   return { start: at, end: at + value.length };
+}
+
+/** A slot's offsets when they are whole numbers inside the text spanning its value (case aside), else null. */
+function spanning(text: string, s: SlotInput): { start: number; end: number } | null {
+  const { start, end } = s;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return null;
+  const a = start as number;
+  const b = end as number;
+  return a >= 0 && a < b && b <= text.length && text.slice(a, b).toLowerCase() === s.value.toLowerCase() ? { start: a, end: b } : null;
 }
 
 /**
@@ -155,7 +166,8 @@ export function checkLabel(text: string | null, input: LabelInput, vocab: LabelV
     slots = [];
     for (const s of input.slots) {
       if (!NAME_RE.test(s.type)) throw new LabelError(`slot type ${JSON.stringify(s.type)}: a slot type is 1-64 letters, digits, _ . : or -, e.g. house_place`);
-      const at = s.start === undefined && s.end === undefined ? locateValue(text, s.value) : checkOffsets(text, s);
+      const given = s.start !== undefined || s.end !== undefined;
+      const at = !given ? locateValue(text, s.value) : s.offsetsHint ? (spanning(text, s) ?? locateValue(text, s.value)) : checkOffsets(text, s);
       if (!at) throw new LabelError(`slot ${s.type}=${JSON.stringify(s.value)}: the value is not in the text ${JSON.stringify(text)}; give it as it appears there`);
       if (!vocab.slotTypes.has(s.type)) warnings.push(`slot type ${s.type} is new: no configured model tags it`);
       slots.push({ type: s.type, value: s.value, raw: text.slice(at.start, at.end), start: at.start, end: at.end });
@@ -224,8 +236,10 @@ export function readLabelFile(file: string, limits: InputLimits = INPUT_LIMITS):
           if (typeof so !== 'object' || so === null || typeof so.type !== 'string' || (typeof so.value !== 'string' && typeof so.value !== 'number')) {
             throw new LabelError(`${file}:${n}: each slot needs {"type": "…", "value": "…"}`);
           }
-          // An exported row's slots carry offsets: the text they point at is the value as written.
-          return { type: so.type, value: typeof so.raw === 'string' && so.raw ? so.raw : String(so.value) };
+          // An exported row's slots carry offsets: the text they point at is the value as written. They say which of two
+          // equal words it is; offsets that no longer span the value (a hand edit) are passed over and the value located.
+          const value = typeof so.raw === 'string' && so.raw ? so.raw : String(so.value);
+          return { type: so.type, value, ...(typeof so.start === 'number' && typeof so.end === 'number' ? { start: so.start, end: so.end, offsetsHint: true } : {}) };
         });
       }
       if (intent === undefined && sentiment === undefined && slots === undefined) throw new LabelError(`${file}:${n}: nothing to label; give "intent", "slots" or "sentiment"`);

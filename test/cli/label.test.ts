@@ -218,6 +218,32 @@ describe('hubnlu label --import', () => {
     assert.match(cli('label', '--import', join(dir), '--db', db).stderr, /a directory, not a data file/);
   });
 
+  test('an exported file imported back keeps each slot where it was (the second of two equal words), not the first occurrence', () => {
+    const path = join(dir, 'roundtrip.db');
+    const text = 'turn off the kitchen light and the kitchen fan';
+    seedDatabase(path, [
+      { id: 'fan', receivedAt: now - 1000, site: 'hall', status: 'done', text, intent: 'unknown', confidence: 0.3, gold: { intent: 'iot_wemo_off', slots: [{ type: 'house_place', value: 'kitchen', raw: 'kitchen', start: 35, end: 42 }] } },
+    ]);
+    const file = join(dir, 'roundtrip.jsonl');
+    const ex = cli('export', '--labelled-only', '--out', file, '--db', path);
+    assert.equal(ex.status, 0, ex.stderr);
+    const r = cli('label', '--import', file, '--by', 'roundtrip', '--db', path);
+    assert.equal(r.status, 0, r.stderr);
+    const slots = () => {
+      const c = new Database(path, { readonly: true });
+      try {
+        return JSON.parse(c.prepare(`SELECT gold_slots FROM inputs WHERE id = 'fan'`).pluck().get() as string) as Array<{ start: number; end: number }>;
+      } finally {
+        c.close();
+      }
+    };
+    assert.deepEqual(slots().map((x) => [x.start, x.end]), [[35, 42]]);
+    // Offsets that no longer span the value (edited by hand) are not trusted: the value is located, as before.
+    writeFileSync(file, `${JSON.stringify({ id: 'fan', slots: [{ type: 'device_type', value: 'fan', start: 0, end: 3 }] })}\n`);
+    assert.equal(cli('label', '--import', file, '--db', path).status, 0);
+    assert.deepEqual(slots().map((x) => [x.start, x.end]), [[43, 46]]);
+  });
+
   test('all rows stored in one go, with a summary', () => {
     const file = join(dir, 'good.jsonl');
     writeFileSync(
