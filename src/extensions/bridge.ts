@@ -246,7 +246,11 @@ export class BridgeExtension implements Extension {
   /** The checks `hubnlu label` makes (data/label-check.ts), in the agent's `control.label`; the shapes here. */
   private label(body: Record<string, unknown>): unknown {
     if (typeof body.id !== 'string' || body.id.trim() === '') throw new RequestError('id must be the id of a logged input, or "#<seq>" (its log sequence number)');
-    if (has(body, 'by') && (typeof body.by !== 'string' || body.by.length === 0 || body.by.length > 64)) throw new RequestError('by must be a short string (who labelled it, 1-64 characters)');
+    // gold_by is printed by `hubnlu label --history` and `review` in a terminal: no escape sequences.
+    // eslint-disable-next-line no-control-regex
+    if (has(body, 'by') && (typeof body.by !== 'string' || body.by.length === 0 || body.by.length > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(body.by))) {
+      throw new RequestError('by must be a short name (1-64 characters, no control characters): who labelled it');
+    }
     let input: LabelInput;
     try {
       input = labelInputFromJson(body);

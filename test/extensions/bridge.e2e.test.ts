@@ -309,6 +309,8 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
       [{ slots: [{ type: 'house_place', value: 'kitchen', start: 0, end: 4 }] }, /slot house_place="kitchen": .*spans "turn", not the value "kitchen".*start 13, end 20/],
       [{ slots: [{ type: 'house place', value: 'kitchen' }] }, /slot type "house place"/],
       [{ intent: 'lights off!' }, /intent "lights off!": an intent name is/],
+      // Shown by `hubnlu label --history` and `review` in a terminal: an escape sequence there would run in it.
+      [{ intent: 'iot_hue_lightoff', by: 'mallory\u001b]52;c;ZWNobyBwd25lZA==\u0007' }, /by must be a short name \(1-64 characters, no control characters\)/],
     ];
     for (const [i, [label, error]] of refused.entries()) {
       const r = await ask(caller, 'label', { id: 'lab-span', ...label }, `span-bad-${i}`);
