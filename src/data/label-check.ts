@@ -151,6 +151,10 @@ export function checkLabel(text: string | null, input: LabelInput, vocab: LabelV
   if (input.intent === undefined && input.slots === undefined && input.sentiment === undefined) {
     throw new LabelError('nothing to label: give an intent, slots or a sentiment (or clear one)');
   }
+  if (text === null && ((input.intent !== undefined && input.intent !== null) || (input.sentiment !== undefined && input.sentiment !== null))) {
+    // Training, evaluation and export read labelled inputs with text only: such a label would be stored and never used.
+    throw new LabelError('this input has no text (it was rejected before its text was read), so a label would teach nothing; label the input once it is sent again and answered');
+  }
   if (input.sentiment !== undefined && input.sentiment !== null && !SENTIMENTS.includes(input.sentiment)) {
     throw new LabelError(`sentiment ${JSON.stringify(input.sentiment)}: expected one of ${SENTIMENTS.join(', ')}`);
   }
@@ -162,7 +166,7 @@ export function checkLabel(text: string | null, input: LabelInput, vocab: LabelV
   }
   let slots: StoredSlot[] | null | undefined = input.slots === null ? null : undefined;
   if (input.slots) {
-    if (text === null) throw new LabelError('this input has no text (it was rejected), so it cannot have slots');
+    if (text === null) throw new LabelError('this input has no text (it was rejected before its text was read), so it cannot have slots');
     slots = [];
     for (const s of input.slots) {
       if (!NAME_RE.test(s.type)) throw new LabelError(`slot type ${JSON.stringify(s.type)}: a slot type is 1-64 letters, digits, _ . : or -, e.g. house_place`);

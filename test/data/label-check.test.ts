@@ -41,6 +41,9 @@ test('checkLabel: errors for what cannot be stored, warnings for what is new', (
   assert.throws(() => checkLabel(text, { sentiment: 'meh' }, vocab), /expected one of negative, neutral, positive/);
   assert.throws(() => checkLabel(text, { intent: 'two words' }, vocab), /an intent name is/);
   assert.throws(() => checkLabel(null, { slots: [{ type: 'time', value: 'ten' }] }, vocab), /no text/);
+  // A rejected input with no text: nothing for training or evaluation to read, so no label either (they skip such rows).
+  assert.throws(() => checkLabel(null, { intent: 'iot_hue_lightoff' }, vocab), /this input has no text \(it was rejected before its text was read\)/);
+  assert.throws(() => checkLabel(null, { sentiment: 'neutral' }, vocab), /no text/);
   assert.throws(() => checkLabel(text, {}, vocab), /nothing to label/);
   // null clears, and needs no text.
   assert.deepEqual(checkLabel(null, { intent: null, slots: null, sentiment: null }, vocab), { intent: null, slots: null, sentiment: null, warnings: [] });

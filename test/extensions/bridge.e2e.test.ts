@@ -319,6 +319,21 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     }
     const missing = await ask(caller, 'label', { id: 'no-such-input', intent: 'iot_hue_lightoff' }, 'span-missing');
     assert.match(missing.body.error, /no logged input with id "no-such-input"/);
+    // A rejected input has no text: no label (training and evaluation would never read it).
+    await caller.send('hubnlu/office/utterance', { text: 'lights\u0001 off', id: 'lab-rejected' });
+    const stored = () => {
+      const c = new Database(running.dbPath, { readonly: true });
+      try {
+        return c.prepare(`SELECT status, text FROM inputs WHERE id = 'lab-rejected'`).get() as { status: string; text: string | null } | undefined;
+      } finally {
+        c.close();
+      }
+    };
+    assert.ok(await waitFor(() => stored() !== undefined, 10_000));
+    assert.deepEqual(stored(), { status: 'rejected', text: null });
+    const rejected = await ask(caller, 'label', { id: 'lab-rejected', intent: 'iot_hue_lightoff' }, 'span-rejected');
+    assert.equal(rejected.body.status, 'error');
+    assert.match(rejected.body.error, /this input has no text \(it was rejected before its text was read\)/);
     // Two inputs with one id (the id is the caller's): refused, naming both by #seq; a #seq picks one.
     for (const text of ['open the blinds', 'close the blinds']) {
       await caller.send('hubnlu/office/utterance', { text, id: 'lab-twice' });
