@@ -23,7 +23,7 @@ import type { Db } from '../store/database.js';
 import { LogStore } from '../store/log-store.js';
 import type { ReviewItem } from '../store/review.js';
 import { checkLabel, LabelError, type LabelInput, type LabelVocabulary, type StoredSlot } from '../data/label-check.js';
-import { localDateTime } from './format.js';
+import { localDateTime, printable } from './format.js';
 
 export interface SessionResult {
   readonly shown: number;
@@ -190,7 +190,7 @@ export async function runReviewSession(db: Db, items: readonly ReviewItem[], voc
             .immediate();
           if (!r.ok) {
             if ('why' in r && r.why === 'labelled') {
-              say(`  #${item.seq} was labelled meanwhile by ${r.now.by ?? 'someone'} (intent ${r.now.intent ?? '-'}); kept, moving on (hubnlu label '#${item.seq}' --intent … changes it)\n`);
+              say(`  #${item.seq} was labelled meanwhile by ${printable(r.now.by ?? 'someone')} (intent ${printable(r.now.intent ?? '-')}); kept, moving on (hubnlu label '#${item.seq}' --intent … changes it)\n`);
               skipped++;
             } else {
               say(`  #${item.seq} is no longer in the log (retention deletes old inputs); moving on\n`);

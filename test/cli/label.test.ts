@@ -167,6 +167,15 @@ describe('hubnlu label', () => {
     c.close();
   });
 
+  test('--history prints what a label holds without terminal escapes (a `by` or intent stored by an older bridge, which checked neither)', () => {
+    const path = join(dir, 'escapes.db');
+    seedDatabase(path, [{ id: 'esc', receivedAt: now - 1000, site: 'hall', status: 'done', text: 'turn off the lights', intent: 'iot_hue_lightoff', confidence: 0.9, gold: { intent: 'x\u001b[2Jy', by: 'mallory\u001b]52;c;cHduZWQ=\u0007' } }]);
+    const r = cli('label', '--history', 'esc', '--db', path);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    assert.match(r.stdout, /intent x·\[2Jy, .* by mallory·\]52;c;cHduZWQ=·/);
+  });
+
   test('--history on a database from before label_history (schema 3, not yet migrated): the live answer and the current label', () => {
     const old = join(dir, 'schema3.db');
     const raw = new Database(old);
