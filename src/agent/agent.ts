@@ -22,6 +22,9 @@ import { TopicDispatcher } from '../extensions/dispatcher.js';
 import type { AgentControl, AnalysedInput, Extension, ExtensionContext, FailedInput, LabelOutcome, OutboundMessage, ProcessingCounts } from '../extensions/extension.js';
 import { redactConfig } from '../config/load.js';
 import { computeStats } from '../store/queries.js';
+import { describeRef, findLabelTarget, parseInputRef } from '../store/labels.js';
+import { checkLabel, LabelError, type CheckedLabel, type LabelVocabulary } from '../data/label-check.js';
+import { vocabularyFromConfig } from '../cli/label-vocabulary.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { responseTopicProblem } from './response.js';
@@ -79,6 +82,10 @@ export class Agent {
   private fatalError?: Error;
   private fatalListener?: (err: Error) => void;
   private shadowModels?: ModelSlot;
+  /** Why models.shadow did not load at start (the agent runs without it until a `reload_models` loads it). */
+  private shadowLoadError?: string;
+  /** Makes a loaded shadow model the running shadow (set once the worker exists). */
+  private startShadow?: (models: LoadedModels) => void;
   private shadow?: ShadowRunner;
   private modelWatch?: ModelPointerWatch;
   private retrain?: RetrainSchedule;
@@ -156,10 +163,13 @@ export class Agent {
     const slot = new ModelSlot(await loading, config.models.unknownThreshold ?? 0.5);
     this.models = slot;
     // The shadow candidate (models.shadow) gets its own slot, so `reload_models` swaps it the same way.
+    // A candidate that does not load never keeps the live path from starting (a restart after its directory went away
+    // would otherwise stop every answer): the agent runs without it, says why, and `reload_models` tries again.
     const shadowLoaded = await this.loadShadow(config, this.shadowEvents).catch((err: Error) => {
-      throw Object.assign(new Error(`models.shadow: ${err.message} (fix the directory or remove models.shadow)`), { code: (err as { code?: string }).code });
+      this.shadowLoadError = `models.shadow: ${err.message}`;
+      this.log.error({ err: err.message }, `${this.shadowLoadError}; running without the shadow model (fix the directory, then reload_models or restart; or remove models.shadow)`);
+      return null;
     });
-    if (shadowLoaded) this.shadowModels = new ModelSlot(shadowLoaded, config.models.unknownThreshold ?? 0.5);
 
     let brokerUrl = config.mqtt.url;
     if (!brokerUrl) {
@@ -289,7 +299,13 @@ export class Agent {
       afterCommit: (batch, completions) => this.shadow?.offer(batch, completions),
     });
     this.worker = worker;
-    if (this.shadowModels) {
+    const startShadow = (models: LoadedModels): void => {
+      if (this.shadowModels) {
+        void models.close(); // two reloads at once: the first one's shadow runs
+        return;
+      }
+      this.shadowModels = new ModelSlot(models, config.models.unknownThreshold ?? 0.5);
+      this.shadowLoadError = undefined;
       this.shadow = new ShadowRunner(store, this.shadowModels, this.child({ module: 'shadow' }), {
         tasks: shadowTasks(config),
         maxQueued: config.models.shadow?.maxQueued ?? 1000,
@@ -297,7 +313,9 @@ export class Agent {
         idle: () => worker.drain(),
       });
       log.info({ models: this.shadowModels.loadedModels(), nice: config.models.shadow?.nice }, 'shadow model loaded in its own thread; its predictions go to the log only');
-    }
+    };
+    if (shadowLoaded) startShadow(shadowLoaded);
+    this.startShadow = startShadow;
     const intake = new Intake(store, worker, () => publisher.kick(), this.child({ module: 'intake' }), {
       routes,
       baseTopic: base,
@@ -414,7 +432,16 @@ export class Agent {
         const after = fresh.loadedModels();
         this.log.info({ before, after }, 'models reloaded');
         void retired.then(() => this.log.debug('previous models closed'));
-        if (this.shadowModels) {
+        if (!this.shadowModels && this.shadowLoadError !== undefined) {
+          // It did not load at start: try again; still failing, the agent runs on without it.
+          try {
+            const shadow = await this.loadShadow(this.config, this.shadowEvents);
+            if (shadow) this.startShadow?.(shadow);
+          } catch (err) {
+            this.shadowLoadError = `models.shadow: ${(err as Error).message}`;
+            this.log.warn({ err: (err as Error).message }, 'shadow model still does not load; running without it');
+          }
+        } else if (this.shadowModels) {
           // A shadow candidate that no longer loads keeps the previous one: the live reload has already succeeded.
           try {
             const shadow = await this.loadShadow(this.config, this.shadowEvents);
@@ -434,21 +461,45 @@ export class Agent {
       },
       logLevel: () => this.log.level,
       label: (request): LabelOutcome => {
-        const r = store.label(request.id, { intent: request.intent, slots: request.slots, sentiment: request.sentiment, by: request.by, at: Date.now() });
-        if (r.ok) return r;
-        return r.code === 'not_found'
-          ? { ok: false, code: 'not_found', message: `no answered input with id ${JSON.stringify(request.id)}` }
-          : { ok: false, code: 'ambiguous', message: `more than one input has id ${JSON.stringify(request.id)}; label by a payload id` };
+        // The checks `hubnlu label` makes (one input, its text, the models' labels), then LogStore.label by seq.
+        const found = findLabelTarget(this.db!, parseInputRef(request.id));
+        if (!found.ok) return { ok: false, code: found.code, message: found.message };
+        let checked: CheckedLabel;
+        try {
+          checked = checkLabel(found.target.text, request.label, this.labelVocabulary(request.label.intent));
+        } catch (err) {
+          if (err instanceof LabelError) return { ok: false, code: 'invalid', message: err.message };
+          throw err;
+        }
+        const { warnings, ...label } = checked;
+        const r = store.label({ seq: found.target.seq }, { ...label, by: request.by, at: Date.now() });
+        if (r.ok) return { ...r, label, warnings };
+        return { ok: false, code: r.code, message: `the input ${describeRef(parseInputRef(request.id))} is no longer there to label (deleted by retention?)` };
       },
       stats: (options = {}) => ({
         agent: this.stats(),
         models: this.models?.loadedModels() ?? [],
         modelGeneration: this.models?.generation ?? 0,
-        ...(this.shadow ? { shadow: { models: this.shadowModels!.loadedModels(), ...this.shadow.stats, waiting: this.shadow.queued } } : {}),
+        ...(this.shadow
+          ? { shadow: { models: this.shadowModels!.loadedModels(), ...this.shadow.stats, waiting: this.shadow.queued } }
+          : this.shadowLoadError !== undefined
+            ? { shadow: { disabled: true, loadError: this.shadowLoadError } }
+            : {}),
         log: computeStats(this.db!, { sinceMs: options.sinceMs }),
       }),
       config: () => redactConfig(this.config),
     };
+  }
+
+  /**
+   * What a bridge label is checked against, as `hubnlu label` does (label-vocabulary.ts), plus the live intent labels.
+   * Whether a new intent is already a logged gold intent is asked of that one name (no scan of every label).
+   */
+  private labelVocabulary(intent: string | null | undefined): LabelVocabulary {
+    const vocab = vocabularyFromConfig(this.config);
+    const intents = new Set([...vocab.intents, ...(this.models?.labels('intent') ?? [])]);
+    const logged = typeof intent === 'string' && !intents.has(intent) && this.db!.prepare('SELECT 1 FROM inputs WHERE gold_intent = ? LIMIT 1').get(intent) !== undefined;
+    return { intents, slotTypes: vocab.slotTypes, loggedIntents: new Set(logged ? [intent] : []) };
   }
 
   /** The agent's connection's `wal_autocheckpoint` (the backstop, 4,096, while the checkpoint thread runs; else SQLite's 1,000) and that thread's counts. */

@@ -20,6 +20,15 @@ export function oneLine(text: string, max: number): string {
   return max <= 1 ? '…'.slice(0, max) : chars.slice(0, max - 1).join('').trimEnd() + '…';
 }
 
+/**
+ * Text from the log shown in a terminal, control characters (line breaks included) as `·`: a label or a name stored
+ * by whoever could publish a bridge request must not reach the terminal as an escape sequence (ESC, BEL, C1 codes).
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '·');
+}
+
 /** Length in code points, the unit `oneLine` cuts by. */
 export function width(text: string): number {
   return Array.from(text).length;

@@ -7,10 +7,15 @@
  *   1-3     take that alternative as the intent
  *   t       type another intent (a new one is allowed, with a warning)
  *   s       skip (it stays in the queue)
+ *   u       back to the input just labelled, to label it again (the
+ *           mistaken label stays in its history)
  *   q       quit
  *
  * Each answer is stored at once through `LogStore.label` (one short
- * transaction; the agent may be running), so quitting loses nothing.
+ * transaction; the agent may be running), so quitting loses nothing. The
+ * queue is read at the start: an input someone labelled meanwhile (the bridge,
+ * `hubnlu label`, another review) keeps that label, and one retention deleted
+ * is passed over, each said so.
  * Line-based (readline), so it works in any terminal and from a pipe.
  */
 import { createInterface, type Interface } from 'node:readline';
@@ -18,7 +23,7 @@ import type { Db } from '../store/database.js';
 import { LogStore } from '../store/log-store.js';
 import type { ReviewItem } from '../store/review.js';
 import { checkLabel, LabelError, type LabelInput, type LabelVocabulary, type StoredSlot } from '../data/label-check.js';
-import { localDateTime } from './format.js';
+import { localDateTime, printable } from './format.js';
 
 export interface SessionResult {
   readonly shown: number;
@@ -89,7 +94,7 @@ function render(item: ReviewItem, index: number, total: number): string {
   return lines.join('\n') + '\n';
 }
 
-const HELP = 'a = accept live · 1-3 = alternative · t = type a label · s = skip · q = quit';
+const HELP = 'a = accept live · 1-3 = alternative · t = type a label · s = skip · u = back to the last labelled · q = quit';
 
 export async function runReviewSession(db: Db, items: readonly ReviewItem[], vocab: LabelVocabulary, by: string, io: SessionIo, path?: string): Promise<SessionResult> {
   const store = new LogStore(db, { path });
@@ -101,8 +106,14 @@ export async function runReviewSession(db: Db, items: readonly ReviewItem[], voc
   let shown = 0;
   let quit = false;
   say(`${items.length} input${items.length === 1 ? '' : 's'} to review. ${HELP}\n`);
+  /** Inputs this session labelled, in order, with the `gold_at` it wrote (`u` goes back to the last). */
+  const labelledHere: Array<{ index: number; at: number }> = [];
+  /** The current gold label of an input: null when it has none, undefined when it is no longer in the log. */
+  const current = db.prepare('SELECT gold_intent AS intent, gold_by AS by, gold_at AS at, gold_slots AS slots, gold_sentiment AS sentiment FROM inputs WHERE seq = ?');
   try {
-    outer: for (const [i, item] of items.entries()) {
+    let revisit: { at: number } | undefined;
+    outer: for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       shown++;
       say(render(item, i, items.length));
       for (;;) {
@@ -116,8 +127,25 @@ export async function runReviewSession(db: Db, items: readonly ReviewItem[], voc
         if (key === 'q') {
           quit = true;
           break outer;
+        } else if (key === 'u') {
+          const last = labelledHere.pop();
+          if (!last) {
+            say('  nothing to go back to: no input labelled in this session yet\n');
+            continue;
+          }
+          labelled--;
+          if (revisit) labelled++; // leaving a revisited input keeps its label
+          revisit = { at: last.at };
+          say(`  back to #${items[last.index].seq}: label it again (s keeps the label it has)\n`);
+          i = last.index - 1;
+          shown--;
+          continue outer;
         } else if (key === 's' || key === '') {
-          skipped++;
+          if (revisit) {
+            labelled++;
+            labelledHere.push({ index: i, at: revisit.at });
+            say(`  kept the label of #${item.seq}\n`);
+          } else skipped++;
           break;
         } else if (key === 'a') {
           if (!item.intent) {
@@ -149,12 +177,31 @@ export async function runReviewSession(db: Db, items: readonly ReviewItem[], voc
           for (const w of checked.warnings) say(`  warning: ${w}\n`);
           // Accepting the live answer accepts its slots too; another intent leaves the slots unlabelled.
           const slots = key === 'a' ? liveSlots(item) : undefined;
-          const r = db.transaction(() => store.label({ seq: item.seq }, { intent: checked.intent, ...(slots ? { slots } : {}), by, at: Date.now() })).immediate();
+          const at = Date.now();
+          // In one IMMEDIATE transaction: the label it has now (another labeller may have been quicker), then the write.
+          const r = db
+            .transaction(() => {
+              const now = current.get(item.seq) as { intent: string | null; by: string | null; at: number | null; slots: string | null; sentiment: string | null } | undefined;
+              if (!now) return { ok: false as const, why: 'gone' as const };
+              const labelledNow = now.at !== null || now.intent !== null || now.slots !== null || now.sentiment !== null;
+              if (labelledNow && now.at !== (revisit?.at ?? null)) return { ok: false as const, why: 'labelled' as const, now };
+              return store.label({ seq: item.seq }, { intent: checked.intent, ...(slots ? { slots } : {}), by, at });
+            })
+            .immediate();
           if (!r.ok) {
-            say(`  could not label #${item.seq}: ${r.code}\n`);
-            continue;
+            if ('why' in r && r.why === 'labelled') {
+              say(`  #${item.seq} was labelled meanwhile by ${printable(r.now.by ?? 'someone')} (intent ${printable(r.now.intent ?? '-')}); kept, moving on (hubnlu label '#${item.seq}' --intent … changes it)\n`);
+              skipped++;
+            } else {
+              say(`  #${item.seq} is no longer in the log (retention deletes old inputs); moving on\n`);
+              skipped++;
+            }
+            revisit = undefined;
+            break;
           }
           labelled++;
+          labelledHere.push({ index: i, at });
+          revisit = undefined;
           say(`  labelled #${item.seq} as ${checked.intent}\n`);
           break;
         } catch (err) {
@@ -162,6 +209,7 @@ export async function runReviewSession(db: Db, items: readonly ReviewItem[], voc
           say(`  ${err.message}\n`);
         }
       }
+      revisit = undefined;
     }
   } finally {
     rl.close();

@@ -26,6 +26,11 @@ export interface LabelVocabulary {
 export interface SlotInput {
   readonly type: string;
   readonly value: string;
+  /** Where the value is (a bridge request may say, e.g. the second of two "kitchen"s): checked, never trusted; absent: located. */
+  readonly start?: unknown;
+  readonly end?: unknown;
+  /** The offsets are a hint (an exported row, maybe edited): used when they span the value, else the value is located. */
+  readonly offsetsHint?: boolean;
 }
 
 /** The slot stored in `gold_slots`: located in the text (`text.slice(start, end) === raw`). */
@@ -77,11 +82,78 @@ export function locateValue(text: string, value: string): { start: number; end: 
   return { start: at, end: at + value.length };
 }
 
+/** A slot's offsets when they are whole numbers inside the text spanning its value (case aside), else null. */
+function spanning(text: string, s: SlotInput): { start: number; end: number } | null {
+  const { start, end } = s;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return null;
+  const a = start as number;
+  const b = end as number;
+  return a >= 0 && a < b && b <= text.length && text.slice(a, b).toLowerCase() === s.value.toLowerCase() ? { start: a, end: b } : null;
+}
+
+/**
+ * A slot's own offsets: whole numbers inside the text (UTF-16 units, end exclusive) that span the value (case aside,
+ * as `locateValue` matches it); a LabelError naming them and the fix otherwise.
+ */
+function checkOffsets(text: string, s: SlotInput): { start: number; end: number } {
+  const what = `slot ${s.type}=${JSON.stringify(s.value)}`;
+  const { start, end } = s;
+  if (start === undefined || end === undefined) throw new LabelError(`${what}: give both start and end, or neither (then the value is located in the text)`);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || (start as number) < 0 || (start as number) >= (end as number) || (end as number) > text.length) {
+    throw new LabelError(`${what}: start ${JSON.stringify(start)}, end ${JSON.stringify(end)}: start and end must be whole numbers with 0 ≤ start < end ≤ ${text.length} (the text's length, end exclusive), or leave both out to have the value located in the text`);
+  }
+  const spanned = text.slice(start as number, end as number);
+  if (spanned.toLowerCase() !== s.value.toLowerCase()) {
+    const found = locateValue(text, s.value);
+    throw new LabelError(`${what}: start ${start as number}, end ${end as number} spans ${JSON.stringify(spanned)}, not the value ${JSON.stringify(s.value)}; ${found ? `it is at start ${found.start}, end ${found.end}` : 'the value is not in the text'} (or leave start and end out to have it located)`);
+  }
+  return { start: start as number, end: end as number };
+}
+
+/**
+ * A label as a JSON request gives it (the bridge's `label`): `{intent?, slots?: [{type, value, raw?, start?, end?}],
+ * sentiment?}`, `null` clearing a field. The shapes only; `checkLabel` checks the contents against the input, as for the CLI.
+ */
+export function labelInputFromJson(r: Readonly<Record<string, unknown>>): LabelInput {
+  const name = (k: 'intent' | 'sentiment'): string | null | undefined => {
+    const v = r[k];
+    if (v === undefined || v === null) return v;
+    if (typeof v !== 'string' || !v) throw new LabelError(`${k} must be a non-empty string, or null to clear it`);
+    return v;
+  };
+  const intent = name('intent');
+  const sentiment = name('sentiment');
+  let slots: SlotInput[] | null | undefined;
+  if (r.slots === null) slots = null;
+  else if (r.slots !== undefined) {
+    if (!Array.isArray(r.slots)) throw new LabelError('slots must be a list of {type, value, start?, end?}, or null to clear them');
+    if (r.slots.length > MAX_SLOTS) throw new LabelError(`slots: ${r.slots.length} slots; at most ${MAX_SLOTS}`);
+    slots = r.slots.map((s: unknown, i) => {
+      const o = s as Record<string, unknown>;
+      if (typeof o !== 'object' || o === null || Array.isArray(o) || typeof o.type !== 'string' || (typeof o.value !== 'string' && typeof o.value !== 'number')) {
+        throw new LabelError(`slots[${i}] must be {type, value, start?, end?}: type a string, value the text it spans`);
+      }
+      // An exported slot's `raw` is the text as written; a normalised value (21 for "twenty one") is not in the text.
+      const value = typeof o.raw === 'string' && o.raw ? o.raw : String(o.value);
+      return { type: o.type, value, ...(o.start !== undefined ? { start: o.start } : {}), ...(o.end !== undefined ? { end: o.end } : {}) };
+    });
+  }
+  if (intent === undefined && sentiment === undefined && slots === undefined) throw new LabelError('give at least one of intent, slots, sentiment (null clears a label)');
+  return { ...(intent !== undefined ? { intent } : {}), ...(slots !== undefined ? { slots } : {}), ...(sentiment !== undefined ? { sentiment } : {}) };
+}
+
+/** More slots than any utterance has words worth tagging: a request with more is a mistake. */
+const MAX_SLOTS = 64;
+
 /** Checks one label against the utterance and the vocabulary; throws a LabelError for what cannot be stored. */
 export function checkLabel(text: string | null, input: LabelInput, vocab: LabelVocabulary): CheckedLabel {
   const warnings: string[] = [];
   if (input.intent === undefined && input.slots === undefined && input.sentiment === undefined) {
     throw new LabelError('nothing to label: give an intent, slots or a sentiment (or clear one)');
+  }
+  if (text === null && ((input.intent !== undefined && input.intent !== null) || (input.sentiment !== undefined && input.sentiment !== null))) {
+    // Training, evaluation and export read labelled inputs with text only: such a label would be stored and never used.
+    throw new LabelError('this input has no text (it was rejected before its text was read), so a label would teach nothing; label the input once it is sent again and answered');
   }
   if (input.sentiment !== undefined && input.sentiment !== null && !SENTIMENTS.includes(input.sentiment)) {
     throw new LabelError(`sentiment ${JSON.stringify(input.sentiment)}: expected one of ${SENTIMENTS.join(', ')}`);
@@ -94,11 +166,12 @@ export function checkLabel(text: string | null, input: LabelInput, vocab: LabelV
   }
   let slots: StoredSlot[] | null | undefined = input.slots === null ? null : undefined;
   if (input.slots) {
-    if (text === null) throw new LabelError('this input has no text (it was rejected), so it cannot have slots');
+    if (text === null) throw new LabelError('this input has no text (it was rejected before its text was read), so it cannot have slots');
     slots = [];
     for (const s of input.slots) {
       if (!NAME_RE.test(s.type)) throw new LabelError(`slot type ${JSON.stringify(s.type)}: a slot type is 1-64 letters, digits, _ . : or -, e.g. house_place`);
-      const at = locateValue(text, s.value);
+      const given = s.start !== undefined || s.end !== undefined;
+      const at = !given ? locateValue(text, s.value) : s.offsetsHint ? (spanning(text, s) ?? locateValue(text, s.value)) : checkOffsets(text, s);
       if (!at) throw new LabelError(`slot ${s.type}=${JSON.stringify(s.value)}: the value is not in the text ${JSON.stringify(text)}; give it as it appears there`);
       if (!vocab.slotTypes.has(s.type)) warnings.push(`slot type ${s.type} is new: no configured model tags it`);
       slots.push({ type: s.type, value: s.value, raw: text.slice(at.start, at.end), start: at.start, end: at.end });
@@ -167,8 +240,10 @@ export function readLabelFile(file: string, limits: InputLimits = INPUT_LIMITS):
           if (typeof so !== 'object' || so === null || typeof so.type !== 'string' || (typeof so.value !== 'string' && typeof so.value !== 'number')) {
             throw new LabelError(`${file}:${n}: each slot needs {"type": "…", "value": "…"}`);
           }
-          // An exported row's slots carry offsets: the text they point at is the value as written.
-          return { type: so.type, value: typeof so.raw === 'string' && so.raw ? so.raw : String(so.value) };
+          // An exported row's slots carry offsets: the text they point at is the value as written. They say which of two
+          // equal words it is; offsets that no longer span the value (a hand edit) are passed over and the value located.
+          const value = typeof so.raw === 'string' && so.raw ? so.raw : String(so.value);
+          return { type: so.type, value, ...(typeof so.start === 'number' && typeof so.end === 'number' ? { start: so.start, end: so.end, offsetsHint: true } : {}) };
         });
       }
       if (intent === undefined && sentiment === undefined && slots === undefined) throw new LabelError(`${file}:${n}: nothing to label; give "intent", "slots" or "sentiment"`);

@@ -24,6 +24,8 @@ export interface LoggedRow extends LabelledRow {
   readonly live: { readonly label: string | null; readonly confidence: number | null; readonly model: string | null };
   readonly labelledBy: string | null;
   readonly labelledAt: number | null;
+  /** What the shadow model (models.shadow) answered for this input, when it did (`inputs.shadow_*`). */
+  readonly shadow?: { readonly label: string | null; readonly model: string };
 }
 
 export interface LogRowFilter {
@@ -95,10 +97,13 @@ export function labelledRowsFromLog(db: Db, task: TaskName, filter: LogRowFilter
     where.push('site_id = @site');
     params.site = filter.site;
   }
+  // The shadow columns arrive with migration 5; a read-only database from before has none.
+  const shadowed = (db.prepare(`SELECT count(*) FROM pragma_table_info('inputs') WHERE name = 'shadow_model'`).pluck().get() as number) > 0;
+  const shadowCols = shadowed ? `, shadow_${spec.resultField} AS shadow_label, shadow_model` : '';
   const raw = db
     .prepare(
       `SELECT seq, id, received_at, site_id, lang, text, ${gold} AS gold, gold_slots, gold_by, gold_at,
-              ${liveLabel} AS live_label, ${liveConfidence} AS live_confidence, ${liveModel} AS live_model
+              ${liveLabel} AS live_label, ${liveConfidence} AS live_confidence, ${liveModel} AS live_model${shadowCols}
          FROM inputs WHERE ${where.join(' AND ')} ORDER BY seq`,
     )
     .all(params) as Array<Record<string, unknown>>;
@@ -133,6 +138,7 @@ export function labelledRowsFromLog(db: Db, task: TaskName, filter: LogRowFilter
       },
       labelledBy: (r.gold_by as string | null) ?? null,
       labelledAt: (r.gold_at as number | null) ?? null,
+      ...(typeof r.shadow_model === 'string' ? { shadow: { label: (r.shadow_label as string | null) ?? null, model: r.shadow_model } } : {}),
     };
   });
   return { rows, unlocatedSlots };

@@ -6,6 +6,7 @@
  * counts as `unknown` (wrong unless the gold label is `unknown` too).
  */
 import type { LoggedRow } from '../data/log-rows.js';
+import { mcnemar } from './compare.js';
 
 export interface AccuracyCell {
   readonly n: number;
@@ -50,4 +51,37 @@ export function liveAccuracyByModel(rows: readonly LoggedRow[]): ModelAccuracy[]
       ...cell(m.n, m.correct),
       days: [...m.days].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([day, d]) => ({ day, ...cell(d.n, d.correct) })),
     }));
+}
+
+/** The shadow model beside the live one on the same labelled inputs (those it answered). */
+export interface ShadowComparison {
+  /** The shadow model (`name@version`, intent and sentiment joined by `+`). */
+  readonly model: string;
+  /** Labelled inputs the shadow answered for this task. */
+  readonly n: number;
+  readonly shadow: AccuracyCell;
+  /** The live answers on the same inputs. */
+  readonly live: AccuracyCell;
+  /** Inputs only the shadow, or only the live model, got right. */
+  readonly onlyShadow: number;
+  readonly onlyLive: number;
+  /** McNemar's two-sided p on those two counts (compare.ts), 1 when they are equal or both 0. */
+  readonly p: number;
+}
+
+/** Per shadow model, in the order it first answered: its accuracy and the live model's on the same inputs. */
+export function shadowAccuracy(rows: readonly LoggedRow[]): ShadowComparison[] {
+  const byModel = new Map<string, { shadow: boolean[]; live: boolean[] }>();
+  for (const r of rows) {
+    if (!r.shadow || r.shadow.label === null) continue; // no shadow answer for this task
+    let m = byModel.get(r.shadow.model);
+    if (!m) byModel.set(r.shadow.model, (m = { shadow: [], live: [] }));
+    m.shadow.push(r.shadow.label === r.label);
+    m.live.push(r.live.label === r.label);
+  }
+  return [...byModel].map(([model, m]) => {
+    const test = mcnemar(m.shadow, m.live);
+    const right = (xs: boolean[]) => xs.filter(Boolean).length;
+    return { model, n: m.shadow.length, shadow: cell(m.shadow.length, right(m.shadow)), live: cell(m.live.length, right(m.live)), onlyShadow: test.onlyA, onlyLive: test.onlyB, p: test.p };
+  });
 }

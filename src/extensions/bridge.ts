@@ -17,7 +17,8 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from '../config/type.js';
 import { scheduleCron, type CronTask } from '../util/cron.js';
-import { SENTIMENT_LABELS, TASKS, type TaskName } from '../model/types.js';
+import { TASKS, type TaskName } from '../model/types.js';
+import { LabelError, labelInputFromJson, type LabelInput } from '../data/label-check.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import { escapeSegment, isSafeSegment } from '../transport/topics.js';
 import { ALL_TIME, parseSinceOrAll, type Since } from '../store/queries.js';
@@ -64,6 +65,7 @@ class RequestError extends Error {}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const has = (o: Record<string, unknown>, k: string): boolean => o[k] !== undefined;
 
 export class BridgeExtension implements Extension {
   readonly name = 'bridge';
@@ -241,28 +243,24 @@ export class BridgeExtension implements Extension {
     return data;
   }
 
+  /** The checks `hubnlu label` makes (data/label-check.ts), in the agent's `control.label`; the shapes here. */
   private label(body: Record<string, unknown>): unknown {
-    if (typeof body.id !== 'string' || body.id === '') throw new RequestError('id must be the id of a logged input');
-    const has = (k: string) => body[k] !== undefined;
-    if (!has('intent') && !has('slots') && !has('sentiment')) throw new RequestError('give at least one of intent, slots, sentiment (null clears a label)');
-    if (has('intent') && body.intent !== null && (typeof body.intent !== 'string' || body.intent === '')) throw new RequestError('intent must be an intent name or null');
-    if (has('sentiment') && body.sentiment !== null && !(SENTIMENT_LABELS as readonly unknown[]).includes(body.sentiment)) {
-      throw new RequestError(`sentiment must be one of ${SENTIMENT_LABELS.join(', ')} or null`);
+    if (typeof body.id !== 'string' || body.id.trim() === '') throw new RequestError('id must be the id of a logged input, or "#<seq>" (its log sequence number)');
+    // gold_by is printed by `hubnlu label --history` and `review` in a terminal: no escape sequences.
+    // eslint-disable-next-line no-control-regex
+    if (has(body, 'by') && (typeof body.by !== 'string' || body.by.length === 0 || body.by.length > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(body.by))) {
+      throw new RequestError('by must be a short name (1-64 characters, no control characters): who labelled it');
     }
-    if (has('slots') && body.slots !== null) {
-      const ok = Array.isArray(body.slots) && body.slots.every((s) => isObject(s) && typeof s.type === 'string' && (typeof s.value === 'string' || typeof s.value === 'number'));
-      if (!ok) throw new RequestError('slots must be a list of {type, value, raw?, start?, end?} or null');
+    let input: LabelInput;
+    try {
+      input = labelInputFromJson(body);
+    } catch (err) {
+      if (err instanceof LabelError) throw new RequestError(err.message);
+      throw err;
     }
-    if (has('by') && (typeof body.by !== 'string' || body.by.length > 64)) throw new RequestError('by must be a short string (who labelled it)');
-    const outcome = this.ctx.control.label({
-      id: body.id,
-      intent: body.intent as string | null | undefined,
-      slots: body.slots,
-      sentiment: body.sentiment as string | null | undefined,
-      by: (body.by as string | undefined) ?? 'bridge',
-    });
+    const outcome = this.ctx.control.label({ id: body.id, label: input, by: (body.by as string | undefined) ?? 'bridge' });
     if (!outcome.ok) throw new RequestError(outcome.message);
-    return { id: body.id, previous: outcome.previous };
+    return { id: body.id, seq: outcome.seq, label: outcome.label, warnings: outcome.warnings, previous: outcome.previous };
   }
 
   private info(): Record<string, unknown> {

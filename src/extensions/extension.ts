@@ -16,6 +16,7 @@ import type { ResultInput } from '../agent/messages.js';
 import type { InboundMessage } from '../transport/mqtt-connection.js';
 import type { PayloadFormat } from '../transport/input-parser.js';
 import type { Logger } from '../util/logger.js';
+import type { CheckedLabel, LabelInput } from '../data/label-check.js';
 
 /** MQTT 5 properties an outbound message may carry (request/response, [MQTT-4.10]). */
 export interface OutboundProperties {
@@ -152,16 +153,23 @@ export interface AgentControl {
 }
 
 export interface LabelRequest {
+  /** The input: its id, or `#<seq>`. */
   readonly id: string;
-  readonly intent?: string | null;
-  readonly slots?: unknown;
-  readonly sentiment?: string | null;
+  /** Checked against the input's text and the models' labels as `hubnlu label` checks it (data/label-check.ts). */
+  readonly label: LabelInput;
   readonly by: string;
 }
 
 export type LabelOutcome =
-  | { readonly ok: true; readonly seq: number; readonly previous: { intent: string | null; slots: unknown; sentiment: string | null; by: string | null; at: number | null } }
-  | { readonly ok: false; readonly code: 'not_found' | 'ambiguous'; readonly message: string };
+  | {
+      readonly ok: true;
+      readonly seq: number;
+      readonly previous: { intent: string | null; slots: unknown; sentiment: string | null; by: string | null; at: number | null };
+      /** What was stored (slots with their offsets); warnings as the CLI prints them (a new intent or slot type). */
+      readonly label: Omit<CheckedLabel, 'warnings'>;
+      readonly warnings: readonly string[];
+    }
+  | { readonly ok: false; readonly code: 'not_found' | 'ambiguous' | 'pending' | 'invalid'; readonly message: string };
 
 /** Inputs and messages counted since start (the agent's stats, health and bridge `stats`). */
 export interface ProcessingCounts {

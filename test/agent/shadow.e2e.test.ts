@@ -178,6 +178,39 @@ test('reload_models reloads the shadow model too, and shadow predictions keep co
   }
 });
 
+test('a shadow model that fails to load at start: the agent starts and answers without it, stats say why; reload_models loads it once it is fixed', async () => {
+  let broken = true;
+  let loads = 0;
+  const load = async (config: Config): Promise<LoadedModels | null> => {
+    loads++;
+    if (broken) throw new Error('data/models/candidate: no manifest.json');
+    return loadShadowModels(config);
+  };
+  const running = await startAgent({ ...SHADOW, 'extensions.bridge.allow': ['reload_models', 'stats'] }, { loadShadow: load });
+  const recorder = await Recorder.connect(running.brokerUrl, ['hubnlu/+/result', 'hubnlu/+/error', 'hubnlu/bridge/response/#']);
+  try {
+    await sendAll(recorder, 'noshadow-', 10);
+    assert.ok(await waitFor(() => resultsFor(recorder, 'noshadow-').length === 10, 30_000));
+    assert.equal(recorder.messages.filter((m) => m.topic.endsWith('/error')).length, 0);
+    assert.ok(rows(running, 'noshadow-').every((r) => r.status === 'done' && r.intent !== null && r.shadow_model === null));
+    await recorder.publish('hubnlu/bridge/request/stats', '{}');
+    assert.ok(await waitFor(() => recorder.json((t) => t === 'hubnlu/bridge/response/stats').length === 1, 10_000));
+    const stats = recorder.json((t) => t === 'hubnlu/bridge/response/stats')[0] as { data: { shadow: { loadError: string; disabled: boolean } } };
+    assert.equal(stats.data.shadow.disabled, true);
+    assert.match(stats.data.shadow.loadError, /models\.shadow: data\/models\/candidate: no manifest\.json/);
+    broken = false;
+    await recorder.publish('hubnlu/bridge/request/reload_models', '{}');
+    assert.ok(await waitFor(() => loads === 2 && running.agent.shadowStats() !== undefined, 30_000), 'reload_models did not load the fixed shadow model');
+    await sendAll(recorder, 'fixed-', 10);
+    assert.ok(await waitFor(() => resultsFor(recorder, 'fixed-').length === 10, 30_000));
+    await running.agent.shadowIdle();
+    assert.ok(rows(running, 'fixed-').every((r) => r.shadow_intent === r.intent && r.shadow_model !== null));
+  } finally {
+    await recorder.close();
+    await running.stop();
+  }
+});
+
 /** The real shadow loader, keeping the WorkerAnalyzer it returns (to crash its thread). */
 function capturing() {
   const threads: WorkerAnalyzer[] = [];

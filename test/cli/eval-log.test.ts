@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
@@ -173,6 +174,32 @@ test('stats --by-model: live accuracy per model version and UTC day', () => {
   const text = runCli(['stats', '--by-model', '--db', db], { cwd: dir });
   assert.match(text.stdout, /hubnlu-intent@1: 90\.0% \(9\/10\)/);
   assert.match(text.stdout, /2026-11-12 +80\.0% +8\/10/);
+  // A shadow model beside v2 (the inputs of days 1 and 2): right on all 20, where the live model got 17; one input it
+  // answered for sentiment only (no shadow intent) is not counted.
+  const shadowed = join(dir, 'shadow.db');
+  copyFileSync(db, shadowed);
+  const w = new Database(shadowed);
+  w.prepare(`UPDATE inputs SET shadow_intent = gold_intent, shadow_model = 'cand-intent@3+cand-sentiment@1' WHERE gold_intent IS NOT NULL AND intent_model = 'hubnlu-intent@2'`).run();
+  w.prepare(`UPDATE inputs SET shadow_sentiment = 'neutral', shadow_model = 'cand-sentiment@1' WHERE id = 'u0'`).run();
+  w.close();
+  const sh = runCli(['stats', '--by-model', '--json', '--db', shadowed], { cwd: dir });
+  assert.equal(sh.status, 0, sh.stderr);
+  const live = expected(10, 30);
+  const [{ p, ...comparison }, ...more] = JSON.parse(sh.stdout).shadow;
+  assert.deepEqual([comparison, ...more], [
+    { model: 'cand-intent@3+cand-sentiment@1', n: 20, shadow: { n: 20, correct: 20, accuracy: 1 }, live: { n: 20, correct: live, accuracy: live / 20 }, onlyShadow: 20 - live, onlyLive: 0 },
+  ]);
+  assert.ok(Math.abs(p - 0.25) < 1e-9, `McNemar exact p for 3 against 0: ${p}`);
+  assert.match(runCli(['stats', '--by-model', '--db', shadowed], { cwd: dir }).stdout, /shadow cand-intent@3\+cand-sentiment@1: 100\.0% \(20\/20\) against live 85\.0% \(17\/20\) on the same inputs\n  only the shadow right 3, only live right 0; McNemar p 0\.250 \(no significant difference\)/);
+  assert.deepEqual(JSON.parse(runCli(['stats', '--by-model', '--json', '--db', db], { cwd: dir }).stdout).shadow, []);
+
+  // A window with no labelled input: said so, exit 3 as eval --from-log (nothing matched); the JSON still printed.
+  for (const json of [true, false]) {
+    const none = runCli(['stats', '--by-model', '--since', '2099-01-01', ...(json ? ['--json'] : []), '--db', db], { cwd: dir });
+    assert.equal(none.status, 3, none.stderr);
+    assert.match(none.stderr, /no labelled intent inputs in the log since 2099-01-01/);
+    if (json) assert.deepEqual(JSON.parse(none.stdout).models, []);
+  }
 });
 
 test('a --model directory of the other task: the message names --model and the fix, not the models.intent setting', { timeout: 120_000 }, () => {

@@ -167,6 +167,15 @@ describe('hubnlu label', () => {
     c.close();
   });
 
+  test('--history prints what a label holds without terminal escapes (a `by` or intent stored by an older bridge, which checked neither)', () => {
+    const path = join(dir, 'escapes.db');
+    seedDatabase(path, [{ id: 'esc', receivedAt: now - 1000, site: 'hall', status: 'done', text: 'turn off the lights', intent: 'iot_hue_lightoff', confidence: 0.9, gold: { intent: 'x\u001b[2Jy', by: 'mallory\u001b]52;c;cHduZWQ=\u0007' } }]);
+    const r = cli('label', '--history', 'esc', '--db', path);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    assert.match(r.stdout, /intent x·\[2Jy, .* by mallory·\]52;c;cHduZWQ=·/);
+  });
+
   test('--history on a database from before label_history (schema 3, not yet migrated): the live answer and the current label', () => {
     const old = join(dir, 'schema3.db');
     const raw = new Database(old);
@@ -216,6 +225,32 @@ describe('hubnlu label --import', () => {
     writeFileSync(file, `${JSON.stringify({ id: 'nope', intent: 'x' })}\n`);
     assert.match(cli('label', '--import', file, '--db', db).stderr, /bad\.jsonl:1: no logged input with id "nope"/);
     assert.match(cli('label', '--import', join(dir), '--db', db).stderr, /a directory, not a data file/);
+  });
+
+  test('an exported file imported back keeps each slot where it was (the second of two equal words), not the first occurrence', () => {
+    const path = join(dir, 'roundtrip.db');
+    const text = 'turn off the kitchen light and the kitchen fan';
+    seedDatabase(path, [
+      { id: 'fan', receivedAt: now - 1000, site: 'hall', status: 'done', text, intent: 'unknown', confidence: 0.3, gold: { intent: 'iot_wemo_off', slots: [{ type: 'house_place', value: 'kitchen', raw: 'kitchen', start: 35, end: 42 }] } },
+    ]);
+    const file = join(dir, 'roundtrip.jsonl');
+    const ex = cli('export', '--labelled-only', '--out', file, '--db', path);
+    assert.equal(ex.status, 0, ex.stderr);
+    const r = cli('label', '--import', file, '--by', 'roundtrip', '--db', path);
+    assert.equal(r.status, 0, r.stderr);
+    const slots = () => {
+      const c = new Database(path, { readonly: true });
+      try {
+        return JSON.parse(c.prepare(`SELECT gold_slots FROM inputs WHERE id = 'fan'`).pluck().get() as string) as Array<{ start: number; end: number }>;
+      } finally {
+        c.close();
+      }
+    };
+    assert.deepEqual(slots().map((x) => [x.start, x.end]), [[35, 42]]);
+    // Offsets that no longer span the value (edited by hand) are not trusted: the value is located, as before.
+    writeFileSync(file, `${JSON.stringify({ id: 'fan', slots: [{ type: 'device_type', value: 'fan', start: 0, end: 3 }] })}\n`);
+    assert.equal(cli('label', '--import', file, '--db', path).status, 0);
+    assert.deepEqual(slots().map((x) => [x.start, x.end]), [[43, 46]]);
   });
 
   test('all rows stored in one go, with a summary', () => {

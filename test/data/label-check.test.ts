@@ -41,9 +41,24 @@ test('checkLabel: errors for what cannot be stored, warnings for what is new', (
   assert.throws(() => checkLabel(text, { sentiment: 'meh' }, vocab), /expected one of negative, neutral, positive/);
   assert.throws(() => checkLabel(text, { intent: 'two words' }, vocab), /an intent name is/);
   assert.throws(() => checkLabel(null, { slots: [{ type: 'time', value: 'ten' }] }, vocab), /no text/);
+  // A rejected input with no text: nothing for training or evaluation to read, so no label either (they skip such rows).
+  assert.throws(() => checkLabel(null, { intent: 'iot_hue_lightoff' }, vocab), /this input has no text \(it was rejected before its text was read\)/);
+  assert.throws(() => checkLabel(null, { sentiment: 'neutral' }, vocab), /no text/);
   assert.throws(() => checkLabel(text, {}, vocab), /nothing to label/);
   // null clears, and needs no text.
   assert.deepEqual(checkLabel(null, { intent: null, slots: null, sentiment: null }, vocab), { intent: null, slots: null, sentiment: null, warnings: [] });
+});
+
+test("checkLabel: a slot's own start/end are checked (whole numbers inside the text, spanning the value); as a hint they fall back to locating", () => {
+  const text = 'the kitchen light and the kitchen fan';
+  const at = (start: unknown, end: unknown, offsetsHint?: boolean) => checkLabel(text, { slots: [{ type: 'house_place', value: 'Kitchen', start, end, ...(offsetsHint ? { offsetsHint } : {}) }] }, vocab).slots![0];
+  assert.deepEqual(at(26, 33), { type: 'house_place', value: 'Kitchen', raw: 'kitchen', start: 26, end: 33 });
+  for (const [start, end] of [[-1, 6], [26, 26], [33, 26], [26.5, 33], [30, 99], ['26', 33], [null, 33]]) {
+    assert.throws(() => at(start, end), /start and end must be whole numbers with 0 ≤ start < end ≤ 37/, `${start}..${end}`);
+  }
+  assert.throws(() => at(26, undefined), /give both start and end, or neither/);
+  assert.throws(() => at(0, 3), /spans "the", not the value "Kitchen"; it is at start 4, end 11/);
+  assert.deepEqual([at(0, 3, true).start, at(26, 33, true).start, at(30, 99, true).start], [4, 26, 4]);
 });
 
 test('readLabelFile: rows with their line numbers; errors name file:line', () => {
@@ -53,7 +68,7 @@ test('readLabelFile: rows with their line numbers; errors name file:line', () =>
     { line: 1, id: 'a', intent: 'x' },
     { line: 3, id: '#7', sentiment: null },
     { line: 4, id: '#8', slots: [{ type: 't', value: '3' }] },
-    { line: 5, id: 'b', slots: [{ type: 't', value: 'V' }] },
+    { line: 5, id: 'b', slots: [{ type: 't', value: 'V', start: 0, end: 1, offsetsHint: true }] },
   ]);
   const cases: Array<[string, RegExp]> = [
     ['{"id": "a"', /bad\.jsonl:2: not valid JSON/],

@@ -274,7 +274,7 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     const first = await ask(caller, 'label', { id: 'lab-1', intent: 'iot_hue_lightoff', sentiment: 'neutral', by: 'alice' }, 'l-1');
     assert.equal(first.body.status, 'ok', JSON.stringify(first.body));
     assert.equal(first.body.data.previous.intent, null);
-    const slots = [{ type: 'house_place', value: 'office' }];
+    const slots = [{ type: 'device_type', value: 'lights' }];
     const second = await ask(caller, 'label', { id: 'lab-1', intent: 'iot_hue_lightoff', slots, by: 'bob' }, 'l-2');
     assert.equal(second.body.data.previous.by, 'alice');
     const db = new Database(running.dbPath, { readonly: true });
@@ -282,7 +282,7 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     const history = db.prepare(`SELECT * FROM label_history WHERE input_seq = ? ORDER BY seq`).all(row.seq) as Array<Record<string, unknown>>;
     db.close();
     assert.equal(row.gold_intent, 'iot_hue_lightoff');
-    assert.deepEqual(JSON.parse(row.gold_slots as string), slots);
+    assert.deepEqual(JSON.parse(row.gold_slots as string), [{ type: 'device_type', value: 'lights', raw: 'lights', start: 9, end: 15 }]);
     assert.equal(row.gold_sentiment, 'neutral', 'a field left out keeps its value');
     assert.equal(row.gold_by, 'bob');
     assert.ok(typeof row.gold_at === 'number' && row.gold_at > 0);
@@ -293,19 +293,90 @@ describe('bridge over MQTT 5 (mosquitto), every command allowed', { skip: mosqui
     );
     const bad = await ask(caller, 'label', { id: 'lab-1', sentiment: 'ecstatic' }, 'l-bad');
     assert.equal(bad.body.status, 'error');
-    assert.match(bad.body.error, /sentiment must be one of negative, neutral, positive/);
+    assert.match(bad.body.error, /sentiment "ecstatic": expected one of negative, neutral, positive/);
+  });
+
+  test('label checks what it stores as `hubnlu label` does: slot offsets inside the text and spanning the value, known names, one input; errors name the field and the fix', async () => {
+    const text = 'turn off the kitchen light and the kitchen fan';
+    await caller.send('hubnlu/office/utterance', { text, id: 'lab-span' });
+    assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-span'), 10_000));
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ slots: [{ type: 'house_place', value: 'garage' }] }, /slot house_place="garage": the value is not in the text/],
+      [{ slots: [{ type: 'house_place', value: 'kitchen', start: 50, end: 57 }] }, /slot house_place="kitchen": .*start and end must be whole numbers with 0 ≤ start < end ≤ 46/],
+      [{ slots: [{ type: 'house_place', value: 'kitchen', start: 20, end: 13 }] }, /slot house_place="kitchen": .*start and end/],
+      [{ slots: [{ type: 'house_place', value: 'kitchen', start: 13.5, end: 20 }] }, /slot house_place="kitchen": .*whole numbers/],
+      [{ slots: [{ type: 'house_place', value: 'kitchen', start: 13 }] }, /slot house_place="kitchen": .*give both start and end/],
+      [{ slots: [{ type: 'house_place', value: 'kitchen', start: 0, end: 4 }] }, /slot house_place="kitchen": .*spans "turn", not the value "kitchen".*start 13, end 20/],
+      [{ slots: [{ type: 'house place', value: 'kitchen' }] }, /slot type "house place"/],
+      [{ intent: 'lights off!' }, /intent "lights off!": an intent name is/],
+      // Shown by `hubnlu label --history` and `review` in a terminal: an escape sequence there would run in it.
+      [{ intent: 'iot_hue_lightoff', by: 'mallory\u001b]52;c;ZWNobyBwd25lZA==\u0007' }, /by must be a short name \(1-64 characters, no control characters\)/],
+    ];
+    for (const [i, [label, error]] of refused.entries()) {
+      const r = await ask(caller, 'label', { id: 'lab-span', ...label }, `span-bad-${i}`);
+      assert.equal(r.body.status, 'error', JSON.stringify(label));
+      assert.match(r.body.error, error, JSON.stringify(label));
+    }
+    const missing = await ask(caller, 'label', { id: 'no-such-input', intent: 'iot_hue_lightoff' }, 'span-missing');
+    assert.match(missing.body.error, /no logged input with id "no-such-input"/);
+    // A rejected input has no text: no label (training and evaluation would never read it).
+    await caller.send('hubnlu/office/utterance', { text: 'lights\u0001 off', id: 'lab-rejected' });
+    const stored = () => {
+      const c = new Database(running.dbPath, { readonly: true });
+      try {
+        return c.prepare(`SELECT status, text FROM inputs WHERE id = 'lab-rejected'`).get() as { status: string; text: string | null } | undefined;
+      } finally {
+        c.close();
+      }
+    };
+    assert.ok(await waitFor(() => stored() !== undefined, 10_000));
+    assert.deepEqual(stored(), { status: 'rejected', text: null });
+    const rejected = await ask(caller, 'label', { id: 'lab-rejected', intent: 'iot_hue_lightoff' }, 'span-rejected');
+    assert.equal(rejected.body.status, 'error');
+    assert.match(rejected.body.error, /this input has no text \(it was rejected before its text was read\)/);
+    // Two inputs with one id (the id is the caller's): refused, naming both by #seq; a #seq picks one.
+    for (const text of ['open the blinds', 'close the blinds']) {
+      await caller.send('hubnlu/office/utterance', { text, id: 'lab-twice' });
+      assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-twice' && g.body.text === text), 10_000));
+    }
+    const twice = await ask(caller, 'label', { id: 'lab-twice', intent: 'iot_hue_lightoff' }, 'span-twice');
+    assert.equal(twice.body.status, 'error');
+    const m = /2 inputs have id "lab-twice" \(#(\d+), #(\d+)\); name one by its sequence number, e.g. #\1/.exec(twice.body.error);
+    assert.ok(m, twice.body.error);
+    const picked = await ask(caller, 'label', { id: `#${m[2]}`, intent: 'iot_hue_lightoff' }, 'span-picked');
+    assert.equal(picked.body.status, 'ok', JSON.stringify(picked.body));
+    assert.equal(picked.body.data.seq, Number(m[2]));
+    let db = new Database(running.dbPath, { readonly: true });
+    const seq = (db.prepare(`SELECT seq, gold_at FROM inputs WHERE id = 'lab-span'`).get() as { seq: number; gold_at: number | null });
+    db.close();
+    assert.equal(seq.gold_at, null, 'a refused label stored nothing');
+    // Offsets that span the value are kept (the second "kitchen"); a slot without them is located, as the CLI does; `#seq` names an input.
+    const ok = await ask(caller, 'label', { id: `#${seq.seq}`, intent: 'household_fan_off', slots: [{ type: 'house_place', value: 'kitchen', start: 35, end: 42 }, { type: 'device_type', value: 'Light' }] }, 'span-ok');
+    assert.equal(ok.body.status, 'ok', JSON.stringify(ok.body));
+    assert.ok(ok.body.data.warnings.some((w: string) => /intent household_fan_off is new/.test(w)), JSON.stringify(ok.body.data));
+    db = new Database(running.dbPath, { readonly: true });
+    const row = db.prepare(`SELECT gold_intent, gold_slots FROM inputs WHERE id = 'lab-span'`).get() as { gold_intent: string; gold_slots: string };
+    db.close();
+    assert.equal(row.gold_intent, 'household_fan_off');
+    assert.deepEqual(JSON.parse(row.gold_slots), [
+      { type: 'house_place', value: 'kitchen', raw: 'kitchen', start: 35, end: 42 },
+      { type: 'device_type', value: 'Light', raw: 'light', start: 21, end: 26 },
+    ]);
+    assert.deepEqual(ok.body.data.label.slots, JSON.parse(row.gold_slots));
   });
 
   test('a request is read as valid UTF-8: a lone surrogate escape becomes U+FFFD before a label is stored; bytes that are not UTF-8 are refused', async () => {
     await caller.send('hubnlu/office/utterance', { text: 'turn the lights on please', id: 'lab-utf8' });
     assert.ok(await waitFor(() => caller.on('hubnlu/office/result').some((g) => g.body.id === 'lab-utf8'), 10_000));
-    const r = await ask(caller, 'label', { id: 'lab-utf8', intent: 'iot_\ud800hue', by: '\udc00bob' }, 'l-utf8');
+    const name = await ask(caller, 'label', { id: 'lab-utf8', intent: 'iot_\ud800hue' }, 'l-utf8-name');
+    assert.match(name.body.error, /intent "iot_\ufffdhue": an intent name is/, 'U+FFFD is no letter: not an intent name');
+    const r = await ask(caller, 'label', { id: 'lab-utf8', intent: 'iot_hue_lighton', by: '\udc00bob' }, 'l-utf8');
     assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
     const db = new Database(running.dbPath, { readonly: true });
     const row = db.prepare(`SELECT CAST(gold_intent AS BLOB) AS intent, CAST(gold_by AS BLOB) AS by FROM inputs WHERE id = 'lab-utf8'`).get() as { intent: Buffer; by: Buffer };
     db.close();
     const utf8 = new TextDecoder('utf-8', { fatal: true });
-    assert.equal(utf8.decode(row.intent), 'iot_\ufffdhue');
+    assert.equal(utf8.decode(row.intent), 'iot_hue_lighton');
     assert.equal(utf8.decode(row.by), '\ufffdbob');
     const before = caller.on(`${RES}/info`).length;
     await caller.client.publishAsync(`${REQ}/info`, Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), { qos: 1 }); // {"t":"<0xff>"}

@@ -20,7 +20,7 @@ import { checkLabel, LabelError, parseSlotArg, readLabelFile, type CheckedLabel,
 import { InputFileError } from '../../data/input-file.js';
 import { configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { localDateTime } from '../format.js';
+import { localDateTime, printable } from '../format.js';
 import { withLogDatabase, withWritableLogDatabase } from '../log-database.js';
 import { vocabularyFromConfig } from '../label-vocabulary.js';
 
@@ -152,8 +152,8 @@ function labelOne(command: Command, opts: LabelOptions, ref: string, by: string)
     process.stdout.write(`${JSON.stringify({ seq: t.seq, id: t.id, text: t.text, label: withoutWarnings(outcome.checked), by, previous: outcome.previous, warnings: outcome.checked.warnings })}\n`);
     return;
   }
-  process.stdout.write(`labelled #${t.seq} (id ${t.id}) ${JSON.stringify(t.text ?? '')}: ${describeLabel(outcome.checked)}\n`);
-  if (outcome.previous) process.stdout.write(`  replaces ${describeVersion(outcome.previous)}${who(outcome.previous)}\n`);
+  process.stdout.write(`${printable(`labelled #${t.seq} (id ${t.id}) ${JSON.stringify(t.text ?? '')}: ${describeLabel(outcome.checked)}`)}\n`);
+  if (outcome.previous) process.stdout.write(`${printable(`  replaces ${describeVersion(outcome.previous)}${who(outcome.previous)}`)}\n`);
 }
 
 function withoutWarnings(c: CheckedLabel): Omit<CheckedLabel, 'warnings'> {
@@ -270,5 +270,5 @@ function showHistory(command: Command, opts: LabelOptions, ref: string): void {
     const current = v.replacedAt === undefined;
     out.push(`  ${i + 1}. ${describeVersion(v)}${who(v)}${current ? ' (current)' : `; replaced${v.replacedBy ? ` by ${v.replacedBy}` : ''} at ${localDateTime(v.replacedAt!)}`}`);
   });
-  process.stdout.write(`${out.join('\n')}\n`);
+  process.stdout.write(`${out.map(printable).join('\n')}\n`);
 }

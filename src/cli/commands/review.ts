@@ -40,7 +40,7 @@ export function registerReview(program: Command): void {
     .option('--low-confidence <p>', 'a top confidence below this is doubtful', fraction('--low-confidence'), REVIEW_DEFAULTS.lowConfidence)
     .option('--margin <p>', 'top-1 minus top-2 below this is a close call', fraction('--margin'), REVIEW_DEFAULTS.margin)
     .option('--json', 'print a JSON array')
-    .option('--interactive', 'label them one by one: a = accept, 1-3 = alternative, t = type, s = skip, q = quit')
+    .option('--interactive', 'label them one by one: a = accept, 1-3 = alternative, t = type, s = skip, u = back to the last labelled, q = quit')
     .option('--by <name>', 'who labels, with --interactive (default: cli:<user>)')
     .option('--db <file>', 'database file (default: storage.path from the configuration)')
     .action(async (opts: Opts, command: Command) => {

@@ -3,10 +3,11 @@ import { Option, type Command } from 'commander';
 import { computeStats, type Stats } from '../../store/queries.js';
 import { outboxCounts } from '../../store/outbox.js';
 import { labelledRowsFromLog } from '../../data/log-rows.js';
-import { liveAccuracyByModel, type ModelAccuracy } from '../../eval/live-accuracy.js';
+import { liveAccuracyByModel, shadowAccuracy, type ModelAccuracy, type ShadowComparison } from '../../eval/live-accuracy.js';
 import { TASKS, type TaskName } from '../../model/tasks.js';
 import { count, localDateTime, ms, padLeft, padRight, percent } from '../format.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
+import { CliError, EXIT } from '../exit-codes.js';
 
 const DEFAULT_WINDOW = '24h';
 
@@ -92,19 +93,21 @@ export function renderStats(s: Stats, database: string): string {
 function byModel(command: Command, opts: StatsOptions): void {
   const since = sinceLimit(opts.since);
   const task = opts.task as TaskName;
-  const { models, path, labelled } = withLogDatabase(command, opts.db, (db, path) => {
+  const { models, shadow, path, labelled } = withLogDatabase(command, opts.db, (db, path) => {
     const { rows } = labelledRowsFromLog(db, task, { since });
-    return { models: liveAccuracyByModel(rows), path, labelled: rows.length };
+    return { models: liveAccuracyByModel(rows), shadow: shadowAccuracy(rows), path, labelled: rows.length };
   });
   if (opts.json) {
     const json = models.map((m) => ({ ...m, first: new Date(m.first).toISOString(), last: new Date(m.last).toISOString() }));
-    process.stdout.write(JSON.stringify({ database: path, task, since: iso(since ?? null), labelled, models: json }, null, 2) + '\n');
-    return;
+    process.stdout.write(JSON.stringify({ database: path, task, since: iso(since ?? null), labelled, models: json, shadow }, null, 2) + '\n');
+  } else process.stdout.write(renderByModel(models, task, path, since ?? null, labelled, shadow));
+  // Nothing to measure: exit 3, as eval --from-log and report on the same window (the output above says so too).
+  if (labelled === 0) {
+    throw new CliError(`no labelled ${task} inputs in the log${since !== undefined ? ` since ${new Date(since).toISOString()}` : ''} (label some with hubnlu label or hubnlu review --interactive)`, EXIT.empty);
   }
-  process.stdout.write(renderByModel(models, task, path, since ?? null, labelled));
 }
 
-export function renderByModel(models: readonly ModelAccuracy[], task: TaskName, database: string, since: number | null, labelled: number): string {
+export function renderByModel(models: readonly ModelAccuracy[], task: TaskName, database: string, since: number | null, labelled: number, shadow: readonly ShadowComparison[] = []): string {
   const out = [`hubnlu stats --by-model · live ${task} accuracy on labelled inputs · ${since === null ? 'all time' : `since ${localDateTime(since)}`} · ${database}`];
   if (labelled === 0) {
     out.push(`no labelled ${task} inputs${since === null ? '' : ' in this window'}; label some with hubnlu label or hubnlu review --interactive`);
@@ -114,6 +117,11 @@ export function renderByModel(models: readonly ModelAccuracy[], task: TaskName, 
     out.push('');
     out.push(`${m.model}: ${percent(m.accuracy)} (${count(m.correct)}/${count(m.n)}), ${localDateTime(m.first)} → ${localDateTime(m.last)}`);
     for (const d of m.days) out.push(`  ${d.day}  ${padLeft(percent(d.accuracy), 6)}  ${padLeft(`${count(d.correct)}/${count(d.n)}`, 11)}  ${'█'.repeat(Math.round(d.accuracy * 20))}`);
+  }
+  for (const c of shadow) {
+    out.push('');
+    out.push(`shadow ${c.model}: ${percent(c.shadow.accuracy)} (${count(c.shadow.correct)}/${count(c.n)}) against live ${percent(c.live.accuracy)} (${count(c.live.correct)}/${count(c.n)}) on the same inputs`);
+    out.push(`  only the shadow right ${count(c.onlyShadow)}, only live right ${count(c.onlyLive)}; McNemar p ${c.p < 0.001 ? '< 0.001' : c.p.toFixed(3)}${c.p < 0.05 ? ` (the ${c.onlyShadow > c.onlyLive ? 'shadow' : 'live model'} is better)` : ' (no significant difference)'}`);
   }
   return out.join('\n') + '\n';
 }
