@@ -18,13 +18,19 @@ import { openLogDatabase } from '../../src/store/queries.js';
 import { seedDatabase } from '../store/seed.js';
 import { tinyRows } from '../train/tiny-data.js';
 
+/** The public rows and a tiny base intent model trained from them (the live model both retrains start from). */
+async function trainTinyBase(tmp: string): Promise<{ publicFile: string; baseDir: string }> {
+  const publicFile = join(tmp, 'tiny.jsonl');
+  writeFileSync(publicFile, tinyRows().map((r) => JSON.stringify({ text: r.text, intent: r.label, slots: r.slots })).join('\n') + '\n');
+  const baseDir = join(tmp, 'base');
+  await trainModel({ task: 'intent', trainFiles: [publicFile], out: baseDir, name: 'tiny-base', version: '1.0.0', seed: 1, epochs: 3, evaluateDev: false, slots: false });
+  return { publicFile, baseDir };
+}
+
 test('two retrains overlapping on one store get their own version numbers, and each model\'s manifest names its own', { timeout: 300_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hubnlu-concurrent-retrain-'));
   try {
-    const publicFile = join(tmp, 'tiny.jsonl');
-    writeFileSync(publicFile, tinyRows().map((r) => JSON.stringify({ text: r.text, intent: r.label, slots: r.slots })).join('\n') + '\n');
-    const baseDir = join(tmp, 'base');
-    await trainModel({ task: 'intent', trainFiles: [publicFile], out: baseDir, name: 'tiny-base', version: '1.0.0', seed: 1, epochs: 3, evaluateDev: false, slots: false });
+    const { publicFile, baseDir } = await trainTinyBase(tmp);
     const household = join(tmp, 'household.jsonl');
     const garage = ['open the garage', 'open the garage door', 'raise the garage door', 'let the car out', 'pop the garage', 'garage door up please'];
     writeFileSync(household, garage.map((text) => JSON.stringify({ text, intent: 'iot_garage_open' })).join('\n') + '\n');
@@ -63,10 +69,7 @@ test('two retrains overlapping on one store get their own version numbers, and e
 test('two retrains overlapping that both beat the live model: the first to finish is promoted, the other is stored and says why it is not', { timeout: 300_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hubnlu-concurrent-retrain-'));
   try {
-    const publicFile = join(tmp, 'tiny.jsonl');
-    writeFileSync(publicFile, tinyRows().map((r) => JSON.stringify({ text: r.text, intent: r.label, slots: r.slots })).join('\n') + '\n');
-    const baseDir = join(tmp, 'base');
-    await trainModel({ task: 'intent', trainFiles: [publicFile], out: baseDir, name: 'tiny-base', version: '1.0.0', seed: 1, epochs: 3, evaluateDev: false, slots: false });
+    const { publicFile, baseDir } = await trainTinyBase(tmp);
     // A new intent the base model cannot produce, labelled in the log: the held-out part goes from all wrong to right.
     const texts = ['open', 'raise', 'lift', 'pop open', 'put up'].flatMap((v) => ['the garage', 'the garage door', 'the carport door', 'the garage gate', 'my garage door', 'our garage'].map((o) => `${v} ${o}`));
     const dbPath = join(tmp, 'log.db');
