@@ -24,7 +24,7 @@ import { redactConfig } from '../config/load.js';
 import { computeStats } from '../store/queries.js';
 import { describeRef, findLabelTarget, parseInputRef } from '../store/labels.js';
 import { checkLabel, LabelError, type CheckedLabel, type LabelVocabulary } from '../data/label-check.js';
-import { vocabularyFromConfig } from '../cli/label-vocabulary.js';
+import { vocabularyFromConfig } from '../learn/label-vocabulary.js';
 import { InferenceWorker } from './inference-worker.js';
 import { Intake, type Route } from './intake.js';
 import { responseTopicProblem } from './response.js';

@@ -2,20 +2,17 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { LANGUAGES, normalizeLang } from '../model/language-tags.js';
 // The router (and onnxruntime) are imported where models load: with models.thread worker the agent's own thread never needs them.
-import type { LanguageModelDirs, RouterOptions } from '../model/language-router.js';
+import type { RouterOptions } from '../model/language-router.js';
 import type { WorkerAnalyzerEvent } from '../model/worker-analyzer.js';
-import { MANIFEST_FILE } from '../model/manifest.js';
 import type { BackendSettings } from '../model/backend.js';
-import { HF_REF_PREFIX, isHfLayout } from '../model/hf-layout.js';
+import { isHfLayout } from '../model/hf-layout.js';
 import type { LoadedModels } from '../agent/agent.js';
-import { packageRoot, resolveFromPackage } from '../util/paths.js';
+import { resolveFromPackage } from '../util/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { modelStoreFor } from '../learn/live-model.js';
+import { languageDirs, modelPath } from '../learn/live-model.js';
 
 /** Loads the configuration named by the global `--config`, or exits 2 listing every problem. */
 export function configFor(command: Command, overrides: Record<string, unknown> = {}): LoadedConfig {
@@ -85,11 +82,6 @@ export async function loadLiveModels(config: Config, onEvent?: (event: WorkerAna
   });
 }
 
-/** A model setting as a path: `hf:owner/name` (a hub model, see models.transformers.allowDownload) stays as it is. */
-function modelPath(p: string): string {
-  return p.startsWith(HF_REF_PREFIX) ? p : resolveFromPackage(p);
-}
-
 /** `models.transformers` with its paths resolved (the download cache defaults to `transformers/` beside the database). */
 export function backendSettings(config: Config): BackendSettings {
   const t = config.models.transformers;
@@ -104,35 +96,4 @@ export function backendSettings(config: Config): BackendSettings {
       sentiment: task(t.sentiment),
     },
   };
-}
-
-/**
- * `models.languages`, or the defaults: English from models.intent /
- * models.sentiment, plus each shipped `models/<lang>/{intent,sentiment}` that
- * exists. An explicit `models.languages` without English keeps models.intent /
- * models.sentiment for it.
- */
-export function languageDirs(config: Config): Record<string, LanguageModelDirs> {
-  const m = config.models;
-  const out: Record<string, LanguageModelDirs> = {};
-  const configured = m.languages ?? null;
-  const hasEnglish = configured !== null && Object.keys(configured).some((k) => normalizeLang(k) === 'en');
-  // English intent: the household's promoted version (learning.modelsDir) when there is one.
-  if (!hasEnglish) out.en = { intent: modelStoreFor(config).currentDir('intent') ?? modelPath(m.intent), sentiment: modelPath(m.sentiment) };
-  if (configured) {
-    for (const [lang, d] of Object.entries(configured)) {
-      out[lang] = { intent: d.intent ? modelPath(d.intent) : null, sentiment: d.sentiment ? modelPath(d.sentiment) : null };
-    }
-    return out;
-  }
-  for (const lang of LANGUAGES) {
-    if (lang === 'en') continue;
-    const dir = (task: string): string | null => {
-      const d = join(packageRoot(), 'models', lang, task);
-      return existsSync(join(d, MANIFEST_FILE)) ? d : null;
-    };
-    const d = { intent: dir('intent'), sentiment: dir('sentiment') };
-    if (d.intent || d.sentiment) out[lang] = d;
-  }
-  return out;
 }

@@ -19,7 +19,8 @@ import { loadManifest, WrongTaskError } from '../model/manifest.js';
 import { ModelRegistry } from '../model/registry.js';
 import type { TaskName } from '../model/tasks.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { backendSettings, languageDirs, loadModels } from './context.js';
+import { languageDirs } from '../learn/live-model.js';
+import { backendSettings, loadModels } from './context.js';
 
 export interface LogModelChoice {
   readonly model?: string;

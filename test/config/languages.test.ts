@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { languageDirs } from '../../src/cli/context.js';
+import { languageDirs } from '../../src/learn/live-model.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'hubnlu-langcfg-'));

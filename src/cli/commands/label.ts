@@ -22,7 +22,7 @@ import { configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { localDateTime, printable } from '../format.js';
 import { withLogDatabase, withWritableLogDatabase } from '../log-database.js';
-import { vocabularyFromConfig } from '../label-vocabulary.js';
+import { vocabularyFromConfig } from '../../learn/label-vocabulary.js';
 
 interface LabelOptions {
   intent?: string;

@@ -10,7 +10,7 @@ import { configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { oneLine, padRight, shortDateTime } from '../format.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, withWritableLogDatabase, type Since } from '../log-database.js';
-import { vocabularyFromConfig } from '../label-vocabulary.js';
+import { vocabularyFromConfig } from '../../learn/label-vocabulary.js';
 import { runReviewSession } from '../review-session.js';
 import { defaultLabeller } from './label.js';
 

@@ -1,11 +1,12 @@
 /**
  * What the configured models can produce, read from their manifests (no model
- * is loaded): the intents and slot types a label is checked against.
+ * is loaded): the intents and slot types a label is checked against, by
+ * `hubnlu label`, `hubnlu review` and the agent's bridge `label` request.
  */
 import { loadManifest } from '../model/manifest.js';
 import type { Config } from '../config/schema.js';
 import type { LabelVocabulary } from '../data/label-check.js';
-import { languageDirs } from './context.js';
+import { languageDirs } from './live-model.js';
 
 export function vocabularyFromConfig(config: Config, loggedIntents?: ReadonlySet<string>): LabelVocabulary {
   const intents = new Set<string>();
