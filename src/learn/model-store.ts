@@ -93,6 +93,14 @@ export class PointerMovedError extends ModelStoreError {
   }
 }
 
+/** `rollback` with the shipped model live and no history: nothing to go back to (`hubnlu models rollback` exits 3). */
+export class NothingToRollBackError extends ModelStoreError {
+  constructor(readonly task: TaskName) {
+    super(`nothing to roll back: the shipped ${task} model is live and no version was ever promoted`);
+    this.name = 'NothingToRollBackError';
+  }
+}
+
 const VERSION_RE = /^v(\d{4,})$/;
 const versionName = (n: number): string => `v${String(n).padStart(4, '0')}`;
 
@@ -333,7 +341,7 @@ export class ModelStore {
   rollback(task: TaskName): Pointer {
     return this.withPointerLock(task, () => {
       const before = this.pointer(task);
-      if (before.version === SHIPPED && before.history.length === 0) throw new ModelStoreError(`nothing to roll back: the shipped ${task} model is live and no version was ever promoted`);
+      if (before.version === SHIPPED && before.history.length === 0) throw new NothingToRollBackError(task);
       const history = [...before.history];
       const previous = history.pop() ?? SHIPPED;
       const next: Pointer = { version: previous, promotedAt: new Date().toISOString(), history };

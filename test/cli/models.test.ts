@@ -47,9 +47,11 @@ test('models list shows versions with parent, data, numbers and checks; promote 
   r = runCli(['models', 'rollback'], { env, cwd: dir });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /live intent model: shipped/);
+  // Nothing to roll back is exit 3 (nothing to work on), not a usage error; the pointer is left as it was.
   r = runCli(['models', 'rollback'], { env, cwd: dir });
-  assert.equal(r.status, 2);
+  assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /nothing to roll back/);
+  assert.equal(JSON.parse(runCli(['models', 'list', '--json'], { env, cwd: dir }).stdout).live, 'shipped');
 });
 
 test('promote of an unknown version exits 2 naming the versions there are', () => {

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/schema.js';
-import { ModelStoreError, SHIPPED, type ModelStore, type StoredVersion } from '../../learn/model-store.js';
+import { ModelStoreError, NothingToRollBackError, SHIPPED, type ModelStore, type StoredVersion } from '../../learn/model-store.js';
 import { modelStoreFor } from '../../learn/live-model.js';
 import { ModelRegistry } from '../../model/registry.js';
 import { backendSettings, configFor } from '../context.js';
@@ -34,6 +34,8 @@ function storeErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
+    // Nothing to roll back is nothing to work on (exit 3, as an empty query), not a usage error.
+    if (err instanceof NothingToRollBackError) throw new CliError(err.message, EXIT.empty);
     if (err instanceof ModelStoreError) throw new CliError(err.message, EXIT.usage);
     throw err;
   }
