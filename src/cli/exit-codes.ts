@@ -5,12 +5,13 @@ export const EXIT = {
   failure: 1,
   /** Invalid configuration or command-line usage. */
   usage: 2,
-  /** The query matched nothing, or the input held nothing to work on (`logs` with filters that match no row, `train`/`eval --data` of an empty file). */
+  /** The query matched nothing, or the input held nothing to work on (`logs` with filters that match no row, `train`/`eval --data` of an empty file, `models rollback` with nothing to roll back). */
   empty: 3,
   /**
    * A problem a restart cannot fix (EX_CONFIG, sysexits.h): credentials the broker refused,
    * an untrusted certificate, an unsupported protocol version, a corrupt, read-only or
-   * deleted database, another agent on the same database. The unit's
+   * deleted database, another agent on the same database, an embedded broker that cannot
+   * create or write its store, listen on mqtt.embedded.host or bind a privileged port. The unit's
    * `RestartPreventExitStatus=78` keeps systemd from turning it into a restart loop.
    */
   needsAttention: 78,

@@ -17,6 +17,9 @@ import { Aedes } from 'aedes';
 import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
 import type { Logger } from '../util/logger.js';
+import { EmbeddedBrokerError } from './embedded-broker-error.js';
+
+export { EmbeddedBrokerError };
 
 export interface EmbeddedBrokerOptions {
   /** Directory for the broker's LevelDB store; absent: in memory. */
@@ -42,16 +45,28 @@ export class EmbeddedBroker {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
       } catch (err) {
-        throw new Error(
-          `mqtt.embedded.persistence: cannot create the broker store directory ${dir} (${(err as Error).message}); choose a directory hubnlu may write, or make that one writable by the user hubnlu runs as`,
+        throw new EmbeddedBrokerError(
+          'mqtt.embedded.persistence',
+          `cannot create the broker store directory ${dir} (${(err as Error).message}); choose a directory hubnlu may write, or make that one writable by the user hubnlu runs as`,
+          false,
         );
       }
       const db = new Level(dir);
       try {
         await db.open();
       } catch (err) {
-        const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-        throw new Error(`mqtt.embedded.persistence: cannot open the broker store in ${dir} (${cause}); is another hubnlu using it? (choose another directory, or stop the other process)`);
+        const cause = (err as { cause?: Error & { code?: string } }).cause;
+        const reason = cause?.message ?? (err as Error).message;
+        // LevelDB's lock held by another process (LEVEL_LOCKED) may be let go; anything else (a directory hubnlu may not
+        // write, a damaged store: LEVEL_IO_ERROR, LEVEL_CORRUPTION) stays as it is until someone acts.
+        if (cause?.code === 'LEVEL_LOCKED') {
+          throw new EmbeddedBrokerError('mqtt.embedded.persistence', `cannot open the broker store in ${dir} (${reason}); is another hubnlu using it? (choose another directory, or stop the other process)`, true);
+        }
+        throw new EmbeddedBrokerError(
+          'mqtt.embedded.persistence',
+          `cannot open the broker store in ${dir} (${reason}); make the directory and its files writable by the user hubnlu runs as, or choose another directory (a damaged store can be moved aside: the broker starts an empty one, losing the queued and retained messages it held)`,
+          false,
+        );
       }
       this.persistence = aedesPersistenceLevel(db);
     }
@@ -64,12 +79,14 @@ export class EmbeddedBroker {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const where = `${this.host}:${this.port}`;
         reject(
+          // In use: the process that holds it may let go (a broker being stopped, an agent started by hand), so this one is retried.
           err.code === 'EADDRINUSE'
-            ? new Error(`mqtt.embedded.port: ${where} is already in use (stop the other broker, set mqtt.url to use it, or choose another mqtt.embedded.port)`)
+            ? new EmbeddedBrokerError('mqtt.embedded.port', `${where} is already in use (stop the other broker, set mqtt.url to use it, or choose another mqtt.embedded.port)`, true)
             : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
-              ? new Error(`mqtt.embedded.host: cannot listen on ${where} (${err.message}); use an address of this machine, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`)
+              ? // A host name with no DNS answer yet (EAI_AGAIN, early in boot) may get one: retried; one that does not exist, or an address that is not this machine's, will not.
+                new EmbeddedBrokerError('mqtt.embedded.host', `cannot listen on ${where} (${err.message}); use an address of this machine, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`, err.code === 'EAI_AGAIN')
               : err.code === 'EACCES'
-                ? new Error(`mqtt.embedded.port: cannot listen on ${where} (${err.message}); ports below 1024 need privileges hubnlu should not have: choose mqtt.embedded.port 1024 or above, e.g. 1883`)
+                ? new EmbeddedBrokerError('mqtt.embedded.port', `cannot listen on ${where} (${err.message}); ports below 1024 need privileges hubnlu should not have: choose mqtt.embedded.port 1024 or above, e.g. 1883`, false)
                 : err,
         );
       });

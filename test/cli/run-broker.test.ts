@@ -8,7 +8,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedBroker } from '../../src/transport/embedded-broker.js';
@@ -178,5 +179,40 @@ describe('an unreachable broker at start-up', () => {
     const exit = await agent.exited;
     assert.equal(exit.code, 0);
     assert.ok(Date.now() - sentAt < 5000, `took ${Date.now() - sentAt} ms`);
+  });
+});
+
+describe('an embedded broker that cannot start', () => {
+  // A restart cannot give hubnlu a directory it may not create, or an address this machine does not have: exit 78, which
+  // the unit's RestartPreventExitStatus=78 keeps from a restart loop. A port another process holds may be freed: exit 1.
+  test('a store directory that cannot be created exits 78 naming mqtt.embedded.persistence', { timeout: 60_000 }, async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'a-file'), 'x'); // a path through a regular file cannot be created, whoever runs the test (root included)
+    const agent = startAgentProcess({ HUBNLU_MQTT_EMBEDDED_PORT: String(await freePort()), HUBNLU_MQTT_EMBEDDED_PERSISTENCE: join(dir, 'a-file', 'store'), HUBNLU_STORAGE_PATH: join(dir, 'g.db') });
+    const { code, stderr } = await ended(agent);
+    assert.equal(code, EXIT.needsAttention, stderr);
+    assert.match(stderr, /mqtt\.embedded\.persistence: cannot create the broker store directory .*a-file\/store \(ENOTDIR/);
+  });
+
+  test('a host that is not an address of this machine exits 78 naming mqtt.embedded.host', { timeout: 60_000 }, async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: EADDRNOTAVAIL.
+    const agent = startAgentProcess({ HUBNLU_MQTT_EMBEDDED_HOST: '192.0.2.1', HUBNLU_MQTT_EMBEDDED_PORT: String(await freePort()), HUBNLU_STORAGE_PATH: join(scratch(), 'h.db') });
+    const { code, stderr } = await ended(agent);
+    assert.equal(code, EXIT.needsAttention, stderr);
+    assert.match(stderr, /mqtt\.embedded\.host: cannot listen on 192\.0\.2\.1:\d+ .*use an address of this machine/);
+  });
+
+  test('a port another process holds exits 1 (retried: it may be freed), naming mqtt.embedded.port', { timeout: 60_000 }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const agent = startAgentProcess({ HUBNLU_MQTT_EMBEDDED_PORT: String(port), HUBNLU_STORAGE_PATH: join(scratch(), 'i.db') });
+      const { code, stderr } = await ended(agent);
+      assert.equal(code, EXIT.failure, stderr);
+      assert.match(stderr, new RegExp(`mqtt\\.embedded\\.port: 127\\.0\\.0\\.1:${port} is already in use`));
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 });

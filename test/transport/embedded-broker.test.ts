@@ -7,11 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { EmbeddedBroker, EmbeddedBrokerError } from '../../src/transport/embedded-broker.js';
 import { createLogger } from '../../src/util/logger.js';
 
 const log = createLogger({ level: 'silent' });
@@ -88,7 +88,8 @@ test('a store another broker holds open: a clear error naming the setting', asyn
   await first.start();
   try {
     const second = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store });
-    await assert.rejects(second.start(), /mqtt\.embedded\.persistence: cannot open the broker store/);
+    // Held by another process, which may let go: retryable (`hubnlu run` exits 1, not 78).
+    await assert.rejects(second.start(), (err: Error) => err instanceof EmbeddedBrokerError && err.retryable && /^mqtt\.embedded\.persistence: cannot open the broker store .*is another hubnlu using it/.test(err.message));
   } finally {
     await first.stop();
   }
@@ -99,12 +100,58 @@ test('a store directory that cannot be created, or a host that is not this machi
   const file = join(dir, 'a-file');
   writeFileSync(file, 'x');
   const store = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: join(file, 'store') });
-  await assert.rejects(store.start(), /^Error: mqtt\.embedded\.persistence: cannot create the broker store directory .*a-file\/store \(ENOTDIR: .*\); choose a directory hubnlu may write/);
+  // Neither is retryable: `hubnlu run` exits 78 (test/cli/run-broker.test.ts).
+  await assert.rejects(store.start(), (err: Error) => err instanceof EmbeddedBrokerError && !err.retryable && /^mqtt\.embedded\.persistence: cannot create the broker store directory .*a-file\/store \(ENOTDIR: .*\); choose a directory hubnlu may write/.test(err.message));
   // 192.0.2.1 (TEST-NET-1) is no address of this machine: EADDRNOTAVAIL.
   const host = new EmbeddedBroker('192.0.2.1', 0, log);
   try {
-    await assert.rejects(host.start(), /^Error: mqtt\.embedded\.host: cannot listen on 192\.0\.2\.1:0 \(listen EADDRNOTAVAIL: .*\); use an address of this machine/);
+    await assert.rejects(host.start(), (err: Error) => err instanceof EmbeddedBrokerError && !err.retryable && /^mqtt\.embedded\.host: cannot listen on 192\.0\.2\.1:0 \(listen EADDRNOTAVAIL: .*\); use an address of this machine/.test(err.message));
   } finally {
     await host.stop();
+  }
+});
+
+test('a store directory whose files the broker cannot write: not retryable, naming the setting and the fix', async () => {
+  // LevelDB's LOCK file as a directory: the store cannot be opened for writing, whoever runs the test (root included).
+  const store = join(dir, 'unwritable');
+  mkdirSync(join(store, 'LOCK'), { recursive: true });
+  const broker = new EmbeddedBroker('127.0.0.1', 0, log, { persistence: store });
+  await assert.rejects(
+    broker.start(),
+    (err: Error) => err instanceof EmbeddedBrokerError && !err.retryable && /^mqtt\.embedded\.persistence: cannot open the broker store in .*unwritable \(.*\); make the directory and its files writable/.test(err.message),
+  );
+});
+
+test('a port another process holds: retryable, naming mqtt.embedded.port', async () => {
+  const first = new EmbeddedBroker('127.0.0.1', 0, log);
+  const url = await first.start();
+  try {
+    const port = Number(new URL(url).port);
+    const second = new EmbeddedBroker('127.0.0.1', port, log);
+    try {
+      await assert.rejects(second.start(), (err: Error) => err instanceof EmbeddedBrokerError && err.retryable && err.message.startsWith(`mqtt.embedded.port: 127.0.0.1:${port} is already in use`));
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await first.stop();
+  }
+});
+
+// Binding below 1024 is refused only to an unprivileged user on a kernel that reserves those ports.
+const unprivilegedStart = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+  } catch {
+    return 1024;
+  }
+})();
+const canTestPrivileged = process.getuid?.() !== 0 && unprivilegedStart > 1;
+test('a privileged port without privilege: not retryable, naming mqtt.embedded.port and the fix', { skip: canTestPrivileged ? false : 'root, or a kernel that lets anyone bind low ports: nothing refuses port 1' }, async () => {
+  const broker = new EmbeddedBroker('127.0.0.1', 1, log);
+  try {
+    await assert.rejects(broker.start(), (err: Error) => err instanceof EmbeddedBrokerError && !err.retryable && /^mqtt\.embedded\.port: cannot listen on 127\.0\.0\.1:1 .*choose mqtt\.embedded\.port 1024 or above/.test(err.message));
+  } finally {
+    await broker.stop();
   }
 });

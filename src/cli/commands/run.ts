@@ -6,6 +6,7 @@ import { notifySystemd, startWatchdog } from '../../agent/systemd.js';
 import { configFor, loadLiveModels } from '../context.js';
 import { redactConfig } from '../../config/load.js';
 import { BrokerSetupError } from '../../transport/mqtt-connection.js';
+import { EmbeddedBrokerError } from '../../transport/embedded-broker-error.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { DatabaseFailure } from '../../store/failure.js';
 import { SchemaTooNewError } from '../../store/database.js';
@@ -67,6 +68,9 @@ export function registerRun(program: Command): void {
         // Refused credentials, an untrusted certificate, an unsupported protocol version: a restart cannot fix
         // them, so exit 78 and let the unit's RestartPreventExitStatus=78 keep systemd from looping.
         if (err instanceof BrokerSetupError) throw new CliError(`cannot connect to the broker: ${err.message}`, EXIT.needsAttention);
+        // The embedded broker: a store directory it may not create or write, an address that is not this machine's, a
+        // privileged port need a person too; a port or store another process holds may be let go (exit 1, retried).
+        if (err instanceof EmbeddedBrokerError) throw new CliError(`cannot start the embedded broker: ${err.message}`, err.retryable ? EXIT.failure : EXIT.needsAttention);
         throw err;
       }
       // A corrupt, read-only, deleted or replaced database: stop, and exit 78 so that systemd does not restart into it.
