@@ -21,6 +21,7 @@
 #   --no-enable    install and verify only
 #   --start        also start (or restart) the service after enabling it
 # Run without root only with --root: then no user is created and nothing is chowned.
+# Exit status: 0 installed; 1 a step failed (the message says which); 2 a bad command line (nothing touched).
 set -euo pipefail
 umask 022
 
@@ -35,32 +36,38 @@ START=0
 say() { printf 'hubnlu install: %s\n' "$*"; }
 die() { printf 'hubnlu install: error: %s\n' "$*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+# A bad command line: exit 2 (as hubnlu's own usage errors), with the usage line.
+usage_error() {
+  printf 'hubnlu install: error: %s\n' "$*" >&2
+  grep -m1 '^# Usage: ' "$0" | sed 's/^# //' >&2
+  exit 2
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; PREFIX=$2; shift 2 ;;
+    --prefix) [ $# -ge 2 ] || usage_error "--prefix needs a directory"; PREFIX=$2; shift 2 ;;
     --prefix=*) PREFIX=${1#*=}; shift ;;
-    --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT=$2; shift 2 ;;
+    --root) [ $# -ge 2 ] || usage_error "--root needs a directory"; ROOT=$2; shift 2 ;;
     --root=*) ROOT=${1#*=}; shift ;;
-    --user) [ $# -ge 2 ] || die "--user needs a name"; SVC_USER=$2; shift 2 ;;
+    --user) [ $# -ge 2 ] || usage_error "--user needs a name"; SVC_USER=$2; shift 2 ;;
     --user=*) SVC_USER=${1#*=}; shift ;;
     --no-user) CREATE_USER=0; shift ;;
     --no-enable) ENABLE=0; shift ;;
     --start) START=1; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) die "unknown option $1 (see --help)" ;;
+    *) usage_error "unknown option $1 (see --help)" ;;
   esac
 done
 
-case "$PREFIX" in /*) ;; *) die "--prefix must be an absolute path (got $PREFIX)" ;; esac
-case "$PREFIX" in /|/usr|/etc|/var|/opt|/home|/root) die "--prefix $PREFIX would replace a system directory; use a directory of its own such as /opt/hubnlu" ;; esac
+case "$PREFIX" in /*) ;; *) usage_error "--prefix must be an absolute path (got $PREFIX)" ;; esac
+case "$PREFIX" in /|/usr|/etc|/var|/opt|/home|/root) usage_error "--prefix $PREFIX would replace a system directory; use a directory of its own such as /opt/hubnlu" ;; esac
+[[ "$SVC_USER" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || usage_error "--user $SVC_USER: not a valid user name (lower-case letters, digits, _ and -)"
 PREFIX=${PREFIX%/}
 if [ -n "$ROOT" ]; then
   mkdir -p "$ROOT"
   ROOT=$(cd "$ROOT" && pwd)
   [ "$ROOT" = / ] && ROOT=''
 fi
-[[ "$SVC_USER" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || die "--user $SVC_USER: not a valid user name (lower-case letters, digits, _ and -)"
 
 IS_ROOT=0
 [ "$(id -u)" = 0 ] && IS_ROOT=1

@@ -117,3 +117,28 @@ test('install.sh installs the unit with the prefix, user and node filled in, and
   // --root: nothing enabled, and it says so.
   assert.match(run.stdout, /enable it on the target system/);
 });
+
+// Fast (argument checks only, before anything is copied or built): runs in `npm test`.
+test('install.sh refuses a bad command line with exit 2 and its usage line, before it touches anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubnlu-install-usage-'));
+  try {
+    const target = join(dir, 'root');
+    const cases: Array<[string[], RegExp]> = [
+      [['--bogus'], /unknown option --bogus/],
+      [['--prefix'], /--prefix needs a directory/],
+      [['--prefix', 'relative/dir'], /--prefix must be an absolute path/],
+      [['--user', 'Not A User'], /--user Not A User: not a valid user name/],
+    ];
+    for (const [args, message] of cases) {
+      // --root first: were the bad option let through, the install would stay inside the temporary directory.
+      const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'install.sh'), '--root', target, '--no-user', '--no-enable', ...args], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.match(r.stderr, /^Usage: .*install\.sh \[--prefix DIR\] \[--root DIR\]/m, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+      assert.ok(!existsSync(target), `${args.join(' ')}: ${target} was created`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
