@@ -8,7 +8,7 @@
  * and the shipped models' accuracy through the eval path before and after
  * quantisation, against the fp32 accuracy their manifests record.
  *
- *   npm run bench:compress [-- --inputs 48] [--datasets DIR] [--keep DIR]
+ *   npm run bench:compress [-- --inputs 48] [--datasets DIR (default $HUBNLU_DATASETS)] [--keep DIR]
  *
  * The models are generated into a temporary directory (about 1 GB, deleted
  * afterwards unless --keep) by a child process under `nice -n 10`; each
@@ -27,6 +27,7 @@ import { quantizeModel, type QuantizeModelOptions } from '../src/compress/quanti
 import { pruneModel } from '../src/compress/prune-model.js';
 import { compareOutputs, makeInputSet, percentile, runInputSet, type InputSet } from '../src/compress/measure.js';
 import { ModelRegistry } from '../src/model/registry.js';
+import { benchDatasets } from './datasets.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { readRows } from '../src/data/rows.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
   }
   const count = Number(arg('--inputs') ?? 48);
   const keep = arg('--keep');
-  const datasets = arg('--datasets') ?? process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets');
+  const datasets = benchDatasets(arg('--datasets'));
   const tmp = keep ?? mkdtempSync(join(tmpdir(), 'hubnlu-bench-compress-'));
   mkdirSync(tmp, { recursive: true });
   const started = new Date().toISOString();

@@ -25,7 +25,7 @@ import { percentile } from '../src/eval/metrics.js';
 import { decide, LANGUAGES, LanguageDetector } from '../src/model/language.js';
 import { loadManifest } from '../src/model/manifest.js';
 import { readRows } from '../src/data/rows.js';
-import { resolveDatasets } from '../src/train/defaults.js';
+import { benchDatasets } from './datasets.js';
 import { haCommandSource } from '../src/train/langid-commands.js';
 import { langidCorpus } from '../src/train/langid.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -35,7 +35,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const ds = resolveDatasets(arg('--datasets'));
+const ds = benchDatasets(arg('--datasets'));
 const modelDir = arg('--model') ?? join(packageRoot(), 'models', 'langid');
 const short = (t: string): boolean => t.trim().split(/\s+/).length <= 6;
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolveDatasets } from '../src/train/defaults.js';
+import { benchDatasets } from './datasets.js';
 import type { Analyzer } from '../src/model/types.js';
 import type { RouterOptions } from '../src/model/language-router.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -31,7 +31,7 @@ if (dists.length !== 2) {
 }
 const ROUNDS = Number(arg('--rounds') ?? 5);
 const router = process.argv.includes('--router');
-const ds = resolveDatasets(undefined);
+const ds = benchDatasets(undefined); // $HUBNLU_DATASETS
 const jl = (f: string): string[] =>
   readFileSync(join(ds, f), 'utf8')
     .split('\n')

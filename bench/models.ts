@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { tokenize } from '../src/model/text.js';
 import { percentile } from '../src/eval/metrics.js';
 import { readRows } from '../src/data/rows.js';
-import { resolveDatasets } from '../src/train/defaults.js';
+import { benchDatasets } from './datasets.js';
 import { packageRoot } from '../src/util/paths.js';
 
 function arg(name: string): string | undefined {
@@ -37,7 +37,7 @@ function arg(name: string): string | undefined {
 }
 
 const N = Number(arg('--n') ?? 3000);
-const ds = resolveDatasets(arg('--datasets'));
+const ds = benchDatasets(arg('--datasets'));
 
 function dirBytes(dir: string): Record<string, number> {
   const out: Record<string, number> = {};

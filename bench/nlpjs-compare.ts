@@ -24,7 +24,7 @@ import { classificationMetrics, percentile } from '../src/eval/metrics.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { readRows, type LabelledRow } from '../src/data/rows.js';
 import { stratifiedSplit } from '../src/data/random.js';
-import { resolveDatasets } from '../src/train/defaults.js';
+import { benchDatasets } from './datasets.js';
 import { trainModel } from '../src/train/pipeline.js';
 import { packageRoot } from '../src/util/paths.js';
 
@@ -100,7 +100,7 @@ async function hubnlu(trainFile: string, devFile: string, unlabelled: string | n
   }
 }
 
-const ds = resolveDatasets(arg('--datasets'));
+const ds = benchDatasets(arg('--datasets'));
 const only = arg('--only');
 const results: Record<string, { n: number; hubnlu: Side; nlpjs: Side }> = {};
 

@@ -10,7 +10,7 @@
  * - `gold`: the dataset's intent (an upper bound);
  * - `none`: no intent.
  *
- *   node dist/bench/slots.js [--datasets DIR] [--seed N] [--no-classifier] [--self-train] [--out FILE]
+ *   node dist/bench/slots.js [--datasets DIR (default $HUBNLU_DATASETS)] [--seed N] [--no-classifier] [--self-train] [--out FILE]
  *
  * `--self-train` adds self-training on slurp.train.unlabelled.txt (minus dev texts).
  */
@@ -28,6 +28,7 @@ import { exportSlotTagger, goldSlots, readIntentRows, trainSlotTagger, type Inte
 import { addSlotCounts, emptySlotCounts, slotPrf, type SlotCounts } from '../src/train/tagger-eval.js';
 import { trainClassifier } from '../src/train/trainer.js';
 import { packageRoot } from '../src/util/paths.js';
+import { benchDatasets } from './datasets.js';
 
 interface Args {
   datasets: string;
@@ -39,21 +40,23 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
-    datasets: process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets'),
+    datasets: '',
     seed: 1,
     classifier: true,
     selfTrain: false,
     out: join(packageRoot(), 'bench', 'results', 'slots.json'),
   };
+  let datasets: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    if (k === '--datasets') a.datasets = argv[++i];
+    if (k === '--datasets') datasets = argv[++i];
     else if (k === '--seed') a.seed = Number(argv[++i]);
     else if (k === '--no-classifier') a.classifier = false;
     else if (k === '--self-train') a.selfTrain = true;
     else if (k === '--out') a.out = argv[++i];
     else throw new Error(`unknown option ${k}; use --datasets DIR, --seed N, --no-classifier, --self-train, --out FILE`);
   }
+  a.datasets = benchDatasets(datasets);
   return a;
 }
 

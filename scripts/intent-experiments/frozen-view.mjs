@@ -7,7 +7,8 @@
 // row width: an intent row does not fold (70 labels), so 64 + 32 dimensions ship 1 MB more than 64.
 //   npm run build && [VIEW=intent] [OWN=32] [ROWS=n] nice -n 19 node scripts/intent-experiments/frozen-view.mjs SEED LR|none [DIM] [SCALE]
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainClassifier } = await import(`${D}/train/trainer.js`);
 const { RECIPES } = await import(`${D}/train/recipes.js`);
 const { readRows, readLines } = await import(`${D}/data/rows.js`);

@@ -8,7 +8,8 @@
 // applied unchanged to the `devel` dumps (slurp.devel, model trained on all of hwu64 + mindmeld).
 //   node scripts/intent-experiments/joint-grid.mjs tune:FILE devel:FILE[:seed] ...
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { slotPrf, addSlotCounts, emptySlotCounts } = await import(`${D}/train/tagger-eval.js`);
 const { readIntentRows } = await import(`${D}/train/tagger.js`);
 const { harmonizeSlotConventions } = await import(`${D}/train/slot-conventions.js`);

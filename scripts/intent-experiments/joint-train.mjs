@@ -5,7 +5,8 @@
 // is not read at all. Joint-decoding weights are chosen on those rows, never on slurp.devel.
 //   npm run build && nice -n 19 node scripts/intent-experiments/joint-train.mjs devel|tune SEED OUT
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainModel, formatTrainSummary } = await import(`${D}/train/pipeline.js`);
 const [mode, seedArg, out] = process.argv.slice(2);
 const seed = Number(seedArg);

@@ -3,7 +3,8 @@
 // manifest: intent accuracy and slot F1 of both (the runtime's own numbers, to check joint-mix.mjs' mixPruned).
 //   nice -n 19 node scripts/intent-experiments/mixture-check.mjs MODEL_DIR [TOP] [FLOOR]
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { ModelRegistry } = await import(`${D}/model/registry.js`);
 const { readIntentRows, goldSlots } = await import(`${D}/train/tagger.js`);
 const { slotPrf, addSlotCounts, emptySlotCounts } = await import(`${D}/train/tagger-eval.js`);

@@ -7,7 +7,8 @@
 // compute before the classifier runs. Prints the fp32 accuracy after pruning and the prior shift, as the model card.
 //   nice -n 19 node scripts/intent-experiments/stack-slots.mjs devel|tune SEED MODEL_DIR [DROP]
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainClassifier } = await import(`${D}/train/trainer.js`);
 const { RECIPES } = await import(`${D}/train/recipes.js`);
 const { readRows, readLines } = await import(`${D}/data/rows.js`);

@@ -7,7 +7,8 @@
 // selfTraining + unlabelled (comma-separated files), biasObjective, ensembleMembers, frozen (a pre-trained skip-gram
 // word view, see below and pretrain.mjs). Results are also appended to $RESULTS if set.
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainClassifier, encodeForTraining } = await import(`${D}/train/trainer.js`);
 const { RECIPES } = await import(`${D}/train/recipes.js`);
 const { readRows, readLines } = await import(`${D}/data/rows.js`);

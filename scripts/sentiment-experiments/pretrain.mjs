@@ -1,12 +1,13 @@
 // Issue 13: skip-gram pre-training (src/train/skipgram.ts) on all the unlabelled English text the datasets hold,
 // for the sentiment experiments' word view (exp.mjs `frozen`). The corpus: every English text in
-// ../shared/datasets except the dev sets (meld.dev, goemotions.dev, sst3.dev, slurp.devel) and the semeval.train
+// the datasets directory ($HUBNLU_DATASETS) except the dev sets (meld.dev, goemotions.dev, sst3.dev, slurp.devel) and the semeval.train
 // rows held out by seeds 1, 2 and 3 (also dropped from tweeteval.val, which repeats semeval): goemotions.train,
 // semeval.train, sst3.train, tweeteval.val, hwu64.train, mindmeld.train, snips.train, slurp.train.unlabelled.
 // Cached in $TMPDIR by settings.
 //   export { corpus, pretrained(settings, options) }
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { readRows, readLines } = await import(`${D}/data/rows.js`);
 const { stratifiedSplit } = await import(`${D}/data/random.js`);
 const { normalizeText } = await import(`${D}/model/text.js`);

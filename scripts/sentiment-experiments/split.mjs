@@ -2,7 +2,8 @@
 // (goemotions + 95 % of semeval + sst3, the seed-1 split of train-defaults) and the four dev sets + short commands.
 //   npm run build && node scripts/sentiment-experiments/split.mjs /tmp/sent && /usr/bin/python3 scripts/sentiment-experiments/teacher.py /tmp/sent
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const OUT = process.argv[2] ?? '.';
 const { readRows } = await import(`${D}/data/rows.js`);
 const { stratifiedSplit } = await import(`${D}/data/random.js`);

@@ -4,7 +4,8 @@
 // on the four dev sets for mean macro-F1 as the shipped recipe does, and the same numbers as exp.mjs are printed.
 //   npm run build && nice -n 19 node scripts/sentiment-experiments/views.mjs '[{}, {"featurizer":{"charNgrams":null}}]' views-s1 1
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainClassifier, encodeForTraining } = await import(`${D}/train/trainer.js`);
 const { RECIPES } = await import(`${D}/train/recipes.js`);
 const { readRows } = await import(`${D}/data/rows.js`);

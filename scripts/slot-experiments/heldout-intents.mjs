@@ -4,7 +4,8 @@
 // OUT/intents.json, so tagger variants can be scored on exactly the held-out pipeline's intents.
 //   npm run build && nice -n 19 node scripts/slot-experiments/heldout-intents.mjs /tmp/h13slot/heldout-s1 1
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainModel, formatTrainSummary } = await import(`${D}/train/pipeline.js`);
 const { ModelRegistry } = await import(`${D}/model/registry.js`);
 const { readRows } = await import(`${D}/data/rows.js`);

@@ -4,7 +4,8 @@
 // Prints the full-pipeline (int8) held-out accuracy, as the model card's held-out table reports it.
 //   nice -n 19 node scripts/slot-experiments/intent-snips.mjs SEED W
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainModel } = await import(`${D}/train/pipeline.js`);
 const { RECIPES } = await import(`${D}/train/recipes.js`);
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';

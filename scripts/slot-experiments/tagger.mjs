@@ -7,7 +7,8 @@
 // featurizer (partial SlotFeaturizerSettings), extraTrain (list of intent files in the dataset dir), classes (a word
 // class table file: word TAB class TAB class ..., coarse first) with classCols (its columns to use, default [0, 1]).
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const T = await import(`${D}/train/tagger.js`);
 const { slotPrf, addSlotCounts, emptySlotCounts } = await import(`${D}/train/tagger-eval.js`);
 const { tokenize } = await import(`${D}/model/text.js`);

@@ -3,7 +3,8 @@
 // and normalised by hubnlu's tokenize() (numbers as <num>), one sentence a line (sentences of one token dropped).
 //   npm run build && node scripts/word-classes/corpus.mjs /tmp/wc/corpus.txt
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { tokenize } = await import(`${D}/model/text.js`);
 import { readFileSync, writeFileSync } from 'node:fs';
 const texts = [];

@@ -2,7 +2,8 @@
 // each word's classes from en.tsv appended to every text as pseudo-words (model card, "What was tried").
 //   npm run build && nice -n 19 node scripts/word-classes/intent-bag.mjs SEED cls 2,3   (or base; writes /tmp/hi/icls-MODE)
 const D = new URL('../../dist/src', import.meta.url).pathname;
-const DS = process.env.HUBNLU_DATASETS ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+if (!process.env.HUBNLU_DATASETS) { console.error('set HUBNLU_DATASETS to the datasets directory (holding intent/ and sentiment/; README, Reproduce)'); process.exit(2); }
+const DS = process.env.HUBNLU_DATASETS;
 const { trainModel } = await import(`${D}/train/pipeline.js`);
 const { tokenize } = await import(`${D}/model/text.js`);
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -443,7 +443,7 @@ export const ConfigSchema = Type.Object(
         datasets: Type.Optional(
           Type.String({
             minLength: 1,
-            description: 'The public training data the shipped intent model was trained on (a directory holding intent/hwu64.train.jsonl, …); retraining extends it with the household\'s rows. Absent: $HUBNLU_DATASETS, else ../shared/datasets next to the package.',
+            description: 'The public training data the shipped intent model was trained on (a directory holding intent/hwu64.train.jsonl, …); retraining extends it with the household\'s rows. Absent: $HUBNLU_DATASETS; with neither, a retrain fails naming both (the datasets are not part of the repository).',
             ...hint('a dataset directory holding intent/ and sentiment/'),
           }),
         ),

@@ -1,6 +1,6 @@
 // The one mapping table between Home Assistant's intents and slots (home-assistant/intents, CC BY 4.0) and
 // hubnlu's ontology (HWU64/SLURP scenario_action labels plus the iot_* extensions, see
-// shared/datasets/README.md). Both directions are read from the same rows:
+// the datasets' README). Both directions are read from the same rows:
 //   Home Assistant → hubnlu: `hubnluIntentFor()` / `hubnluSlotFor()` (training data from HA templates, issue 11);
 //   hubnlu → Home Assistant: `haIntentFor()` / `haSlotFor()` (calling HA's intent API, Home Assistant discovery).
 // It ships in the code, not under models/: the models only know hubnlu labels; the table is how the agent and the

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../store/database.js';
 import { loadManifest } from '../model/manifest.js';
 import { resolveFromPackage } from '../util/paths.js';
-import { resolveDatasets } from '../train/defaults.js';
+import { datasetsDir } from '../data/datasets-dir.js';
 import { dataWarnings, householdData } from './household-data.js';
 import { HOUSEHOLD_FILE, runRetrain, type RetrainJob, type RetrainOutcome } from './retrain.js';
 import { retrainInChild } from './retrain-runner.js';
@@ -66,14 +66,16 @@ export class LearningError extends Error {
 function publicFiles(config: Config, baseDir: string): { train: string[]; unlabelled: string | null; dev: string[] } {
   let ds: string;
   try {
-    ds = config.learning.datasets ? resolveFromPackage(config.learning.datasets) : resolveDatasets();
+    // No default directory: the datasets are not part of the repository (a retrain without them fails with this
+    // message; the nightly job logs it and reports `{"ok": false, "error": …}`, the live model unchanged).
+    ds = datasetsDir(config.learning.datasets ? resolveFromPackage(config.learning.datasets) : undefined, { option: 'learning.datasets (HUBNLU_LEARNING_DATASETS)', needs: ['intent'] });
   } catch (err) {
-    throw new LearningError(`retraining extends the public data the shipped model was trained on, and it cannot be found: ${(err as Error).message} (set learning.datasets)`);
+    throw new LearningError(`retraining extends the public data the shipped model was trained on, and it cannot be found: ${(err as Error).message}`);
   }
   const m = loadManifest(baseDir);
   const at = (file: string): string => {
     const p = join(ds, 'intent', file);
-    if (!existsSync(p)) throw new LearningError(`${p}: the base model ${m.name}@${m.version} was trained on ${file}, which is not in learning.datasets (${ds}); point learning.datasets at the dataset directory`);
+    if (!existsSync(p)) throw new LearningError(`${p}: the base model ${m.name}@${m.version} was trained on ${file}, which is not in the datasets directory ${ds}; point learning.datasets (or HUBNLU_DATASETS) at the directory it was trained from`);
     return p;
   };
   const train = m.training.data.map((d) => d.file).filter((f) => f !== HOUSEHOLD_FILE && !f.includes('(')).map(at);

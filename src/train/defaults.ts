@@ -13,10 +13,11 @@
  * languages: de, fr, es, zh-cn (src/train/languages.ts), after the English models;
  *            `only: 'de'` trains one language, `only: 'intent' | 'sentiment'` no language.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { renderModelCard, type CardExtras } from './model-card.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { datasetsDir } from '../data/datasets-dir.js';
+import { renderModelCard, REPRODUCE_DATASETS, type CardExtras } from './model-card.js';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 import { formatTrainSummary, summarizeReport, trainModel, type TrainResult } from './pipeline.js';
@@ -30,7 +31,7 @@ import { haCommandSource } from './langid-commands.js';
 import { LANGUAGES, trainLanguage, type Language, type LanguageResult } from './languages.js';
 
 export interface DefaultsOptions {
-  /** Dataset directory (holding intent/ and sentiment/). */
+  /** Dataset directory (holding intent/ and sentiment/); absent: `$HUBNLU_DATASETS` (datasetsDir). */
   readonly datasets?: string;
   /** Where the model directories go (default `<package>/models`). */
   readonly outDir?: string;
@@ -39,16 +40,6 @@ export interface DefaultsOptions {
   readonly only?: 'intent' | 'sentiment' | Language | 'langid';
   readonly progress?: ProgressReporter;
   readonly version?: string;
-}
-
-/** `--datasets`, else `$HUBNLU_DATASETS`, else `../shared/datasets` next to the package root. */
-export function resolveDatasets(dir?: string): string {
-  const chosen = dir ?? process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets');
-  const abs = isAbsolute(chosen) ? chosen : resolve(chosen);
-  if (!existsSync(join(abs, 'intent')) || !existsSync(join(abs, 'sentiment'))) {
-    throw new Error(`dataset directory ${abs} has no intent/ and sentiment/ folders; pass --datasets DIR or set HUBNLU_DATASETS`);
-  }
-  return abs;
 }
 
 export interface DefaultsResult {
@@ -307,7 +298,7 @@ function chosenPointText(curve: readonly ThresholdPoint[], threshold: number): s
 }
 
 export async function trainDefaults(opts: DefaultsOptions = {}): Promise<DefaultsResult> {
-  const ds = resolveDatasets(opts.datasets);
+  const ds = datasetsDir(opts.datasets);
   const out = opts.outDir ?? join(packageRoot(), 'models');
   const progress = opts.progress ?? silentProgress;
   const seed = opts.seed ?? 1;
@@ -397,7 +388,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
             ].join('\n'),
           },
           limits: INTENT_LIMITS,
-          reproduce: 'npm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only intent',
+          reproduce: `${REPRODUCE_DATASETS}\nnpm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only intent`,
         },
         progress,
       });
@@ -415,7 +406,7 @@ export async function trainDefaults(opts: DefaultsOptions = {}): Promise<Default
     const sentimentCard: CardExtras = {
       summary: 'Three-class sentiment (negative / neutral / positive) of short English utterances, for hub automations that react to how something was said.',
       limits: SENTIMENT_LIMITS,
-      reproduce: 'npm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only sentiment',
+      reproduce: `${REPRODUCE_DATASETS}\nnpm run train:models            # both shipped models\nnode dist/src/cli/main.js train-defaults --only sentiment`,
     };
     const sentiment = await trainModel({
       task: 'sentiment',

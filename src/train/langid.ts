@@ -22,6 +22,7 @@ import { readLines, readRows, type LabelledRow } from '../data/rows.js';
 import { mulberry32, shuffleInPlace, stratifiedSplit } from '../data/random.js';
 import { FastTextScorer, type FastTextOptions } from './fasttext.js';
 import { writeModelDir, type WrittenModel } from './model-dir.js';
+import { REPRODUCE_DATASETS } from './model-card.js';
 import { silentProgress, type ProgressReporter } from './progress.js';
 import { sourceInfo } from './sources.js';
 import { encodeForTraining, trainClassifier, type TrainedClassifier } from './trainer.js';
@@ -221,7 +222,7 @@ export async function trainLangid(o: LangidOptions): Promise<LangidResult> {
         'Non-English training text is tweets (UMSAB) and Home Assistant command templates; other registers (long prose, code-switching) are less certain.',
         'Very short inputs (one word, a name) carry little evidence: the threshold sends unsure ones to the default language.',
       ],
-      reproduce: 'node dist/src/cli/main.js train-defaults --only langid',
+      reproduce: `${REPRODUCE_DATASETS}\nnode dist/src/cli/main.js train-defaults --only langid`,
     },
   });
   return { trained, written, threshold: Math.max(chosen.threshold, LANGID_MIN_THRESHOLD), heldOut, rows };

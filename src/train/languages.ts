@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import { ModelRegistry } from '../model/registry.js';
-import { renderModelCard, type CardExtras } from './model-card.js';
+import { renderModelCard, REPRODUCE_DATASETS, type CardExtras } from './model-card.js';
 import { readRows } from '../data/rows.js';
 import { expandLanguage, type DatasetRow } from '../corpus/ha-dataset.js';
 import { outOfScopeSentences } from '../corpus/oos.js';
@@ -155,7 +155,7 @@ const SENTIMENT_CARD = (lang: Language): CardExtras => ({
                 'Trained on 1,839 tweets (small) plus 600 smart-home commands from the template expansion labelled neutral (tweets hold almost no commands, and without them the model read "mach das Licht aus" as negative). Tweets are not how people talk to a hub.',
                 'Class offsets were not tuned; umsab val was used for the temperature only, so its numbers are honest.',
               ],
-        reproduce: `node dist/src/cli/main.js train-defaults --only ${lang}`,
+        reproduce: `${REPRODUCE_DATASETS}\nnode dist/src/cli/main.js train-defaults --only ${lang}`,
       });
 
 export async function trainLanguage(lang: Language, opts: LanguageOptions): Promise<LanguageResult> {
@@ -199,7 +199,7 @@ export async function trainLanguage(lang: Language, opts: LanguageOptions): Prom
           'Labels with few templates (weather, vacuum, lights queries) get extra draws, at least 150 training sentences per label. This was added after the first run on the hand-written set showed weather and vacuum requests rejected (hand-written top-label accuracy then: de 79.5, fr 84.1, es 77.3, zh-cn 88.6 %), together with smaller tables (8k classifier rows, tagger buckets seen 4 times) for size; so the hand-written set has informed one recipe choice.',
           'The temperature was fit on the held-out template sentences, which are far easier than real speech: confidences on real requests are over-confident (see ECE on the hand-written set).',
         ],
-        reproduce: `node dist/src/cli/main.js train-defaults --only ${lang}`,
+        reproduce: `${REPRODUCE_DATASETS}\nnode dist/src/cli/main.js train-defaults --only ${lang}`,
       };
     const intent = await trainModel({
       task: 'intent',

@@ -16,6 +16,12 @@ export interface CardExtras {
   readonly reproduce?: string;
 }
 
+/**
+ * The first line of every shipped model's Reproduce block: the datasets are not part of the repository, and
+ * train-defaults finds them only through `--datasets` or this variable (src/data/datasets-dir.ts).
+ */
+export const REPRODUCE_DATASETS = 'export HUBNLU_DATASETS=/path/to/datasets   # the public datasets (not in this repository; sources under "Training data and licences")';
+
 const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const mb = (b: number): string => `${(b / 1e6).toFixed(2)} MB`;
 

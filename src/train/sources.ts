@@ -1,6 +1,6 @@
 /**
- * Provenance of the public training files in `../shared/datasets` (from its
- * README), recorded in every manifest and model card: each source keeps its
+ * Provenance of the public training files in the datasets directory (`--datasets` / `$HUBNLU_DATASETS`; from
+ * the datasets' own README), recorded in every manifest and model card: each source keeps its
  * licence and needs attribution.
  */
 import { basename } from 'node:path';

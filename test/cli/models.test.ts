@@ -1,7 +1,7 @@
 /** `hubnlu models list|promote|rollback` and the usage errors of `train --with-log-labels`, as a user runs them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
@@ -96,7 +96,13 @@ test('train --with-log-labels with learning.modelsDir naming a file: exit 2 nami
   writeFileSync(file, 'a file where the store should be');
   const data = join(dir, 'household.jsonl');
   writeFileSync(data, ['open the garage', 'raise the garage door', 'garage up please'].map((text) => JSON.stringify({ text, intent: 'iot_garage_open' })).join('\n') + '\n');
-  const env = { HUBNLU_LEARNING_MODELS_DIR: file, HUBNLU_STORAGE_PATH: join(dir, 'none.db') };
+  // The public files the shipped model names, empty: the store is refused before anything reads them (the datasets
+  // are not part of the repository; without a datasets directory the run would stop at that instead).
+  const datasets = join(dir, 'datasets');
+  mkdirSync(join(datasets, 'intent'), { recursive: true });
+  const shipped = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'intent', 'manifest.json'), 'utf8')) as { training: { data: { file: string }[]; unlabelled?: { file: string } } };
+  for (const f of [...shipped.training.data.map((d) => d.file), shipped.training.unlabelled?.file ?? 'x']) writeFileSync(join(datasets, 'intent', f), '');
+  const env = { HUBNLU_LEARNING_MODELS_DIR: file, HUBNLU_STORAGE_PATH: join(dir, 'none.db'), HUBNLU_LEARNING_DATASETS: datasets };
   const r = runCli(['train', '--with-log-labels', '--data', data, '--no-progress'], { env, cwd: dir });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /models: a file, not a directory.*learning\.modelsDir/);

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { expandLanguage, toHubnluRow } from '../../src/corpus/ha-dataset.js';
 import { HOUSEHOLDS, fixtureHousehold } from '../../src/corpus/households.js';
+import { datasetFile, needsDatasets } from '../helpers/datasets.js';
 
 test('a sampled sentence becomes a hubnlu row: intent by domain, slot types, unit words joined', () => {
   const text = 'mach das Licht im Wohnzimmer aus';
@@ -19,12 +18,13 @@ test('a sampled sentence becomes a hubnlu row: intent by domain, slot types, uni
   assert.equal(toHubnluRow({ text: 'x', intent: 'HassBroadcast', template: 't', slots: [] }, 'x'), null);
 });
 
-test('made-up households differ from the fixtures', () => {
-  const root = join(process.cwd(), '..', 'shared', 'datasets', 'ha-intents', 'fixtures');
+test('three made-up households per language', () => {
+  for (const lang of Object.keys(HOUSEHOLDS)) assert.equal(HOUSEHOLDS[lang].length, 3, lang);
+});
+
+test('made-up households differ from the fixtures', needsDatasets, () => {
   for (const lang of Object.keys(HOUSEHOLDS)) {
-    assert.equal(HOUSEHOLDS[lang].length, 3, lang);
-    if (!existsSync(root)) continue;
-    const fx = fixtureHousehold(join(root, lang, '_fixtures.yaml'), lang);
+    const fx = fixtureHousehold(datasetFile('ha-intents', 'fixtures', lang, '_fixtures.yaml'), lang);
     const fxNames = new Set(fx.entities.map((e) => e.name.toLowerCase()));
     const ours = HOUSEHOLDS[lang].flatMap((h) => h.entities.map((e) => e.name.toLowerCase()));
     const shared = ours.filter((n) => fxNames.has(n));
@@ -32,9 +32,8 @@ test('made-up households differ from the fixtures', () => {
   }
 });
 
-test('expansion is seeded, every slot offset holds, and held-out templates never reach training', () => {
-  const haDir = join(process.cwd(), '..', 'shared', 'datasets', 'ha-intents');
-  if (!existsSync(haDir)) return;
+test('expansion is seeded, every slot offset holds, and held-out templates never reach training', needsDatasets, () => {
+  const haDir = datasetFile('ha-intents');
   const a = expandLanguage({ haDir, language: 'de', seed: 7, perTemplate: 3, heldOutShare: 0.2 });
   const b = expandLanguage({ haDir, language: 'de', seed: 7, perTemplate: 3, heldOutShare: 0.2 });
   assert.deepEqual(a.train.slice(0, 50), b.train.slice(0, 50));

@@ -3,10 +3,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
 import { InputFileError } from '../../src/data/input-file.js';
 import { readRows } from '../../src/data/rows.js';
+import { datasetFile, needsDatasets } from '../helpers/datasets.js';
 
 let dir: string;
 before(() => {
@@ -68,18 +69,16 @@ test('a slot whose value is not the text it spans is refused with file:line, the
   }
 });
 
-const SNIPS = join(process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets'), 'intent', 'snips.train.jsonl');
-
-test('the public snips.train.jsonl reads, its three rows with an end one past the text clamped', { skip: !existsSync(SNIPS) && 'no datasets' }, () => {
-  const { rows } = readRows(SNIPS, 'intent');
+test('the public snips.train.jsonl reads, its three rows with an end one past the text clamped', needsDatasets, () => {
+  const { rows } = readRows(datasetFile('intent', 'snips.train.jsonl'), 'intent');
   for (const r of rows) for (const s of r.slots) assert.equal(r.text.slice(s.start, s.end), s.value);
   const line5137 = rows.find((r) => r.slots.some((s) => s.value === 'in eleven years'));
   assert.ok(line5137);
 });
 
-test('every intent file train-defaults (and the language models\' evaluation) reads loads under the value = span rule', { skip: !existsSync(SNIPS) && 'no datasets' }, () => {
+test('every intent file train-defaults (and the language models\' evaluation) reads loads under the value = span rule', needsDatasets, () => {
   const files = [
-    ...['hwu64.train.jsonl', 'mindmeld.train.jsonl', 'slurp.devel.jsonl'].map((f) => join(dirname(SNIPS), f)),
+    ...['hwu64.train.jsonl', 'mindmeld.train.jsonl', 'slurp.devel.jsonl'].map((f) => datasetFile('intent', f)),
     ...readdirSync(join(packageRoot(), 'eval', 'handwritten')).filter((f) => f.endsWith('.jsonl') && !f.includes('sentiment')).map((f) => join(packageRoot(), 'eval', 'handwritten', f)),
   ];
   let slots = 0;

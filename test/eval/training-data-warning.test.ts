@@ -7,12 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
 import { TINY_DEV, tinyRows } from '../train/tiny-data.js';
 import type { ModelManifest } from '../../src/model/manifest.js';
+import { datasetFile, needsDatasets } from '../helpers/datasets.js';
 
 let root: string;
 let trainFile: string;
@@ -87,15 +88,12 @@ test('the shipped manifests record a SHA-256 for every training file', () => {
   }
 });
 
-// The datasets are not part of the repository (see the README): check them where they are present.
-const DATASETS = process.env.HUBNLU_DATASETS ?? join(REPO_ROOT, '..', 'shared', 'datasets');
-const haveDatasets = existsSync(join(DATASETS, 'intent', 'hwu64.train.jsonl')) && existsSync(join(DATASETS, 'sentiment', 'meld.dev.jsonl'));
-
-test('shipped models: eval on a training file warns, on a dev file does not', { skip: haveDatasets ? false : `no datasets at ${DATASETS}` }, () => {
-  const onTrain = runCli(['eval', '--task', 'intent', '--data', join(DATASETS, 'intent', 'hwu64.train.jsonl'), '--json']);
+// The public datasets (test/helpers/datasets.ts).
+test('shipped models: eval on a training file warns, on a dev file does not', needsDatasets, () => {
+  const onTrain = runCli(['eval', '--task', 'intent', '--data', datasetFile('intent', 'hwu64.train.jsonl'), '--json']);
   assert.equal(onTrain.status, 0, onTrain.stderr);
   assert.match(onTrain.stderr, /training file hwu64\.train\.jsonl/);
-  const onDev = runCli(['eval', '--task', 'sentiment', '--data', join(DATASETS, 'sentiment', 'meld.dev.jsonl'), '--json']);
+  const onDev = runCli(['eval', '--task', 'sentiment', '--data', datasetFile('sentiment', 'meld.dev.jsonl'), '--json']);
   assert.equal(onDev.status, 0, onDev.stderr);
   assert.doesNotMatch(onDev.stderr, /warning/);
   assert.deepEqual((JSON.parse(onDev.stdout) as { warnings: string[] }).warnings, []);

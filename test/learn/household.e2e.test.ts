@@ -21,7 +21,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
@@ -37,15 +37,14 @@ import { comparePredictions } from '../../src/eval/compare.js';
 import { ModelStore } from '../../src/learn/model-store.js';
 import type { RetrainEvent } from '../../src/learn/retrain-schedule.js';
 import { householdScenario, HOUSEHOLD_TEMPLATES } from './scenario.js';
+import { datasetFile, datasetsDir, needsDatasets } from '../helpers/datasets.js';
 
-const DATASETS = process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets');
-const have = existsSync(join(DATASETS, 'intent', 'mindmeld.train.jsonl'));
 /** HUBNLU_SLOW_TESTS=1: the shipped model as the base, retrained on its full public data (minutes). */
 const FULL = process.env.HUBNLU_SLOW_TESTS === '1';
 const REQ = 'hubnlu/bridge/request';
 const RES = 'hubnlu/bridge/response';
 
-describe('household scenario: label over MQTT, retrain, compare, promote, hot swap under load', { skip: have ? false : `no datasets at ${DATASETS}` }, () => {
+describe('household scenario: label over MQTT, retrain, compare, promote, hot swap under load', needsDatasets, () => {
   let tmp: string;
   let running: RunningAgent;
   let caller: BridgeCaller;
@@ -54,7 +53,7 @@ describe('household scenario: label over MQTT, retrain, compare, promote, hot sw
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'hubnlu-household-'));
-    let pub = DATASETS;
+    let pub = datasetsDir();
     if (FULL) {
       baseDir = join(packageRoot(), 'models', 'intent');
     } else {
@@ -63,12 +62,12 @@ describe('household scenario: label over MQTT, retrain, compare, promote, hot sw
       mkdirSync(join(pub, 'intent'), { recursive: true });
       mkdirSync(join(pub, 'sentiment'), { recursive: true });
       const rows = [
-        ...readRows(join(DATASETS, 'intent', 'mindmeld.train.jsonl'), 'intent').rows,
-        ...readRows(join(DATASETS, 'intent', 'hwu64.train.jsonl'), 'intent').rows.filter((r) => r.label.startsWith('iot_')),
+        ...readRows(datasetFile('intent', 'mindmeld.train.jsonl'), 'intent').rows,
+        ...readRows(datasetFile('intent', 'hwu64.train.jsonl'), 'intent').rows.filter((r) => r.label.startsWith('iot_')),
       ];
       const [train, held] = stratifiedSplit(rows, 0.15, 11);
       const labels = new Set(train.map((r) => r.label));
-      const slurp = readRows(join(DATASETS, 'intent', 'slurp.devel.jsonl'), 'intent').rows.filter((r) => labels.has(r.label));
+      const slurp = readRows(datasetFile('intent', 'slurp.devel.jsonl'), 'intent').rows.filter((r) => labels.has(r.label));
       const write = (file: string, rs: readonly LabelledRow[]) =>
         writeFileSync(file, rs.map((r) => JSON.stringify({ text: r.text, intent: r.label, slots: r.slots, source: r.source })).join('\n') + '\n');
       write(join(pub, 'intent', 'home.train.jsonl'), train);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { SlotTagger } from '../../src/model/slot-tagger.js';
 import { tokenize } from '../../src/model/text.js';
 import { exportSlotTagger, rowLookup, trainingFeatureRows, trainSlotTagger, type IntentRow } from '../../src/train/tagger.js';
+import { datasetFile, needsDatasets } from '../helpers/datasets.js';
 
 const SENTENCES: [string, string | null][] = [
   ['turn on the kitchen lights', 'iot_hue_lighton'],
@@ -227,14 +228,12 @@ test('with word classes, trainer and runtime give identical rows and the exporte
   }
 });
 
-// 300 slurp.devel requests: the datasets are not part of the repository (see the README), so this runs where they are.
-const DEVEL_FILE = join(process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets'), 'intent', 'slurp.devel.jsonl');
-
-test('slotIntentIdsInto: the shared ids once and each intent\'s own are the ids slotFeatureIdsInto gives under that intent', { skip: existsSync(DEVEL_FILE) ? false : `no datasets at ${DEVEL_FILE}` }, () => {
+// 300 slurp.devel requests (the public datasets: test/helpers/datasets.ts).
+test('slotIntentIdsInto: the shared ids once and each intent\'s own are the ids slotFeatureIdsInto gives under that intent', needsDatasets, () => {
   const shippedDir = join(packageRoot(), 'models', 'intent');
   const shipped = (loadManifest(shippedDir) as unknown as { slots: { featurizer: SlotFeaturizerSettings } }).slots.featurizer;
   const classes = HashedWordClasses.decode(new Uint8Array(readFileSync(join(shippedDir, 'slots.classes'))));
-  const devel = readFileSync(DEVEL_FILE, 'utf8')
+  const devel = readFileSync(datasetFile('intent', 'slurp.devel.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .slice(0, 300)

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,6 +27,7 @@ import { loadManifest } from '../../src/model/manifest.js';
 import { ModelRegistry } from '../../src/model/registry.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { decodeModel, encodeModel } from '../../src/train/onnx-proto.js';
+import { datasetFile, needsDatasets } from '../helpers/datasets.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -217,14 +218,10 @@ test('a model whose manifest sets slots.intentMixture: the registry tags over th
   }
 });
 
-// The datasets are not part of the repository (see the README): the tests that need real sentences run where they are.
-const DATASETS = process.env.HUBNLU_DATASETS ?? join(packageRoot(), '..', 'shared', 'datasets');
-const haveDatasets = existsSync(join(DATASETS, 'intent', 'slurp.devel.jsonl')) && existsSync(join(DATASETS, 'sentiment', 'meld.dev.jsonl'));
-const needsDatasets = { skip: haveDatasets ? false : `no datasets at ${DATASETS}` };
 
 /** Texts with the registry's rankings on the shipped English model: slurp.devel (mostly sure) and meld.dev (mostly unsure). */
 async function rankedTexts(count: number): Promise<{ text: string; tokens: Token[]; ranked: ScoredLabelList }[]> {
-  const read = (f: string): string[] => readFileSync(join(DATASETS, f), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const read = (f: string): string[] => readFileSync(datasetFile(f), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
   const texts = [...read('intent/slurp.devel.jsonl').slice(0, count), ...read('sentiment/meld.dev.jsonl').slice(0, count / 2), 'x', '', '?! …'];
   const registry = await ModelRegistry.load({ intentDir: join(packageRoot(), 'models', 'intent'), sentimentDir: null });
   try {

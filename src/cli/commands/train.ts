@@ -11,6 +11,7 @@ import { barProgress, silentProgress } from '../../train/progress.js';
 import type { TaskName } from '../../model/types.js';
 import { ModelDirExistsError } from '../../train/model-dir.js';
 import { InputFileError } from '../../data/input-file.js';
+import { DatasetsDirError } from '../../data/datasets-dir.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { configFor } from '../context.js';
 import { outPath } from '../out-file.js';
@@ -180,7 +181,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train-defaults')
     .description('reproduce every shipped model from the public datasets, seeded: English intent and sentiment (models/intent, models/sentiment), the same for de, fr, es, zh-cn (models/<lang>/intent, models/<lang>/sentiment) and language identification (models/langid); --only picks one')
-    .option('--datasets <dir>', 'dataset directory (default: $HUBNLU_DATASETS, else ../shared/datasets next to the package)')
+    .option('--datasets <dir>', 'the public datasets directory, holding intent/ and sentiment/ (default: $HUBNLU_DATASETS; not part of the repository)')
     .option('--out-dir <dir>', 'where to write intent/, sentiment/, <lang>/ and langid/ (default: the package\'s models/)')
     .option('--only <what>', 'train only intent or only sentiment (English), one language (de, fr, es, zh-cn), or langid (language identification)')
     .option('--seed <n>', 'random seed', '1')
@@ -198,7 +199,7 @@ export function registerTrain(program: Command): void {
           progress: opts.progress ? barProgress() : { ...silentProgress, log: (m: string) => void process.stderr.write(`${m}\n`) },
         });
       } catch (err) {
-        throw new CliError((err as Error).message, EXIT.failure);
+        throw new CliError((err as Error).message, err instanceof DatasetsDirError ? EXIT.usage : EXIT.failure);
       }
       const lines = [`train-defaults done in ${((performance.now() - t0) / 1000).toFixed(1)} s`];
       if (r.intent) {
