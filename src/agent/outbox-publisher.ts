@@ -6,8 +6,10 @@
  *
  * A publish the broker *refuses* on an open connection (an MQTT 5 PUBACK with a definite reason code such as 0x87
  * Not authorized, transport/publish-refusal.ts) is not a lost connection: sending it again after every reconnect
- * would be refused again, for ever. Its row is marked refused (migration 6) and set aside, logged once, and told on
- * the site's error topic; `hubnlu outbox retry` puts it back in the queue once the broker allows it. Any other
+ * would be refused again, for ever. Its row is marked refused (migration 6) and set aside, logged, and told on the
+ * site's error topic; `hubnlu outbox retry` puts it back in the queue once the broker allows it. The log lines and
+ * notices are coalesced (refusal-window.ts): an ACL that denies a whole site refuses every one of its results, and one
+ * line and one notice each would flood both. Any other
  * failure (connection closed, timeout, an ambiguous reason code) keeps the row unpublished, to be sent again after
  * the next reconnect: nothing is given up on without the broker's definite word.
  */
@@ -16,6 +18,16 @@ import type { LogStore, OutboxRow, RefusedInput } from '../store/log-store.js';
 import type { MqttConnection } from '../transport/mqtt-connection.js';
 import { trace } from './latency-trace.js';
 import { publishRefusal, type PublishRefusal } from '../transport/publish-refusal.js';
+import { CoalescingWindows, type ClosedWindow } from './refusal-window.js';
+
+/** How long the refusals of one topic and reason code share a log line, and those told on one error topic a notice. */
+export const REFUSAL_WINDOW_MS = 60_000;
+
+interface Refused {
+  readonly seq: number;
+  readonly topic: string;
+  readonly refusal: PublishRefusal;
+}
 
 /** What the publisher tells about a message the broker refused: a message to publish (not stored), or nothing. */
 export type RefusalNotice = (refused: { readonly seq: number; readonly topic: string; readonly refusal: PublishRefusal; readonly input: RefusedInput }) =>
@@ -35,6 +47,13 @@ export interface PublisherOptions {
    * and a read of the outbox only when it changed. Default 1000; 0: never (they go out at the next result or reconnect).
    */
   readonly pollMs?: number;
+  /**
+   * Refusals are logged and told in windows of this length (ms, default REFUSAL_WINDOW_MS, on the `now` clock): the
+   * first refusal of a topic and reason code is logged at once, the others in its window are counted and summarised in
+   * one line when it ends; a site's error topic gets the notice of the first refusal of each topic and reason code in
+   * a window, not one per message. The database marks every refused row either way.
+   */
+  readonly refusalWindowMs?: number;
 }
 
 export class OutboxPublisher {
@@ -57,13 +76,24 @@ export class OutboxPublisher {
   published = 0;
   /** Messages the broker refused (and that were set aside) since start. */
   refused = 0;
+  /** Notices of refusals left unsent since start, the first of their window having told the same. */
+  noticesHeld = 0;
+  /** Per topic and reason code: the refusal logged at once, and how many more its window counted. */
+  private readonly refusalLog: CoalescingWindows<Refused>;
+  /** Per notice topic, refused topic and reason code: whether the site has been told in this window. */
+  private readonly refusalNotices: CoalescingWindows<Refused>;
+  private refusalTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly store: LogStore,
     private readonly connection: MqttConnection,
     private readonly log: Logger,
     private readonly opts: PublisherOptions = {},
-  ) {}
+  ) {
+    const windowMs = opts.refusalWindowMs ?? REFUSAL_WINDOW_MS;
+    this.refusalLog = new CoalescingWindows(windowMs);
+    this.refusalNotices = new CoalescingWindows(windowMs);
+  }
 
   start(): void {
     this.connection.on('online', this.onOnline);
@@ -206,10 +236,18 @@ export class OutboxPublisher {
       return false;
     }
     this.refused++;
-    this.log.error(
-      { seq: row.seq, topic: row.topic, reasonCode: refusal.code, reason: refusal.name, id: input?.id, siteId: input?.siteId },
-      `the broker refused the message on ${row.topic} (${refusal.text}); set aside, not resent: fix the broker's ACL or limits, then \`hubnlu outbox retry ${row.seq}\``,
-    );
+    const now = (this.opts.now ?? Date.now)();
+    // Windows that ended are summarised before a refusal opens a new one (the lines stay in order).
+    this.closeRefusalWindows(now);
+    const refused: Refused = { seq: row.seq, topic: row.topic, refusal };
+    if (this.refusalLog.admit(`${refusal.code} ${row.topic}`, refused, now)) {
+      this.log.error(
+        { seq: row.seq, topic: row.topic, reasonCode: refusal.code, reason: refusal.name, id: input?.id, siteId: input?.siteId },
+        `the broker refused the message on ${row.topic} (${refusal.text}); set aside, not resent: fix the broker's ACL or limits, then \`hubnlu outbox retry ${row.seq}\`` +
+          ` (more refusals on this topic for this reason in the next ${seconds(this.refusalLog.windowMs)} s are counted in one line)`,
+      );
+    }
+    this.scheduleRefusalClose(now);
     if (!input) return true;
     let notice: ReturnType<RefusalNotice>;
     try {
@@ -220,6 +258,12 @@ export class OutboxPublisher {
     }
     // Never a notice about a refused notice (or about an error message refused on the very topic the notice would use).
     if (!notice || notice.topic === row.topic) return true;
+    // The site's error topic has been told of this topic's refusal in this window: the row is marked, and listed by
+    // `hubnlu outbox list --refused`. (Keyed by the notice topic too: a denied topic shared by sites tells each site.)
+    if (!this.refusalNotices.admit(`${refusal.code} ${row.topic} ${notice.topic}`, refused, now)) {
+      this.noticesHeld++;
+      return true;
+    }
     const topic = notice.topic;
     const failed = (err: Error): void =>
       this.log.warn({ err: err.message, topic, seq: row.seq }, 'cannot publish the refusal notice (the broker may deny that topic too); the refusal is in the database');
@@ -229,6 +273,37 @@ export class OutboxPublisher {
       failed(err as Error);
     }
     return true;
+  }
+
+  /** Logs one line for each ended window (all of them with `all`) that counted refusals beyond its first. */
+  private closeRefusalWindows(now: number, all = false): void {
+    this.refusalNotices.close(now, all);
+    for (const w of this.refusalLog.close(now, all)) this.summarise(w);
+  }
+
+  private summarise(w: ClosedWindow<Refused>): void {
+    if (w.more === 0 || !w.last) return;
+    const { topic, refusal } = w.first;
+    this.log.error(
+      { topic, reasonCode: refusal.code, reason: refusal.name, more: w.more, firstSeq: w.first.seq, lastSeq: w.last.seq, windowMs: w.spanMs },
+      `…and ${w.more} more refused on ${topic} (${refusal.text}) in the last ${seconds(w.spanMs)} s (#${w.first.seq} was logged; the last was #${w.last.seq}); ` +
+        'set aside, not resent: `hubnlu outbox list --refused` lists them, `hubnlu outbox retry --all` re-queues them',
+    );
+  }
+
+  /** Closes the windows when the earliest of them ends (a timer that keeps nothing alive). */
+  private scheduleRefusalClose(now: number): void {
+    if (this.refusalTimer || this.stopped) return;
+    const ends = [this.refusalLog.nextEnd(), this.refusalNotices.nextEnd()].filter((e): e is number => e !== undefined);
+    if (ends.length === 0) return;
+    this.refusalTimer = setTimeout(() => {
+      this.refusalTimer = undefined;
+      if (this.stopped) return;
+      const at = (this.opts.now ?? Date.now)();
+      this.closeRefusalWindows(at);
+      this.scheduleRefusalClose(at);
+    }, Math.max(0, Math.min(...ends) - now) + 1);
+    this.refusalTimer.unref();
   }
 
   private onAck(seq: number): void {
@@ -295,7 +370,16 @@ export class OutboxPublisher {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     this.flushAcks(true);
+    // What the open windows counted is told now: nothing counted is left untold at a stop.
+    if (this.refusalTimer) clearTimeout(this.refusalTimer);
+    this.refusalTimer = undefined;
+    if (!this.stopped) this.closeRefusalWindows((this.opts.now ?? Date.now)(), true);
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
   }
+}
+
+/** `60` for 60,000 ms; at least 1. */
+function seconds(ms: number): number {
+  return Math.max(1, Math.round(ms / 1000));
 }

@@ -24,6 +24,7 @@ import { LogStore } from '../store/log-store.js';
 import type { ReviewItem } from '../store/review.js';
 import { checkLabel, LabelError, type LabelInput, type LabelVocabulary, type StoredSlot } from '../data/label-check.js';
 import { localDateTime, printable } from './format.js';
+import { visibleName } from '../util/text-safety.js';
 
 export interface SessionResult {
   readonly shown: number;
@@ -84,7 +85,7 @@ function liveSlots(item: ReviewItem): StoredSlot[] {
 function render(item: ReviewItem, index: number, total: number): string {
   const lines: string[] = [];
   lines.push('');
-  lines.push(`[${index + 1}/${total}] #${item.seq} · ${item.siteId} · ${localDateTime(item.receivedAt)}${item.model ? ` · ${item.model}` : ''}`);
+  lines.push(`[${index + 1}/${total}] #${item.seq} · ${visibleName(item.siteId)} · ${localDateTime(item.receivedAt)}${item.model ? ` · ${item.model}` : ''}`);
   lines.push(`  "${item.text}"`);
   const slots = liveSlots(item);
   lines.push(`  live:  ${item.intent ?? '-'}${item.confidence !== null ? ` (${item.confidence.toFixed(2)})` : ''}${slots.length ? `  slots ${slots.map((s) => `${s.type}=${s.raw}`).join(', ')}` : ''}${item.sentiment ? `  sentiment ${item.sentiment}` : ''}`);

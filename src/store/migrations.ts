@@ -139,6 +139,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_refused ON outbox (seq) WHERE published_at IS NULL AND refused_at IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    description: 'an index of the labelled inputs\' gold intents (the bridge label\'s "is this intent already logged?")',
+    sql: `
+      -- A bridge label naming an intent no model knows asks whether the log already holds it as a gold label
+      -- (agent.ts labelVocabulary): without an index a full scan of inputs on the event loop, 200 ms at 1,000,000 rows.
+      -- Partial: only labelled rows are in it, so it stays tiny and unlabelled inputs cost nothing to write.
+      CREATE INDEX inputs_gold_intent ON inputs (gold_intent) WHERE gold_intent IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -7,7 +7,7 @@
  * either accepted or rejected with a code; nothing here throws.
  */
 import { TASKS, type TaskName } from '../model/tasks.js';
-import { wellFormedDeep } from '../util/text-safety.js';
+import { codePointName, formatCharacterIn, wellFormedDeep } from '../util/text-safety.js';
 import { scanJson } from './json-scan.js';
 import { isSafeSegment } from './topics.js';
 
@@ -137,28 +137,50 @@ export function parsePayload(payload: Uint8Array, format: PayloadFormat, limits:
   }
   const maxDepth = limits.maxDepth ?? 8;
   if (depthOf(data, maxDepth) > maxDepth) return fail('too_deeply_nested', `JSON nests deeper than ${maxDepth} levels`);
-  // "\ud800" decodes to a lone surrogate, which no stored or published text may hold: each becomes U+FFFD.
-  if (LONE_SURROGATE_ESCAPE.test(body)) data = wellFormedDeep(data);
+  // "\ud800" decodes to a lone surrogate, which no stored or published text may hold: each becomes U+FFFD. A Hermes
+  // siteId with one is refused instead (parseObject): two ids that differ only there would become the same site.
+  let siteSurrogate: string | undefined;
+  if (LONE_SURROGATE_ESCAPE.test(body)) {
+    const site = (data as Record<string, unknown>).siteId;
+    siteSurrogate = typeof site === 'string' ? LONE_SURROGATE.exec(site)?.[0] : undefined;
+    data = wellFormedDeep(data);
+  }
   const obj = data as Record<string, unknown>;
   let rawId: string | undefined;
   if (typeof obj.id === 'number') {
     const scan = scanJson(body);
     rawId = scan.ok ? scan.topLevelNumbers.get('id') : undefined;
   }
-  return parseObject(obj, limits, rawId, format === 'hermes');
+  return parseObject(obj, limits, rawId, format === 'hermes', siteSurrogate);
 }
 
 /** A `\uD800`–`\uDFFF` escape: the only way a payload that decoded as UTF-8 can yield a lone surrogate. */
 const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why a free-form (Hermes) siteId is refused beyond control characters and length, or undefined: a format character
+ * (Unicode Cf: U+202E right-to-left override, U+200B zero width space, U+FEFF, …) is invisible, so `kitchen` and
+ * `kitchen` + U+200B, or an id reversed by U+202E, would look alike in logs and UIs while naming different sites; a lone
+ * surrogate (`siteSurrogate`, seen before the payload was made well-formed) would be stored as U+FFFD, merging ids.
+ */
+function invisibleInSiteId(siteId: string, siteSurrogate?: string): string | undefined {
+  const cf = formatCharacterIn(siteId);
+  if (cf) return `siteId contains an invisible format character (${codePointName(cf)}, Unicode Cf) that would make it look like another siteId; send the site's name without it`;
+  if (siteSurrogate) return `siteId contains an unpaired surrogate (${codePointName(siteSurrogate)}), which is not text; send the site's name as valid UTF-16 / UTF-8`;
+  return undefined;
+}
 
 /**
  * `hermes`: the payload is a Hermes query or textCaptured, whose siteId is free-form (any text without control
- * characters, at most HERMES_SITE_ID_MAX): it is echoed on the Hermes topics as sent, and becomes a topic level only
+ * characters, format characters or lone surrogates, at most HERMES_SITE_ID_MAX): it is echoed on the Hermes topics as sent, and becomes a topic level only
  * through siteSegment (intake). Elsewhere a siteId must be a safe segment itself.
  */
-function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string, hermes = false): ParseResult {
+function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string, hermes = false, siteSurrogate?: string): ParseResult {
   const id = optionalString(obj, 'id', 128, rawId);
-  const siteId = optionalString(obj, 'siteId', hermes ? HERMES_SITE_ID_MAX : 64);
+  let siteId = optionalString(obj, 'siteId', hermes ? HERMES_SITE_ID_MAX : 64);
+  const invisible = hermes && siteId.value !== undefined ? invisibleInSiteId(siteId.value, siteSurrogate) : undefined;
+  if (invisible) siteId = { error: invisible };
   const sessionId = optionalString(obj, 'sessionId', 128);
   const siteOk = siteId.value !== undefined && (hermes || isSafeSegment(siteId.value));
   // The payload is within input.maxPayloadBytes, so customData is too.
@@ -210,10 +232,13 @@ function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: 
   };
 }
 
-/** A short, printable excerpt of a payload for error messages and the log. */
+/**
+ * A short, printable excerpt of a payload for error messages and the log: controls, invalid UTF-8 and format
+ * characters (Cf: a right-to-left override would reorder the log line it is shown in) become `·`.
+ */
 export function excerptOf(payload: Uint8Array, max = 120): string {
   const slice = Buffer.from(payload.subarray(0, max * 4)).toString('utf8');
   // eslint-disable-next-line no-control-regex
-  const printable = slice.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '·');
+  const printable = slice.replace(/[\u0000-\u001f\u007f-\u009f\ufffd\p{Cf}]/gu, '·');
   return Array.from(printable).slice(0, max).join('') + (payload.byteLength > max ? '…' : '');
 }

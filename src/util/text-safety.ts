@@ -43,3 +43,28 @@ export function wellFormedDeep(value: unknown): unknown {
   }
   return root;
 }
+
+/** Format characters (Unicode Cf: U+200B zero width space, U+202E right-to-left override, U+FEFF, …): invisible. */
+const FORMAT_CHARACTER = /\p{Cf}/u;
+/** What `visibleName` spells out: C0 and C1 controls, format characters, lone surrogates. */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\p{Cf}]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/gu;
+
+/** The first format character (Unicode Cf) in `s`, or undefined. */
+export function formatCharacterIn(s: string): string | undefined {
+  return FORMAT_CHARACTER.exec(s)?.[0];
+}
+
+/** `U+202E` for a character (its first code point). */
+export function codePointName(ch: string): string {
+  return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * A name from the log (a site id) shown to a person (a terminal, a log line): every control character, format
+ * character (Cf: a right-to-left override or a zero-width space would make one name look like another) and lone
+ * surrogate spelled out as `<U+202E>`. The input parser refuses them in new site ids; a log written before it did may
+ * hold some.
+ */
+export function visibleName(s: string): string {
+  return s.replace(INVISIBLE, (ch) => `<${codePointName(ch)}>`);
+}

@@ -32,11 +32,11 @@ afterEach(() => {
 
 let n = 0;
 /** Queues one error message in the outbox (a rejected input), as intake does. */
-function queueMessage(): string {
+function queueMessage(site = 'kitchen', topic = `hubnlu/${site}/error`): string {
   n++;
-  const input: NewInput = { id: `bad-${n}`, idSource: 'payload', deliveryKey: `key-${n}`, receivedAt: 1_700_000_000_000 + n, topic: 'hubnlu/kitchen/utterance', siteId: 'kitchen', tasks: [], request: {} };
+  const input: NewInput = { id: `bad-${n}`, idSource: 'payload', deliveryKey: `key-${n}`, receivedAt: 1_700_000_000_000 + n, topic: `hubnlu/${site}/utterance`, siteId: site, tasks: [], request: {} };
   const payload = JSON.stringify({ id: input.id, code: 'invalid_json' });
-  store.recordRejection(input, { code: 'invalid_json', message: 'not JSON' }, [{ topic: 'hubnlu/kitchen/error', payload }]);
+  store.recordRejection(input, { code: 'invalid_json', message: 'not JSON' }, [{ topic, payload }]);
   return input.id;
 }
 
@@ -312,4 +312,90 @@ test('no notice about a refused notice: an error message refused on the topic it
   assert.deepEqual(conn.sent.map((s) => s.topic), ['hubnlu/kitchen/error'], 'a notice was published about a refused message on the notice topic');
   assert.equal(store.refusedCount(), 1);
   publisher.stop();
+});
+
+test('refusals are coalesced: the first per topic and reason code is logged and told at once, the rest of its window counted in one line when it ends; every row is marked', async () => {
+  let clock = 1_800_000_000_000;
+  const logs = captureLogger('debug');
+  const conn = failingConnection((id) => (id.startsWith('notice-') ? undefined : new ErrorWithReasonCode('Publish error: Not authorized', 135)));
+  const publisher = new OutboxPublisher(store, conn.connection, logs.log, {
+    pollMs: 0,
+    now: () => clock,
+    refusalNotice: (r) => ({ topic: `hubnlu/${r.input.siteId}/notice`, payload: JSON.stringify({ id: `notice-${r.input.id}` }) }),
+  });
+  const firstLines = () => logs.lines.filter((l) => l.msg.startsWith('the broker refused'));
+  const summaries = () => logs.lines.filter((l) => l.msg.startsWith('…and '));
+  const notices = (site: string) => conn.sent.filter((s) => s.topic === `hubnlu/${site}/notice`);
+  publisher.start();
+
+  // An ACL denying a whole site: 50 of its messages refused in one burst, and 5 of another site's.
+  const kitchen = Array.from({ length: 50 }, () => queueMessage('kitchen'));
+  const garage = Array.from({ length: 5 }, () => queueMessage('garage'));
+  publisher.kick();
+  await settle();
+  assert.equal(store.refusedCount(), 55, 'every refused row is marked');
+  assert.equal(publisher.refused, 55);
+  assert.deepEqual(firstLines().map((l) => l.topic), ['hubnlu/kitchen/error', 'hubnlu/garage/error'], 'one line per topic, not one per message');
+  assert.equal(firstLines()[0].id, kitchen[0]);
+  assert.deepEqual(notices('kitchen').map((s) => s.id), [`notice-${kitchen[0]}`]);
+  assert.deepEqual(notices('garage').map((s) => s.id), [`notice-${garage[0]}`]);
+  assert.equal(publisher.noticesHeld, 53);
+  assert.equal(summaries().length, 0, 'a summary before the window ended');
+
+  // The window ends: the next refusal is preceded by the summary of what it counted, and is logged and told at once.
+  clock += 60_000;
+  const later = queueMessage('kitchen');
+  publisher.kick();
+  await settle();
+  const kitchenSummaries = summaries().filter((l) => l.topic === 'hubnlu/kitchen/error');
+  assert.equal(kitchenSummaries.length, 1);
+  assert.equal(kitchenSummaries[0].level, 'error');
+  assert.equal(kitchenSummaries[0].more, 49);
+  assert.equal(kitchenSummaries[0].reasonCode, 135);
+  assert.match(kitchenSummaries[0].msg, /^…and 49 more refused on hubnlu\/kitchen\/error \(0x87 Not authorized\) in the last 60 s/);
+  assert.match(summaries().find((l) => l.topic === 'hubnlu/garage/error')!.msg, /^…and 4 more refused on hubnlu\/garage\/error/);
+  assert.ok(logs.lines.indexOf(kitchenSummaries[0]) < logs.lines.indexOf(firstLines()[2]), 'the summary comes before the next window\'s first line');
+  assert.equal(firstLines().length, 3);
+  assert.equal(firstLines()[2].id, later);
+  assert.deepEqual(notices('kitchen').map((s) => s.id), [`notice-${kitchen[0]}`, `notice-${later}`]);
+
+  // Refusals counted in an open window are summarised at stop, not lost.
+  for (let i = 0; i < 3; i++) queueMessage('kitchen');
+  publisher.kick();
+  await settle();
+  assert.equal(firstLines().length, 3);
+  publisher.stop();
+  const last = summaries().at(-1)!;
+  assert.equal(last.more, 3);
+  assert.match(last.msg, /^…and 3 more refused on hubnlu\/kitchen\/error \(0x87 Not authorized\) in the last 1 s/);
+  assert.equal(summaries().length, 3);
+  assert.equal(store.refusedCount(), 59);
+});
+
+test('a refused topic shared by sites (another reason code, too) tells each site once per window, each reason code logged on its own', async () => {
+  const logs = captureLogger('debug');
+  // Every message refused; which code depends on its order: the first three 0x87, the rest 0x95.
+  let count = 0;
+  const conn = failingConnection((id) => {
+    if (id.startsWith('notice-')) return undefined;
+    count++;
+    return count <= 3 ? new ErrorWithReasonCode('Publish error: Not authorized', 135) : new ErrorWithReasonCode('Publish error: Packet too large', 0x95);
+  });
+  const publisher = new OutboxPublisher(store, conn.connection, logs.log, {
+    pollMs: 0,
+    now: () => 1_800_000_000_000,
+    refusalNotice: (r) => ({ topic: `hubnlu/${r.input.siteId}/notice`, payload: JSON.stringify({ id: `notice-${r.input.id}` }) }),
+  });
+  publisher.start();
+  // One topic for every site (as the Home Assistant event topic is); each notice goes to its input's own site.
+  const ids = ['kitchen', 'garage', 'kitchen', 'garage', 'kitchen'].map((site) => queueMessage(site, 'hubnlu/homeassistant/intent'));
+  publisher.kick();
+  await settle();
+  publisher.stop();
+  assert.equal(store.refusedCount(), 5);
+  const firstLines = logs.lines.filter((l) => l.msg.startsWith('the broker refused'));
+  assert.deepEqual(firstLines.map((l) => l.reasonCode), [135, 0x95]);
+  assert.deepEqual(conn.sent.filter((s) => s.topic === 'hubnlu/kitchen/notice').map((s) => s.id), [`notice-${ids[0]}`, `notice-${ids[4]}`]);
+  assert.deepEqual(conn.sent.filter((s) => s.topic === 'hubnlu/garage/notice').map((s) => s.id), [`notice-${ids[1]}`, `notice-${ids[3]}`]);
+  assert.deepEqual(logs.lines.filter((l) => l.msg.startsWith('…and ')).map((l) => [l.reasonCode, l.more]), [[135, 2], [0x95, 1]]);
 });

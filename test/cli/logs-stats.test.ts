@@ -218,3 +218,21 @@ describe('hubnlu stats', () => {
     assert.match(r.stderr, /no database there/);
   });
 });
+
+test('a site id stored with invisible characters (a log from before the parser refused them) is shown with them spelled out', () => {
+  const own = mkdtempSync(join(tmpdir(), 'hubnlu-cli-logs-cf-'));
+  try {
+    const path = join(own, 'hubnlu.db');
+    // U+202E right-to-left override would reverse the rest of the terminal line (the SITE column is 16 wide).
+    seedDatabase(path, [{ receivedAt: Date.now() - MIN, site: 'a\u202eb', status: 'done', intent: 'play_music', confidence: 0.9, latencyMs: 5 }]);
+    const r = runCli(['logs', '--db', path]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /a<U\+202E>b /);
+    assert.doesNotMatch(r.stdout, /\u202e/u);
+    // --json keeps the stored value exactly (a program reads it, not a terminal).
+    const json = JSON.parse(runCli(['logs', '--json', '--db', path]).stdout) as Array<{ siteId: string }>;
+    assert.equal(json[0].siteId, 'a\u202eb');
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
 import { openDatabase } from '../../src/store/database.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { LogStore } from '../../src/store/log-store.js';
 
 let dir: string;
@@ -88,7 +88,7 @@ test('a version-5 database (before migration 6): list reads it (nothing refused)
   assert.equal(runCli(['outbox', 'retry', '--all', '--db', old], { cwd: dir }).status, 3);
   const c = new Database(old, { readonly: true });
   try {
-    assert.equal(c.pragma('user_version', { simple: true }), 6);
+    assert.equal(c.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   } finally {
     c.close();
   }

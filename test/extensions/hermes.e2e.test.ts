@@ -215,6 +215,25 @@ describe('Hermes NLU service (embedded broker)', () => {
     assert.equal(rec.messages.filter((m) => /q-(nul|long)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).length, 0);
   });
 
+  test('siteIds with an invisible format character (U+200B, U+202E, U+FEFF) or an unpaired surrogate are refused on hermes/error/nlu, never answered or echoed', async () => {
+    const invisible = ['kitchen\u200b', '\u202egarage', '\ufeffhall'];
+    for (const [i, siteId] of invisible.entries()) {
+      await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-cf-${i}`, siteId, sessionId: `s-cf-${i}` }));
+    }
+    await rec.publish('hermes/nlu/query', '{"input":"turn off the kitchen lights","id":"q-cs","siteId":"attic\\ud800","sessionId":"s-cs"}');
+    const sessions = [...invisible.map((_, i) => `s-cf-${i}`), 's-cs'];
+    assert.ok(await waitFor(() => sessions.every((s) => on('hermes/error/nlu', 'sessionId', s).length === 1), 5000));
+    for (const [i, ch] of ['U\\+200B', 'U\\+202E', 'U\\+FEFF'].entries()) {
+      const e = on('hermes/error/nlu', 'sessionId', `s-cf-${i}`)[0];
+      assert.match(e.error, new RegExp(`^invalid_field: siteId contains an invisible format character \\(${ch}, Unicode Cf\\)`));
+      assert.equal(e.siteId, 'default', 'the refused siteId was echoed');
+    }
+    assert.match(on('hermes/error/nlu', 'sessionId', 's-cs')[0].error, /^invalid_field: siteId contains an unpaired surrogate \(U\+D800\)/);
+    await sleep(200);
+    assert.equal(rec.messages.filter((m) => /q-(cf-\d|cs)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).length, 0, 'a refused query was answered');
+    assert.equal(rec.messages.filter((m) => /[\u200b\u202e\ufeff]/.test(m.topic + m.payload.toString())).length, 0, 'a format character reached a topic or payload');
+  });
+
   test('the native utterance path still refuses a payload siteId that is not a safe segment (only Hermes is free-form)', async () => {
     const errors = await Recorder.connect(running.brokerUrl, ['hubnlu/+/error']);
     try {

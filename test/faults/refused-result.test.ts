@@ -3,7 +3,8 @@
  * answers that PUBLISH with PUBACK 0x87 Not authorized and keeps the connection. A real `hubnlu run` must set the
  * result aside in its database (not resend it after every reconnect), tell the site's error topic, report it apart
  * from the backlog, leave every other result alone; and once the ACL allows the topic, `hubnlu outbox retry` must get
- * it delivered exactly once by the running agent.
+ * it delivered exactly once by the running agent. The ACL denies every garage result, so a burst of them must not flood
+ * the log or the error topic: one log line and one notice, the rest counted in one summary line.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,8 @@ import { sleep } from '../helpers/net.js';
 
 const DENY_GARAGE = ['topic deny hubnlu/garage/result', 'topic readwrite #'];
 const ALLOW_ALL = ['topic readwrite #'];
+/** Garage utterances in one burst: all refused, logged and told once (outbox-publisher.ts coalesces per 60 s window). */
+const GARAGE = Array.from({ length: 10 }, (_, i) => `g-${i + 1}`);
 
 /** Waits until `check` holds (polling), or fails naming what was awaited. */
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -110,14 +113,19 @@ test('a result the broker refuses (ACL, PUBACK 0x87) is set aside, told, not res
     await until('the agent back on the broker', () => agent.logged('connected to broker').length > connects);
   };
 
-  // 1. Kitchen, garage (denied), kitchen.
+  // 1. Kitchen, ten garage (denied), kitchen.
   let sub = await listen();
   await utter(sub, 'kitchen', 'k-1');
-  await utter(sub, 'garage', 'g-1');
+  for (const id of GARAGE) await utter(sub, 'garage', id);
   await utter(sub, 'kitchen', 'k-2');
   const notices = () => sub.json((topic) => topic === 'hubnlu/garage/error').filter((m) => m.code === 'result_refused');
-  await until('the kitchen results and the garage refusal notice', () => resultsFor(sub, 'k-1').length === 1 && resultsFor(sub, 'k-2').length === 1 && notices().length === 1);
-  await until('the refusal log line', () => refusedLines().length === 1);
+  await until('the kitchen results and the garage refusal notice', () => resultsFor(sub, 'k-1').length === 1 && resultsFor(sub, 'k-2').length === 1 && notices().length >= 1);
+  await until('the refusal log line', () => refusedLines().length >= 1);
+  await until('every garage result refused and marked', () => outbox(dbPath).filter((r) => r.id.startsWith('g-') && r.refused_at !== null).length === GARAGE.length);
+  await until('the broker denying every garage result', () => denied() === GARAGE.length, 5000);
+  await sleep(300); // a notice sent per refusal would have arrived by now
+  assert.equal(notices().length, 1, 'one notice per refused result: the error topic is flooded');
+  assert.equal(refusedLines().length, 1, 'one log line per refused result: the log is flooded');
 
   const notice = notices()[0];
   assert.equal(notice.id, 'g-1');
@@ -141,20 +149,21 @@ test('a result the broker refuses (ACL, PUBACK 0x87) is set aside, told, not res
   assert.equal(garage[0].refused_reason, 'Not authorized');
   const refusedSeq = garage[0].seq;
   assert.equal((notice.refused as { seq: number }).seq, refusedSeq);
-  assert.equal(denied(), 1);
+  assert.equal(denied(), GARAGE.length);
 
   // Health: refused apart from the backlog; the CLI lists it.
   await sub.publish('hubnlu/bridge/request/health_check', JSON.stringify({ transaction: 'h1' }));
   await until('the health_check response', () => sub.json((topic) => topic === 'hubnlu/bridge/response/health_check').length === 1, 10_000);
   const health = sub.json((topic) => topic === 'hubnlu/bridge/response/health_check')[0] as { data: { queues: Record<string, number> } };
-  assert.deepEqual(health.data.queues, { inFlight: 0, outboxUnpublished: 0, outboxRefused: 1 });
+  assert.deepEqual(health.data.queues, { inFlight: 0, outboxUnpublished: 0, outboxRefused: GARAGE.length });
   const listed = runCli(['outbox', 'list', '--refused', '--json', '--db', dbPath]);
   assert.equal(listed.status, 0, listed.stderr);
   const list = JSON.parse(listed.stdout) as { counts: Record<string, number>; refused: Array<Record<string, unknown>> };
-  assert.deepEqual(list.counts, { unpublished: 0, refused: 1, published: 2 });
-  assert.deepEqual(list.refused.map((r) => [r.seq, r.topic, r.reasonCode, r.id]), [[refusedSeq, 'hubnlu/garage/result', 135, 'g-1']]);
+  assert.deepEqual(list.counts, { unpublished: 0, refused: GARAGE.length, published: 2 });
+  assert.deepEqual(list.refused.map((r) => [r.seq, r.topic, r.reasonCode, r.id])[0], [refusedSeq, 'hubnlu/garage/result', 135, 'g-1']);
+  assert.deepEqual(list.refused.map((r) => r.id).sort(), [...GARAGE].sort());
   const stats = runCli(['stats', '--db', dbPath]);
-  assert.match(stats.stdout, /outbox\s+waiting 0 · refused 1/);
+  assert.match(stats.stdout, new RegExp(`outbox\\s+waiting 0 · refused ${GARAGE.length}`));
 
   // 2. The broker restarts (same ACL): both connections come back; the refused result is not sent again.
   await restartBroker();
@@ -162,7 +171,7 @@ test('a result the broker refuses (ACL, PUBACK 0x87) is set aside, told, not res
   await utter(sub, 'kitchen', 'k-3');
   await until('a result after the reconnect', () => resultsFor(sub, 'k-3').length === 1);
   await sleep(2000); // the publisher reads the outbox when its connection is back: a resend would be refused and logged by now
-  assert.equal(denied(), 1, 'the refused result was sent again after the reconnect');
+  assert.equal(denied(), GARAGE.length, 'a refused result was sent again after the reconnect');
   assert.equal(refusedLines().length, 1, 'the refusal was logged again');
   assert.deepEqual(agent.logged('publish failed').filter((l) => l.topic === 'hubnlu/garage/result'), []);
   rows = outbox(dbPath);
@@ -181,9 +190,9 @@ test('a result the broker refuses (ACL, PUBACK 0x87) is set aside, told, not res
   assert.equal(retried.status, 0, retried.stderr);
   assert.match(retried.stdout, new RegExp(`re-queued #${refusedSeq} as #\\d+\\s+hubnlu/garage/result`));
   assert.match(retried.stdout, /the running agent \(pid \d+\) sends them/);
-  await until('the garage result after outbox retry', () => resultsFor(sub, 'g-1').length >= 1, 15_000);
+  await until('the garage results after outbox retry', () => GARAGE.every((id) => resultsFor(sub, id).length >= 1), 15_000);
   await sleep(1500);
-  assert.equal(resultsFor(sub, 'g-1').length, 1, 'the re-queued result was delivered more than once');
+  for (const id of GARAGE) assert.equal(resultsFor(sub, id).length, 1, `the re-queued result ${id} was delivered more than once`);
   await until('the re-queued result marked published', () => outbox(dbPath).every((r) => r.published_at !== null), 5000);
   rows = outbox(dbPath);
   assert.equal(rows.filter((r) => r.id === 'g-1').length, 1, 'the re-queued row was copied, not moved');
@@ -195,10 +204,17 @@ test('a result the broker refuses (ACL, PUBACK 0x87) is set aside, told, not res
   finished = true;
   const stopped = await agent.stop();
   assert.equal(stopped.code, 0);
+  // The nine refusals after the first: counted in one line, when their window ended or at the stop.
+  const summaries = agent.logged('…and ');
+  assert.equal(summaries.length, 1, JSON.stringify(summaries));
+  assert.equal(summaries[0].more, GARAGE.length - 1);
+  assert.equal(summaries[0].topic, 'hubnlu/garage/result');
+  assert.match(String(summaries[0].msg), /^…and 9 more refused on hubnlu\/garage\/result \(0x87 Not authorized\)/);
   account(t, 'refused-result', {
     refusedSeq,
     deniedByBroker: denied(),
     refusalLogLines: refusedLines().length,
+    refusalSummaryLines: summaries.length,
     garageResultsAfterRetry: resultsFor(sub, 'g-1').length,
     seconds: ((Date.now() - started) / 1000).toFixed(1),
   });

@@ -204,3 +204,37 @@ test('migration 4 on a version-1 file: outbox rows keep their data and gain a nu
     db.close();
   }
 });
+
+test('migration 7 on a version-6 file with rows: rows kept, a partial index of the labelled rows\' gold intents, which the bridge label\'s lookup uses', () => {
+  const path = join(dir, 'v6-migration7.db');
+  const raw = new Database(path);
+  for (const m of MIGRATIONS.filter((m) => m.version <= 6)) raw.exec(m.sql);
+  raw.pragma('user_version = 6');
+  const add = raw.prepare(`INSERT INTO inputs (id, id_source, delivery_key, received_at, topic, site_id, text, status, gold_intent, gold_by, gold_at) VALUES (?, 'payload', ?, ?, 'hubnlu/k/utterance', 'k', 'hi', 'done', ?, ?, ?)`);
+  for (let i = 1; i <= 50; i++) add.run(`in-${i}`, `k-${i}`, i, i % 10 === 0 ? `household_${i % 20}` : null, i % 10 === 0 ? 'ann' : null, i % 10 === 0 ? i : null);
+  const before = raw.prepare('SELECT * FROM inputs ORDER BY seq').all();
+  raw.close();
+
+  const db = openDatabase(path);
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.ok(SCHEMA_VERSION >= 7);
+    assert.deepEqual(db.prepare('SELECT * FROM inputs ORDER BY seq').all(), before, 'rows changed by the migration');
+    const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'inputs_gold_intent'`).pluck().get() as string;
+    assert.match(sql, /ON inputs \(gold_intent\) WHERE gold_intent IS NOT NULL/);
+    // The agent's query (agent.ts labelVocabulary) searches the index instead of scanning every input.
+    const lookup = 'SELECT 1 FROM inputs WHERE gold_intent = ? LIMIT 1';
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${lookup}`).all('x') as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.match(plan, /USING (COVERING )?INDEX inputs_gold_intent/, plan);
+    assert.deepEqual(db.prepare(lookup).get('household_10'), { 1: 1 });
+    assert.equal(db.prepare(lookup).get('household_3'), undefined);
+    // Partial: only labelled rows are in it.
+    const listed = (db.pragma('index_list(inputs)') as Array<{ name: string; partial: number }>).find((i) => i.name === 'inputs_gold_intent');
+    assert.equal(listed?.partial, 1);
+    // The CLI's list of logged intents (store/labels.ts) is answered from it too.
+    const distinct = (db.prepare(`EXPLAIN QUERY PLAN SELECT DISTINCT gold_intent FROM inputs WHERE gold_intent IS NOT NULL`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.match(distinct, /INDEX inputs_gold_intent/, distinct);
+  } finally {
+    db.close();
+  }
+});

@@ -258,6 +258,32 @@ describe('parsePayload accepted forms', () => {
     assert.equal((rejected(parse({ text: ' ', customData: 'cd' })) as { customData?: string }).customData, undefined, 'only Hermes keeps it');
   });
 
+  test('Hermes siteIds with an invisible format character (Cf) or an unpaired surrogate are refused (invalid_field, naming siteId); visible Unicode is not', () => {
+    const invisible: Array<[string, string]> = [
+      ['kitchen\u200b', 'U+200B'], // zero width space: looks like "kitchen"
+      ['\u202egarage', 'U+202E'], // right-to-left override: reverses what follows in a terminal or UI
+      ['\ufeffkitchen', 'U+FEFF'], // a BOM inside the JSON string (the payload's own BOM is dropped before parsing)
+      ['a\u2066b\u2069', 'U+2066'], // left-to-right isolate
+      ['living\u00adroom', 'U+00AD'], // soft hyphen
+      ['den\u{e0041}', 'U+E0041'], // a tag character (astral)
+    ];
+    for (const [siteId, name] of invisible) {
+      const r = rejected(parse({ input: 'hi', siteId, id: 'q-1', sessionId: 's-1', customData: 'cd' }, 'hermes'));
+      assert.deepEqual([r.code, r.siteId, r.id, r.sessionId], ['invalid_field', undefined, 'q-1', 's-1'], JSON.stringify(siteId));
+      assert.match(r.message, new RegExp(`^siteId contains an invisible format character \\(${name.replace('+', '\\+')}, Unicode Cf\\)`), JSON.stringify(siteId));
+    }
+    // An escaped lone surrogate would be stored as U+FFFD: "a\ud800" and "a\udc00" would become one site.
+    for (const raw of ['{"input":"hi","siteId":"a\\ud800"}', '{"input":"hi","siteId":"a\\udc00b"}']) {
+      const r = rejected(parse(raw, 'hermes'));
+      assert.equal(r.code, 'invalid_field', raw);
+      assert.match(r.message, /^siteId contains an unpaired surrogate \(U\+D[8C]00\)/, raw);
+    }
+    // A surrogate pair (an emoji) is text; a lone surrogate elsewhere in the payload still becomes U+FFFD as before.
+    assert.equal(accepted(parse('{"input":"hi","siteId":"\\ud83c\\udfe0 home"}', 'hermes')).siteId, '\u{1f3e0} home');
+    assert.equal(accepted(parse('{"input":"hi \\ud800","siteId":"hall"}', 'hermes')).text, 'hi \ufffd');
+    for (const siteId of ['Wohnzimmer Süd', 'غرفة المعيشة', 'שלום', '客厅 2', 'kitchen·1']) assert.equal(accepted(parse({ input: 'hi', siteId }, 'hermes')).siteId, siteId);
+  });
+
   test('unicode site ids are accepted', () => {
     for (const site of ['客厅', 'रसोई', 'гостиная']) assert.equal(accepted(parse({ text: 'hi', siteId: site })).siteId, site);
   });
@@ -267,6 +293,7 @@ test('excerptOf: short, printable, marked when cut', () => {
   assert.equal(excerptOf(Buffer.from('hello')), 'hello');
   assert.equal(excerptOf(Buffer.from('a\u0000b\u0007c')), 'a·b·c');
   assert.equal(excerptOf(Uint8Array.from([0x68, 0xff, 0x69])), 'h·i');
+  assert.equal(excerptOf(Buffer.from('{"siteId":"\u202egarage\u200b"}')), '{"siteId":"·garage·"}', 'format characters (Cf) are not carried into the log');
   const long = excerptOf(Buffer.from('x'.repeat(500)));
   assert.equal(long, 'x'.repeat(120) + '…');
 });

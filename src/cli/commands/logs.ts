@@ -4,6 +4,7 @@ import type { InputStatus } from '../../store/log-store.js';
 import { INPUT_STATUSES, queryLogs, type LogEntry, type LogFilter } from '../../store/queries.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { oneLine, padLeft, padRight, shortDateTime, width } from '../format.js';
+import { visibleName } from '../../util/text-safety.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, type Since } from '../log-database.js';
 
 interface LogsOptions {
@@ -76,7 +77,7 @@ function latency(e: LogEntry): string {
 export function renderTable(entries: readonly LogEntry[], columns: number): string {
   const cells = entries.map((e) => [
     shortDateTime(e.receivedAt),
-    oneLine(e.siteId, 16),
+    oneLine(visibleName(e.siteId), 16),
     e.status,
     oneLine(outcome(e), 32),
     // pos / neu / neg: three letters leave the text ten more columns in a 100-column terminal.

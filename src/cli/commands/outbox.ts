@@ -14,6 +14,7 @@ import { listRefused, listUnpublished, outboxCounts, requeueRefused, type Refuse
 import { reasonText } from '../../transport/publish-refusal.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { count, oneLine, shortDateTime } from '../format.js';
+import { visibleName } from '../../util/text-safety.js';
 import { positiveIntOption, withLogDatabase, withWritableLogDatabase } from '../log-database.js';
 
 interface ListOptions {
@@ -135,7 +136,7 @@ export function renderList(
   if (refused.length === 0) return out.join('\n') + '\n';
   out.push('refused by the broker (not resent; fix the broker, then `hubnlu outbox retry <seq>` or `--all`):');
   for (const r of refused) {
-    out.push(`  #${r.seq}  ${shortDateTime(r.refusedAt)}  ${reasonText(r.reasonCode)}  ${r.topic}  id ${oneLine(r.inputId ?? '-', 40)}${r.siteId ? `  site ${r.siteId}` : ''}`);
+    out.push(`  #${r.seq}  ${shortDateTime(r.refusedAt)}  ${reasonText(r.reasonCode)}  ${r.topic}  id ${oneLine(r.inputId ?? '-', 40)}${r.siteId ? `  site ${visibleName(r.siteId)}` : ''}`);
   }
   if (counts.refused > refused.length) out.push(`  … ${count(counts.refused - refused.length)} more (--limit)`);
   return out.join('\n') + '\n';

@@ -9,6 +9,7 @@ import { loggedGoldIntents } from '../../store/labels.js';
 import { configFor } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { oneLine, padRight, shortDateTime } from '../format.js';
+import { visibleName } from '../../util/text-safety.js';
 import { positiveIntOption, sinceLimit, sinceOption, withLogDatabase, withWritableLogDatabase, type Since } from '../log-database.js';
 import { vocabularyFromConfig } from '../../learn/label-vocabulary.js';
 import { runReviewSession } from '../review-session.js';
@@ -80,7 +81,7 @@ export function renderQueue(items: readonly ReviewItem[], columns: number): stri
   const out: string[] = [];
   for (const i of items) {
     const live = `${i.intent ?? '-'}${i.confidence !== null ? ` ${i.confidence.toFixed(2)}` : ''}`;
-    const head = `#${i.seq}  ${shortDateTime(i.receivedAt)}  ${padRight(oneLine(i.siteId, 12), 12)}  ${padRight(oneLine(live, 32), 32)}  `;
+    const head = `#${i.seq}  ${shortDateTime(i.receivedAt)}  ${padRight(oneLine(visibleName(i.siteId), 12), 12)}  ${padRight(oneLine(live, 32), 32)}  `;
     out.push(head + oneLine(JSON.stringify(i.text), Math.max(16, columns - head.length)));
     out.push(`    id ${i.id} · score ${i.score.toFixed(1)} · ${i.reasons.map((r) => r.detail).join('; ')}`);
   }
