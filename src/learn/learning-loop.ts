@@ -150,8 +150,10 @@ export async function learn(opts: LearnOptions): Promise<LearnReport> {
   let notPromoted: string | undefined;
   if (opts.promote === 'if-better' && outcome.checks.passed) {
     // Only over the version it was compared with: another run (or `models promote`) may have changed it meanwhile.
+    // promoteAsync: the nightly retrain runs this in the agent's process (training is in a child, the promotion is
+    // not), so a `hubnlu models promote` holding the pointer lock is waited for with timers, not a blocking sleep.
     try {
-      store.promote('intent', stored.version, { ifLive: pointer.version });
+      await store.promoteAsync('intent', stored.version, { ifLive: pointer.version });
       promoted = true;
     } catch (err) {
       if (!(err instanceof PointerMovedError)) throw err;

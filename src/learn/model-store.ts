@@ -104,6 +104,11 @@ export class NothingToRollBackError extends ModelStoreError {
 const VERSION_RE = /^v(\d{4,})$/;
 const versionName = (n: number): string => `v${String(n).padStart(4, '0')}`;
 
+/** How often a writer waiting for the pointer lock tries again, ms. */
+const LOCK_POLL_MS = 5;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -320,21 +325,37 @@ export class ModelStore {
   /**
    * Makes `version` live (or `shipped`); the previous live version goes on the history. With `ifLive`, only when
    * that version is still the live one (a retrain's candidate was compared with it): else a PointerMovedError.
+   * Waits for another writer's lock synchronously: for the CLI (`hubnlu models promote`), which has nothing else to do.
    */
   promote(task: TaskName, version: string, opts: { readonly ifLive?: string } = {}): Pointer {
-    if (version !== SHIPPED) {
-      // Only the names: one version with a damaged version.json must not keep another from being promoted.
-      const known = this.versions(task);
-      if (!known.includes(version)) throw new ModelStoreError(`no ${task} model version ${version} in ${this.taskDir(task)}; \`hubnlu models list\` shows ${known.join(', ') || 'none'} (or use ${SHIPPED})`);
-    }
-    return this.withPointerLock(task, () => {
-      const before = this.pointer(task);
-      if (opts.ifLive !== undefined && before.version !== opts.ifLive) throw new PointerMovedError(opts.ifLive, before.version, version);
-      if (before.version === version) return before;
-      const next: Pointer = { version, promotedAt: new Date().toISOString(), history: [...before.history, before.version].slice(-50) };
-      this.writePointer(task, next);
-      return next;
-    });
+    this.checkPromotable(task, version);
+    return this.withPointerLock(task, () => this.promoteLocked(task, version, opts));
+  }
+
+  /**
+   * `promote`, waiting for another writer's lock with timers instead of blocking: the agent's nightly retrain
+   * (learning-loop.ts) promotes in the agent's own process, where a synchronous wait of up to `lockWaitMs` (10 s)
+   * would stop intake, acknowledgements and the MQTT keepalive while a `hubnlu models promote` holds the lock.
+   */
+  async promoteAsync(task: TaskName, version: string, opts: { readonly ifLive?: string } = {}): Promise<Pointer> {
+    this.checkPromotable(task, version);
+    return this.withPointerLockAsync(task, () => this.promoteLocked(task, version, opts));
+  }
+
+  private checkPromotable(task: TaskName, version: string): void {
+    if (version === SHIPPED) return;
+    // Only the names: one version with a damaged version.json must not keep another from being promoted.
+    const known = this.versions(task);
+    if (!known.includes(version)) throw new ModelStoreError(`no ${task} model version ${version} in ${this.taskDir(task)}; \`hubnlu models list\` shows ${known.join(', ') || 'none'} (or use ${SHIPPED})`);
+  }
+
+  private promoteLocked(task: TaskName, version: string, opts: { readonly ifLive?: string }): Pointer {
+    const before = this.pointer(task);
+    if (opts.ifLive !== undefined && before.version !== opts.ifLive) throw new PointerMovedError(opts.ifLive, before.version, version);
+    if (before.version === version) return before;
+    const next: Pointer = { version, promotedAt: new Date().toISOString(), history: [...before.history, before.version].slice(-50) };
+    this.writePointer(task, next);
+    return next;
   }
 
   /** Goes back to the version live before the current one (the shipped model at the end of the history). */
@@ -353,13 +374,27 @@ export class ModelStore {
   /**
    * Runs `change` (read the pointer, write it) holding `current.json.lock`: created complete (written under a
    * temporary name, hard-linked into place, which fails when it exists). A lock whose process is gone is taken
-   * over; a live holder is waited for (it holds it for milliseconds), up to `lockWaitMs` (10 s).
+   * over; a live holder is waited for (it holds it for milliseconds), up to `lockWaitMs` (10 s), here synchronously
+   * (`withPointerLockAsync` waits with timers).
    */
   private withPointerLock<T>(task: TaskName, change: () => T): T {
+    const deadline = Date.now() + this.lockWaitMs;
+    while (!this.tryPointerLock(task, deadline)) sleepSync(LOCK_POLL_MS);
+    return this.changeAndUnlock(task, change);
+  }
+
+  private async withPointerLockAsync<T>(task: TaskName, change: () => T): Promise<T> {
+    const deadline = Date.now() + this.lockWaitMs;
+    while (!this.tryPointerLock(task, deadline)) await delay(LOCK_POLL_MS);
+    // From here on synchronous: the lock is never held across an await (see tryPointerLock on a lock with our pid).
+    return this.changeAndUnlock(task, change);
+  }
+
+  /** One attempt at the lock: true when taken; false to wait and try again; throws once `deadline` has passed. */
+  private tryPointerLock(task: TaskName, deadline: number): boolean {
     this.mkdirTask(task);
     const lock = join(this.taskDir(task), POINTER_LOCK);
     const me: LockOwner = { pid: process.pid, since: new Date().toISOString() };
-    const deadline = Date.now() + this.lockWaitMs;
     for (;;) {
       const tmp = `${lock}.${process.pid}.tmp`;
       writeFileSync(tmp, `${JSON.stringify(me)}\n`);
@@ -372,7 +407,7 @@ export class ModelStore {
       } finally {
         unlinkSync(tmp);
       }
-      if (got) break;
+      if (got) return true;
       let owner: LockOwner | undefined;
       try {
         owner = JSON.parse(readFileSync(lock, 'utf8')) as LockOwner;
@@ -381,7 +416,8 @@ export class ModelStore {
       }
       if (owner && Number.isInteger(owner.pid) && owner.pid > 0 && !ownerAlive({ pid: owner.pid, since: owner.since })) {
         // Its process is gone (killed while changing the pointer; the pointer itself is whole, written by rename), or
-        // it is ours: this process changes the pointer synchronously, so a lock with its pid is a dead one's (pid reused).
+        // it is ours: this process holds the lock only while it changes the pointer synchronously (the async path
+        // waits for the lock, never holds it across an await), so a lock with its pid is a dead one's (pid reused).
         try {
           unlinkSync(lock);
         } catch {
@@ -392,13 +428,16 @@ export class ModelStore {
       if (Date.now() > deadline) {
         throw new ModelStoreError(`${lock}: held by process ${owner?.pid ?? 'unknown'}${owner?.since ? ` since ${owner.since}` : ''} for more than ${this.lockWaitMs / 1000} s while it changes the live ${task} model; try again, or remove the file if no hubnlu process is running`);
       }
-      sleepSync(5);
+      return false;
     }
+  }
+
+  private changeAndUnlock<T>(task: TaskName, change: () => T): T {
     try {
       return change();
     } finally {
       try {
-        unlinkSync(lock);
+        unlinkSync(join(this.taskDir(task), POINTER_LOCK));
       } catch {
         // already gone
       }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +187,37 @@ test('a pointer lock left by a process that died is taken over; one held by a li
     assert.throws(() => waiting.rollback('intent'), (e: Error) => e instanceof ModelStoreError && e.message.includes(`${lock}: held by process ${holder.pid} since 2026-12-02T05:00:00Z`) && /remove the file if no hubnlu process is running/.test(e.message));
     assert.equal(store.pointer('intent').version, 'v0001', 'the live version is unchanged');
   } finally {
+    holder.kill();
+  }
+});
+
+test('promoteAsync (the nightly retrain\'s promotion, in the agent) waits for a live holder with timers: the event loop keeps turning, then it promotes', async () => {
+  const store = new ModelStore(mkdtempSync(join(tmpdir(), 'hubnlu-store-')), { lockWaitMs: 5_000 });
+  store.add('intent', fakeModel(store), info(SHIPPED));
+  const lock = join(store.taskDir('intent'), POINTER_LOCK);
+  const holder = spawn('sleep', ['30']);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    writeFileSync(lock, JSON.stringify({ pid: holder.pid, since: '2026-12-02T05:00:00Z' }));
+    const promoted = store.promoteAsync('intent', 'v0001', { ifLive: SHIPPED });
+    let settled = false;
+    promoted.then(() => (settled = true), () => (settled = true));
+    // A blocking wait would hold this process for lockWaitMs (5 s) inside the call, and give up: settled before any timer fired.
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push(ticks);
+    }
+    assert.ok(seen.at(-1)! > 0, 'no timer fired while the promotion waited for the lock');
+    assert.equal(settled, false, 'the promotion gave up (or went ahead) while another process held the lock');
+    assert.equal(store.pointer('intent').version, SHIPPED, 'promoted while another process held the lock');
+    unlinkSync(lock); // the other writer is done
+    assert.equal((await promoted).version, 'v0001');
+    assert.deepEqual(store.pointer('intent').history, [SHIPPED]);
+    assert.equal(existsSync(lock), false);
+  } finally {
+    clearInterval(timer);
     holder.kill();
   }
 });
