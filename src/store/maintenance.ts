@@ -2,9 +2,15 @@
  * Periodic housekeeping for the log database: retention, query-planner
  * statistics and a WAL checkpoint. Only rows that are finished *and* whose
  * messages were all published are ever deleted: retention never loses an
- * unanswered input or an unsent result. Inputs that carry gold labels (now or
- * in `label_history`) are kept for ever: they are training data that people
- * made by hand, and `label_history.input_seq` refers to them. A message the broker
+ * unanswered input or an unsent result. Inputs that carry a gold label
+ * (`gold_intent`, `gold_slots` or `gold_sentiment`) are kept for ever: they are
+ * training data that people made by hand. What pins a row is its current label
+ * only: once every gold label was cleared (`hubnlu label --clear-*`, the
+ * bridge's `label` with nulls) it is no longer training data (training reads the
+ * current `gold_*` columns only), so neither the `gold_at`/`gold_by` the clear
+ * left nor its `label_history` rows keep it; retention deletes those history rows
+ * with it, in the same transaction (`label_history.input_seq` refers to it).
+ * Relabelling instead of clearing keeps it. A message the broker
  * refused (`outbox.refused_at`, migration 6) counts as finished, like a published
  * one: an old input whose only unsent message was refused is deleted with it, so a
  * denied topic does not keep inputs for ever (`hubnlu outbox list --refused` shows
@@ -21,6 +27,8 @@ import type { Db, Statement } from './database.js';
 export interface MaintenanceResult {
   readonly deletedInputs: number;
   readonly deletedMessages: number;
+  /** `label_history` rows deleted with their inputs (inputs whose gold labels were all cleared). */
+  readonly deletedHistory: number;
   readonly walPagesCheckpointed: number;
   /** Delete transactions run. */
   readonly batches: number;
@@ -32,7 +40,7 @@ export interface MaintenanceResult {
 }
 
 export interface MaintenanceOptions {
-  /** Delete finished, published, unlabelled inputs received more than this many days ago. Absent: delete nothing. */
+  /** Delete finished, published inputs without a gold label received more than this many days ago. Absent: delete nothing. */
   readonly retentionDays?: number;
   readonly now?: number;
   /** Inputs examined per transaction, at most (default 250). */
@@ -57,6 +65,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 interface RetentionStatements {
   readonly candidates: Statement;
   readonly deleteMessages: Statement;
+  readonly deleteHistory: Statement;
   readonly deleteInput: Statement;
 }
 
@@ -66,12 +75,13 @@ function prepareRetention(db: Db): RetentionStatements {
     candidates: db.prepare(`
       SELECT seq, received_at AS at,
              status != 'pending' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.input_seq = i.seq AND o.published_at IS NULL AND o.refused_at IS NULL)
-             AND gold_at IS NULL AND gold_intent IS NULL AND gold_slots IS NULL AND gold_sentiment IS NULL
-             AND NOT EXISTS (SELECT 1 FROM label_history h WHERE h.input_seq = i.seq) AS eligible
+             AND gold_intent IS NULL AND gold_slots IS NULL AND gold_sentiment IS NULL AS eligible
       FROM inputs i
       WHERE received_at < @cutoff AND (received_at, seq) > (@at, @seq)
       ORDER BY received_at, seq LIMIT @limit`),
     deleteMessages: db.prepare(`DELETE FROM outbox WHERE input_seq = ?`),
+    // The labels a cleared row once had (by the label_history_input index; none for a row never labelled).
+    deleteHistory: db.prepare(`DELETE FROM label_history WHERE input_seq = ?`),
     deleteInput: db.prepare(`DELETE FROM inputs WHERE seq = ?`),
   };
 }
@@ -80,6 +90,7 @@ export async function runMaintenance(db: Db, opts: MaintenanceOptions = {}): Pro
   const started = performance.now();
   let deletedInputs = 0;
   let deletedMessages = 0;
+  let deletedHistory = 0;
   let batches = 0;
   let longestBatchMs = 0;
   let stopped = false;
@@ -96,6 +107,7 @@ export async function runMaintenance(db: Db, opts: MaintenanceOptions = {}): Pro
       for (const r of rows) {
         if (r.eligible) {
           deletedMessages += s.deleteMessages.run(r.seq).changes;
+          deletedHistory += s.deleteHistory.run(r.seq).changes;
           deletedInputs += s.deleteInput.run(r.seq).changes;
         }
         cursor.at = r.at;
@@ -132,7 +144,7 @@ export async function runMaintenance(db: Db, opts: MaintenanceOptions = {}): Pro
     await yieldToEventLoop();
     walPagesCheckpointed = checkpointWithoutWaiting(db);
   }
-  return { deletedInputs, deletedMessages, walPagesCheckpointed, batches, longestBatchMs, stopped, ms: performance.now() - started };
+  return { deletedInputs, deletedMessages, deletedHistory, walPagesCheckpointed, batches, longestBatchMs, stopped, ms: performance.now() - started };
 }
 
 /**

@@ -35,7 +35,7 @@ test('retention deletes only old, finished, fully published rows', async () => {
   db.close();
 });
 
-test('retention keeps inputs that carry gold labels (now or in label_history) and deletes the unlabelled ones beside them', async () => {
+test('retention keeps inputs that carry gold labels and deletes the unlabelled ones beside them; history alone (every label cleared) pins nothing', async () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db'));
   const store = new LogStore(db);
   const ids = ['plain', 'labelled', 'relabelled', 'history-only'];
@@ -50,12 +50,46 @@ test('retention keeps inputs that carry gold labels (now or in label_history) an
   assert.equal(db.prepare('SELECT count(*) FROM label_history').pluck().get(), 2);
 
   const result = await runMaintenance(db, { retentionDays: 30, now: NOW });
-  assert.equal(result.deletedInputs, 1);
-  assert.equal(result.deletedMessages, 1);
-  assert.deepEqual(db.prepare('SELECT id FROM inputs ORDER BY seq').pluck().all(), ['labelled', 'relabelled', 'history-only']);
-  assert.equal(db.prepare('SELECT count(*) FROM label_history').pluck().get(), 2, 'label history kept');
+  assert.equal(result.deletedInputs, 2);
+  assert.equal(result.deletedMessages, 2);
+  assert.equal(result.deletedHistory, 1);
+  assert.deepEqual(db.prepare('SELECT id FROM inputs ORDER BY seq').pluck().all(), ['labelled', 'relabelled']);
+  assert.deepEqual(db.prepare('SELECT input_seq FROM label_history').pluck().all(), [seqs[2]], "the relabelled input's history kept, the deleted one's gone with it");
   assert.deepEqual(db.pragma('foreign_key_check'), []);
   db.close();
+});
+
+test('clearing every gold label (hubnlu label --clear-*, the bridge label with nulls) makes an old row deletable again, with its history; a label left on it keeps it', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'hubnlu-maint-')), 'h.db');
+  const db = openDatabase(path);
+  const store = new LogStore(db);
+  const ids = ['cleared', 'cleared-twice', 'half-cleared', 'slots-left'];
+  const seqs = ids.map((id) => store.recordInput(input(id, NOW - 40 * DAY)).seq);
+  store.completeMany(seqs.map((seq) => ({ seq, status: 'done' as const, completedAt: NOW - 40 * DAY, latencyMs: 1, messages: [{ topic: 'hubnlu/k/result', payload: '{}' }] })));
+  store.markPublished(store.unpublished(0, 10).map((m) => m.seq), NOW - 40 * DAY);
+  const at = NOW - 39 * DAY;
+  // The writes `hubnlu label` makes: a label, then --clear-intent (intent: null; the other fields left as they are).
+  store.label('cleared', { intent: 'lights_on', by: 'eve', at });
+  store.label('cleared', { intent: null, by: 'eve', at: at + 1 });
+  store.label('cleared-twice', { intent: 'lights_on', sentiment: 'neutral', by: 'eve', at });
+  store.label('cleared-twice', { intent: 'lights_off', by: 'bob', at: at + 1 });
+  store.label('cleared-twice', { intent: null, sentiment: null, by: 'bob', at: at + 2 });
+  store.label('half-cleared', { intent: 'lights_on', sentiment: 'neutral', by: 'eve', at });
+  store.label('half-cleared', { intent: null, by: 'eve', at: at + 1 });
+  store.label('slots-left', { intent: 'lights_on', slots: [{ type: 'room', value: 'hi', raw: 'hi', start: 0, end: 2 }], by: 'eve', at });
+  store.label('slots-left', { intent: null, by: 'eve', at: at + 1 });
+  const gold = (id: string) => db.prepare('SELECT gold_at AS at, gold_by AS by FROM inputs WHERE id = ?').get(id) as { at: number | null; by: string | null };
+  assert.deepEqual(gold('cleared'), { at: at + 1, by: 'eve' }, 'the clear is recorded (who, when)');
+  db.close();
+
+  // The retention run the agent's maintenance makes, on the file reopened as the agent would.
+  const reopened = openDatabase(path);
+  const result = await runMaintenance(reopened, { retentionDays: 30, now: NOW });
+  assert.deepEqual(reopened.prepare('SELECT id FROM inputs ORDER BY seq').pluck().all(), ['half-cleared', 'slots-left']);
+  assert.deepEqual({ inputs: result.deletedInputs, messages: result.deletedMessages, history: result.deletedHistory }, { inputs: 2, messages: 2, history: 3 });
+  assert.deepEqual(reopened.prepare('SELECT input_seq FROM label_history ORDER BY seq').pluck().all(), [seqs[2], seqs[3]], 'history of the kept rows kept');
+  assert.deepEqual(reopened.pragma('foreign_key_check'), []);
+  reopened.close();
 });
 
 test('without retentionDays nothing is deleted', async () => {
