@@ -144,3 +144,31 @@ test('u then s keeps the label the input has', async () => {
   assert.equal(gold(path, 'r-1').intent, 'iot_wemo_on');
   assert.deepEqual({ labelled: result.labelled, skipped: result.skipped }, { labelled: 1, skipped: 0 });
 });
+
+test('u again and again walks back through the session\'s own labels (a stack); a relabelled one returns to where the session was, and its own earlier label is not "someone else\'s"', async () => {
+  const path = join(dir, 'undo-stack.db');
+  seedDatabase(path, ROWS);
+  const s = session(path, 'alice');
+  assert.deepEqual(s.items.map((i) => i.id), ['r-1', 'r-3', 'r-2']);
+  await s.answer('1', /\[1\/3\][\s\S]*> $/); // r-1: iot_wemo_on
+  await s.answer('1', /\[2\/3\][\s\S]*> $/); // r-3: play_music
+  await s.answer('u', /\[3\/3\][\s\S]*> $/); // back to r-3
+  await s.answer('u', /back to #\d+[\s\S]*\[2\/3\][\s\S]*> $/); // on back to r-1 (r-3 keeps its label)
+  await s.answer('u', /back to #\d+[\s\S]*\[1\/3\][\s\S]*> $/); // nothing before r-1
+  await s.answer('2', /nothing to go back to[\s\S]*> $/); // r-1 relabelled: iot_hue_lighton
+  // The session carries on where it was (r-2), not at r-3 again.
+  await s.answer('u', /labelled #\d+ as iot_hue_lighton\n\n\[3\/3\][\s\S]*> $/); // back to r-3, the last labelled before r-2
+  await s.answer('t', /back to #\d+[\s\S]*\[2\/3\][\s\S]*> $/);
+  await s.answer('iot_hue_lighton', /intent: $/); // r-3 relabelled over the session's own label
+  await s.answer('1', /labelled #\d+ as iot_hue_lighton\n\n\[3\/3\][\s\S]*> $/); // r-2: iot_wemo_off
+  s.end();
+  const result = await s.done;
+  assert.doesNotMatch(s.out(), /meanwhile/, "the session's own label was taken for another labeller's");
+  assert.equal((s.out().match(/\[2\/3\]/g) ?? []).length, 3, 'r-3 shown when first met and on each of the two walks back, never on the way forward');
+  assert.deepEqual(['r-1', 'r-3', 'r-2'].map((id) => [gold(path, id).intent, gold(path, id).by]), [['iot_hue_lighton', 'alice'], ['iot_hue_lighton', 'alice'], ['iot_wemo_off', 'alice']]);
+  const db = openDatabase(path);
+  assert.deepEqual(labelHistory(db, gold(path, 'r-1').seq).map((h) => h.intent), ['iot_wemo_on', 'iot_hue_lighton']);
+  assert.deepEqual(labelHistory(db, gold(path, 'r-3').seq).map((h) => h.intent), ['play_music', 'iot_hue_lighton']);
+  db.close();
+  assert.deepEqual({ shown: result.shown, labelled: result.labelled, skipped: result.skipped }, { shown: 3, labelled: 3, skipped: 0 });
+});
