@@ -158,6 +158,9 @@ export class Intake {
         const customData = parsed.ok ? parsed.value.request.customData : parsed.customData;
         if (customData !== undefined) request.customData = customData;
         request.hermes = { id: id ?? null, siteId };
+        // Fields the parser refused, as sent: the rejected query's intentNotRecognized echoes them (hermes.ts); the
+        // site column, topics and the log keep the default site.
+        if (!parsed.ok && parsed.refused) (request.hermes as Record<string, unknown>).refused = parsed.refused;
       }
       const messages = this.opts.failures({
         input: { id: id ?? null, siteId: input.siteId, sessionId: partial.sessionId ?? null, topic: msg.topic, receivedAt, excerpt, request, response: responseOf(request) },

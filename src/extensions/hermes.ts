@@ -5,8 +5,9 @@
  * - `hermes/nlu/query` → `hermes/nlu/intentParsed` and `hermes/intent/<intentName>`,
  *   or `hermes/nlu/intentNotRecognized` when the intent is `unknown` (below the
  *   model's threshold, or outside the query's `intentFilter`) or the input is
- *   empty (speech-to-text heard nothing); a query that is
- *   rejected (bad JSON, no `input`, …) or that the model fails on → `hermes/error/nlu`.
+ *   empty (speech-to-text heard nothing); a query that is rejected (no `input`, a refused siteId, …) →
+ *   `hermes/nlu/intentNotRecognized` (its dialogue manager waits for nothing else) and `hermes/error/nlu` saying
+ *   why; one with no sessionId to answer (not JSON, not an object) or that the model fails on → `hermes/error/nlu`.
  * - `hermes/asr/textCaptured`: Rhasspy's NLU service does not answer it (its
  *   dialogue manager turns the transcription into an `nlu/query`), so by default
  *   hubnlu analyses it (intent and sentiment) for its own result and log only,
@@ -92,6 +93,44 @@ function echoOf(input: { readonly id: string | null; readonly siteId: string; re
 }
 
 /**
+ * Rejections no intentNotRecognized answers: a payload that is not a JSON object (too large to read, not UTF-8, not
+ * JSON, an array) has no sessionId, id or siteId to answer to, and a retained query is an old one replayed on
+ * subscribing (a new session), with nobody waiting for it. Every other refused query was a JSON object whose
+ * correlation fields were read (too_deeply_nested: its top-level strings), so its dialogue manager is answered.
+ */
+const UNANSWERABLE: ReadonlySet<string> = new Set(['payload_too_large', 'invalid_utf8', 'invalid_json', 'json_not_object', 'retained']);
+
+/**
+ * A refused query's intentNotRecognized: id, siteId and sessionId as sent, even one the parser refused (a siteId with a
+ * control or format character, or over 128 characters: JSON-escaped here, never a topic level), else as stored
+ * (`default` for a siteId that was not a string); customData as sent. `input` is "": no text was analysed (a refused
+ * text may be long or hold control characters; hermes/error/nlu's `context` shows the payload).
+ */
+function notRecognizedFor(i: FailedInput['input']): Record<string, unknown> {
+  const echo = echoOf(i);
+  const h = i.request.hermes as { refused?: { id?: unknown; siteId?: unknown; sessionId?: unknown } } | undefined;
+  const refused = h?.refused ?? {};
+  return {
+    input: '',
+    id: echo.id ?? str(refused.id),
+    siteId: str(refused.siteId) ?? echo.siteId,
+    sessionId: i.sessionId ?? str(refused.sessionId),
+    customData: str(i.request.customData),
+    wakewordId: null,
+    lang: null,
+  };
+}
+
+/**
+ * JSON text with every format character (Unicode Cf: U+202E, U+200B, …) written as a `\\u` escape: the same value
+ * once parsed, but a refused siteId's U+202E cannot reorder a terminal line that shows the payload (`mosquitto_sub`,
+ * a log). JSON.stringify already escapes control characters and unpaired surrogates; Cf only occurs inside strings.
+ */
+function escapeFormatCharacters(json: string): string {
+  return json.replace(/\p{Cf}/gu, (ch) => Array.from({ length: ch.length }, (_, k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join(''));
+}
+
+/**
  * The intent name as the last level of `hermes/intent/<intentName>`. Rhasspy and Snips apps subscribe to the exact
  * name (rhasspyhermes `NluIntent.topic`: no escaping; Snips names are `user:Intent`), so only what would change the
  * topic's meaning is replaced: `/` (a new level), the wildcards `+` and `#` [MQTT-3.3.2-2], and NUL [MQTT-1.5.4-2].
@@ -166,23 +205,21 @@ export class HermesExtension implements Extension {
 
   failures(f: FailedInput): readonly OutboundMessage[] {
     if (!this.answers(f.input.topic)) return [];
-    if (f.code === 'empty_text') {
-      // Speech-to-text sends "" for silence, and Rhasspy's dialogue manager forwards it as a query, then waits for
-      // NluIntent or NluIntentNotRecognized only (rhasspy-dialogue-hermes): nothing said is nothing recognised, as
-      // Rhasspy's own NLU answers it. An error alone would keep the satellite's session open until its timeout.
-      if (!this.settings.intentNotRecognized) return [];
-      const i = f.input;
-      // customData round-trips here too: Rhasspy apps find their session's answer by it.
-      return [{ topic: 'hermes/nlu/intentNotRecognized', payload: JSON.stringify({ input: '', ...echoOf(i), sessionId: i.sessionId, customData: str(i.request.customData), wakewordId: null, lang: null }) }];
+    const out: OutboundMessage[] = [];
+    // Rhasspy's dialogue manager waits for NluIntent or NluIntentNotRecognized only (rhasspy-dialogue-hermes), with
+    // the query's sessionId: an error alone keeps the satellite's session open until its timeout. So a refused query
+    // is not recognised, as Rhasspy's own NLU answers a text it cannot parse (speech-to-text sends "" for silence:
+    // empty_text), and, unless it was only empty, the error says why.
+    if (f.stage === 'rejected' && !UNANSWERABLE.has(f.code) && this.settings.intentNotRecognized) {
+      out.push({ topic: 'hermes/nlu/intentNotRecognized', payload: escapeFormatCharacters(JSON.stringify(notRecognizedFor(f.input))) });
     }
-    if (!this.settings.error) return [];
+    if (f.code === 'empty_text' || !this.settings.error) return out;
     // Rhasspy's NluError: {error, context, siteId, sessionId}; context carries what was asked.
-    return [
-      {
-        topic: 'hermes/error/nlu',
-        payload: JSON.stringify({ error: `${f.code}: ${f.message}`, context: f.input.excerpt, siteId: echoOf(f.input).siteId, sessionId: f.input.sessionId }),
-      },
-    ];
+    out.push({
+      topic: 'hermes/error/nlu',
+      payload: JSON.stringify({ error: `${f.code}: ${f.message}`, context: f.input.excerpt, siteId: echoOf(f.input).siteId, sessionId: f.input.sessionId }),
+    });
+    return out;
   }
 }
 

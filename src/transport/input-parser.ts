@@ -7,7 +7,7 @@
  * either accepted or rejected with a code; nothing here throws.
  */
 import { TASKS, type TaskName } from '../model/tasks.js';
-import { codePointName, formatCharacterIn, wellFormedDeep } from '../util/text-safety.js';
+import { codePointName, formatCharacterIn, wellFormed, wellFormedDeep } from '../util/text-safety.js';
 import { scanJson } from './json-scan.js';
 import { isSafeSegment } from './topics.js';
 
@@ -47,6 +47,13 @@ export interface ParseFailure {
   readonly sessionId?: string;
   /** Hermes `customData` (a string), kept from a rejected payload: Rhasspy apps match intentNotRecognized by it. */
   readonly customData?: string;
+  /**
+   * Hermes: `id`, `siteId`, `sessionId` the parser refused (control or format characters, too long, an unpaired
+   * surrogate), each as sent when it was a JSON string. Never a topic level or the site column (they get `default`):
+   * only the rejected query's `hermes/nlu/intentNotRecognized` payload echoes them, JSON-escaped (and the row's request
+   * JSON keeps them, escaped too), so that the dialogue manager that sent the query finds its answer.
+   */
+  readonly refused?: { readonly id?: string; readonly siteId?: string; readonly sessionId?: string };
 }
 
 /** The longest Hermes siteId (Rhasspy's are free-form: "living room"); native payload siteIds stay safe segments of at most 64. */
@@ -135,23 +142,36 @@ export function parsePayload(payload: Uint8Array, format: PayloadFormat, limits:
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return fail('json_not_object', `a JSON payload must be an object with a "text" field (got ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data})`);
   }
-  const maxDepth = limits.maxDepth ?? 8;
-  if (depthOf(data, maxDepth) > maxDepth) return fail('too_deeply_nested', `JSON nests deeper than ${maxDepth} levels`);
+  const hermes = format === 'hermes';
+  // The siteId as sent, before any lone surrogate becomes U+FFFD: a refused one is echoed exactly (FieldsRead.refused).
+  const site = (data as Record<string, unknown>).siteId;
+  const sentSite = typeof site === 'string' ? site : undefined;
   // "\ud800" decodes to a lone surrogate, which no stored or published text may hold: each becomes U+FFFD. A Hermes
   // siteId with one is refused instead (parseObject): two ids that differ only there would become the same site.
-  let siteSurrogate: string | undefined;
-  if (LONE_SURROGATE_ESCAPE.test(body)) {
-    const site = (data as Record<string, unknown>).siteId;
-    siteSurrogate = typeof site === 'string' ? LONE_SURROGATE.exec(site)?.[0] : undefined;
-    data = wellFormedDeep(data);
+  const hasSurrogate = LONE_SURROGATE_ESCAPE.test(body);
+  const siteSurrogate = hasSurrogate && sentSite !== undefined ? LONE_SURROGATE.exec(sentSite)?.[0] : undefined;
+  const maxDepth = limits.maxDepth ?? 8;
+  if (depthOf(data, maxDepth) > maxDepth) {
+    // A Hermes query's correlation fields are top-level strings, readable without walking the nesting: its
+    // intentNotRecognized can still name the session (hermes.ts).
+    const partial = hermes ? readFields(topLevelStrings(data as Record<string, unknown>), true, undefined, sentSite, siteSurrogate).partial : {};
+    return fail('too_deeply_nested', `JSON nests deeper than ${maxDepth} levels`, partial);
   }
+  if (hasSurrogate) data = wellFormedDeep(data);
   const obj = data as Record<string, unknown>;
   let rawId: string | undefined;
   if (typeof obj.id === 'number') {
     const scan = scanJson(body);
     rawId = scan.ok ? scan.topLevelNumbers.get('id') : undefined;
   }
-  return parseObject(obj, limits, rawId, format === 'hermes', siteSurrogate);
+  return parseObject(obj, limits, rawId, hermes, sentSite, siteSurrogate);
+}
+
+/** The top-level string fields a rejection is correlated by, made well-formed (nothing nested is read). */
+function topLevelStrings(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['id', 'siteId', 'sessionId', 'customData']) if (typeof obj[key] === 'string') out[key] = wellFormed(obj[key] as string);
+  return out;
 }
 
 /** A `\uD800`–`\uDFFF` escape: the only way a payload that decoded as UTF-8 can yield a lone surrogate. */
@@ -176,7 +196,16 @@ function invisibleInSiteId(siteId: string, siteSurrogate?: string): string | und
  * characters, format characters or lone surrogates, at most HERMES_SITE_ID_MAX): it is echoed on the Hermes topics as sent, and becomes a topic level only
  * through siteSegment (intake). Elsewhere a siteId must be a safe segment itself.
  */
-function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string, hermes = false, siteSurrogate?: string): ParseResult {
+interface FieldsRead {
+  readonly id: { value?: string; error?: string };
+  readonly siteId: { value?: string; error?: string };
+  readonly sessionId: { value?: string; error?: string };
+  readonly siteOk: boolean;
+  readonly partial: Partial<ParseFailure>;
+}
+
+/** The fields a result or a rejection is correlated by: id, siteId, sessionId (and Hermes customData), checked. */
+function readFields(obj: Record<string, unknown>, hermes: boolean, rawId?: string, sentSite?: string, siteSurrogate?: string): FieldsRead {
   const id = optionalString(obj, 'id', 128, rawId);
   let siteId = optionalString(obj, 'siteId', hermes ? HERMES_SITE_ID_MAX : 64);
   const invisible = hermes && siteId.value !== undefined ? invisibleInSiteId(siteId.value, siteSurrogate) : undefined;
@@ -185,7 +214,17 @@ function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: 
   const siteOk = siteId.value !== undefined && (hermes || isSafeSegment(siteId.value));
   // The payload is within input.maxPayloadBytes, so customData is too.
   const customData = hermes && typeof obj.customData === 'string' ? obj.customData : undefined;
-  const partial = { id: id.value, siteId: siteOk ? siteId.value : undefined, sessionId: sessionId.value, customData };
+  let refused: { id?: string; siteId?: string; sessionId?: string } | undefined;
+  if (hermes && (id.error || siteId.error || sessionId.error)) {
+    const asSent = (key: string, field: { error?: string }, sent: unknown): Record<string, string> => (field.error && typeof sent === 'string' ? { [key]: sent } : {});
+    refused = { ...asSent('id', id, obj.id), ...asSent('siteId', siteId, sentSite), ...asSent('sessionId', sessionId, obj.sessionId) };
+  }
+  const partial = { id: id.value, siteId: siteOk ? siteId.value : undefined, sessionId: sessionId.value, customData, ...(refused ? { refused } : {}) };
+  return { id, siteId, sessionId, siteOk, partial };
+}
+
+function parseObject(obj: Record<string, unknown>, limits: ParseLimits, rawId?: string, hermes = false, sentSite?: string, siteSurrogate?: string): ParseResult {
+  const { id, siteId, sessionId, siteOk, partial } = readFields(obj, hermes, rawId, sentSite, siteSurrogate);
   for (const field of [id, siteId, sessionId]) if (field.error) return fail('invalid_field', field.error, partial);
   if (siteId.value !== undefined && !siteOk) {
     return fail('invalid_site_id', 'siteId may hold only letters, digits, "_", "." and "-" (at most 64); "/", "+", "#" would change the topic', partial);

@@ -212,10 +212,11 @@ describe('Hermes NLU service (embedded broker)', () => {
     assert.match(on('hermes/error/nlu', 'sessionId', 's-long')[0].error, /^invalid_field: siteId is longer than 128 characters/);
     assert.equal(on('hermes/error/nlu', 'sessionId', 's-long')[0].siteId, 'default');
     await sleep(200);
-    assert.equal(rec.messages.filter((m) => /q-(nul|long)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).length, 0);
+    // Refused, so not analysed: an error and intentNotRecognized (the dialogue manager's answer), never an intent or a result.
+    assert.deepEqual(rec.messages.filter((m) => /q-(nul|long)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).map((m) => m.topic), ['hermes/nlu/intentNotRecognized', 'hermes/nlu/intentNotRecognized']);
   });
 
-  test('siteIds with an invisible format character (U+200B, U+202E, U+FEFF) or an unpaired surrogate are refused on hermes/error/nlu, never answered or echoed', async () => {
+  test('siteIds with an invisible format character (U+200B, U+202E, U+FEFF) or an unpaired surrogate are refused on hermes/error/nlu, never analysed; no format character\'s bytes reach a topic or payload', async () => {
     const invisible = ['kitchen\u200b', '\u202egarage', '\ufeffhall'];
     for (const [i, siteId] of invisible.entries()) {
       await rec.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-cf-${i}`, siteId, sessionId: `s-cf-${i}` }));
@@ -230,8 +231,67 @@ describe('Hermes NLU service (embedded broker)', () => {
     }
     assert.match(on('hermes/error/nlu', 'sessionId', 's-cs')[0].error, /^invalid_field: siteId contains an unpaired surrogate \(U\+D800\)/);
     await sleep(200);
-    assert.equal(rec.messages.filter((m) => /q-(cf-\d|cs)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).length, 0, 'a refused query was answered');
+    assert.deepEqual(
+      [...new Set(rec.messages.filter((m) => /q-(cf-\d|cs)/.test(m.payload.toString()) && !m.topic.startsWith('hermes/error/')).map((m) => m.topic))],
+      ['hermes/nlu/intentNotRecognized'],
+      'a refused query was analysed',
+    );
     assert.equal(rec.messages.filter((m) => /[\u200b\u202e\ufeff]/.test(m.topic + m.payload.toString())).length, 0, 'a format character reached a topic or payload');
+  });
+
+  test('every refused query that was a JSON object also gets intentNotRecognized (sessionId, id, customData and siteId as sent, even a refused siteId), so Rhasspy\'s dialogue manager is not left waiting; the siteId never becomes a topic level', async () => {
+    const all = await Recorder.connect(running.brokerUrl, ['#']);
+    try {
+      const refusedSites = ['a\u0000b', 'hall\u0007', 'x'.repeat(129), 'kitchen\u200b', '\u202egarage', 'living room/+/#\u0000'];
+      for (const [i, siteId] of refusedSites.entries()) {
+        await all.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: `q-nr-${i}`, siteId, sessionId: `s-nr-${i}`, customData: `cd-${i}` }));
+      }
+      // An unpaired surrogate, exactly as a payload can carry it (an escape JSON.stringify would write too).
+      await all.publish('hermes/nlu/query', '{"input":"turn off the kitchen lights","id":"q-nr-sur","siteId":"attic\\ud800","sessionId":"s-nr-sur","customData":"cd-sur"}');
+      // Other refusals of a readable query: a siteId that is not a string, a refused sessionId, no input, too deep.
+      await all.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-nr-num', siteId: 42, sessionId: 's-nr-num' }));
+      await all.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-nr-sess', siteId: 'porch', sessionId: 'bad\u0001session' }));
+      await all.publish('hermes/nlu/query', JSON.stringify({ id: 'q-nr-none', siteId: 'den', sessionId: 's-nr-none', customData: 'cd-none' }));
+      await all.publish('hermes/nlu/query', JSON.stringify({ input: 'turn off the kitchen lights', id: 'q-nr-deep', siteId: 'den', sessionId: 's-nr-deep', customData: 'cd-deep', meta: { a: { b: { c: { d: { e: { f: { g: { h: 1 } } } } } } } } }));
+      // Nothing to answer: not JSON, not an object.
+      await all.publish('hermes/nlu/query', '{"input": "turn on", "sessionId": "s-nr-badjson"');
+      await all.publish('hermes/nlu/query', JSON.stringify([{ input: 'turn on', sessionId: 's-nr-array' }]));
+
+      const nr = (): Json[] => all.messages.filter((m) => m.topic === 'hermes/nlu/intentNotRecognized').map((m) => JSON.parse(m.payload.toString()) as Json);
+      const errorCount = () => all.messages.filter((m) => m.topic === 'hermes/error/nlu' && /"q-nr-|s-nr-/.test(m.payload.toString())).length;
+      assert.ok(await waitFor(() => nr().filter((p) => /^q-nr-/.test(p.id ?? '')).length === refusedSites.length + 5 && errorCount() >= refusedSites.length + 7, 5000), JSON.stringify(nr()));
+      const answer = (id: string): Json => {
+        const found = nr().filter((p) => p.id === id);
+        assert.equal(found.length, 1, `${id}: ${JSON.stringify(found)}`);
+        return found[0];
+      };
+      for (const [i, siteId] of refusedSites.entries()) {
+        const a = answer(`q-nr-${i}`);
+        assert.deepEqual(a, { input: '', id: `q-nr-${i}`, siteId, sessionId: `s-nr-${i}`, customData: `cd-${i}`, wakewordId: null, lang: null }, JSON.stringify(siteId));
+      }
+      assert.deepEqual({ siteId: answer('q-nr-sur').siteId, sessionId: answer('q-nr-sur').sessionId, customData: answer('q-nr-sur').customData }, { siteId: 'attic\ud800', sessionId: 's-nr-sur', customData: 'cd-sur' });
+      assert.deepEqual({ siteId: answer('q-nr-num').siteId, sessionId: answer('q-nr-num').sessionId }, { siteId: 'default', sessionId: 's-nr-num' }, 'a siteId that is not a string');
+      assert.deepEqual({ siteId: answer('q-nr-sess').siteId, sessionId: answer('q-nr-sess').sessionId }, { siteId: 'porch', sessionId: 'bad\u0001session' });
+      assert.deepEqual({ siteId: answer('q-nr-none').siteId, sessionId: answer('q-nr-none').sessionId, customData: answer('q-nr-none').customData }, { siteId: 'den', sessionId: 's-nr-none', customData: 'cd-none' });
+      assert.deepEqual({ siteId: answer('q-nr-deep').siteId, sessionId: answer('q-nr-deep').sessionId, customData: answer('q-nr-deep').customData }, { siteId: 'den', sessionId: 's-nr-deep', customData: 'cd-deep' });
+      // Each still gets its error too, saying why (the siteId there stays "default" when it was refused).
+      for (const s of refusedSites.map((_, i) => `s-nr-${i}`)) assert.equal(on('hermes/error/nlu', 'sessionId', s)[0]?.siteId, 'default', s);
+      await sleep(200);
+      assert.equal(nr().filter((p) => p.sessionId === 's-nr-badjson' || p.sessionId === 's-nr-array' || (p.id === null && p.sessionId === null)).length, 0, 'a payload that is not a JSON object was answered');
+      // The raw payload bytes: control and format characters and the surrogate escaped, never raw.
+      const raw = all.messages.filter((m) => m.topic === 'hermes/nlu/intentNotRecognized' && m.payload.toString().includes('"q-nr-')).map((m) => m.payload.toString());
+      assert.ok(raw.some((p) => p.includes('\\u202egarage')) && raw.every((p) => !/[\u0000-\u001f\u200b\u202e]/.test(p)), raw.join('\n'));
+      // No topic carries any of these siteIds: only the Hermes answers and the native error of the default site.
+      const topics = new Set(all.messages.filter((m) => m.topic !== 'hermes/nlu/query' && /(q|s)-nr-(\d|sur|num)\b/.test(m.payload.toString())).map((m) => m.topic));
+      assert.deepEqual([...topics].sort(), ['hermes/error/nlu', 'hermes/nlu/intentNotRecognized', 'hubnlu/default/error'], [...topics].join(', '));
+      // Nor does the log's site column.
+      const db = new Database(running.dbPath, { readonly: true });
+      const sites = db.prepare("SELECT DISTINCT site_id FROM inputs WHERE id IN ('q-nr-0', 'q-nr-1', 'q-nr-2', 'q-nr-3', 'q-nr-4', 'q-nr-5', 'q-nr-sur', 'q-nr-num')").pluck().all();
+      db.close();
+      assert.deepEqual(sites, ['default']);
+    } finally {
+      await all.close();
+    }
   });
 
   test('the native utterance path still refuses a payload siteId that is not a safe segment (only Hermes is free-form)', async () => {

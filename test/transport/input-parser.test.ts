@@ -284,6 +284,23 @@ describe('parsePayload accepted forms', () => {
     for (const siteId of ['Wohnzimmer Süd', 'غرفة المعيشة', 'שלום', '客厅 2', 'kitchen·1']) assert.equal(accepted(parse({ input: 'hi', siteId }, 'hermes')).siteId, siteId);
   });
 
+  test('Hermes: the id, siteId and sessionId a query is refused for are kept as sent (its intentNotRecognized echoes them); accepted fields are not repeated there', () => {
+    const refusedOf = (r: ParseResult) => (r.ok ? undefined : r.refused);
+    const long = 'x'.repeat(129);
+    assert.deepEqual(refusedOf(parse({ input: 'hi', siteId: 'a\u0000b', sessionId: 's-1' }, 'hermes')), { siteId: 'a\u0000b' });
+    assert.deepEqual(refusedOf(parse({ input: 'hi', siteId: long, sessionId: 'bad\u0001', id: 'q' }, 'hermes')), { siteId: long, sessionId: 'bad\u0001' });
+    assert.deepEqual(refusedOf(parse({ input: 'hi', siteId: '\u202egarage' }, 'hermes')), { siteId: '\u202egarage' });
+    // The unpaired surrogate as sent, not the U+FFFD it would be stored as.
+    assert.deepEqual(refusedOf(parse('{"input":"hi","siteId":"attic\\ud800"}', 'hermes')), { siteId: 'attic\ud800' });
+    assert.equal(refusedOf(parse({ input: 'hi', siteId: 42, sessionId: 's-1' }, 'hermes'))?.siteId, undefined, 'not a string: nothing to echo');
+    assert.equal(refusedOf(parse({ siteId: 'hall', sessionId: 's-1' }, 'hermes')), undefined, 'missing_text: nothing refused');
+    assert.equal(refusedOf(parse({ input: 'hi', siteId: 'a\u0000b' }, 'json')), undefined, 'only Hermes');
+    // Too deep: the top-level strings are still read, so the query can be answered.
+    const deep = rejected(parse({ input: 'hi', siteId: 'hall\u0007', sessionId: 's-deep', customData: 'cd', meta: nested(12) }, 'hermes'));
+    assert.deepEqual([deep.code, deep.sessionId, (deep as { customData?: string }).customData, (deep as { refused?: unknown }).refused], ['too_deeply_nested', 's-deep', 'cd', { siteId: 'hall\u0007' }]);
+    assert.equal(rejected(parse({ input: 'hi', sessionId: 's-deep', meta: nested(12) })).sessionId, undefined, 'native payloads as before');
+  });
+
   test('unicode site ids are accepted', () => {
     for (const site of ['客厅', 'रसोई', 'гостиная']) assert.equal(accepted(parse({ text: 'hi', siteId: site })).siteId, site);
   });
