@@ -209,8 +209,9 @@ export class HermesExtension implements Extension {
     // Rhasspy's dialogue manager waits for NluIntent or NluIntentNotRecognized only (rhasspy-dialogue-hermes), with
     // the query's sessionId: an error alone keeps the satellite's session open until its timeout. So a refused query
     // is not recognised, as Rhasspy's own NLU answers a text it cannot parse (speech-to-text sends "" for silence:
-    // empty_text), and, unless it was only empty, the error says why.
-    if (f.stage === 'rejected' && !UNANSWERABLE.has(f.code) && this.settings.intentNotRecognized) {
+    // empty_text), and, unless it was only empty, the error says why. A query the models failed on (stage
+    // `inference`: a valid query) is answered the same way: its session waits as much as a refused one's.
+    if (!UNANSWERABLE.has(f.code) && this.settings.intentNotRecognized) {
       out.push({ topic: 'hermes/nlu/intentNotRecognized', payload: escapeFormatCharacters(JSON.stringify(notRecognizedFor(f.input))) });
     }
     if (f.code === 'empty_text' || !this.settings.error) return out;

@@ -35,3 +35,15 @@ test('only "/", "+", "#" and NUL in an intent name are replaced', () => {
   assert.equal(topicFor('a+b#c\u0000d'), 'hermes/intent/a_b_c_d');
   assert.equal(topicFor('..'), 'hermes/intent/..');
 });
+
+test('a query the models failed on (stage inference) is answered intentNotRecognized with its sessionId, beside the error', () => {
+  const out = hermes.failures({
+    input: { id: 'q7', siteId: 'kitchen', sessionId: 's7', topic: 'hermes/nlu/query', receivedAt: 0, excerpt: 'turn on the lights', request: { customData: 'c7' } },
+    stage: 'inference',
+    code: 'inference_failed',
+    message: 'the model failed',
+  });
+  assert.deepEqual(out.map((m) => m.topic), ['hermes/nlu/intentNotRecognized', 'hermes/error/nlu']);
+  const answer = JSON.parse(out[0].payload) as { sessionId: unknown; siteId: unknown; id: unknown; customData: unknown };
+  assert.deepEqual([answer.sessionId, answer.siteId, answer.id, answer.customData], ['s7', 'kitchen', 'q7', 'c7']);
+});
