@@ -36,12 +36,20 @@ export class HealthMonitor {
 
   /** An input was accepted (counts towards inputs per minute). */
   noteAccepted(): void {
-    this.accepted.push(this.now());
-    // Compact now and then so the array does not grow under a steady flow.
-    if (this.acceptedHead > 4096) {
+    const now = this.now();
+    this.accepted.push(now);
+    // Drop what is over a minute old here too, not only when someone reads the rate: with no reader (bridge and Home
+    // Assistant off, or a health cron far apart) the array grew by one number per input for as long as the agent ran
+    // (the soak, bench/soak.ts). Compact now and then so the array itself does not grow under a steady flow either.
+    this.dropOlderThan(now - MINUTE_MS);
+    if (this.acceptedHead > 4096 && this.acceptedHead * 2 > this.accepted.length) {
       this.accepted = this.accepted.slice(this.acceptedHead);
       this.acceptedHead = 0;
     }
+  }
+
+  private dropOlderThan(since: number): void {
+    while (this.acceptedHead < this.accepted.length && this.accepted[this.acceptedHead] < since) this.acceptedHead++;
   }
 
   /** A result was committed, `latencyMs` after receipt. */
@@ -52,8 +60,7 @@ export class HealthMonitor {
   }
 
   inputsPerMinute(): number {
-    const since = this.now() - MINUTE_MS;
-    while (this.acceptedHead < this.accepted.length && this.accepted[this.acceptedHead] < since) this.acceptedHead++;
+    this.dropOlderThan(this.now() - MINUTE_MS);
     return this.accepted.length - this.acceptedHead;
   }
 

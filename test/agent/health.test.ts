@@ -44,3 +44,18 @@ test('a busy database reports -1 unpublished rather than failing the snapshot', 
   });
   assert.equal(h.snapshot().queues.outboxUnpublished, -1);
 });
+
+test('acceptance times are dropped after a minute even when nobody reads the rate (no leak with the bridge off)', () => {
+  // Hours of a steady 200 inputs/s with inputsPerMinute() never called: before the fix every acceptance time stayed.
+  let now = 1_000_000;
+  const h = new HealthMonitor({ counts: () => counts, inFlight: () => 0, outboxUnpublished: () => 0, connected: () => true, databasePath: ':memory:' }, () => now);
+  for (let i = 0; i < 200 * 3600; i++) {
+    h.noteAccepted();
+    now += 5;
+  }
+  // One minute at 200/s is 12,000 times; the array may also hold up to a compaction's worth already passed.
+  // The private array itself: nothing public shows how much it holds.
+  const held = (h as unknown as { accepted: number[] }).accepted.length;
+  assert.ok(held <= 2 * 12_000 + 4097, `holds ${held} acceptance times after an hour`);
+  assert.equal(h.inputsPerMinute(), 12_000);
+});
